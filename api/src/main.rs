@@ -1,1 +1,68 @@
-fn main() {}
+//! `ehome`: thin main — telemetry, configuration, then the chosen command.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use ehome_api::cli::{Cli, Command, MigrateAction};
+use ehome_api::config::Settings;
+use ehome_api::startup::Application;
+use ehome_migrations::{Migrator, MigratorTrait};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("ehome: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env().context("configuration")?;
+    ehome_api::telemetry::init(settings.environment);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate { action } => {
+            let db = ehome_api::db::connect(&settings.database).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db, None).await?,
+                MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
+                MigrateAction::Status => Migrator::status(&db).await?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo => {
+            let db = ehome_api::db::connect(&settings.database).await?;
+            ehome_api::db::migrate(&db).await?;
+            ehome_api::demo::seed(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("demo data loaded");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { action } => {
+            let db = ehome_api::db::connect(&settings.database).await?;
+            ehome_api::cli::admin::run(action, &db).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let dev = settings.environment.is_dev();
+    let app = Application::build(settings).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    println!("邻e家 API listening on {address} (port {})", app.port());
+    if dev {
+        println!("dev mode: get a token with");
+        println!("  curl -s -X POST {address}/api/v1/auth/dev-login -H 'content-type: application/json' -d '{{\"openid\":\"demo-resident-1\"}}'");
+        println!("demo users (openid → role):");
+        for (openid, what) in ehome_api::demo::DEMO_USERS {
+            println!("  {openid:<18} {what}");
+        }
+    }
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,18 @@
-pub mod prelude {}
+//! sea-orm entities, one file per table.
+
+pub mod building;
+pub mod community;
+pub mod district;
+pub mod grid;
+pub mod household;
+pub mod household_member;
+pub mod join_request;
+pub mod member_role;
+pub mod merchant;
+pub mod refresh_token;
+pub mod street;
+pub mod user;
+pub mod wechat_session;
+pub mod ledger_account;
+pub mod ledger_chain_head;
+pub mod ledger_transfer;

@@ -1,11 +1,18 @@
 //! Schema migrations. A landed migration is never edited: a change is a new file.
 pub use sea_orm_migration::prelude::*;
 
+mod m20261122_000001_create_foundation;
+
+mod m20261122_000002_create_ledger;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![
+            Box::new(m20261122_000001_create_foundation::Migration),
+            Box::new(m20261122_000002_create_ledger::Migration),
+        ]
     }
 }

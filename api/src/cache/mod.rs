@@ -1,0 +1,58 @@
+//! Shared state between API instances: key/value with TTL, atomic set-if-absent, compare-and-delete,
+//! counters for rate limits, sorted sets. Redis when `REDIS_URL` is set; otherwise an in-process
+//! implementation that is correct for a single instance only. Every key lives under the configured
+//! prefix, so tests and deployments can share one Redis.
+
+mod memory;
+mod redis_store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use memory::MemoryCache;
+pub use redis_store::RedisCache;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("stored value is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// A counter in a fixed window: how many hits so far and when the window closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    pub count: u64,
+    pub resets_in: Duration,
+}
+
+#[async_trait::async_trait]
+pub trait SharedCache: Send + Sync + 'static {
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
+    async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError>;
+    /// Sets the key only when it does not exist; true when this call set it (locks, one-time codes).
+    async fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, CacheError>;
+    async fn delete(&self, key: &str) -> Result<(), CacheError>;
+    /// Deletes the key only while it still holds `expected`; true when deleted.
+    async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, CacheError>;
+    /// Reads and deletes in one step; a one-time code can be taken once.
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError>;
+    /// Counts a hit in the window that starts with the first hit.
+    async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError>;
+    async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError>;
+    /// Highest scores first, `limit` members from `offset`.
+    async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError>;
+    async fn ping(&self) -> Result<(), CacheError>;
+    fn backend(&self) -> &'static str;
+}
+
+pub type Cache = Arc<dyn SharedCache>;
+
+/// Connects to Redis when a URL is given, otherwise returns the in-process cache.
+pub async fn connect(url: Option<&str>, key_prefix: &str) -> Result<Cache, CacheError> {
+    match url {
+        Some(url) => Ok(Arc::new(RedisCache::connect(url, key_prefix).await?)),
+        None => Ok(Arc::new(MemoryCache::new(key_prefix))),
+    }
+}

@@ -1,0 +1,43 @@
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`.
+
+pub mod admin;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ehome", about = "邻e家 · Neighbour e-Home: API server and tools", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply, roll back or list schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load the demo community into the configured database.
+    SeedDemo,
+    /// Administrative tasks, such as granting the first committee member.
+    Admin {
+        #[command(subcommand)]
+        action: admin::AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last migration (or `--steps N`).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}

@@ -1,0 +1,93 @@
+//! Building and running the application. `Application::build` binds the listener, so tests bind
+//! port 0 and ask which port they got.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::wechat::WechatClient;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database and the cache, migrates, seeds demo data on a new dev database, and
+    /// binds `settings.bind`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = crate::db::connect(&settings.database).await?;
+        let fresh = crate::db::migrate(&db).await?;
+        if fresh && settings.seed_demo {
+            crate::demo::seed(&db).await.context("seeding demo data")?;
+            tracing::info!("seeded demo data into the new database");
+        }
+        let listener = TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        Application::with_listener(settings, db, listener).await
+    }
+
+    pub async fn with_listener(settings: Settings, db: DatabaseConnection, listener: TcpListener) -> anyhow::Result<Application> {
+        let cache = crate::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+            .await
+            .context("connecting to Redis")?;
+        let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
+        let state = AppState {
+            jwt: Arc::new(JwtKeys::new(&settings.auth)),
+            metrics: Arc::new(Metrics::new().context("registering metrics")?),
+            settings: Arc::new(settings),
+            db,
+            cache,
+            wechat,
+        };
+        let port = listener.local_addr().context("reading the bound address")?.port();
+        let server = run(listener, state.clone())?;
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests within the shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let shutdown_timeout = state.settings.shutdown_timeout_seconds;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let environment = data.settings.environment;
+        let body_limit = data.settings.body_limit_bytes;
+        App::new()
+            .app_data(data.clone())
+            .configure(|config| crate::json::configure(config, body_limit))
+            .configure(|config| {
+                crate::routes::configure(config, environment);
+            })
+            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
+            .wrap(from_fn(crate::rate_limit::limit_writes))
+            .wrap(from_fn(crate::middleware::request_context))
+    })
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)
+    .context("listening")?
+    .run();
+    Ok(server)
+}
