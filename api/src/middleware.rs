@@ -38,14 +38,12 @@ pub async fn request_context(
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let http_request = req.request().clone();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
 
-    let outcome = next.call(req).instrument(span.clone()).await;
-    let response = match outcome {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(err) => ServiceResponse::new(http_request, err.error_response()),
-    };
+    // Handlers' errors arrive as responses; the inner middleware answers with responses too, so an
+    // `Err` here is actix's own and passes through unchanged. (The request cannot be cloned to build a
+    // response here: routing needs it unshared.)
+    let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
     let mut response = render_error(response, lang, &request_id, &span);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

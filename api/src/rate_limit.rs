@@ -54,8 +54,8 @@ pub async fn limit_writes(
     };
     if outcome.is_ok() {
         let user = bearer_token(req.headers()).and_then(|token| state.jwt.verify_access(token).ok());
-        if let Some(claims) = user {
-            outcome = check(&state.cache, &format!("rl:write:user:{}", claims.sub), limits.writes_per_user_per_minute).await;
+        if let Some(user_id) = user {
+            outcome = check(&state.cache, &format!("rl:write:user:{user_id}"), limits.writes_per_user_per_minute).await;
         }
     }
     match outcome {

@@ -6,9 +6,10 @@ use actix_web::{Handler, FromRequest, Responder, web};
 
 use crate::config::Environment;
 
-/// Registers routes on an actix `ServiceConfig` and records (method, full path) of each.
+/// Collects routes, one actix resource per path (so a wrong method on a known path is 405, not 404),
+/// and records (method, full path) of each.
 pub struct Routes<'a> {
-    config: &'a mut web::ServiceConfig,
+    resources: Vec<(&'static str, actix_web::Resource)>,
     prefix: &'static str,
     table: &'a mut Vec<(Method, String)>,
     pub environment: Environment,
@@ -22,8 +23,22 @@ impl Routes<'_> {
         F::Output: Responder + 'static,
     {
         self.table.push((method.clone(), format!("{}{}", self.prefix, path)));
-        self.config.route(path, web::method(method).to(handler));
+        let index = match self.resources.iter().position(|(known, _)| *known == path) {
+            Some(index) => index,
+            None => {
+                self.resources.push((path, web::resource(path)));
+                self.resources.len() - 1
+            }
+        };
+        let resource = std::mem::replace(&mut self.resources[index].1, web::resource(path));
+        self.resources[index].1 = resource.route(web::method(method).to(handler));
         self
+    }
+
+    fn register(self, config: &mut web::ServiceConfig) {
+        for (_, resource) in self.resources {
+            config.service(resource);
+        }
     }
 
     pub fn get<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
@@ -60,14 +75,16 @@ fn operations(routes: &mut Routes<'_>) {
 /// Configures the whole app and returns the table of what it registered.
 pub fn configure(config: &mut web::ServiceConfig, environment: Environment) -> Vec<(Method, String)> {
     let mut table = Vec::new();
-    config.configure(|config| {
-        operations(&mut Routes { config, prefix: "", table: &mut table, environment });
-    });
-    let mut api_table = Vec::new();
-    config.service(web::scope("/api/v1").configure(|config| {
-        api_v1(&mut Routes { config, prefix: "/api/v1", table: &mut api_table, environment });
-    }));
-    table.extend(api_table);
+    let mut ops = Routes { resources: Vec::new(), prefix: "", table: &mut table, environment };
+    operations(&mut ops);
+    ops.register(config);
+    let mut api = Routes { resources: Vec::new(), prefix: "/api/v1", table: &mut table, environment };
+    api_v1(&mut api);
+    let mut scope = web::scope("/api/v1");
+    for (_, resource) in api.resources {
+        scope = scope.service(resource);
+    }
+    config.service(scope);
     table
 }
 

@@ -1,1 +1,9 @@
+//! End-to-end tests: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth_tokens;
+mod bad_input;
+mod community;
+mod health;
+mod openapi;
+mod roles_matrix;

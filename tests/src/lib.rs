@@ -1,1 +1,196 @@
-//! tests
+//! The end-to-end harness: the real application on port 0 with a fresh database (SQLite file or a
+//! PostgreSQL database of its own), its own Redis key prefix, and a fake WeChat server on a real socket.
+//! `EHOME_TEST_BACKEND=postgres` selects PostgreSQL + Redis; the default is SQLite + in-process cache.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod database;
+pub mod fake_wechat;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Once};
+
+use ehome_api::config::Settings;
+use ehome_api::startup::Application;
+use reqwest::{Method, RequestBuilder, Response};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+pub use database::{Backend, TestDatabase};
+pub use fake_wechat::{Endpoint, FakeWechat};
+
+/// The JWT secret every test app signs with, so tests can forge tokens with it or without it.
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
+pub const TEST_APPID: &str = "wx-test-appid";
+pub const TEST_WECHAT_SECRET: &str = "wx-test-secret";
+
+/// What two instances of the app share: the database, the Redis prefix and the fake WeChat.
+#[derive(Clone)]
+pub struct Shared {
+    pub database: Arc<TestDatabase>,
+    pub wechat: FakeWechat,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub wechat: FakeWechat,
+    pub database: Arc<TestDatabase>,
+    pub db: DatabaseConnection,
+}
+
+/// A signed-in user as the API returned it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: i64,
+    pub access: String,
+    pub refresh: String,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            ehome_api::telemetry::init(ehome_api::config::Environment::Dev);
+        }
+    });
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app with extra environment variables (they win over the harness's).
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let shared = Shared { database: Arc::new(TestDatabase::create().await), wechat: FakeWechat::start().await };
+    spawn_instance(shared, vars).await
+}
+
+/// A second instance on the same database, Redis prefix and fake WeChat: another API server.
+pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
+    let shared = Shared { database: other.database.clone(), wechat: other.wechat.clone() };
+    spawn_instance(shared, &[]).await
+}
+
+pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    let mut put = |k: &str, v: &str| {
+        env.insert(k.to_owned(), v.to_owned());
+    };
+    put("EHOME_ENV", "dev");
+    put("EHOME_BIND", "127.0.0.1:0");
+    put("EHOME_SEED_DEMO", "0");
+    put("DATABASE_URL", &shared.database.url);
+    put("DATABASE_MAX_CONNECTIONS", "8");
+    put("REDIS_KEY_PREFIX", &shared.database.redis_prefix);
+    if let Some(redis) = &shared.database.redis_url {
+        put("REDIS_URL", redis);
+    }
+    put("JWT_SECRET", TEST_JWT_SECRET);
+    put("WECHAT_APPID", TEST_APPID);
+    put("WECHAT_SECRET", TEST_WECHAT_SECRET);
+    put("WECHAT_API_BASE", &shared.wechat.base_url());
+    put("WECHAT_BUSY_BACKOFF_MS", "5");
+    put("RATE_LOGIN_PER_IP_PER_MINUTE", "100000");
+    put("RATE_WRITES_PER_USER_PER_MINUTE", "100000");
+    put("RATE_WRITES_PER_IP_PER_MINUTE", "100000");
+    for (k, v) in vars {
+        put(k, v);
+    }
+    Settings::from_vars(&env).expect("test settings are valid")
+}
+
+async fn spawn_instance(shared: Shared, vars: &[(&str, &str)]) -> TestApp {
+    init_logs();
+    let settings = settings_for(&shared, vars);
+    let app = Application::build(settings).await.expect("the app starts");
+    let port = app.port();
+    let db = app.state().db.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        wechat: shared.wechat,
+        database: shared.database,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("/api/") || !path.starts_with('/') || is_operations(path) {
+            format!("{}{}", self.address, path)
+        } else {
+            format!("{}/api/v1{}", self.address, path)
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token).json(body).send().await.unwrap()
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PUT, path, token).json(body).send().await.unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PATCH, path, token).json(body).send().await.unwrap()
+    }
+
+    pub async fn dev_login(&self, openid: &str) -> Session {
+        let response = self.post("/auth/dev-login", None, &json!({"openid": openid})).await;
+        assert_eq!(response.status(), 200, "dev-login as {openid}");
+        session_from(response.json().await.unwrap())
+    }
+
+    /// Loads the demo community (every role has a user; see `ehome_api::demo::DEMO_USERS`).
+    pub async fn seed_demo(&self) {
+        ehome_api::demo::seed(&self.db).await.expect("demo data loads");
+    }
+
+    /// Makes a user a platform admin, as `ehome admin grant --role admin` does.
+    pub async fn make_admin(&self, user_id: i64) {
+        let action = ehome_api::cli::admin::AdminAction::Grant {
+            user: user_id.to_string(),
+            community: None,
+            role: "admin".to_owned(),
+            scope_ids: vec![],
+        };
+        ehome_api::cli::admin::run(action, &self.db).await.unwrap();
+    }
+}
+
+fn is_operations(path: &str) -> bool {
+    ["/healthz", "/readyz", "/metrics", "/openapi.yaml"].contains(&path)
+}
+
+pub fn session_from(body: Value) -> Session {
+    Session {
+        user_id: body["user"]["id"].as_i64().expect("user id"),
+        access: body["access_token"].as_str().expect("access token").to_owned(),
+        refresh: body["refresh_token"].as_str().expect("refresh token").to_owned(),
+    }
+}
+
+/// Reads an error response and returns its code, checking the shape every error has.
+pub async fn error_code(response: Response) -> String {
+    let request_id = response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    let error = &body["error"];
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert_eq!(error["request_id"].as_str(), request_id.as_deref(), "request id in body and header");
+    error["code"].as_str().expect("code").to_owned()
+}

@@ -22,8 +22,8 @@ impl FromRequest for AuthUser {
         let outcome = (|| {
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let token = bearer_token(req.headers()).ok_or(ApiError::Unauthenticated)?;
-            let claims = state.jwt.verify_access(token).map_err(|_| ApiError::Unauthenticated)?;
-            Ok(AuthUser { id: UserId(claims.sub) })
+            let user_id = state.jwt.verify_access(token).map_err(|_| ApiError::Unauthenticated)?;
+            Ok(AuthUser { id: UserId(user_id) })
         })();
         ready(outcome)
     }

@@ -9,8 +9,8 @@ use crate::config::AuthSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// The user id.
-    pub sub: i64,
+    /// The user id, as a string (JWT's `sub` is a string).
+    pub sub: String,
     pub iat: i64,
     pub exp: i64,
     /// Always "access", so that no other token of ours can pass as one.
@@ -44,17 +44,18 @@ impl JwtKeys {
 
     pub fn issue_access(&self, user_id: i64, now: i64) -> Result<String, jsonwebtoken::errors::Error> {
         let ttl = i64::try_from(self.access_ttl_seconds).unwrap_or(i64::MAX);
-        let claims = AccessClaims { sub: user_id, iat: now, exp: now.saturating_add(ttl), typ: "access".to_owned() };
+        let claims = AccessClaims { sub: user_id.to_string(), iat: now, exp: now.saturating_add(ttl), typ: "access".to_owned() };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenRejected> {
+    /// The user id of a valid access token.
+    pub fn verify_access(&self, token: &str) -> Result<i64, TokenRejected> {
         let data = decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|err| TokenRejected(err.to_string()))?;
         if data.claims.typ != "access" {
             return Err(TokenRejected("not an access token".to_owned()));
         }
-        Ok(data.claims)
+        data.claims.sub.parse().map_err(|_| TokenRejected("subject is not a user id".to_owned()))
     }
 }
 
