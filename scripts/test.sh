@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, then the whole suite twice — on SQLite with the
+# in-process cache, and on PostgreSQL with Redis. Under CI=true a missing PostgreSQL or Redis is a
+# failure; elsewhere that half is skipped with a warning. Services that are installed but stopped are
+# started the way this machine starts them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+PG_SERVER_URL="${EHOME_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+REDIS_SERVER_URL="${EHOME_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+postgres_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
+
+start_services() {
+  if ! postgres_up && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    say "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do postgres_up && break; sleep 1; done
+  fi
+  if ! redis_up && command -v redis-server >/dev/null 2>&1; then
+    say "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+    for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+  fi
+}
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+if [ -x scripts/ensure-ledger-tools.sh ]; then
+  say "ledger export tools (hledger, bean-check)"
+  scripts/ensure-ledger-tools.sh
+fi
+
+say "build"
+cargo build --workspace --all-targets
+
+say "tests on SQLite + in-process cache"
+EHOME_TEST_BACKEND=sqlite cargo test --workspace --no-fail-fast
+
+start_services
+if postgres_up && redis_up; then
+  say "tests on PostgreSQL + Redis"
+  EHOME_TEST_BACKEND=postgres EHOME_TEST_PG_URL="$PG_SERVER_URL" EHOME_TEST_REDIS_URL="$REDIS_SERVER_URL" \
+    cargo test --workspace --no-fail-fast
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL or Redis is not reachable at 127.0.0.1 and CI=true: failing." >&2
+  exit 1
+else
+  echo "WARNING: PostgreSQL or Redis not reachable; the PostgreSQL + Redis half was skipped." >&2
+fi
+
+say "all checks passed"
