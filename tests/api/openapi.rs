@@ -1,0 +1,321 @@
+//! `openapi.yaml` stays honest: it documents exactly the routes the app registers, it is a sound
+//! OpenAPI 3.1 document, the app serves it, and every documented operation answers with a status (and
+//! error code) the document lists for it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use ehome_api::config::Environment;
+use ehome_api::ops::OPENAPI_YAML;
+use ehome_tests::{TestApp, spawn_app};
+use serde_json::{Value, json};
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn spec() -> Value {
+    serde_yaml_ng::from_str::<Value>(OPENAPI_YAML).expect("openapi.yaml is YAML")
+}
+
+/// One operation of the spec: upper-case method, path, the operation and its path item.
+struct Operation<'a> {
+    method: String,
+    path: &'a str,
+    op: &'a Value,
+    item: &'a Value,
+}
+
+fn operations(spec: &Value) -> Vec<Operation<'_>> {
+    let paths = spec["paths"].as_object().expect("`paths` is a map");
+    let mut found = Vec::new();
+    for (path, item) in paths {
+        let item_map = item.as_object().unwrap_or_else(|| panic!("path item {path} is a map"));
+        for method in METHODS {
+            if let Some(op) = item_map.get(method) {
+                found.push(Operation { method: method.to_uppercase(), path, op, item });
+            }
+        }
+    }
+    found
+}
+
+fn spec_routes(spec: &Value) -> BTreeSet<(String, String)> {
+    operations(spec).into_iter().map(|o| (o.method, o.path.to_owned())).collect()
+}
+
+fn app_routes(environment: Environment) -> BTreeSet<(String, String)> {
+    ehome_api::routes::route_table(environment).into_iter().collect()
+}
+
+fn listing(routes: &BTreeSet<(String, String)>) -> String {
+    routes.iter().map(|(method, path)| format!("\n  {method} {path}")).collect()
+}
+
+/// Follows local `$ref`s (`#/components/...`) until a value that is not a reference.
+fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                value = reference.strip_prefix('#').and_then(|pointer| spec.pointer(pointer)).unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
+            }
+            None => return value,
+        }
+    }
+    panic!("$ref chain too long")
+}
+
+fn template_names(path: &str) -> Vec<String> {
+    path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name.to_owned()).collect()
+}
+
+fn with_ones(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let (_, tail) = after.split_once('}').expect("balanced braces in path");
+        out.push('1');
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn spec_and_routes_agree() {
+    let spec = spec();
+    let documented = spec_routes(&spec);
+    let table = ehome_api::routes::route_table(Environment::Dev);
+    let routed: BTreeSet<(String, String)> = table.iter().cloned().collect();
+    assert_eq!(routed.len(), table.len(), "the route table registers some (method, path) twice: {table:?}");
+
+    let undocumented: BTreeSet<_> = routed.difference(&documented).cloned().collect();
+    let unrouted: BTreeSet<_> = documented.difference(&routed).cloned().collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "openapi.yaml and the route table disagree.\nRoutes missing from openapi.yaml:{}\nOperations in openapi.yaml with no route:{}",
+        listing(&undocumented),
+        listing(&unrouted),
+    );
+}
+
+/// Routes that exist only in dev (dev-login) carry `x-environment: dev`, and no others do.
+#[test]
+fn dev_only_operations_are_marked() {
+    let spec = spec();
+    let dev_only: BTreeSet<_> = app_routes(Environment::Dev).difference(&app_routes(Environment::Prod)).cloned().collect();
+    let marked: BTreeSet<_> = operations(&spec)
+        .into_iter()
+        .filter(|o| o.op.get("x-environment").and_then(Value::as_str) == Some("dev"))
+        .map(|o| (o.method, o.path.to_owned()))
+        .collect();
+    assert_eq!(marked, dev_only, "operations marked `x-environment: dev` vs routes registered only in dev");
+    assert!(dev_only.contains(&("POST".to_owned(), "/api/v1/auth/dev-login".to_owned())));
+}
+
+#[test]
+fn spec_is_valid() {
+    let spec = spec();
+    let mut problems: Vec<String> = Vec::new();
+
+    let version = spec["openapi"].as_str().unwrap_or_default();
+    if !version.starts_with("3.1") {
+        problems.push(format!("`openapi` is {version:?}, not 3.1.x"));
+    }
+    for field in ["title", "version"] {
+        if spec["info"][field].as_str().is_none_or(str::is_empty) {
+            problems.push(format!("info.{field} is missing"));
+        }
+    }
+    let global_security = spec.get("security").is_some_and(Value::is_array);
+    let schemes = spec["components"]["securitySchemes"].as_object().cloned().unwrap_or_default();
+
+    let mut operation_ids: HashMap<String, String> = HashMap::new();
+    for Operation { method, path, op, item } in operations(&spec) {
+        let at = format!("{method} {path}");
+        match op["operationId"].as_str() {
+            None | Some("") => problems.push(format!("{at}: no operationId")),
+            Some(id) => {
+                if let Some(other) = operation_ids.insert(id.to_owned(), at.clone()) {
+                    problems.push(format!("{at}: operationId {id} is also used by {other}"));
+                }
+            }
+        }
+        if op["tags"].as_array().is_none_or(Vec::is_empty) {
+            problems.push(format!("{at}: no tags"));
+        }
+        match op["responses"].as_object() {
+            None => problems.push(format!("{at}: no responses")),
+            Some(responses) => {
+                if !responses.keys().any(|status| status.starts_with('2')) {
+                    problems.push(format!("{at}: no 2xx response"));
+                }
+            }
+        }
+        match op.get("security") {
+            None if !global_security => problems.push(format!("{at}: no security, and none global")),
+            None => {}
+            Some(Value::Array(requirements)) => {
+                for requirement in requirements {
+                    for scheme in requirement.as_object().into_iter().flat_map(|r| r.keys()) {
+                        if !schemes.contains_key(scheme) {
+                            problems.push(format!("{at}: security scheme {scheme} is not in components.securitySchemes"));
+                        }
+                    }
+                }
+            }
+            Some(other) => problems.push(format!("{at}: security is not a list: {other}")),
+        }
+
+        // Path parameters: every `{name}` of the template is declared `in: path, required: true`
+        // (on the operation or its path item), and nothing else is declared `in: path`.
+        let declared: Vec<&Value> = [item.get("parameters"), op.get("parameters")]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .flatten()
+            .map(|parameter| resolve(&spec, parameter))
+            .collect();
+        let in_path: BTreeSet<&str> =
+            declared.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect();
+        let names = template_names(path);
+        for name in &names {
+            let ok = declared.iter().any(|p| p["in"] == "path" && p["name"] == name.as_str() && p["required"] == true);
+            if !ok {
+                problems.push(format!("{at}: path parameter {{{name}}} is not declared as `in: path, required: true`"));
+            }
+        }
+        for name in in_path {
+            if !names.iter().any(|n| n == name) {
+                problems.push(format!("{at}: declares path parameter {name}, which is not in the path"));
+            }
+        }
+    }
+
+    // Every $ref points into #/components and resolves.
+    let mut stack = vec![&spec];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(reference) = map.get("$ref") {
+                    match reference.as_str() {
+                        Some(target) if target.starts_with("#/components/") => {
+                            if spec.pointer(&target[1..]).is_none() {
+                                problems.push(format!("$ref {target} does not resolve"));
+                            }
+                        }
+                        _ => problems.push(format!("$ref {reference} does not point into #/components/")),
+                    }
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+
+    assert!(problems.is_empty(), "openapi.yaml has problems:\n  {}", problems.join("\n  "));
+}
+
+#[tokio::test]
+async fn spec_is_served() {
+    let app = spawn_app().await;
+    let response = app.get("/openapi.yaml", None).await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert!(content_type.as_deref().is_some_and(|t| t.contains("yaml")), "content type {content_type:?}");
+    assert_eq!(response.text().await.unwrap(), OPENAPI_YAML);
+}
+
+/// The error codes a documented response allows, when it lists them (`allOf: [Error, {…code enum}]`).
+fn documented_codes(spec: &Value, response: &Value) -> Option<BTreeSet<String>> {
+    let schema = resolve(spec, &response["content"]["application/json"]["schema"]);
+    let parts = schema["allOf"].as_array()?;
+    let codes: BTreeSet<String> = parts
+        .iter()
+        .filter_map(|part| part.pointer("/properties/error/properties/code/enum"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|code| code.as_str().map(str::to_owned))
+        .collect();
+    (!codes.is_empty()).then_some(codes)
+}
+
+/// Sends one request per documented operation (every `{param}` replaced by 1, `{}` as the body of
+/// writes) and checks that it was routed, did not fail with a 5xx, and answered with a status — and
+/// for errors a code — that the spec documents for that operation.
+async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &mut Vec<String>) {
+    let who = if token.is_some() { "signed in" } else { "anonymous" };
+    for Operation { method, path, op, .. } in operations(spec) {
+        let url_path = with_ones(path);
+        let http_method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = app.request(http_method, &url_path, token);
+        if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
+            request = request.json(&json!({}));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let at = format!("{method} {url_path} ({who}) answered {status}");
+        let is_json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        let body: Value = if is_json { response.json().await.unwrap_or(Value::Null) } else { Value::Null };
+        let code = body["error"]["code"].as_str().map(str::to_owned);
+
+        if status == 404 && code.as_deref() == Some("ROUTE_NOT_FOUND") {
+            problems.push(format!("{at}: ROUTE_NOT_FOUND, the route is not served"));
+            continue;
+        }
+        // `security` is honest: a protected operation turns an anonymous caller away first, and a
+        // public one never asks for a token.
+        let security = op.get("security").or_else(|| spec.get("security"));
+        let public = security.and_then(Value::as_array).is_none_or(|requirements| {
+            requirements.is_empty() || requirements.iter().any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
+        });
+        let unauthenticated = status == 401 && code.as_deref() == Some("UNAUTHENTICATED");
+        if token.is_none() && !public && !unauthenticated {
+            problems.push(format!("{at} {body}: documented as needing bearerAuth, but not `401 UNAUTHENTICATED` without a token"));
+        }
+        if public && unauthenticated {
+            problems.push(format!("{at}: UNAUTHENTICATED, but documented as public (`security: []`)"));
+        }
+        if status == 405 {
+            problems.push(format!("{at}: method not allowed, the route is not served"));
+            continue;
+        }
+        // `/readyz` may say 503 only when it reports itself not ready (it should be ready in tests).
+        let not_ready = path == "/readyz" && status == 503 && body["status"] == "not_ready";
+        if status.is_server_error() && !not_ready {
+            problems.push(format!("{at}: server error {body}"));
+            continue;
+        }
+        let responses = &op["responses"];
+        let documented = responses.get(status.as_str()).or_else(|| responses.get("default"));
+        let Some(documented) = documented else {
+            problems.push(format!("{at}, which openapi.yaml does not list for it"));
+            continue;
+        };
+        if status.is_client_error() {
+            let Some(code) = code else {
+                problems.push(format!("{at} without an error code: {body}"));
+                continue;
+            };
+            if let Some(codes) = documented_codes(spec, resolve(spec, documented)) {
+                if !codes.contains(&code) {
+                    problems.push(format!("{at} with code {code}, but openapi.yaml lists only {codes:?}"));
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_documented_route_is_routed() {
+    let app = spawn_app().await;
+    let spec = spec();
+    let mut problems = Vec::new();
+    exercise(&app, &spec, None, &mut problems).await;
+    let session = app.dev_login("openapi-walker").await;
+    exercise(&app, &spec, Some(&session.access), &mut problems).await;
+    assert!(problems.is_empty(), "documented operations that misbehave:\n  {}", problems.join("\n  "));
+}
