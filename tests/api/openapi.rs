@@ -9,7 +9,9 @@ use ehome_api::ops::OPENAPI_YAML;
 use ehome_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 fn spec() -> Value {
     serde_yaml_ng::from_str::<Value>(OPENAPI_YAML).expect("openapi.yaml is YAML")
@@ -27,10 +29,17 @@ fn operations(spec: &Value) -> Vec<Operation<'_>> {
     let paths = spec["paths"].as_object().expect("`paths` is a map");
     let mut found = Vec::new();
     for (path, item) in paths {
-        let item_map = item.as_object().unwrap_or_else(|| panic!("path item {path} is a map"));
+        let item_map = item
+            .as_object()
+            .unwrap_or_else(|| panic!("path item {path} is a map"));
         for method in METHODS {
             if let Some(op) = item_map.get(method) {
-                found.push(Operation { method: method.to_uppercase(), path, op, item });
+                found.push(Operation {
+                    method: method.to_uppercase(),
+                    path,
+                    op,
+                    item,
+                });
             }
         }
     }
@@ -38,15 +47,23 @@ fn operations(spec: &Value) -> Vec<Operation<'_>> {
 }
 
 fn spec_routes(spec: &Value) -> BTreeSet<(String, String)> {
-    operations(spec).into_iter().map(|o| (o.method, o.path.to_owned())).collect()
+    operations(spec)
+        .into_iter()
+        .map(|o| (o.method, o.path.to_owned()))
+        .collect()
 }
 
 fn app_routes(environment: Environment) -> BTreeSet<(String, String)> {
-    ehome_api::routes::route_table(environment).into_iter().collect()
+    ehome_api::routes::route_table(environment)
+        .into_iter()
+        .collect()
 }
 
 fn listing(routes: &BTreeSet<(String, String)>) -> String {
-    routes.iter().map(|(method, path)| format!("\n  {method} {path}")).collect()
+    routes
+        .iter()
+        .map(|(method, path)| format!("\n  {method} {path}"))
+        .collect()
 }
 
 /// Follows local `$ref`s (`#/components/...`) until a value that is not a reference.
@@ -54,7 +71,10 @@ fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
     for _ in 0..16 {
         match value.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
-                value = reference.strip_prefix('#').and_then(|pointer| spec.pointer(pointer)).unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
+                value = reference
+                    .strip_prefix('#')
+                    .and_then(|pointer| spec.pointer(pointer))
+                    .unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
             }
             None => return value,
         }
@@ -63,7 +83,11 @@ fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
 }
 
 fn template_names(path: &str) -> Vec<String> {
-    path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name.to_owned()).collect()
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}'))
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 fn with_ones(path: &str) -> String {
@@ -85,7 +109,11 @@ fn spec_and_routes_agree() {
     let documented = spec_routes(&spec);
     let table = ehome_api::routes::route_table(Environment::Dev);
     let routed: BTreeSet<(String, String)> = table.iter().cloned().collect();
-    assert_eq!(routed.len(), table.len(), "the route table registers some (method, path) twice: {table:?}");
+    assert_eq!(
+        routed.len(),
+        table.len(),
+        "the route table registers some (method, path) twice: {table:?}"
+    );
 
     let undocumented: BTreeSet<_> = routed.difference(&documented).cloned().collect();
     let unrouted: BTreeSet<_> = documented.difference(&routed).cloned().collect();
@@ -101,13 +129,19 @@ fn spec_and_routes_agree() {
 #[test]
 fn dev_only_operations_are_marked() {
     let spec = spec();
-    let dev_only: BTreeSet<_> = app_routes(Environment::Dev).difference(&app_routes(Environment::Prod)).cloned().collect();
+    let dev_only: BTreeSet<_> = app_routes(Environment::Dev)
+        .difference(&app_routes(Environment::Prod))
+        .cloned()
+        .collect();
     let marked: BTreeSet<_> = operations(&spec)
         .into_iter()
         .filter(|o| o.op.get("x-environment").and_then(Value::as_str) == Some("dev"))
         .map(|o| (o.method, o.path.to_owned()))
         .collect();
-    assert_eq!(marked, dev_only, "operations marked `x-environment: dev` vs routes registered only in dev");
+    assert_eq!(
+        marked, dev_only,
+        "operations marked `x-environment: dev` vs routes registered only in dev"
+    );
     assert!(dev_only.contains(&("POST".to_owned(), "/api/v1/auth/dev-login".to_owned())));
 }
 
@@ -126,10 +160,19 @@ fn spec_is_valid() {
         }
     }
     let global_security = spec.get("security").is_some_and(Value::is_array);
-    let schemes = spec["components"]["securitySchemes"].as_object().cloned().unwrap_or_default();
+    let schemes = spec["components"]["securitySchemes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
 
     let mut operation_ids: HashMap<String, String> = HashMap::new();
-    for Operation { method, path, op, item } in operations(&spec) {
+    for Operation {
+        method,
+        path,
+        op,
+        item,
+    } in operations(&spec)
+    {
         let at = format!("{method} {path}");
         match op["operationId"].as_str() {
             None | Some("") => problems.push(format!("{at}: no operationId")),
@@ -151,7 +194,9 @@ fn spec_is_valid() {
             }
         }
         match op.get("security") {
-            None if !global_security => problems.push(format!("{at}: no security, and none global")),
+            None if !global_security => {
+                problems.push(format!("{at}: no security, and none global"))
+            }
             None => {}
             Some(Value::Array(requirements)) => {
                 for requirement in requirements {
@@ -174,18 +219,27 @@ fn spec_is_valid() {
             .flatten()
             .map(|parameter| resolve(&spec, parameter))
             .collect();
-        let in_path: BTreeSet<&str> =
-            declared.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect();
+        let in_path: BTreeSet<&str> = declared
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
         let names = template_names(path);
         for name in &names {
-            let ok = declared.iter().any(|p| p["in"] == "path" && p["name"] == name.as_str() && p["required"] == true);
+            let ok = declared
+                .iter()
+                .any(|p| p["in"] == "path" && p["name"] == name.as_str() && p["required"] == true);
             if !ok {
-                problems.push(format!("{at}: path parameter {{{name}}} is not declared as `in: path, required: true`"));
+                problems.push(format!(
+                    "{at}: path parameter {{{name}}} is not declared as `in: path, required: true`"
+                ));
             }
         }
         for name in in_path {
             if !names.iter().any(|n| n == name) {
-                problems.push(format!("{at}: declares path parameter {name}, which is not in the path"));
+                problems.push(format!(
+                    "{at}: declares path parameter {name}, which is not in the path"
+                ));
             }
         }
     }
@@ -202,7 +256,9 @@ fn spec_is_valid() {
                                 problems.push(format!("$ref {target} does not resolve"));
                             }
                         }
-                        _ => problems.push(format!("$ref {reference} does not point into #/components/")),
+                        _ => problems.push(format!(
+                            "$ref {reference} does not point into #/components/"
+                        )),
                     }
                 }
                 stack.extend(map.values());
@@ -212,7 +268,11 @@ fn spec_is_valid() {
         }
     }
 
-    assert!(problems.is_empty(), "openapi.yaml has problems:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "openapi.yaml has problems:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 #[tokio::test]
@@ -220,8 +280,14 @@ async fn spec_is_served() {
     let app = spawn_app().await;
     let response = app.get("/openapi.yaml", None).await;
     assert_eq!(response.status(), 200);
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    assert!(content_type.as_deref().is_some_and(|t| t.contains("yaml")), "content type {content_type:?}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        content_type.as_deref().is_some_and(|t| t.contains("yaml")),
+        "content type {content_type:?}"
+    );
     assert_eq!(response.text().await.unwrap(), OPENAPI_YAML);
 }
 
@@ -243,8 +309,15 @@ fn documented_codes(spec: &Value, response: &Value) -> Option<BTreeSet<String>> 
 /// writes) and checks that it was routed, did not fail with a 5xx, and answered with a status — and
 /// for errors a code — that the spec documents for that operation.
 async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &mut Vec<String>) {
-    let who = if token.is_some() { "signed in" } else { "anonymous" };
-    for Operation { method, path, op, .. } in operations(spec) {
+    let who = if token.is_some() {
+        "signed in"
+    } else {
+        "anonymous"
+    };
+    for Operation {
+        method, path, op, ..
+    } in operations(spec)
+    {
         let url_path = with_ones(path);
         let http_method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = app.request(http_method, &url_path, token);
@@ -259,7 +332,11 @@ async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &m
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/json"));
-        let body: Value = if is_json { response.json().await.unwrap_or(Value::Null) } else { Value::Null };
+        let body: Value = if is_json {
+            response.json().await.unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         let code = body["error"]["code"].as_str().map(str::to_owned);
 
         if status == 404 && code.as_deref() == Some("ROUTE_NOT_FOUND") {
@@ -269,15 +346,22 @@ async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &m
         // `security` is honest: a protected operation turns an anonymous caller away first, and a
         // public one never asks for a token.
         let security = op.get("security").or_else(|| spec.get("security"));
-        let public = security.and_then(Value::as_array).is_none_or(|requirements| {
-            requirements.is_empty() || requirements.iter().any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
-        });
+        let public = security
+            .and_then(Value::as_array)
+            .is_none_or(|requirements| {
+                requirements.is_empty()
+                    || requirements
+                        .iter()
+                        .any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
+            });
         let unauthenticated = status == 401 && code.as_deref() == Some("UNAUTHENTICATED");
         if token.is_none() && !public && !unauthenticated {
             problems.push(format!("{at} {body}: documented as needing bearerAuth, but not `401 UNAUTHENTICATED` without a token"));
         }
         if public && unauthenticated {
-            problems.push(format!("{at}: UNAUTHENTICATED, but documented as public (`security: []`)"));
+            problems.push(format!(
+                "{at}: UNAUTHENTICATED, but documented as public (`security: []`)"
+            ));
         }
         if status == 405 {
             problems.push(format!("{at}: method not allowed, the route is not served"));
@@ -290,7 +374,9 @@ async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &m
             continue;
         }
         let responses = &op["responses"];
-        let documented = responses.get(status.as_str()).or_else(|| responses.get("default"));
+        let documented = responses
+            .get(status.as_str())
+            .or_else(|| responses.get("default"));
         let Some(documented) = documented else {
             problems.push(format!("{at}, which openapi.yaml does not list for it"));
             continue;
@@ -302,7 +388,9 @@ async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &m
             };
             if let Some(codes) = documented_codes(spec, resolve(spec, documented)) {
                 if !codes.contains(&code) {
-                    problems.push(format!("{at} with code {code}, but openapi.yaml lists only {codes:?}"));
+                    problems.push(format!(
+                        "{at} with code {code}, but openapi.yaml lists only {codes:?}"
+                    ));
                 }
             }
         }
@@ -317,5 +405,54 @@ async fn every_documented_route_is_routed() {
     exercise(&app, &spec, None, &mut problems).await;
     let session = app.dev_login("openapi-walker").await;
     exercise(&app, &spec, Some(&session.access), &mut problems).await;
-    assert!(problems.is_empty(), "documented operations that misbehave:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "documented operations that misbehave:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// The codes `ApiError::code()` can return, read from the source of `api/src/error.rs` (each arm is
+/// `ApiError::Variant… => "CODE",`).
+fn api_error_codes() -> BTreeSet<String> {
+    const SOURCE: &str = include_str!("../../api/src/error.rs");
+    SOURCE
+        .lines()
+        .filter_map(|line| line.split_once("=> \"").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once('"').map(|(code, _)| code))
+        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `components.schemas.ErrorCode` lists exactly the codes the API has.
+#[test]
+fn every_error_code_is_documented() {
+    let spec = spec();
+    let documented: BTreeSet<String> = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode has an enum")
+        .iter()
+        .map(|code| code.as_str().expect("codes are strings").to_owned())
+        .collect();
+    let defined = api_error_codes();
+    assert!(
+        defined.len() > 10,
+        "could not read the codes of api/src/error.rs: {defined:?}"
+    );
+    let missing: Vec<_> = defined.difference(&documented).collect();
+    let unknown: Vec<_> = documented.difference(&defined).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "ErrorCode in openapi.yaml vs ApiError::code(): missing from the spec {missing:?}; not in error.rs {unknown:?}"
+    );
+    let description = spec["info"]["description"].as_str().unwrap_or_default();
+    let untabled: Vec<_> = defined
+        .iter()
+        .filter(|code| !description.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        untabled.is_empty(),
+        "codes missing from the status table in info.description: {untabled:?}"
+    );
 }
