@@ -7,3 +7,6 @@ mod community;
 mod health;
 mod openapi;
 mod roles_matrix;
+mod wechat_client;
+mod wechat_login;
+mod wechat_token;
