@@ -164,7 +164,8 @@ impl WechatClient {
     }
 
     /// Set after WeChat rejected our appid, secret or IP address (40013, 40125, 40164); `/readyz`
-    /// reports not ready while it is set. A later call that proves the credentials work clears it.
+    /// reports not ready while it is set. The next successful call clears it: a whitelist or a
+    /// secret can be fixed at WeChat's side without restarting us.
     pub fn configuration_fault(&self) -> Option<String> {
         self.fault_slot().clone()
     }
@@ -182,7 +183,6 @@ impl WechatClient {
             .call_with_busy_retry(LOGIN, &query, None)
             .await?
             .into_json(LOGIN)?;
-        self.clear_configuration_fault();
         let reply: SessionReply = parse_body(LOGIN, value)?;
         if reply.openid.is_empty() || reply.session_key.is_empty() {
             return Err(WechatError::Transport(
@@ -335,7 +335,6 @@ impl WechatClient {
             .call_with_busy_retry(TOKEN, &[], Some(&body))
             .await?
             .into_json(TOKEN)?;
-        self.clear_configuration_fault();
         let reply: TokenReply = parse_body(TOKEN, value)?;
         if reply.access_token.is_empty() {
             return Err(WechatError::Transport(
@@ -402,7 +401,11 @@ impl WechatClient {
                 Reply::Failure { errcode, errmsg } => {
                     return Err(self.failure(endpoint, errcode, errmsg));
                 }
-                reply => return Ok(reply),
+                reply => {
+                    // Any answer without an errcode proves the appid, secret and IP address work.
+                    self.clear_configuration_fault();
+                    return Ok(reply);
+                }
             }
         }
     }
