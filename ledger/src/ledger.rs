@@ -1,0 +1,156 @@
+//! The ledger operations in transactions of their own, retried a bounded number of times when a
+//! concurrent writer causes a deadlock, a serialization failure or a busy database.
+
+use std::future::Future;
+
+use sea_orm::{
+    AccessMode, IsolationLevel,
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::error::{BatchRejected, LedgerError};
+use crate::retry::{MAX_ATTEMPTS, backoff};
+use crate::store::{self, Transfer};
+use crate::types::TransferRequest;
+
+/// A handle on the ledger's database that runs each operation in its own transaction.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    db: DatabaseConnection,
+}
+
+/// A failure of one attempt: either final, or worth another attempt.
+enum Failure<E> {
+    Final(E),
+    Retry(E),
+}
+
+impl Ledger {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Ledger { db }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that the write lock is taken
+    /// (waiting out the busy timeout) up front instead of failing at the first write with a busy error
+    /// that waiting cannot fix.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, LedgerError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// Runs `body` in a transaction of its own, committing on success and retrying on conflicts.
+    /// `wrap` turns a failure to begin or commit into the caller's error type.
+    async fn run<T, E, F, Fut>(&self, mut body: F, wrap: impl Fn(LedgerError) -> E) -> Result<T, E>
+    where
+        F: FnMut(DatabaseTransaction) -> Fut,
+        Fut: Future<Output = (DatabaseTransaction, Result<T, Failure<E>>)>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.begin().await {
+                Err(e) => retry_if_busy(e, &wrap),
+                Ok(txn) => {
+                    let (txn, result) = body(txn).await;
+                    match result {
+                        Ok(value) => match txn.commit().await {
+                            Ok(()) => return Ok(value),
+                            Err(e) => retry_if_busy(e.into(), &wrap),
+                        },
+                        Err(failure) => {
+                            // Rolling back can fail only if the connection is gone, and then the
+                            // pool discards it; the transaction is lost either way.
+                            let _ = txn.rollback().await;
+                            failure
+                        }
+                    }
+                }
+            };
+            match failure {
+                Failure::Retry(e) if attempt >= MAX_ATTEMPTS => return Err(e),
+                Failure::Retry(_) => tokio::time::sleep(backoff(attempt)).await,
+                Failure::Final(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Posts a linked batch (all or none) in its own transaction.
+    pub async fn post_linked(
+        &self,
+        requests: &[TransferRequest],
+    ) -> Result<Vec<Transfer>, BatchRejected> {
+        let len = requests.len();
+        let body = |txn| async move {
+            let result = store::post_linked(&txn, requests).await;
+            let result = result.map_err(|batch| {
+                if batch.failures.iter().any(|f| f.error == LedgerError::Busy) {
+                    Failure::Retry(batch)
+                } else {
+                    Failure::Final(batch)
+                }
+            });
+            (txn, result)
+        };
+        self.run(body, |e| BatchRejected::all(len, e)).await
+    }
+
+    /// Posts one transfer in its own transaction.
+    pub async fn post(&self, request: &TransferRequest) -> Result<Transfer, LedgerError> {
+        let mut posted = self.post_linked(std::slice::from_ref(request)).await?;
+        posted
+            .pop()
+            .ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))
+    }
+
+    /// Posts independent transfers in one transaction (each posts or fails on its own).
+    pub async fn post_independent(
+        &self,
+        requests: &[TransferRequest],
+    ) -> Result<Vec<Result<Transfer, LedgerError>>, LedgerError> {
+        self.run(|txn| async move {
+            let result = store::post_independent(&txn, requests, store::now_us()).await;
+            (txn, result.map_err(classify))
+        }, |e| e)
+        .await
+    }
+
+    /// Verifies the books in one read transaction, so that accounts and transfers are read as of one
+    /// instant while writers go on (REPEATABLE READ on PostgreSQL; a read transaction on SQLite).
+    pub async fn verify(
+        &self,
+        progress: crate::verify::Progress<'_>,
+    ) -> Result<crate::verify::VerifyReport, LedgerError> {
+        let txn = self
+            .db
+            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+            .await?;
+        let report = crate::verify::verify(&txn, progress).await;
+        txn.rollback().await?;
+        report
+    }
+
+    /// Expires up to `limit` timed-out holds; returns how many were expired.
+    pub async fn expire_holds(&self, limit: u64) -> Result<usize, LedgerError> {
+        self.run(|txn| async move {
+            let result = store::expire_holds(&txn, store::now_us(), limit).await;
+            (txn, result.map(|v| v.len()).map_err(classify))
+        }, |e| e)
+        .await
+    }
+}
+
+fn classify(e: LedgerError) -> Failure<LedgerError> {
+    if e == LedgerError::Busy { Failure::Retry(e) } else { Failure::Final(e) }
+}
+
+fn retry_if_busy<E>(e: LedgerError, wrap: impl Fn(LedgerError) -> E) -> Failure<E> {
+    if e == LedgerError::Busy { Failure::Retry(wrap(e)) } else { Failure::Final(wrap(e)) }
+}
