@@ -106,3 +106,93 @@ pub fn view_roles(actor: &Actor, community: CommunityId, member: UserId) -> Resu
 pub fn ledger_admin(actor: &Actor) -> Result<(), ApiError> {
     allow(actor.is_admin)
 }
+
+impl Actor {
+    /// Holds any role in the community (residents get one when their household claim is approved).
+    pub fn in_community(&self, community: CommunityId) -> bool {
+        self.is_admin || self.roles.get(&community.0).is_some_and(|held| !held.is_empty())
+    }
+}
+
+/// What the caller may do with one 邻办事 request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestAccess {
+    /// May see it at all (otherwise it does not exist for them: 404).
+    pub visible: bool,
+    /// Sees the reporter, held content and internal notes.
+    pub handler_view: bool,
+    pub reporter: bool,
+    /// May accept, start, resolve, reject, escalate.
+    pub handler: bool,
+    /// May reassign.
+    pub supervisor: bool,
+    /// May release held content.
+    pub moderator: bool,
+}
+
+/// The scope fields of a request that decisions depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestScope {
+    pub community: CommunityId,
+    pub grid_id: i64,
+    pub building_id: i64,
+    pub reporter_id: i64,
+    pub assignee_id: Option<i64>,
+    pub published: bool,
+}
+
+pub fn request_access(actor: &Actor, request: &RequestScope) -> RequestAccess {
+    let community = request.community;
+    let committee = actor.committee_or_admin(community);
+    let grid_worker = actor.has_scoped(community, Role::GridWorker, request.grid_id);
+    let leader = actor.has_scoped(community, Role::BuildingLeader, request.building_id);
+    let assignee = request.assignee_id == Some(actor.id.0);
+    let reporter = request.reporter_id == actor.id.0;
+    let handler = committee || grid_worker || leader || assignee;
+    let public = request.published && actor.in_community(community);
+    RequestAccess {
+        visible: handler || reporter || public,
+        handler_view: handler,
+        reporter,
+        handler,
+        supervisor: committee || grid_worker,
+        moderator: committee,
+    }
+}
+
+/// Which requests of a community a caller may list.
+#[derive(Debug, Clone)]
+pub enum RequestListScope {
+    /// The committee and admins: everything in the community.
+    All,
+    /// Everyone else: their own, those in their scope or assigned to them, and — for members — the
+    /// published ones.
+    Limited { user_id: i64, grids: Vec<i64>, buildings: Vec<i64>, published: bool },
+}
+
+pub fn request_list_scope(actor: &Actor, community: CommunityId) -> RequestListScope {
+    if actor.committee_or_admin(community) {
+        return RequestListScope::All;
+    }
+    RequestListScope::Limited {
+        user_id: actor.id.0,
+        grids: actor.scopes(community, Role::GridWorker),
+        buildings: actor.scopes(community, Role::BuildingLeader),
+        published: actor.in_community(community),
+    }
+}
+
+/// Category settings and the statistics and CSV of a community: its committee or an admin.
+pub fn manage_requests(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community))
+}
+
+/// Submitting a request in a community: its members.
+pub fn submit_request(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.in_community(community))
+}
+
+/// Whether a user may be assigned requests: a handler role in the community.
+pub fn can_be_assigned(actor: &Actor, community: CommunityId) -> bool {
+    [Role::BuildingLeader, Role::GridWorker, Role::Committee, Role::SocialWorker].into_iter().any(|role| actor.has(community, role))
+}

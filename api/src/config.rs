@@ -103,6 +103,21 @@ pub struct RateLimitSettings {
     pub writes_per_ip_per_minute: u32,
 }
 
+/// 邻办事 timings.
+#[derive(Debug, Clone)]
+pub struct RequestSettings {
+    /// How often each instance looks for overdue requests to escalate and resolved ones to close
+    /// (0 turns the job off in this instance).
+    pub job_interval_seconds: u64,
+    /// A resolved request not confirmed within this many days closes as `closed_timeout`; the reporter
+    /// may reopen within the same window.
+    pub confirm_window_days: i64,
+    /// Reports per resident per hour.
+    pub submissions_per_hour: u32,
+    /// The subscribe-message template for status changes (empty: in-app inbox only).
+    pub status_template_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -112,6 +127,7 @@ pub struct Settings {
     pub wechat: WechatSettings,
     pub auth: AuthSettings,
     pub rate_limits: RateLimitSettings,
+    pub requests: RequestSettings,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
     /// Seed demo data when the database is new (dev only).
@@ -189,8 +205,15 @@ impl Settings {
             writes_per_user_per_minute: parse_range(vars, "RATE_WRITES_PER_USER_PER_MINUTE", 120, 1..=1_000_000)?,
             writes_per_ip_per_minute: parse_range(vars, "RATE_WRITES_PER_IP_PER_MINUTE", 600, 1..=1_000_000)?,
         };
+        let requests = RequestSettings {
+            job_interval_seconds: parse_range(vars, "REQUEST_JOB_INTERVAL_SECONDS", 60, 0..=86_400)?,
+            confirm_window_days: parse_range(vars, "REQUEST_CONFIRM_WINDOW_DAYS", 7, 1..=90)?,
+            submissions_per_hour: parse_range(vars, "REQUEST_SUBMISSIONS_PER_HOUR", 10, 1..=100_000)?,
+            status_template_id: var("WECHAT_TEMPLATE_REQUEST_STATUS").unwrap_or_default(),
+        };
         Ok(Settings {
             environment,
+            requests,
             bind,
             database,
             redis,

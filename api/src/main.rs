@@ -53,6 +53,9 @@ async fn run() -> anyhow::Result<ExitCode> {
 async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let dev = settings.environment.is_dev();
     let app = Application::build(settings).await?;
+    if app.state().settings.requests.job_interval_seconds > 0 {
+        ehome_api::services::escalation::spawn(app.state().clone());
+    }
     let address = format!("http://127.0.0.1:{}", app.port());
     println!("邻e家 API listening on {address} (port {})", app.port());
     if dev {

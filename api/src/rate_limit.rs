@@ -16,9 +16,14 @@ use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Counts one hit under `key`; an error when the window already holds `limit` hits.
+/// Counts one hit under `key`; an error when the minute already holds `limit` hits.
 pub async fn check(cache: &Cache, key: &str, limit: u32) -> Result<(), ApiError> {
-    let window = cache.hit(key, WINDOW).await?;
+    check_in(cache, key, limit, WINDOW).await
+}
+
+/// Counts one hit under `key`; an error when the window already holds `limit` hits.
+pub async fn check_in(cache: &Cache, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
+    let window = cache.hit(key, window).await?;
     if window.count > u64::from(limit) {
         let retry_after_seconds = window.resets_in.as_secs().max(1);
         return Err(ApiError::RateLimited { retry_after_seconds });

@@ -65,6 +65,8 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::auth::routes(routes);
     crate::me::routes(routes);
     crate::community::routes(routes);
+    crate::services::routes(routes);
+    crate::notifications::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

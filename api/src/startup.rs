@@ -11,6 +11,7 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtKeys;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -27,6 +28,11 @@ impl Application {
     /// Connects to the database and the cache, migrates, seeds demo data on a new dev database, and
     /// binds `settings.bind`.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As `build`, with the clock the domain reads (tests move a `TestClock`).
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         let db = crate::db::connect(&settings.database).await?;
         let fresh = crate::db::migrate(&db).await?;
         if fresh && settings.seed_demo {
@@ -34,10 +40,15 @@ impl Application {
             tracing::info!("seeded demo data into the new database");
         }
         let listener = TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        Application::with_listener(settings, db, listener).await
+        Application::with_listener(settings, db, listener, clock).await
     }
 
-    pub async fn with_listener(settings: Settings, db: DatabaseConnection, listener: TcpListener) -> anyhow::Result<Application> {
+    pub async fn with_listener(
+        settings: Settings,
+        db: DatabaseConnection,
+        listener: TcpListener,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
         let cache = crate::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
             .await
             .context("connecting to Redis")?;
@@ -49,6 +60,7 @@ impl Application {
             db,
             cache,
             wechat,
+            clock,
         };
         let port = listener.local_addr().context("reading the bound address")?.port();
         let server = run(listener, state.clone())?;

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtKeys;
 use crate::cache::Cache;
+use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::wechat::WechatClient;
@@ -18,4 +19,5 @@ pub struct AppState {
     pub wechat: WechatClient,
     pub jwt: Arc<JwtKeys>,
     pub metrics: Arc<Metrics>,
+    pub clock: SharedClock,
 }

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_foundation;
 
 mod m20261122_000002_create_ledger;
+mod m20261122_000003_create_service_requests;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_foundation::Migration),
             Box::new(m20261122_000002_create_ledger::Migration),
+            Box::new(m20261122_000003_create_service_requests::Migration),
         ]
     }
 }

@@ -1,36 +1,11 @@
 //! The WeChat access token across app instances: one token in Redis, fetched once for everyone,
 //! refreshed once when WeChat rejects it, and a rejected secret making the app not ready.
 
-use ehome_api::startup::Application;
-use ehome_tests::{
-    Endpoint, Session, Shared, TestApp, error_code, settings_for, spawn_app, spawn_app_with,
-};
+use ehome_tests::{Endpoint, Session, TestApp, error_code, spawn_app, spawn_app_sharing_with, spawn_app_with};
 use serde_json::{Value, json};
 
 fn redis_url() -> String {
     std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// An instance on the same database, Redis prefix and fake WeChat as `other`, with extra variables.
-async fn spawn_sharing_with(other: &TestApp, vars: &[(&str, &str)]) -> TestApp {
-    let shared = Shared {
-        database: other.database.clone(),
-        wechat: other.wechat.clone(),
-    };
-    let app = Application::build(settings_for(&shared, vars))
-        .await
-        .expect("the app starts");
-    let port = app.port();
-    let db = app.state().db.clone();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
-        client: reqwest::Client::new(),
-        wechat: shared.wechat,
-        database: shared.database,
-        db,
-    }
 }
 
 /// Two instances sharing one database, one Redis (whatever the test backend) and one fake WeChat.
@@ -38,7 +13,7 @@ async fn two_instances_on_redis() -> (TestApp, TestApp) {
     let redis = redis_url();
     let vars = [("REDIS_URL", redis.as_str())];
     let first = spawn_app_with(&vars).await;
-    let second = spawn_sharing_with(&first, &vars).await;
+    let second = spawn_app_sharing_with(&first, &vars).await;
     (first, second)
 }
 

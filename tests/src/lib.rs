@@ -9,7 +9,9 @@ pub mod fake_wechat;
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
+use ehome_api::clock::{SharedClock, TestClock};
 use ehome_api::config::Settings;
+use ehome_api::state::AppState;
 use ehome_api::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::DatabaseConnection;
@@ -28,9 +30,14 @@ pub const TEST_WECHAT_SECRET: &str = "wx-test-secret";
 pub struct Shared {
     pub database: Arc<TestDatabase>,
     pub wechat: FakeWechat,
+    pub clock: Arc<TestClock>,
 }
 
 pub struct TestApp {
+    /// The clock the app's domain reads; tests move it (shared by instances on one database).
+    pub clock: Arc<TestClock>,
+    /// The app's state, for driving background jobs the way the server's timer does.
+    pub state: AppState,
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
@@ -62,14 +69,19 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with extra environment variables (they win over the harness's).
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    let shared = Shared { database: Arc::new(TestDatabase::create().await), wechat: FakeWechat::start().await };
+    let shared = Shared { database: Arc::new(TestDatabase::create().await), wechat: FakeWechat::start().await, clock: TestClock::new() };
     spawn_instance(shared, vars).await
 }
 
 /// A second instance on the same database, Redis prefix and fake WeChat: another API server.
 pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
-    let shared = Shared { database: other.database.clone(), wechat: other.wechat.clone() };
-    spawn_instance(shared, &[]).await
+    spawn_app_sharing_with(other, &[]).await
+}
+
+/// A second instance, with extra environment variables.
+pub async fn spawn_app_sharing_with(other: &TestApp, vars: &[(&str, &str)]) -> TestApp {
+    let shared = Shared { database: other.database.clone(), wechat: other.wechat.clone(), clock: other.clock.clone() };
+    spawn_instance(shared, vars).await
 }
 
 pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
@@ -91,6 +103,8 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     put("WECHAT_SECRET", TEST_WECHAT_SECRET);
     put("WECHAT_API_BASE", &shared.wechat.base_url());
     put("WECHAT_BUSY_BACKOFF_MS", "5");
+    put("REQUEST_JOB_INTERVAL_SECONDS", "0");
+    put("REQUEST_SUBMISSIONS_PER_HOUR", "100000");
     put("RATE_LOGIN_PER_IP_PER_MINUTE", "100000");
     put("RATE_WRITES_PER_USER_PER_MINUTE", "100000");
     put("RATE_WRITES_PER_IP_PER_MINUTE", "100000");
@@ -103,11 +117,15 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
 async fn spawn_instance(shared: Shared, vars: &[(&str, &str)]) -> TestApp {
     init_logs();
     let settings = settings_for(&shared, vars);
-    let app = Application::build(settings).await.expect("the app starts");
+    let clock: SharedClock = shared.clock.clone();
+    let app = Application::build_with_clock(settings, clock).await.expect("the app starts");
     let port = app.port();
-    let db = app.state().db.clone();
+    let state = app.state().clone();
+    let db = state.db.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        clock: shared.clock,
+        state,
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),

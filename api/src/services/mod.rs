@@ -1,0 +1,90 @@
+//! 邻办事 neighbour services: residents report problems and ask for services; building leaders, grid
+//! workers and the committee handle them under an SLA, escalated when overdue, closed with the
+//! resident's confirmation and rating, and measured.
+
+mod categories;
+mod category_handlers;
+pub mod escalation;
+mod handlers;
+pub mod lifecycle;
+pub mod queue;
+mod requests;
+mod routing;
+mod similarity;
+mod views;
+
+use actix_web::http::Method;
+use ehome_entities::service_request;
+
+use crate::notifications::Notice;
+use crate::routes::Routes;
+use lifecycle::Status;
+
+pub fn routes(routes: &mut Routes<'_>) {
+    routes.post("/requests", handlers::submit);
+    routes.get("/requests", handlers::list);
+    routes.get("/requests/similar", handlers::similar);
+    routes.get("/requests/{id}", handlers::detail);
+    routes.post("/requests/{id}/transitions", handlers::transition);
+    routes.post("/requests/{id}/comments", handlers::comment);
+    routes.post("/requests/{id}/rating", handlers::rate);
+    routes.post("/requests/{id}/me-too", handlers::me_too);
+    routes.get("/communities/{id}/categories", category_handlers::list);
+    routes.post("/communities/{id}/categories", category_handlers::create);
+    routes.add(Method::PATCH, "/categories/{id}", category_handlers::update);
+}
+
+/// The word the mini-program shows for a status (≤ 5 characters, as a subscribe `phrase` must be).
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Submitted => "已提交",
+        Status::Accepted => "已受理",
+        Status::InProgress => "处理中",
+        Status::Escalated => "已升级",
+        Status::Reopened => "已重开",
+        Status::Resolved => "已解决",
+        Status::Confirmed => "已确认",
+        Status::ClosedTimeout => "超时关闭",
+        Status::Rejected => "已驳回",
+        Status::Withdrawn => "已撤回",
+    }
+}
+
+/// What the reporter and every follower ("me too") are told when a request changes status.
+pub fn status_notices(request: &service_request::Model, to: Status, followers: &[i64]) -> Vec<Notice> {
+    followers
+        .iter()
+        .map(|&user_id| {
+            let whose = if user_id == request.reporter_id { "您反映的" } else { "您关注的" };
+            Notice {
+                user_id,
+                kind: "request_status",
+                title: request.title.clone(),
+                body: format!("{whose}「{}」状态更新为：{}", request.title, status_label(to)),
+                request_id: Some(request.id),
+                phrase: status_label(to).to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Records the notices in the transaction; `push` them after it commits.
+pub async fn record_status_change(
+    db: &impl sea_orm::ConnectionTrait,
+    request: &service_request::Model,
+    to: Status,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Notice>, crate::error::ApiError> {
+    let followers = requests::followers(db, request.id).await?;
+    let notices = status_notices(request, to, &followers);
+    for notice in &notices {
+        crate::notifications::record(db, notice, now).await?;
+    }
+    Ok(notices)
+}
+
+pub fn push_all(state: &crate::state::AppState, notices: Vec<Notice>, now: chrono::DateTime<chrono::Utc>) {
+    for notice in notices {
+        crate::notifications::push(state, notice, now);
+    }
+}

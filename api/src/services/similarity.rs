@@ -1,0 +1,39 @@
+//! Similar titles, for duplicate detection: the Jaccard index of character bigrams, which works for
+//! Chinese (no word boundaries) as well as for Latin text.
+
+use std::collections::HashSet;
+
+fn bigrams(text: &str) -> HashSet<(char, char)> {
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation()).flat_map(char::to_lowercase).collect();
+    if chars.len() == 1 {
+        return HashSet::from([(chars[0], chars[0])]);
+    }
+    chars.windows(2).map(|pair| (pair[0], pair[1])).collect()
+}
+
+/// 0.0 (nothing shared) to 1.0 (same bigrams).
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let (a, b) = (bigrams(a), bigrams(b));
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let shared = a.intersection(&b).count();
+    let all = a.union(&b).count();
+    shared as f64 / all as f64
+}
+
+/// Titles at least this similar are offered as possible duplicates.
+pub const THRESHOLD: f64 = 0.3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_chinese_titles_match() {
+        assert!(similarity("3号楼楼道灯坏了", "3号楼的楼道灯坏了") > THRESHOLD);
+        assert!(similarity("楼道灯不亮", "楼道灯坏了不亮") > THRESHOLD);
+        assert!(similarity("楼道灯不亮", "下水道堵塞") < THRESHOLD);
+        assert_eq!(similarity("", "abc"), 0.0);
+    }
+}
