@@ -386,12 +386,12 @@ async fn exercise(app: &TestApp, spec: &Value, token: Option<&str>, problems: &m
                 problems.push(format!("{at} without an error code: {body}"));
                 continue;
             };
-            if let Some(codes) = documented_codes(spec, resolve(spec, documented)) {
-                if !codes.contains(&code) {
-                    problems.push(format!(
-                        "{at} with code {code}, but openapi.yaml lists only {codes:?}"
-                    ));
-                }
+            if let Some(codes) = documented_codes(spec, resolve(spec, documented))
+                && !codes.contains(&code)
+            {
+                problems.push(format!(
+                    "{at} with code {code}, but openapi.yaml lists only {codes:?}"
+                ));
             }
         }
     }
