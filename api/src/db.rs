@@ -56,3 +56,12 @@ pub fn pool_usage(connection: &DatabaseConnection) -> (u32, u32) {
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);
     (size.saturating_sub(idle), size)
 }
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up
+/// front (waiting out the busy timeout), instead of a read transaction failing with "database is
+/// locked" when it first writes after another connection committed. PostgreSQL ignores the mode.
+pub async fn begin_write(connection: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    connection.begin_with_options(options).await
+}

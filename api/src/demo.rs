@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use ehome_entities::{merchant, user};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use crate::community::service;
 use crate::domain::{CommunityId, Label, Role, RoleGrant, UserId};
@@ -29,7 +29,7 @@ fn label(text: &str) -> Result<Label, ApiError> {
 }
 
 pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let community = service::create_community(&txn, label("海曙区")?, label("南门街道")?, label("新芝社区")?, now).await?;
     let community_id = CommunityId(community.id);

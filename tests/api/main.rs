@@ -7,6 +7,7 @@ mod community;
 mod health;
 mod openapi;
 mod roles_matrix;
+mod services_flow;
 mod services_lifecycle;
 mod wechat_client;
 mod wechat_login;

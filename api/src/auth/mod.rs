@@ -6,7 +6,6 @@ pub mod refresh;
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 pub use extractor::AuthUser;
@@ -81,7 +80,7 @@ async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) ->
     }
     let session = state.wechat.code_to_session(code).await?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let user = users::find_or_create(&txn, &session.openid, session.unionid.as_deref(), &default_nickname(&session.openid), now).await?;
     users::store_session_key(&txn, crate::domain::UserId(user.id), session.session_key.expose(), now).await?;
     txn.commit().await?;

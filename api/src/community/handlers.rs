@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::{building, community, grid, household, join_request, user};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::service;
@@ -144,7 +143,7 @@ pub async fn create_community(state: web::Data<AppState>, caller: AuthUser, body
     let actor = Actor::load(&state.db, caller).await?;
     authz::create_community(&actor)?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = service::create_community(&txn, district, street, name, now).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(CommunityView::from(created)))
@@ -232,7 +231,7 @@ pub async fn create_join_request(
     let household = service::get_household(&state.db, HouseholdId(path.into_inner())).await?;
     let now = Utc::now();
     let user = caller.id;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = service::create_join_request(&txn, user, &household, note, now).await?;
     txn.commit().await?;
     let applicant = crate::users::get(&state.db, caller.id).await.ok();
@@ -274,7 +273,7 @@ async fn decide(state: web::Data<AppState>, caller: AuthUser, id: i64, body: web
     let actor = Actor::load(&state.db, caller).await?;
     authz::decide_join_request(&actor, CommunityId(request.community_id), BuildingId(request.building_id))?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;
     txn.commit().await?;
     let applicant = crate::users::get(&state.db, UserId(decided.user_id)).await.ok();
@@ -318,7 +317,7 @@ pub async fn put_roles(state: web::Data<AppState>, caller: AuthUser, path: web::
     authz::assign_roles(&actor, CommunityId(community.id))?;
     let now = Utc::now();
     let grants = body.into_inner().roles;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let roles = service::set_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, now).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))

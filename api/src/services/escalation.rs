@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::service_request;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::lifecycle::{Level, Status};
 use super::requests::{self, Event};
@@ -69,7 +69,7 @@ async fn escalate_overdue(state: &AppState, now: DateTime<Utc>) -> Result<usize,
 async fn escalate_one(state: &AppState, request: &service_request::Model, now: DateTime<Utc>) -> Result<bool, ApiError> {
     let Some(next) = Level::parse(&request.assignee_level).and_then(Level::next) else { return Ok(false) };
     let from = requests::status_of(request)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let category = categories::get(&txn, request.category_id).await?;
     let (level, assignee) = routing::route_from(&txn, request.community_id, request.grid_id, request.building_id, next).await?;
     let update = service_request::Entity::update_many()
@@ -122,7 +122,7 @@ async fn close_unconfirmed(state: &AppState, now: DateTime<Utc>) -> Result<usize
         .await?;
     let mut closed = 0;
     for request in due {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let applied = service_request::Entity::update_many()
             .col_expr(service_request::Column::Status, Expr::value(Status::ClosedTimeout.as_str()))
             .col_expr(service_request::Column::ClosedAt, Expr::value(now))

@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::{household_member, service_request, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use super::lifecycle::{Action, ActorKind, Level, Status};
@@ -182,7 +182,7 @@ pub async fn submit(state: web::Data<AppState>, caller: AuthUser, body: web::Jso
     let (moderation, moderation_note) = moderate(&state, &reporter.openid, &format!("{}\n{}", new.title, new.description)).await?;
     let similar = requests::similar_open(&state.db, building.id, category.id, &new.title).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (level, assignee_id) = routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
     let placement = Placement { community_id: building.community_id, grid_id: building.grid_id, building_id: building.id, level, assignee_id };
     let created = requests::submit(&txn, actor.id.0, &category, placement, new, moderation, moderation_note, now).await?;
@@ -382,7 +382,7 @@ pub async fn transition(state: web::Data<AppState>, caller: AuthUser, path: web:
     let now = state.clock.now();
     let category = categories::get(&state.db, request.category_id).await?;
     let change = Transition { action: body.action, actor_id: actor.id.0, actor_role: acting_role(&actor, &request, kind), note, assignee_id };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let updated = requests::transition(&txn, &request, &category, change, state.settings.requests.confirm_window_days, now).await?;
     let notices = match Status::parse(&updated.status) {
         Some(to) if updated.status != request.status => record_status_change(&txn, &updated, to, now).await?,
@@ -449,7 +449,7 @@ pub async fn me_too(state: web::Data<AppState>, caller: AuthUser, path: web::Pat
         let status = request.status.clone();
         return Err(ApiError::InvalidTransition { action: "me_too".to_owned(), status });
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let updated = requests::me_too(&txn, &request, actor.id.0, state.clock.now()).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(single_view(&state, updated, access).await?))

@@ -11,6 +11,8 @@ pub mod queue;
 mod requests;
 mod routing;
 mod similarity;
+mod stats;
+mod export_csv;
 mod views;
 
 use actix_web::http::Method;
@@ -32,6 +34,8 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.get("/communities/{id}/categories", category_handlers::list);
     routes.post("/communities/{id}/categories", category_handlers::create);
     routes.add(Method::PATCH, "/categories/{id}", category_handlers::update);
+    routes.get("/communities/{id}/stats", stats::stats);
+    routes.get("/communities/{id}/requests.csv", export_csv::requests_csv);
 }
 
 /// The word the mini-program shows for a status (≤ 5 characters, as a subscribe `phrase` must be).
