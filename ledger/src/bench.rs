@@ -33,7 +33,9 @@ impl std::str::FromStr for BenchMode {
             "uniform" => Ok(BenchMode::Uniform),
             "hot" => Ok(BenchMode::Hot),
             "batched" => Ok(BenchMode::Batched),
-            other => Err(format!("unknown bench mode {other:?} (uniform, hot or batched)")),
+            other => Err(format!(
+                "unknown bench mode {other:?} (uniform, hot or batched)"
+            )),
         }
     }
 }
@@ -52,7 +54,13 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     pub fn new(clients: usize, duration: Duration, mode: BenchMode) -> Self {
-        BenchConfig { clients, duration, mode, accounts: 1000, in_flight: 1 }
+        BenchConfig {
+            clients,
+            duration,
+            mode,
+            accounts: 1000,
+            in_flight: 1,
+        }
     }
 }
 
@@ -94,7 +102,10 @@ impl std::fmt::Display for BenchReport {
 pub async fn run_bench_url(url: &str, config: &BenchConfig) -> Result<BenchReport, LedgerError> {
     let mut options = ConnectOptions::new(url.to_owned());
     let pool = u32::try_from(config.clients + 4).unwrap_or(u32::MAX);
-    options.max_connections(pool).min_connections(1).sqlx_logging(false);
+    options
+        .max_connections(pool)
+        .min_connections(1)
+        .sqlx_logging(false);
     let db = Database::connect(options).await?;
     run_bench(&db, config).await
 }
@@ -111,7 +122,11 @@ pub async fn run_bench(
         .then(|| BatchingPoster::spawn(ledger.clone(), PosterConfig::default()));
     let deadline = Instant::now() + config.duration;
     let started = Instant::now();
-    let in_flight = if config.mode == BenchMode::Batched { config.in_flight.max(1) } else { 1 };
+    let in_flight = if config.mode == BenchMode::Batched {
+        config.in_flight.max(1)
+    } else {
+        1
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..config.clients.max(1) * in_flight {
         let ledger = ledger.clone();
@@ -187,7 +202,11 @@ fn next_request(
             }
         },
     };
-    let code = if debit == issuance { "volunteer_award" } else { "bench_transfer" };
+    let code = if debit == issuance {
+        "volunteer_award"
+    } else {
+        "bench_transfer"
+    };
     TransferRequest::single(debit, credit, Asset::Points, amount, code)
 }
 
@@ -200,7 +219,11 @@ async fn setup(
     let txn = ledger.begin().await?;
     let issuance = store::create_account(
         &txn,
-        &NewAccount::new(format!("bench:{run}:points:issuance"), Asset::Points, AccountFlags::NONE),
+        &NewAccount::new(
+            format!("bench:{run}:points:issuance"),
+            Asset::Points,
+            AccountFlags::NONE,
+        ),
     )
     .await?
     .id;
@@ -217,7 +240,9 @@ async fn setup(
     for chunk in accounts.chunks(500) {
         let funding: Vec<TransferRequest> = chunk
             .iter()
-            .map(|a| TransferRequest::single(issuance, *a, Asset::Points, 1_000_000_00, "bench_funding"))
+            .map(|a| {
+                TransferRequest::single(issuance, *a, Asset::Points, 100_000_000, "bench_funding")
+            })
             .collect();
         ledger.post_linked(&funding).await?;
     }

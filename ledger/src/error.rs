@@ -21,7 +21,11 @@ pub enum LedgerError {
     AccountClosed(AccountId),
     /// The transfer's asset differs from one of its accounts' asset.
     #[error("asset mismatch: transfer is {transfer}, account {account} holds {account_asset}")]
-    AssetMismatch { account: AccountId, account_asset: Asset, transfer: Asset },
+    AssetMismatch {
+        account: AccountId,
+        account_asset: Asset,
+        transfer: Asset,
+    },
     /// The debit and credit accounts are the same.
     #[error("debit and credit account are the same ({0})")]
     SameAccount(AccountId),
@@ -195,15 +199,25 @@ fn describe(failures: &[TransferFailure]) -> String {
 impl BatchRejected {
     /// The first failure that is not merely "linked transfer failed".
     pub fn cause(&self) -> Option<&TransferFailure> {
-        self.failures.iter().find(|f| f.error != LedgerError::LinkedTransferFailed)
+        self.failures
+            .iter()
+            .find(|f| f.error != LedgerError::LinkedTransferFailed)
     }
 
     /// A rejection caused by the transfer at `index` of a linked batch of `len`.
     pub fn single(index: usize, len: usize, error: LedgerError) -> Self {
         let failures = (0..len)
             .map(|i| {
-                let error = if i == index { error.clone() } else { LedgerError::LinkedTransferFailed };
-                TransferFailure { index: i, code: error.code(), error }
+                let error = if i == index {
+                    error.clone()
+                } else {
+                    LedgerError::LinkedTransferFailed
+                };
+                TransferFailure {
+                    index: i,
+                    code: error.code(),
+                    error,
+                }
             })
             .collect();
         BatchRejected { failures }
@@ -212,7 +226,11 @@ impl BatchRejected {
     /// The whole batch failed for a reason that is no one transfer's fault (database, busy).
     pub fn all(len: usize, error: LedgerError) -> Self {
         let failures = (0..len)
-            .map(|i| TransferFailure { index: i, code: error.code(), error: error.clone() })
+            .map(|i| TransferFailure {
+                index: i,
+                code: error.code(),
+                error: error.clone(),
+            })
             .collect();
         BatchRejected { failures }
     }
@@ -239,7 +257,10 @@ mod tests {
         assert_eq!(batch.failures[0].error, LedgerError::LinkedTransferFailed);
         assert_eq!(batch.failures[1].code, "SAME_ACCOUNT");
         assert_eq!(batch.cause().map(|f| f.index), Some(1));
-        assert_eq!(LedgerError::from(batch.clone()), LedgerError::SameAccount(AccountId(4)));
+        assert_eq!(
+            LedgerError::from(batch.clone()),
+            LedgerError::SameAccount(AccountId(4))
+        );
         assert!(batch.to_string().contains("#1"));
     }
 

@@ -4,9 +4,8 @@
 use std::future::Future;
 
 use sea_orm::{
-    AccessMode, IsolationLevel,
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    AccessMode, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::error::{BatchRejected, LedgerError};
@@ -115,10 +114,13 @@ impl Ledger {
         &self,
         requests: &[TransferRequest],
     ) -> Result<Vec<Result<Transfer, LedgerError>>, LedgerError> {
-        self.run(|txn| async move {
-            let result = store::post_independent(&txn, requests, store::now_us()).await;
-            (txn, result.map_err(classify))
-        }, |e| e)
+        self.run(
+            |txn| async move {
+                let result = store::post_independent(&txn, requests, store::now_us()).await;
+                (txn, result.map_err(classify))
+            },
+            |e| e,
+        )
         .await
     }
 
@@ -130,7 +132,10 @@ impl Ledger {
     ) -> Result<crate::verify::VerifyReport, LedgerError> {
         let txn = self
             .db
-            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+            .begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
             .await?;
         let report = crate::verify::verify(&txn, progress).await;
         txn.rollback().await?;
@@ -139,18 +144,29 @@ impl Ledger {
 
     /// Expires up to `limit` timed-out holds; returns how many were expired.
     pub async fn expire_holds(&self, limit: u64) -> Result<usize, LedgerError> {
-        self.run(|txn| async move {
-            let result = store::expire_holds(&txn, store::now_us(), limit).await;
-            (txn, result.map(|v| v.len()).map_err(classify))
-        }, |e| e)
+        self.run(
+            |txn| async move {
+                let result = store::expire_holds(&txn, store::now_us(), limit).await;
+                (txn, result.map(|v| v.len()).map_err(classify))
+            },
+            |e| e,
+        )
         .await
     }
 }
 
 fn classify(e: LedgerError) -> Failure<LedgerError> {
-    if e == LedgerError::Busy { Failure::Retry(e) } else { Failure::Final(e) }
+    if e == LedgerError::Busy {
+        Failure::Retry(e)
+    } else {
+        Failure::Final(e)
+    }
 }
 
 fn retry_if_busy<E>(e: LedgerError, wrap: impl Fn(LedgerError) -> E) -> Failure<E> {
-    if e == LedgerError::Busy { Failure::Retry(wrap(e)) } else { Failure::Final(wrap(e)) }
+    if e == LedgerError::Busy {
+        Failure::Retry(wrap(e))
+    } else {
+        Failure::Final(wrap(e))
+    }
 }

@@ -29,7 +29,11 @@ pub struct PosterConfig {
 
 impl Default for PosterConfig {
     fn default() -> Self {
-        PosterConfig { max_batch: 512, workers: 2, queue: 8192 }
+        PosterConfig {
+            max_batch: 512,
+            workers: 2,
+            queue: 8192,
+        }
     }
 }
 

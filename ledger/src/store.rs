@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 use serde::Serialize;
 
@@ -307,7 +307,10 @@ pub async fn balance_as_of(
 // Reading transfers
 // ---------------------------------------------------------------------------------------------------
 
-pub async fn transfer(conn: &impl ConnectionTrait, id: TransferId) -> Result<Transfer, LedgerError> {
+pub async fn transfer(
+    conn: &impl ConnectionTrait,
+    id: TransferId,
+) -> Result<Transfer, LedgerError> {
     let model = ledger_transfer::Entity::find()
         .filter(ledger_transfer::Column::Id.eq(id.to_text()))
         .one(conn)
@@ -361,8 +364,15 @@ pub async fn history(
         .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| r.seq) } else { None };
-    let items = rows.iter().map(Transfer::from_model).collect::<Result<_, _>>()?;
+    let next_cursor = if more {
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(Transfer::from_model)
+        .collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor })
 }
 
@@ -440,9 +450,11 @@ pub async fn post_linked_at(
         .iter()
         .enumerate()
         .filter_map(|(index, r)| {
-            r.as_ref()
-                .err()
-                .map(|e| TransferFailure { index, code: e.code(), error: e.clone() })
+            r.as_ref().err().map(|e| TransferFailure {
+                index,
+                code: e.code(),
+                error: e.clone(),
+            })
         })
         .collect();
     if !failures.is_empty() {
@@ -504,7 +516,10 @@ impl Plan {
 
     /// Whether a closed account refuses this transfer. Releasing a hold is always allowed.
     fn refused_by_closed(&self) -> bool {
-        matches!(self.kind, TransferKind::Single | TransferKind::Pending | TransferKind::PostPending)
+        matches!(
+            self.kind,
+            TransferKind::Single | TransferKind::Pending | TransferKind::PostPending
+        )
     }
 }
 
@@ -534,7 +549,10 @@ async fn load_known(
     requests: &[TransferRequest],
 ) -> Result<Known, LedgerError> {
     let mut ids: Vec<String> = requests.iter().map(|r| r.id.to_text()).collect();
-    let keys: Vec<String> = requests.iter().filter_map(|r| r.idempotency_key.clone()).collect();
+    let keys: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.idempotency_key.clone())
+        .collect();
     let mut pendings = vec![];
     let mut reversed = vec![];
     for r in requests {
@@ -558,7 +576,10 @@ async fn load_known(
     if !reversed.is_empty() {
         cond = cond.add(ledger_transfer::Column::Reverses.is_in(reversed));
     }
-    let rows = ledger_transfer::Entity::find().filter(cond).all(conn).await?;
+    let rows = ledger_transfer::Entity::find()
+        .filter(cond)
+        .all(conn)
+        .await?;
     let mut known = Known::default();
     for row in rows {
         known.seqs.insert(row.seq);
@@ -582,22 +603,36 @@ fn validate_request(r: &TransferRequest) -> Result<(), LedgerError> {
         return Err(LedgerError::InvalidCode(r.code.clone()));
     }
     match &r.action {
-        TransferAction::Single { debit, credit, amount, .. }
-        | TransferAction::Pending { debit, credit, amount, .. } => {
+        TransferAction::Single {
+            debit,
+            credit,
+            amount,
+            ..
+        }
+        | TransferAction::Pending {
+            debit,
+            credit,
+            amount,
+            ..
+        } => {
             crate::types::Amount::new(*amount)?;
             if debit == credit {
                 return Err(LedgerError::SameAccount(*debit));
             }
-            if let TransferAction::Pending { timeout_seconds: Some(t), .. } = &r.action
+            if let TransferAction::Pending {
+                timeout_seconds: Some(t),
+                ..
+            } = &r.action
                 && (*t == 0 || *t > MAX_TIMEOUT_SECONDS)
             {
                 return Err(LedgerError::InvalidTimeout);
             }
             Ok(())
         }
-        TransferAction::PostPending { amount: Some(amount), .. } => {
-            crate::types::Amount::new(*amount).map(|_| ())
-        }
+        TransferAction::PostPending {
+            amount: Some(amount),
+            ..
+        } => crate::types::Amount::new(*amount).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -697,9 +732,10 @@ fn resolve_one(
     now_us: i64,
 ) -> Result<Slot, LedgerError> {
     // A repeat of a stored transfer: the first result, or a conflict if the content differs.
-    let stored = known.by_id.get(&r.id.to_text()).or_else(|| {
-        r.idempotency_key.as_ref().and_then(|k| known.by_key.get(k))
-    });
+    let stored = known
+        .by_id
+        .get(&r.id.to_text())
+        .or_else(|| r.idempotency_key.as_ref().and_then(|k| known.by_key.get(k)));
     if let Some(stored) = stored {
         let original = referenced_amount(r, known);
         return Ok(if stored_matches(r, stored, original)? {
@@ -708,9 +744,11 @@ fn resolve_one(
             Slot::Failed(LedgerError::IdempotencyConflict(r.id))
         });
     }
-    let earlier = planned
-        .get(&r.id)
-        .or_else(|| r.idempotency_key.as_deref().and_then(|k| planned_keys.get(k)));
+    let earlier = planned.get(&r.id).or_else(|| {
+        r.idempotency_key
+            .as_deref()
+            .and_then(|k| planned_keys.get(k))
+    });
     if let Some(&earlier) = earlier {
         return Ok(if requests.get(earlier) == Some(r) {
             Slot::SameAs(earlier)
@@ -727,10 +765,19 @@ fn resolve_one(
         {
             return Ok(Some(Target::from_plan(plan, i)));
         }
-        known.by_id.get(&id.to_text()).map(Target::from_model).transpose()
+        known
+            .by_id
+            .get(&id.to_text())
+            .map(Target::from_model)
+            .transpose()
     };
     let plan = match &r.action {
-        TransferAction::Single { debit, credit, asset, amount } => Ok(Plan {
+        TransferAction::Single {
+            debit,
+            credit,
+            asset,
+            amount,
+        } => Ok(Plan {
             kind: TransferKind::Single,
             debit: *debit,
             credit: *credit,
@@ -742,7 +789,13 @@ fn resolve_one(
             timeout_at_us: None,
             depends_on: None,
         }),
-        TransferAction::Pending { debit, credit, asset, amount, timeout_seconds } => Ok(Plan {
+        TransferAction::Pending {
+            debit,
+            credit,
+            asset,
+            amount,
+            timeout_seconds,
+        } => Ok(Plan {
             kind: TransferKind::Pending,
             debit: *debit,
             credit: *credit,
@@ -861,9 +914,10 @@ fn plan_reversal(
 /// The amount of the hold a full post refers to, when it is stored.
 fn referenced_amount(r: &TransferRequest, known: &Known) -> Option<i64> {
     match &r.action {
-        TransferAction::PostPending { pending_id, amount: None } => {
-            known.by_id.get(&pending_id.to_text()).map(|m| m.amount)
-        }
+        TransferAction::PostPending {
+            pending_id,
+            amount: None,
+        } => known.by_id.get(&pending_id.to_text()).map(|m| m.amount),
         _ => None,
     }
 }
@@ -890,12 +944,23 @@ fn stored_matches(
     };
     let pending_is = |p: &TransferId| s.pending_id.as_deref() == Some(p.to_text().as_str());
     Ok(match &r.action {
-        TransferAction::Single { debit, credit, asset, amount } => {
+        TransferAction::Single {
+            debit,
+            credit,
+            asset,
+            amount,
+        } => {
             kind == TransferKind::Single
                 && s.reverses.is_none()
                 && same_accounts(debit, credit, asset, amount)
         }
-        TransferAction::Pending { debit, credit, asset, amount, timeout_seconds } => {
+        TransferAction::Pending {
+            debit,
+            credit,
+            asset,
+            amount,
+            timeout_seconds,
+        } => {
             kind == TransferKind::Pending
                 && same_accounts(debit, credit, asset, amount)
                 && s.timeout_at_us.is_some() == timeout_seconds.is_some()
@@ -939,7 +1004,11 @@ async fn lock_accounts(
     }
     let backend = conn.get_database_backend();
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let lock = if backend == DbBackend::Postgres { " FOR UPDATE" } else { "" };
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT id, asset, flags FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
         placeholders.join(", ")
@@ -955,7 +1024,10 @@ async fn lock_accounts(
         let flags: i32 = row.try_get_by_index(2)?;
         out.insert(
             AccountId(id),
-            LockedAccount { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)? },
+            LockedAccount {
+                asset: asset.parse()?,
+                flags: AccountFlags::from_bits(flags)?,
+            },
         );
     }
     Ok(out)
@@ -994,7 +1066,11 @@ async fn apply(
     inc: Increment,
     refuse_closed: bool,
 ) -> Result<bool, LedgerError> {
-    let sql = if inc.debit_side { DEBIT_UPDATE } else { CREDIT_UPDATE };
+    let sql = if inc.debit_side {
+        DEBIT_UPDATE
+    } else {
+        CREDIT_UPDATE
+    };
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             conn.get_database_backend(),
@@ -1095,9 +1171,23 @@ async fn apply_plan(
     applied: &mut Vec<Increment>,
 ) -> Result<Result<(), LedgerError>, LedgerError> {
     let (posted, pending) = plan.deltas();
-    let debit = Increment { account: plan.debit, debit_side: true, posted, pending };
-    let credit = Increment { account: plan.credit, debit_side: false, posted, pending };
-    let ordered = if plan.debit < plan.credit { [debit, credit] } else { [credit, debit] };
+    let debit = Increment {
+        account: plan.debit,
+        debit_side: true,
+        posted,
+        pending,
+    };
+    let credit = Increment {
+        account: plan.credit,
+        debit_side: false,
+        posted,
+        pending,
+    };
+    let ordered = if plan.debit < plan.credit {
+        [debit, credit]
+    } else {
+        [credit, debit]
+    };
     let mark = applied.len();
     for inc in ordered {
         if apply(conn, inc, plan.refused_by_closed()).await? {
@@ -1247,8 +1337,13 @@ async fn insert_rows(
     rows: &[ledger_transfer::Model],
 ) -> Result<(), LedgerError> {
     for chunk in rows.chunks(1000) {
-        let models = chunk.iter().cloned().map(sea_orm::IntoActiveModel::into_active_model);
-        ledger_transfer::Entity::insert_many(models).exec_without_returning(conn).await?;
+        let models = chunk
+            .iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model);
+        ledger_transfer::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
     }
     Ok(())
 }
@@ -1260,9 +1355,18 @@ fn first_failure(slots: &[Slot]) -> Option<(usize, LedgerError)> {
     })
 }
 
-fn linked_failure(len: usize, (index, error): (usize, LedgerError)) -> Vec<Result<Transfer, LedgerError>> {
+fn linked_failure(
+    len: usize,
+    (index, error): (usize, LedgerError),
+) -> Vec<Result<Transfer, LedgerError>> {
     (0..len)
-        .map(|i| Err(if i == index { error.clone() } else { LedgerError::LinkedTransferFailed }))
+        .map(|i| {
+            Err(if i == index {
+                error.clone()
+            } else {
+                LedgerError::LinkedTransferFailed
+            })
+        })
         .collect()
 }
 
@@ -1275,9 +1379,9 @@ fn results(
     for (i, slot) in slots.iter().enumerate() {
         let result = match slot {
             Slot::New(_) => {
-                let row = inserted
-                    .get(&i)
-                    .ok_or_else(|| LedgerError::Invariant("planned transfer not inserted".into()))?;
+                let row = inserted.get(&i).ok_or_else(|| {
+                    LedgerError::Invariant("planned transfer not inserted".into())
+                })?;
                 Ok(Transfer::from_model(row)?)
             }
             Slot::Existing(row) => Ok(Transfer::from_model(row)?),
@@ -1308,7 +1412,10 @@ pub async fn expired_holds(
          WHERE p.kind = 'pending' AND p.timeout_at_us IS NOT NULL AND p.timeout_at_us <= $1 \
            AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id) \
          ORDER BY p.seq LIMIT $2",
-        [now_us.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        [
+            now_us.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
     ))
     .all(conn)
     .await?;
@@ -1321,7 +1428,9 @@ pub fn expiry_request(hold: &Transfer) -> TransferRequest {
     TransferRequest {
         id: TransferId::from_idempotency_key(&format!("expire:{}", hold.id)),
         idempotency_key: None,
-        action: TransferAction::ExpirePending { pending_id: hold.id },
+        action: TransferAction::ExpirePending {
+            pending_id: hold.id,
+        },
         code: "expiry".to_owned(),
         metadata: serde_json::json!({ "expired": hold.id.to_text() }),
     }

@@ -32,7 +32,11 @@ pub enum Fault {
     /// The stored hash is not the hash of the transfer's content: the transfer was edited.
     HashMismatch { seq: i64, id: String },
     /// The transfer does not name the previous transfer's hash: a transfer was inserted or deleted.
-    ChainBroken { seq: i64, expected_prev: String, found_prev: String },
+    ChainBroken {
+        seq: i64,
+        expected_prev: String,
+        found_prev: String,
+    },
     /// Sequence numbers are not consecutive.
     SequenceGap { expected: i64, found: i64 },
     /// The chain head does not point at the last transfer.
@@ -48,9 +52,20 @@ pub enum Fault {
         recomputed: i64,
     },
     /// An account's balances break its flags.
-    FlagViolated { account: i64, code: String, flag: &'static str },
-    /// Debits and credits of an asset differ.
-    Unbalanced { asset: String, debits: i64, credits: i64, pending: bool },
+    FlagViolated {
+        account: i64,
+        code: String,
+        flag: &'static str,
+    },
+    /// Debits and credits of an asset differ, in the stored running balances (`stored`) or in the
+    /// balances recomputed from the transfers.
+    Unbalanced {
+        asset: String,
+        debits: i64,
+        credits: i64,
+        pending: bool,
+        stored: bool,
+    },
 }
 
 /// The outcome of [`verify`].
@@ -75,14 +90,26 @@ impl std::fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "transfers checked: {}", self.transfers)?;
         writeln!(f, "accounts checked:  {}", self.accounts)?;
-        writeln!(f, "chain head:        #{} {}", self.chain_head_seq, self.chain_head_hash)?;
+        writeln!(
+            f,
+            "chain head:        #{} {}",
+            self.chain_head_seq, self.chain_head_hash
+        )?;
         for (asset, (debits, credits)) in &self.totals {
             let a: Option<Asset> = asset.parse().ok();
             let fmt = |v: i64| a.map_or_else(|| v.to_string(), |a| a.format_minor(v));
-            writeln!(f, "{asset}: debits {} credits {}", fmt(*debits), fmt(*credits))?;
+            writeln!(
+                f,
+                "{asset}: debits {} credits {}",
+                fmt(*debits),
+                fmt(*credits)
+            )?;
         }
         if self.faults.is_empty() {
-            writeln!(f, "OK: chain intact, balances recomputed, debits equal credits")
+            writeln!(
+                f,
+                "OK: chain intact, balances recomputed, debits equal credits"
+            )
         } else {
             writeln!(f, "FAULTS: {}", self.faults.len())?;
             for fault in &self.faults {
@@ -131,7 +158,10 @@ impl Replay {
 
     fn check_chain(&mut self, t: &ledger_transfer::Model) {
         if t.seq != self.last_seq + 1 {
-            self.faults.push(Fault::SequenceGap { expected: self.last_seq + 1, found: t.seq });
+            self.faults.push(Fault::SequenceGap {
+                expected: self.last_seq + 1,
+                found: t.seq,
+            });
         }
         if t.prev_hash != self.last_hash {
             self.faults.push(Fault::ChainBroken {
@@ -141,7 +171,10 @@ impl Replay {
             });
         }
         if transfer_hash(t) != t.hash {
-            self.faults.push(Fault::HashMismatch { seq: t.seq, id: t.id.clone() });
+            self.faults.push(Fault::HashMismatch {
+                seq: t.seq,
+                id: t.id.clone(),
+            });
         }
         self.last_seq = t.seq;
         self.last_hash = t.hash.clone();
@@ -176,7 +209,9 @@ impl Replay {
 
     fn replay(&mut self, t: &ledger_transfer::Model) {
         self.check_chain(t);
-        let Some(kind) = self.check_shape(t) else { return };
+        let Some(kind) = self.check_shape(t) else {
+            return;
+        };
         let (d, c, a, seq) = (t.debit_account_id, t.credit_account_id, t.amount, t.seq);
         match kind {
             TransferKind::Single => {
@@ -185,12 +220,18 @@ impl Replay {
                 if let Some(original) = &t.reverses {
                     self.check_reversal(t, original);
                 }
-                self.posted.insert(t.id.clone(), (kind, t.reverses.is_some()));
+                self.posted
+                    .insert(t.id.clone(), (kind, t.reverses.is_some()));
             }
             TransferKind::Pending => {
                 self.add(d, 2, a, seq);
                 self.add(c, 3, a, seq);
-                let hold = Hold { debit: d, credit: c, amount: a, resolved: false };
+                let hold = Hold {
+                    debit: d,
+                    credit: c,
+                    amount: a,
+                    resolved: false,
+                };
                 self.holds.insert(t.id.clone(), hold);
             }
             TransferKind::PostPending | TransferKind::VoidPending | TransferKind::ExpirePending => {
@@ -202,7 +243,8 @@ impl Replay {
                     self.bad(seq, format!("resolves unknown hold {pending_id}"));
                     return;
                 };
-                let (hd, hc, ha, was_resolved) = (hold.debit, hold.credit, hold.amount, hold.resolved);
+                let (hd, hc, ha, was_resolved) =
+                    (hold.debit, hold.credit, hold.amount, hold.resolved);
                 hold.resolved = true;
                 if was_resolved {
                     self.bad(seq, format!("hold {pending_id} resolved twice"));
@@ -223,7 +265,10 @@ impl Replay {
 
     fn check_reversal(&mut self, t: &ledger_transfer::Model, original: &str) {
         match self.posted.get(original) {
-            None => self.bad(t.seq, format!("reverses unknown or unposted transfer {original}")),
+            None => self.bad(
+                t.seq,
+                format!("reverses unknown or unposted transfer {original}"),
+            ),
             Some((_, true)) => self.bad(t.seq, format!("reverses the reversal {original}")),
             Some(_) => {}
         }
@@ -233,15 +278,26 @@ impl Replay {
     }
 
     fn check_accounts(&mut self, totals: &mut BTreeMap<String, (i64, i64)>) {
-        const FIELDS: [&str; 4] =
-            ["debits_posted", "credits_posted", "debits_pending", "credits_pending"];
+        const FIELDS: [&str; 4] = [
+            "debits_posted",
+            "credits_posted",
+            "debits_pending",
+            "credits_pending",
+        ];
         let mut per_asset: BTreeMap<String, [i64; 4]> = BTreeMap::new();
+        let mut stored_per_asset: BTreeMap<String, [i64; 4]> = BTreeMap::new();
         let mut ids: Vec<i64> = self.accounts.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            let Some(acct) = self.accounts.get(&id).cloned() else { continue };
-            let stored =
-                [acct.debits_posted, acct.credits_posted, acct.debits_pending, acct.credits_pending];
+            let Some(acct) = self.accounts.get(&id).cloned() else {
+                continue;
+            };
+            let stored = [
+                acct.debits_posted,
+                acct.credits_posted,
+                acct.debits_pending,
+                acct.credits_pending,
+            ];
             let recomputed = self.sums.get(&id).copied().unwrap_or([0; 4]);
             for i in 0..4 {
                 if stored[i] != recomputed[i] {
@@ -256,27 +312,44 @@ impl Replay {
             }
             self.check_flags(&acct, &stored);
             self.check_flags(&acct, &recomputed);
-            let line = per_asset.entry(acct.asset.clone()).or_insert([0; 4]);
-            for i in 0..4 {
-                line[i] = line[i].saturating_add(recomputed[i]);
+            for (sums, values) in [
+                (&mut per_asset, recomputed),
+                (&mut stored_per_asset, stored),
+            ] {
+                let line = sums.entry(acct.asset.clone()).or_insert([0; 4]);
+                for i in 0..4 {
+                    line[i] = line[i].saturating_add(values[i]);
+                }
             }
         }
-        for (asset, [dp, cp, dpend, cpend]) in per_asset {
-            if dp != cp {
-                let fault = Fault::Unbalanced { asset: asset.clone(), debits: dp, credits: cp, pending: false };
-                self.faults.push(fault);
+        for (stored, sums) in [(true, &stored_per_asset), (false, &per_asset)] {
+            for (asset, [dp, cp, dpend, cpend]) in sums {
+                for (debits, credits, pending) in [(*dp, *cp, false), (*dpend, *cpend, true)] {
+                    if debits != credits {
+                        let asset = asset.clone();
+                        self.faults.push(Fault::Unbalanced {
+                            asset,
+                            debits,
+                            credits,
+                            pending,
+                            stored,
+                        });
+                    }
+                }
             }
-            if dpend != cpend {
-                let fault = Fault::Unbalanced { asset: asset.clone(), debits: dpend, credits: cpend, pending: true };
-                self.faults.push(fault);
-            }
+        }
+        for (asset, [dp, cp, _, _]) in per_asset {
             totals.insert(asset, (dp, cp));
         }
     }
 
     fn check_flags(&mut self, acct: &ledger_account::Model, [dp, cp, dpend, cpend]: &Sums) {
         let Ok(flags) = AccountFlags::from_bits(acct.flags) else {
-            let fault = Fault::FlagViolated { account: acct.id, code: acct.code.clone(), flag: "invalid" };
+            let fault = Fault::FlagViolated {
+                account: acct.id,
+                code: acct.code.clone(),
+                flag: "invalid",
+            };
             self.faults.push(fault);
             return;
         };
@@ -290,7 +363,11 @@ impl Replay {
             None
         };
         if let Some(flag) = violated {
-            let fault = Fault::FlagViolated { account: acct.id, code: acct.code.clone(), flag };
+            let fault = Fault::FlagViolated {
+                account: acct.id,
+                code: acct.code.clone(),
+                flag,
+            };
             if !self.faults.contains(&fault) {
                 self.faults.push(fault);
             }
@@ -337,9 +414,10 @@ pub async fn verify(
     }
     let (head_seq, head_hash) = read_head(conn).await?;
     if head_seq != replay.last_seq || head_hash != replay.last_hash {
-        replay
-            .faults
-            .push(Fault::ChainHeadMismatch { head_seq, last_seq: replay.last_seq });
+        replay.faults.push(Fault::ChainHeadMismatch {
+            head_seq,
+            last_seq: replay.last_seq,
+        });
     }
     let mut totals = BTreeMap::new();
     replay.check_accounts(&mut totals);

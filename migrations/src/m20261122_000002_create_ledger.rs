@@ -78,7 +78,12 @@ fn accounts_table() -> TableCreateStatement {
                 .auto_increment()
                 .primary_key(),
         )
-        .col(ColumnDef::new(LedgerAccounts::Code).string().not_null().unique_key())
+        .col(
+            ColumnDef::new(LedgerAccounts::Code)
+                .string()
+                .not_null()
+                .unique_key(),
+        )
         .col(
             ColumnDef::new(LedgerAccounts::Asset)
                 .string()
@@ -96,7 +101,11 @@ fn accounts_table() -> TableCreateStatement {
         .col(non_negative(LedgerAccounts::CreditsPosted))
         .col(non_negative(LedgerAccounts::DebitsPending))
         .col(non_negative(LedgerAccounts::CreditsPending))
-        .col(ColumnDef::new(LedgerAccounts::CreatedAtUs).big_integer().not_null())
+        .col(
+            ColumnDef::new(LedgerAccounts::CreatedAtUs)
+                .big_integer()
+                .not_null(),
+        )
         // django-hordak's idea: the database itself refuses a balance that breaks the account's flags,
         // whatever the application does. The guarded UPDATE in the store is the fast path; these are
         // the backstop.
@@ -169,8 +178,16 @@ fn chain_head_table() -> TableCreateStatement {
                 .primary_key()
                 .check(Expr::cust("id = 1")),
         )
-        .col(ColumnDef::new(LedgerChainHead::LastSeq).big_integer().not_null())
-        .col(ColumnDef::new(LedgerChainHead::LastHash).string_len(64).not_null())
+        .col(
+            ColumnDef::new(LedgerChainHead::LastSeq)
+                .big_integer()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(LedgerChainHead::LastHash)
+                .string_len(64)
+                .not_null(),
+        )
         .to_owned()
 }
 
@@ -216,10 +233,16 @@ impl MigrationTrait for Migration {
         manager.create_table(transfers_table()).await?;
         manager.create_table(chain_head_table()).await?;
         manager
-            .create_index(history_index(LedgerTransfers::DebitAccountId, "idx_ledger_transfers_debit"))
+            .create_index(history_index(
+                LedgerTransfers::DebitAccountId,
+                "idx_ledger_transfers_debit",
+            ))
             .await?;
         manager
-            .create_index(history_index(LedgerTransfers::CreditAccountId, "idx_ledger_transfers_credit"))
+            .create_index(history_index(
+                LedgerTransfers::CreditAccountId,
+                "idx_ledger_transfers_credit",
+            ))
             .await?;
         manager
             .create_index(
@@ -235,7 +258,11 @@ impl MigrationTrait for Migration {
             .exec_stmt(
                 Query::insert()
                     .into_table(LedgerChainHead::Table)
-                    .columns([LedgerChainHead::Id, LedgerChainHead::LastSeq, LedgerChainHead::LastHash])
+                    .columns([
+                        LedgerChainHead::Id,
+                        LedgerChainHead::LastSeq,
+                        LedgerChainHead::LastHash,
+                    ])
                     .values_panic([1.into(), 0i64.into(), GENESIS_HASH.into()])
                     .to_owned(),
             )
@@ -250,19 +277,35 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         if manager.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared("DROP TABLE IF EXISTS ledger_transfers").await?;
+            db.execute_unprepared("DROP TABLE IF EXISTS ledger_transfers")
+                .await?;
             db.execute_unprepared("DROP FUNCTION IF EXISTS ledger_transfers_append_only()")
                 .await?;
         } else {
             manager
-                .drop_table(Table::drop().table(LedgerTransfers::Table).if_exists().to_owned())
+                .drop_table(
+                    Table::drop()
+                        .table(LedgerTransfers::Table)
+                        .if_exists()
+                        .to_owned(),
+                )
                 .await?;
         }
         manager
-            .drop_table(Table::drop().table(LedgerChainHead::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(LedgerChainHead::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(LedgerAccounts::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(LedgerAccounts::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         Ok(())
     }

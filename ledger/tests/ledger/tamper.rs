@@ -1,1 +1,158 @@
+//! Tampering with stored history behind the ledger's back (as the database superuser, or with the
+//! SQLite file) is reported by `verify`.
 
+use ehome_ledger::prelude::*;
+use ehome_ledger::{Fault, VerifyReport};
+
+use crate::support::{Backend, Chart, TestDb, chart};
+
+async fn book() -> (TestDb, Chart) {
+    let t = TestDb::new().await;
+    let c = chart(&t).await;
+    let ledger = t.ledger();
+    for amount in [100, 200, 300] {
+        let award = TransferRequest::single(
+            c.issuance,
+            c.alice,
+            Asset::Points,
+            amount,
+            "volunteer_award",
+        );
+        ledger.post(&award).await.unwrap();
+    }
+    ledger
+        .post(&TransferRequest::single(
+            c.alice,
+            c.bob,
+            Asset::Points,
+            50,
+            "gift",
+        ))
+        .await
+        .unwrap();
+    (t, c)
+}
+
+/// Switches the append-only triggers off, as only the database owner can.
+async fn disable_guards(t: &TestDb) {
+    match t.backend {
+        Backend::Postgres => {
+            t.raw("ALTER TABLE ledger_transfers DISABLE TRIGGER USER")
+                .await
+        }
+        Backend::Sqlite => {
+            t.raw("DROP TRIGGER ledger_transfers_no_update").await;
+            t.raw("DROP TRIGGER ledger_transfers_no_delete").await;
+        }
+    }
+}
+
+async fn report(t: &TestDb) -> VerifyReport {
+    t.ledger().verify(&mut |_, _| {}).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_edited_amount_is_reported() {
+    let (t, c) = book().await;
+    assert!(report(&t).await.is_clean());
+    disable_guards(&t).await;
+    t.raw("UPDATE ledger_transfers SET amount = 201 WHERE seq = 2")
+        .await;
+    let r = report(&t).await;
+    assert!(!r.is_clean());
+    assert!(
+        r.faults.contains(&Fault::HashMismatch {
+            seq: 2,
+            id: r
+                .faults
+                .iter()
+                .find_map(|f| match f {
+                    Fault::HashMismatch { id, .. } => Some(id.clone()),
+                    _ => None,
+                })
+                .unwrap()
+        })
+    );
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::BalanceMismatch { account, field: "credits_posted", stored: 600, recomputed: 601, .. } if *account == c.alice.0)));
+    assert!(r.to_string().contains("FAULTS"));
+}
+
+#[tokio::test]
+async fn a_rehashed_edit_breaks_the_chain() {
+    let (t, _) = book().await;
+    disable_guards(&t).await;
+    // A forged link: whatever the forger writes, the row's own hash no longer covers it.
+    t.raw("UPDATE ledger_transfers SET prev_hash = 'ff' WHERE seq = 3")
+        .await;
+    let r = report(&t).await;
+    assert!(
+        r.faults
+            .iter()
+            .any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_transfer_is_reported() {
+    let (t, _) = book().await;
+    disable_guards(&t).await;
+    t.raw("DELETE FROM ledger_transfers WHERE seq = 2").await;
+    let r = report(&t).await;
+    assert!(
+        r.faults.iter().any(|f| matches!(
+            f,
+            Fault::SequenceGap {
+                expected: 2,
+                found: 3
+            }
+        )),
+        "{r}"
+    );
+    assert!(
+        r.faults
+            .iter()
+            .any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })),
+        "{r}"
+    );
+    assert!(
+        r.faults
+            .iter()
+            .any(|f| matches!(f, Fault::BalanceMismatch { .. })),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_last_transfer_and_an_edited_balance_are_reported() {
+    let (t, c) = book().await;
+    disable_guards(&t).await;
+    t.raw("DELETE FROM ledger_transfers WHERE seq = 4").await;
+    t.raw(&format!(
+        "UPDATE ledger_accounts SET credits_posted = credits_posted + 7 WHERE id = {}",
+        c.bob.0
+    ))
+    .await;
+    let r = report(&t).await;
+    assert!(
+        r.faults.iter().any(|f| matches!(
+            f,
+            Fault::ChainHeadMismatch {
+                head_seq: 4,
+                last_seq: 3
+            }
+        )),
+        "{r}"
+    );
+    assert!(
+        r.faults.iter().any(|f| matches!(
+            f,
+            Fault::Unbalanced {
+                pending: false,
+                stored: true,
+                ..
+            }
+        )),
+        "{r}"
+    );
+}
