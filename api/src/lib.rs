@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod json;
+pub mod ledger_api;
 pub mod me;
 pub mod metrics;
 pub mod notifications;

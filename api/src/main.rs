@@ -42,6 +42,11 @@ async fn run() -> anyhow::Result<ExitCode> {
             println!("demo data loaded");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Ledger { action } => {
+            let db = ehome_api::db::connect(&settings.database).await?;
+            ehome_api::db::migrate(&db).await?;
+            ehome_api::cli::ledger::run(action, &db).await
+        }
         Command::Admin { action } => {
             let db = ehome_api::db::connect(&settings.database).await?;
             ehome_api::cli::admin::run(action, &db).await?;

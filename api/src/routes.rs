@@ -67,6 +67,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::community::routes(routes);
     crate::services::routes(routes);
     crate::notifications::routes(routes);
+    crate::ledger_api::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

@@ -47,10 +47,18 @@ struct Case {
     template: &'static str,
     body: Value,
     allowed: Vec<&'static str>,
+    /// Callers for whom the resource does not exist (404 rather than 403).
+    hidden_from: Vec<&'static str>,
 }
 
 fn case(method: Method, template: &'static str, body: Value, allowed: &[&'static str]) -> Case {
-    Case { method, template, body, allowed: allowed.to_vec() }
+    Case { method, template, body, allowed: allowed.to_vec(), hidden_from: Vec::new() }
+}
+
+/// A request-scoped route: callers who cannot see the request get 404.
+fn hidden(mut case: Case, from: &[&'static str]) -> Case {
+    case.hidden_from = from.to_vec();
+    case
 }
 
 #[tokio::test]
@@ -70,8 +78,14 @@ async fn every_protected_route_with_every_role() {
     }
 
     let committee = &["demo-admin", "demo-committee"];
+    let members = &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-social", "demo-resident-1", "demo-shop"];
+    let handlers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
+    let outsiders = &["demo-newcomer"];
     let deciders = &["demo-admin", "demo-committee", "demo-leader"];
-    let role_viewers = &["demo-admin", "demo-committee", "demo-newcomer"];
+    // Roles are read and set for a user who is not among the callers, so that granting them changes no
+    // caller's rights (reading one's own roles is tested in community.rs).
+    let role_viewers = committee;
+    let target = app.dev_login("matrix-role-target").await.user_id;
     let cases = vec![
         case(Method::GET, "/api/v1/me", json!(null), SIGNED_IN),
         case(Method::PATCH, "/api/v1/me", json!({"nickname": "邻居"}), SIGNED_IN),
@@ -91,6 +105,27 @@ async fn every_protected_route_with_every_role() {
         case(Method::POST, "/api/v1/join-requests/{id}/reject", json!({}), deciders),
         case(Method::GET, "/api/v1/communities/{id}/members/{user_id}/roles", json!(null), role_viewers),
         case(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", json!({"roles": [{"role": "volunteer"}]}), committee),
+        case(Method::POST, "/api/v1/requests", json!({"category_id": ids.category, "building_id": ids.building, "title": "矩阵测试{caller}", "description": "d"}), members),
+        case(Method::GET, "/api/v1/requests", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/requests/similar", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/requests/{id}", json!(null), members), outsiders),
+        hidden(case(Method::POST, "/api/v1/requests/{id}/transitions", json!({"action": "accept"}), handlers), outsiders),
+        hidden(case(Method::POST, "/api/v1/requests/{id}/comments", json!({"body": "同感"}), members), outsiders),
+        hidden(case(Method::POST, "/api/v1/requests/{id}/rating", json!({"score": 5}), &[]), outsiders),
+        hidden(case(Method::POST, "/api/v1/requests/{id}/me-too", json!({}), members), outsiders),
+        case(Method::GET, "/api/v1/communities/{id}/categories", json!(null), SIGNED_IN),
+        case(Method::POST, "/api/v1/communities/{id}/categories", json!({"key": "matrix", "name": "新类别", "response_sla_hours": 1, "resolution_sla_hours": 2}), committee),
+        case(Method::PATCH, "/api/v1/categories/{id}", json!({"name": "维修"}), committee),
+        case(Method::GET, "/api/v1/communities/{id}/stats", json!(null), committee),
+        case(Method::GET, "/api/v1/communities/{id}/requests.csv", json!(null), committee),
+        case(Method::GET, "/api/v1/me/notifications", json!(null), SIGNED_IN),
+        case(Method::POST, "/api/v1/me/notifications/read-all", json!({}), SIGNED_IN),
+        // Someone else's notification does not exist for anyone but its owner.
+        hidden(case(Method::POST, "/api/v1/me/notifications/{id}/read", json!({}), &[]), SIGNED_IN),
+        case(Method::GET, "/api/v1/ledger/accounts/{code}", json!(null), &["demo-admin"]),
+        case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
+        case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
+        case(Method::GET, "/api/v1/ledger/export", json!(null), &["demo-admin"]),
     ];
 
     // Every route the app serves is either public or in this matrix.
@@ -103,10 +138,12 @@ async fn every_protected_route_with_every_role() {
 
     for case in &cases {
         for caller in CALLERS {
-            let path = case
+            let mut path = case
                 .template
-                .replace("{user_id}", &user_ids["demo-newcomer"].to_string())
-                .replace("{id}", &ids.for_template(case.template).to_string());
+                .replace("{user_id}", &target.to_string())
+                .replace("{id}", &ids.for_template(case.template))
+                .replace("{code}", &ids.for_template(case.template));
+            path.push_str(&ids.query_for(case.template));
             let token = tokens.get(caller).map(String::as_str);
             let mut request = app.request(case.method.clone(), &path, token);
             if !case.body.is_null() {
@@ -118,9 +155,11 @@ async fn every_protected_route_with_every_role() {
             let text = response.text().await.unwrap();
             assert!(status < 500, "{} {path} as {caller}: {status} {text}", case.method);
             if case.allowed.contains(caller) {
-                assert!(status != 401 && status != 403, "{} {path} as {caller} should be allowed: {status} {text}", case.method);
+                assert!(status != 401 && status != 403 && status != 404, "{} {path} as {caller} should be allowed: {status} {text}", case.method);
             } else if *caller == "anonymous" {
                 assert_eq!(status, 401, "{} {path} anonymously: {text}", case.method);
+            } else if case.hidden_from.contains(caller) {
+                assert_eq!(status, 404, "{} {path} as {caller} must not even exist: {text}", case.method);
             } else {
                 assert_eq!(status, 403, "{} {path} as {caller} must be forbidden: {text}", case.method);
             }
@@ -134,20 +173,36 @@ struct Ids {
     building: i64,
     household: i64,
     join_request: i64,
+    category: i64,
+    request: i64,
+    notification: i64,
+    account_code: String,
+    transfer: String,
 }
 
 impl Ids {
-    fn for_template(&self, template: &str) -> i64 {
-        if template.starts_with("/api/v1/communities") {
-            self.community
-        } else if template.starts_with("/api/v1/grids") {
-            self.grid
-        } else if template.starts_with("/api/v1/buildings") {
-            self.building
-        } else if template.starts_with("/api/v1/households") {
-            self.household
-        } else {
-            self.join_request
+    fn for_template(&self, template: &str) -> String {
+        let prefixes: [(&str, String); 10] = [
+            ("/api/v1/communities", self.community.to_string()),
+            ("/api/v1/grids", self.grid.to_string()),
+            ("/api/v1/buildings", self.building.to_string()),
+            ("/api/v1/households", self.household.to_string()),
+            ("/api/v1/join-requests", self.join_request.to_string()),
+            ("/api/v1/categories", self.category.to_string()),
+            ("/api/v1/requests", self.request.to_string()),
+            ("/api/v1/me/notifications", self.notification.to_string()),
+            ("/api/v1/ledger/accounts", self.account_code.clone()),
+            ("/api/v1/ledger/transfers", self.transfer.clone()),
+        ];
+        prefixes.into_iter().find(|(prefix, _)| template.starts_with(prefix)).map(|(_, id)| id).unwrap_or_default()
+    }
+
+    /// Required query parameters of routes that have them.
+    fn query_for(&self, template: &str) -> String {
+        match template {
+            "/api/v1/requests/similar" => format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category),
+            "/api/v1/ledger/export" => "?format=hledger".to_owned(),
+            _ => String::new(),
         }
     }
 }
@@ -169,5 +224,48 @@ async fn fixture(app: &TestApp, token: &str) -> Ids {
         .json()
         .await
         .unwrap();
-    Ids { community, grid, building, household, join_request: claim["id"].as_i64().unwrap() }
+    // A request by a resident who is not among the callers, in the demo leader's building, and the
+    // notification its acceptance sends to that resident.
+    let categories: Value = app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
+    let category = categories["items"][0]["id"].as_i64().unwrap();
+    let reporter = app.dev_login("demo-resident-2").await;
+    let request: Value = app
+        .post("/requests", Some(&reporter.access), &json!({"category_id": category, "title": "路灯不亮", "description": "d"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let request = request["request"]["id"].as_i64().unwrap();
+    let committee = app.dev_login("demo-committee").await;
+    app.post(&format!("/requests/{request}/transitions"), Some(&committee.access), &json!({"action": "accept"})).await;
+    let inbox: Value = app.get("/me/notifications", Some(&reporter.access)).await.json().await.unwrap();
+    let notification = inbox["items"][0]["id"].as_i64().unwrap();
+    // A ledger account and transfer to look up.
+    let ledger = ehome_ledger::Ledger::new(app.db.clone());
+    use ehome_ledger::{AccountFlags, Asset, NewAccount, TransferRequest};
+    let accounts = ehome_ledger::create_accounts(
+        &app.db,
+        &[
+            NewAccount::new("community:matrix:points:issuance", Asset::Points, AccountFlags::NONE),
+            NewAccount::new("user:matrix:points", Asset::Points, AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS),
+        ],
+    )
+    .await
+    .unwrap();
+    let transfer = ledger
+        .post(&TransferRequest::single(accounts[0].id, accounts[1].id, Asset::Points, 1000, "volunteer_award"))
+        .await
+        .unwrap();
+    Ids {
+        community,
+        grid,
+        building,
+        household,
+        join_request: claim["id"].as_i64().unwrap(),
+        category,
+        request,
+        notification,
+        account_code: "user:matrix:points".to_owned(),
+        transfer: transfer.id.to_text(),
+    }
 }

@@ -88,20 +88,20 @@ impl Drop for TestDatabase {
         let cleanup = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async move {
-                if let Some(name) = pg_name {
-                    if let Ok(admin) = Database::connect(format!("{}/postgres", pg_server())).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                        let _ = admin.close().await;
-                    }
+                if let Some(name) = pg_name
+                    && let Ok(admin) = Database::connect(format!("{}/postgres", pg_server())).await
+                {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin.close().await;
                 }
-                if let Some((url, prefix)) = redis {
-                    if let Ok(client) = redis::Client::open(url) {
-                        if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                            let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
-                            if !keys.is_empty() {
-                                let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-                            }
-                        }
+                if let Some((url, prefix)) = redis
+                    && let Ok(client) = redis::Client::open(url)
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
                     }
                 }
             });

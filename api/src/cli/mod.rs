@@ -1,6 +1,7 @@
 //! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`.
 
 pub mod admin;
+pub mod ledger;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,11 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         action: admin::AdminAction,
+    },
+    /// The books: verify, export as a journal, benchmark.
+    Ledger {
+        #[command(subcommand)]
+        action: ledger::LedgerCommand,
     },
 }
 
