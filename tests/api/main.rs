@@ -5,6 +5,7 @@ mod auth_tokens;
 mod bad_input;
 mod community;
 mod health;
+mod logs;
 mod openapi;
 mod roles_matrix;
 mod services_flow;
