@@ -28,6 +28,12 @@ fn label(text: &str) -> Result<Label, ApiError> {
     Label::parse("demo", text)
 }
 
+/// Whether the demo community is already loaded (its admin exists).
+pub async fn present(db: &DatabaseConnection) -> Result<bool, ApiError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(user::Entity::find().filter(user::Column::Openid.eq(DEMO_USERS[0].0)).one(db).await?.is_some())
+}
+
 pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();

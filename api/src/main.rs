@@ -38,6 +38,10 @@ async fn run() -> anyhow::Result<ExitCode> {
         Command::SeedDemo => {
             let db = ehome_api::db::connect(&settings.database).await?;
             ehome_api::db::migrate(&db).await?;
+            if ehome_api::demo::present(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("demo data is already loaded; nothing to do");
+                return Ok(ExitCode::SUCCESS);
+            }
             ehome_api::demo::seed(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("demo data loaded");
             Ok(ExitCode::SUCCESS)
