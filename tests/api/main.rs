@@ -10,6 +10,7 @@ mod openapi;
 mod roles_matrix;
 mod services_flow;
 mod services_lifecycle;
+mod services_stats;
 mod wechat_client;
 mod wechat_login;
 mod wechat_token;
