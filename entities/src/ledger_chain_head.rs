@@ -1,4 +1,4 @@
-//! `SeaORM` Entity for `ledger_chain_head` (one row: the end of the transfers' hash chain).
+//! `SeaORM` Entity for `ledger_chain_head` (one row per hash chain: where the chain ends).
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "ledger_transfers")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(primary_key)]
     pub seq: i64,
+    pub chain_id: i32,
+    pub chain_seq: i64,
     #[sea_orm(unique)]
     pub id: String,
     #[sea_orm(unique)]

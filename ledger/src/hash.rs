@@ -5,7 +5,10 @@ use sha2::{Digest, Sha256};
 
 use ehome_entities::ledger_transfer;
 
-/// Hash the first transfer chains to (the value the migration seeds the chain head with).
+/// Number of hash chains (rows of `ledger_chain_head`, seeded by the migration).
+pub const CHAINS: i32 = 16;
+
+/// Hash the first transfer of every chain links to (the value the migration seeds the heads with).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Version tag of the canonical form, so that a future format can coexist with this one.
@@ -20,6 +23,8 @@ pub fn canonical_content(t: &ledger_transfer::Model) -> String {
     [
         CANONICAL_VERSION.to_owned(),
         format!("seq={}", t.seq),
+        format!("chain_id={}", t.chain_id),
+        format!("chain_seq={}", t.chain_seq),
         format!("id={}", text(&t.id)),
         format!("idempotency_key={}", opt_text(&t.idempotency_key)),
         format!("kind={}", text(&t.kind)),
@@ -50,6 +55,8 @@ mod tests {
     fn sample() -> ledger_transfer::Model {
         ledger_transfer::Model {
             seq: 1,
+            chain_id: 3,
+            chain_seq: 1,
             id: "0191e8b6-0000-7000-8000-000000000001".into(),
             idempotency_key: None,
             kind: "single".into(),
@@ -80,6 +87,12 @@ mod tests {
         variants.push(v);
         let mut v = base.clone();
         v.seq = 2;
+        variants.push(v);
+        let mut v = base.clone();
+        v.chain_id = 4;
+        variants.push(v);
+        let mut v = base.clone();
+        v.chain_seq = 2;
         variants.push(v);
         let mut v = base.clone();
         v.prev_hash = "1".repeat(64);

@@ -14,12 +14,17 @@
 //!    PostgreSQL; SQLite has one writer at a time) and validated;
 //! 4. balances move by in-database increments guarded by the flags (`UPDATE … WHERE … RETURNING`); a
 //!    guard that matches no row is a rejection, and the transfer's earlier increments are undone;
-//! 5. the chain head is locked last, the read of step 2 is repeated under it, and if another writer
-//!    committed one of the batch's ids meanwhile the increments are undone and the batch starts over;
-//! 6. the new transfers are numbered, hashed, chained and inserted, and the head moves.
+//! 5. one chain head is locked last — there are [`CHAINS`] hash chains and a PostgreSQL session always
+//!    extends the same one (`pg_backend_pid() % CHAINS`), so concurrent writers spread over the heads;
+//!    SQLite has one writer and one chain;
+//! 6. global sequence numbers are drawn (under the head lock, so that each chain's order agrees with
+//!    the global order), and the new transfers are hashed, linked, inserted, and the head moves.
 //!
 //! Locks are always taken in the order accounts (ascending id) → chain head, so writers never deadlock
-//! on each other; the chain head is held only for the few statements of steps 5–6.
+//! on each other; a chain head is held only for the statements of step 6 and the commit.
+//! A concurrent writer that committed one of the batch's ids, resolved the same hold or reversed the
+//! same transfer in the meantime makes the insert fail on a unique index; that is reported as
+//! [`LedgerError::Busy`], and [`crate::Ledger`] retries, finding the stored transfer the second time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -34,7 +39,7 @@ use serde::Serialize;
 use ehome_entities::{ledger_account, ledger_transfer};
 
 use crate::error::{BatchRejected, LedgerError, TransferFailure};
-use crate::hash::transfer_hash;
+use crate::hash::{CHAINS, transfer_hash};
 use crate::types::{
     AccountFlags, AccountId, Asset, MAX_BALANCE, NewAccount, TransferAction, TransferId,
     TransferKind, TransferRequest, canonical_json,
@@ -42,9 +47,6 @@ use crate::types::{
 
 /// Longest hold timeout accepted: one year.
 pub const MAX_TIMEOUT_SECONDS: u32 = 366 * 24 * 3600;
-
-/// How often a batch starts over because a concurrent writer committed one of its ids.
-const MAX_RESTARTS: usize = 3;
 
 /// Current time in microseconds since the Unix epoch.
 pub fn now_us() -> i64 {
@@ -138,8 +140,11 @@ impl Balance {
 /// A stored transfer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Transfer {
-    /// Position in the hash chain, from 1 without gaps.
+    /// Global order of the transfers (increasing, with gaps after rolled-back transactions).
     pub seq: i64,
+    /// The hash chain the transfer belongs to, and its position there (from 1, without gaps).
+    pub chain_id: i32,
+    pub chain_seq: i64,
     pub id: TransferId,
     pub idempotency_key: Option<String>,
     pub kind: TransferKind,
@@ -162,6 +167,8 @@ impl Transfer {
         let parse_opt = |s: &Option<String>| s.as_deref().map(TransferId::parse).transpose();
         Ok(Transfer {
             seq: m.seq,
+            chain_id: m.chain_id,
+            chain_seq: m.chain_seq,
             id: TransferId::parse(&m.id)?,
             idempotency_key: m.idempotency_key.clone(),
             kind: TransferKind::parse(&m.kind)?,
@@ -528,7 +535,7 @@ impl Plan {
 enum Slot {
     New(Plan),
     /// Already stored with the same content: its stored row is the result.
-    Existing(ledger_transfer::Model),
+    Existing(Box<ledger_transfer::Model>),
     /// Repeats an earlier request of the batch: same result as that one.
     SameAs(usize),
     Failed(LedgerError),
@@ -541,7 +548,6 @@ struct Known {
     by_key: HashMap<String, ledger_transfer::Model>,
     resolution_of: HashMap<String, ledger_transfer::Model>,
     reversal_of: HashMap<String, ledger_transfer::Model>,
-    seqs: BTreeSet<i64>,
 }
 
 async fn load_known(
@@ -582,7 +588,6 @@ async fn load_known(
         .await?;
     let mut known = Known::default();
     for row in rows {
-        known.seqs.insert(row.seq);
         if let Some(p) = &row.pending_id {
             known.resolution_of.insert(p.clone(), row.clone());
         }
@@ -739,7 +744,7 @@ fn resolve_one(
     if let Some(stored) = stored {
         let original = referenced_amount(r, known);
         return Ok(if stored_matches(r, stored, original)? {
-            Slot::Existing(stored.clone())
+            Slot::Existing(Box::new(stored.clone()))
         } else {
             Slot::Failed(LedgerError::IdempotencyConflict(r.id))
         });
@@ -1202,25 +1207,59 @@ async fn apply_plan(
     Ok(Ok(()))
 }
 
-/// Reads and locks the chain head: (last sequence number, last hash).
-async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i64, String), LedgerError> {
+/// Reads and locks this session's chain head: (chain id, last position, last hash).
+async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i32, i64, String), LedgerError> {
     let backend = conn.get_database_backend();
     let sql = if backend == DbBackend::Postgres {
-        "SELECT last_seq, last_hash FROM ledger_chain_head WHERE id = 1 FOR UPDATE"
+        format!(
+            "SELECT id, last_seq, last_hash FROM ledger_chain_head \
+             WHERE id = pg_backend_pid() % {CHAINS} FOR UPDATE"
+        )
     } else {
-        "SELECT last_seq, last_hash FROM ledger_chain_head WHERE id = 1"
+        "SELECT id, last_seq, last_hash FROM ledger_chain_head WHERE id = 0".to_owned()
     };
     let row = conn
         .query_one_raw(Statement::from_string(backend, sql))
         .await?
         .ok_or_else(|| LedgerError::Invariant("ledger_chain_head has no row".into()))?;
-    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+    Ok((
+        row.try_get_by_index(0)?,
+        row.try_get_by_index(1)?,
+        row.try_get_by_index(2)?,
+    ))
 }
 
-enum Attempt {
-    Done(Vec<Result<Transfer, LedgerError>>),
-    /// A concurrent writer committed one of the batch's ids; everything was undone.
-    Restart,
+/// Draws `n` global sequence numbers, ascending. PostgreSQL hands them out from the column's sequence
+/// without locking; on SQLite this transaction holds the write lock, so the next numbers are free.
+async fn next_seqs(conn: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, LedgerError> {
+    let backend = conn.get_database_backend();
+    let count = i64::try_from(n).map_err(|_| LedgerError::AmountOverflow)?;
+    if backend == DbBackend::Postgres {
+        let rows = conn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT nextval(pg_get_serial_sequence('ledger_transfers', 'seq')) \
+                 FROM generate_series(1, $1)",
+                [count.into()],
+            ))
+            .await?;
+        let mut seqs = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        seqs.sort_unstable();
+        Ok(seqs)
+    } else {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM ledger_transfers",
+            ))
+            .await?
+            .ok_or_else(|| LedgerError::Invariant("MAX(seq) returned no row".into()))?;
+        let last: i64 = row.try_get_by_index(0)?;
+        Ok((1..=count).map(|k| last + k).collect())
+    }
 }
 
 /// The heart of posting: see the module documentation for the steps.
@@ -1233,24 +1272,10 @@ async fn post_batch(
     if requests.is_empty() {
         return Ok(vec![]);
     }
-    for _ in 0..MAX_RESTARTS {
-        if let Attempt::Done(results) = attempt(conn, requests, linked, now_us).await? {
-            return Ok(results);
-        }
-    }
-    Err(LedgerError::Busy)
-}
-
-async fn attempt(
-    conn: &impl ConnectionTrait,
-    requests: &[TransferRequest],
-    linked: bool,
-    now_us: i64,
-) -> Result<Attempt, LedgerError> {
     let known = load_known(conn, requests).await?;
     let mut slots = resolve(requests, &known, now_us)?;
     if linked && let Some(failed) = first_failure(&slots) {
-        return Ok(Attempt::Done(linked_failure(requests.len(), failed)));
+        return Ok(linked_failure(requests.len(), failed));
     }
     let account_ids: BTreeSet<AccountId> = slots
         .iter()
@@ -1276,30 +1301,31 @@ async fn attempt(
         if let Err(e) = outcome {
             if linked {
                 undo_all(conn, &applied).await?;
-                return Ok(Attempt::Done(linked_failure(requests.len(), (i, e))));
+                return Ok(linked_failure(requests.len(), (i, e)));
             }
             slots[i] = Slot::Failed(e);
         }
     }
     let new_count = slots.iter().filter(|s| matches!(s, Slot::New(_))).count();
     if new_count == 0 {
-        return Ok(Attempt::Done(results(requests, &slots, &HashMap::new())?));
+        return results(requests, &slots, &HashMap::new());
     }
-    let (mut seq, mut prev_hash) = lock_chain_head(conn).await?;
-    // Under the head lock nobody else inserts: if the stored rows the batch depends on are unchanged,
-    // they stay so until commit.
-    if load_known(conn, requests).await?.seqs != known.seqs {
-        undo_all(conn, &applied).await?;
-        return Ok(Attempt::Restart);
-    }
+    let (chain_id, mut chain_seq, mut prev_hash) = lock_chain_head(conn).await?;
+    // Drawn under the head lock, so that along each chain the global order agrees with the chain's.
+    let mut seqs = next_seqs(conn, new_count).await?.into_iter();
     let mut rows = Vec::with_capacity(new_count);
     let mut inserted: HashMap<usize, ledger_transfer::Model> = HashMap::new();
     for (i, slot) in slots.iter().enumerate() {
         let Slot::New(plan) = slot else { continue };
-        seq += 1;
+        chain_seq += 1;
         let r = &requests[i];
+        let seq = seqs
+            .next()
+            .ok_or_else(|| LedgerError::Invariant("too few sequence numbers".into()))?;
         let mut row = ledger_transfer::Model {
             seq,
+            chain_id,
+            chain_seq,
             id: r.id.to_text(),
             idempotency_key: r.idempotency_key.clone(),
             kind: plan.kind.as_str().to_owned(),
@@ -1324,11 +1350,11 @@ async fn attempt(
     insert_rows(conn, &rows).await?;
     conn.execute_raw(Statement::from_sql_and_values(
         conn.get_database_backend(),
-        "UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
-        [seq.into(), prev_hash.into()],
+        "UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 WHERE id = $3",
+        [chain_seq.into(), prev_hash.into(), chain_id.into()],
     ))
     .await?;
-    Ok(Attempt::Done(results(requests, &slots, &inserted)?))
+    results(requests, &slots, &inserted)
 }
 
 /// Inserts new transfers in chunks (PostgreSQL allows at most 65535 bind parameters per statement).

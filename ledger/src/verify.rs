@@ -1,7 +1,7 @@
 //! `verify`: recompute every balance from the transfers and check the books.
 //!
-//! It replays the transfers in chain order, checking each hash, each link to the previous hash, the
-//! sequence numbers and the chain head; recomputes every account's four running balances and compares
+//! It replays the transfers in global order, checking each hash, each link to the previous hash of its
+//! chain, the positions in each chain and every chain head; recomputes every account's four running balances and compares
 //! them with the stored ones; checks each account's flags against its balances; and checks that debits
 //! equal credits per asset. Every problem becomes a [`Fault`]; the report is clean when there are none.
 
@@ -34,13 +34,25 @@ pub enum Fault {
     /// The transfer does not name the previous transfer's hash: a transfer was inserted or deleted.
     ChainBroken {
         seq: i64,
+        chain: i32,
         expected_prev: String,
         found_prev: String,
     },
-    /// Sequence numbers are not consecutive.
-    SequenceGap { expected: i64, found: i64 },
-    /// The chain head does not point at the last transfer.
-    ChainHeadMismatch { head_seq: i64, last_seq: i64 },
+    /// Positions in a chain are not consecutive: a transfer was deleted or inserted.
+    ChainGap {
+        seq: i64,
+        chain: i32,
+        expected: i64,
+        found: i64,
+    },
+    /// The global order went backwards.
+    SequenceOutOfOrder { seq: i64, previous: i64 },
+    /// A chain head does not point at the last transfer of its chain (the end was cut off).
+    ChainHeadMismatch {
+        chain: i32,
+        head_seq: i64,
+        last_seq: i64,
+    },
     /// A transfer that the ledger could never have accepted.
     BadTransfer { seq: i64, reason: String },
     /// A stored running balance differs from the sum of the account's transfers.
@@ -75,8 +87,8 @@ pub struct VerifyReport {
     pub accounts: u64,
     /// Per asset: recomputed (debits posted, credits posted).
     pub totals: BTreeMap<String, (i64, i64)>,
-    pub chain_head_seq: i64,
-    pub chain_head_hash: String,
+    /// Per chain that holds transfers: its length and last hash.
+    pub chains: BTreeMap<i32, (i64, String)>,
     pub faults: Vec<Fault>,
 }
 
@@ -90,11 +102,7 @@ impl std::fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "transfers checked: {}", self.transfers)?;
         writeln!(f, "accounts checked:  {}", self.accounts)?;
-        writeln!(
-            f,
-            "chain head:        #{} {}",
-            self.chain_head_seq, self.chain_head_hash
-        )?;
+        writeln!(f, "hash chains:       {} in use", self.chains.len())?;
         for (asset, (debits, credits)) in &self.totals {
             let a: Option<Asset> = asset.parse().ok();
             let fmt = |v: i64| a.map_or_else(|| v.to_string(), |a| a.format_minor(v));
@@ -138,7 +146,8 @@ struct Replay {
     reversed: HashMap<String, i64>,
     faults: Vec<Fault>,
     last_seq: i64,
-    last_hash: String,
+    /// Per chain: last position and last hash.
+    chains: BTreeMap<i32, (i64, String)>,
 }
 
 impl Replay {
@@ -157,16 +166,30 @@ impl Replay {
     }
 
     fn check_chain(&mut self, t: &ledger_transfer::Model) {
-        if t.seq != self.last_seq + 1 {
-            self.faults.push(Fault::SequenceGap {
-                expected: self.last_seq + 1,
-                found: t.seq,
+        if t.seq <= self.last_seq {
+            self.faults.push(Fault::SequenceOutOfOrder {
+                seq: t.seq,
+                previous: self.last_seq,
             });
         }
-        if t.prev_hash != self.last_hash {
+        let (last, last_hash) = self
+            .chains
+            .get(&t.chain_id)
+            .cloned()
+            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        if t.chain_seq != last + 1 {
+            self.faults.push(Fault::ChainGap {
+                seq: t.seq,
+                chain: t.chain_id,
+                expected: last + 1,
+                found: t.chain_seq,
+            });
+        }
+        if t.prev_hash != last_hash {
             self.faults.push(Fault::ChainBroken {
                 seq: t.seq,
-                expected_prev: self.last_hash.clone(),
+                chain: t.chain_id,
+                expected_prev: last_hash,
                 found_prev: t.prev_hash.clone(),
             });
         }
@@ -177,7 +200,8 @@ impl Replay {
             });
         }
         self.last_seq = t.seq;
-        self.last_hash = t.hash.clone();
+        self.chains
+            .insert(t.chain_id, (t.chain_seq, t.hash.clone()));
     }
 
     fn check_shape(&mut self, t: &ledger_transfer::Model) -> Option<TransferKind> {
@@ -392,7 +416,7 @@ pub async fn verify(
         reversed: HashMap::new(),
         faults: vec![],
         last_seq: 0,
-        last_hash: GENESIS_HASH.to_owned(),
+        chains: BTreeMap::new(),
     };
     let mut done = 0u64;
     progress(0, total);
@@ -412,12 +436,26 @@ pub async fn verify(
         done += page.len() as u64;
         progress(done, total.max(done));
     }
-    let (head_seq, head_hash) = read_head(conn).await?;
-    if head_seq != replay.last_seq || head_hash != replay.last_hash {
-        replay.faults.push(Fault::ChainHeadMismatch {
-            head_seq,
-            last_seq: replay.last_seq,
-        });
+    let heads = read_heads(conn).await?;
+    for chain in replay.chains.keys() {
+        if !heads.contains_key(chain) {
+            let reason = format!("chain {chain} has no head");
+            replay.faults.push(Fault::BadTransfer { seq: 0, reason });
+        }
+    }
+    for (chain, (head_seq, head_hash)) in &heads {
+        let (last_seq, last_hash) = replay
+            .chains
+            .get(chain)
+            .cloned()
+            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        if *head_seq != last_seq || *head_hash != last_hash {
+            replay.faults.push(Fault::ChainHeadMismatch {
+                chain: *chain,
+                head_seq: *head_seq,
+                last_seq,
+            });
+        }
     }
     let mut totals = BTreeMap::new();
     replay.check_accounts(&mut totals);
@@ -425,20 +463,27 @@ pub async fn verify(
         transfers: done,
         accounts: replay.accounts.len() as u64,
         totals,
-        chain_head_seq: head_seq,
-        chain_head_hash: head_hash,
+        chains: replay.chains,
         faults: replay.faults,
     })
 }
 
-async fn read_head(conn: &impl ConnectionTrait) -> Result<(i64, String), LedgerError> {
+async fn read_heads(
+    conn: &impl ConnectionTrait,
+) -> Result<BTreeMap<i32, (i64, String)>, LedgerError> {
     let backend: DbBackend = conn.get_database_backend();
-    let row = conn
-        .query_one_raw(Statement::from_string(
+    let rows = conn
+        .query_all_raw(Statement::from_string(
             backend,
-            "SELECT last_seq, last_hash FROM ledger_chain_head WHERE id = 1",
+            "SELECT id, last_seq, last_hash FROM ledger_chain_head ORDER BY id",
         ))
-        .await?
-        .ok_or_else(|| LedgerError::Invariant("ledger_chain_head has no row".into()))?;
-    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+        .await?;
+    let mut heads = BTreeMap::new();
+    for row in rows {
+        heads.insert(
+            row.try_get_by_index::<i32>(0)?,
+            (row.try_get_by_index(1)?, row.try_get_by_index(2)?),
+        );
+    }
+    Ok(heads)
 }

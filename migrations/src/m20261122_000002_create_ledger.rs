@@ -30,6 +30,8 @@ enum LedgerAccounts {
 enum LedgerTransfers {
     Table,
     Seq,
+    ChainId,
+    ChainSeq,
     Id,
     IdempotencyKey,
     Kind,
@@ -55,7 +57,11 @@ enum LedgerChainHead {
     LastHash,
 }
 
-/// Hash that the first transfer chains to.
+/// Number of hash chains. Transfers are spread over several chains so that concurrent writers do not
+/// all queue on one chain head; each chain is a total order of its own.
+const CHAINS: i32 = 16;
+
+/// Hash that the first transfer of every chain links to.
 const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn non_negative(col: LedgerAccounts) -> ColumnDef {
@@ -130,7 +136,28 @@ fn transfers_table() -> TableCreateStatement {
     };
     Table::create()
         .table(LedgerTransfers::Table)
-        .col(ColumnDef::new(LedgerTransfers::Seq).big_integer().not_null().primary_key())
+        // Global order: allocated from the column's sequence on PostgreSQL, under the write lock
+        // on SQLite.
+        .col(
+            ColumnDef::new(LedgerTransfers::Seq)
+                .big_integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        )
+        // Position in one of the hash chains.
+        .col(
+            ColumnDef::new(LedgerTransfers::ChainId)
+                .integer()
+                .not_null()
+                .check(Expr::cust(format!("chain_id >= 0 AND chain_id < {CHAINS}"))),
+        )
+        .col(
+            ColumnDef::new(LedgerTransfers::ChainSeq)
+                .big_integer()
+                .not_null()
+                .check(Expr::cust("chain_seq > 0")),
+        )
         .col(ColumnDef::new(LedgerTransfers::Id).string_len(36).not_null().unique_key())
         .col(ColumnDef::new(LedgerTransfers::IdempotencyKey).string().null().unique_key())
         .col(ColumnDef::new(LedgerTransfers::Kind).string().not_null().check(Expr::cust(
@@ -176,7 +203,7 @@ fn chain_head_table() -> TableCreateStatement {
                 .integer()
                 .not_null()
                 .primary_key()
-                .check(Expr::cust("id = 1")),
+                .check(Expr::cust(format!("id >= 0 AND id < {CHAINS}"))),
         )
         .col(
             ColumnDef::new(LedgerChainHead::LastSeq)
@@ -255,18 +282,28 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .exec_stmt(
-                Query::insert()
-                    .into_table(LedgerChainHead::Table)
-                    .columns([
-                        LedgerChainHead::Id,
-                        LedgerChainHead::LastSeq,
-                        LedgerChainHead::LastHash,
-                    ])
-                    .values_panic([1.into(), 0i64.into(), GENESIS_HASH.into()])
+            .create_index(
+                Index::create()
+                    .name("idx_ledger_transfers_chain")
+                    .table(LedgerTransfers::Table)
+                    .col(LedgerTransfers::ChainId)
+                    .col(LedgerTransfers::ChainSeq)
+                    .unique()
                     .to_owned(),
             )
             .await?;
+        let mut heads = Query::insert()
+            .into_table(LedgerChainHead::Table)
+            .columns([
+                LedgerChainHead::Id,
+                LedgerChainHead::LastSeq,
+                LedgerChainHead::LastHash,
+            ])
+            .to_owned();
+        for chain in 0..CHAINS {
+            heads.values_panic([chain.into(), 0i64.into(), GENESIS_HASH.into()]);
+        }
+        manager.exec_stmt(heads).await?;
         let db = manager.get_connection();
         for sql in append_only_triggers(manager.get_database_backend()) {
             db.execute_unprepared(sql).await?;

@@ -387,8 +387,9 @@ async fn the_database_refuses_edits_and_bad_rows_itself() {
             c.alice.0
         ),
         format!(
-            "INSERT INTO ledger_transfers (seq, id, kind, debit_account_id, credit_account_id, asset, \
-             amount, code, metadata, created_at_us, prev_hash, hash) VALUES (99, 'x', 'single', {}, {}, \
+            "INSERT INTO ledger_transfers (seq, chain_id, chain_seq, id, kind, debit_account_id, \
+             credit_account_id, asset, \
+             amount, code, metadata, created_at_us, prev_hash, hash) VALUES (99, 0, 99, 'x', 'single', {}, {}, \
              'POINTS', 0, 'c', 'null', 0, 'p', 'h')",
             c.issuance.0, c.alice.0
         ),

@@ -128,7 +128,15 @@ struct Model {
 
 /// What resolving a later request needs of an earlier transfer: kind, debit, credit, asset, amount,
 /// whether it is a reversal, its timeout.
-type Target = (TransferKind, AccountId, AccountId, Asset, i64, bool, Option<i64>);
+type Target = (
+    TransferKind,
+    AccountId,
+    AccountId,
+    Asset,
+    i64,
+    bool,
+    Option<i64>,
+);
 
 type Outcome = Result<(TransferKind, AccountId, AccountId, i64), LedgerError>;
 

@@ -9,27 +9,23 @@ use crate::support::{Backend, Chart, TestDb, chart};
 async fn book() -> (TestDb, Chart) {
     let t = TestDb::new().await;
     let c = chart(&t).await;
-    let ledger = t.ledger();
-    for amount in [100, 200, 300] {
-        let award = TransferRequest::single(
+    // One linked batch: one transaction, so the four transfers are seq 1..=4 of one chain.
+    let award = |amount| {
+        TransferRequest::single(
             c.issuance,
             c.alice,
             Asset::Points,
             amount,
             "volunteer_award",
-        );
-        ledger.post(&award).await.unwrap();
-    }
-    ledger
-        .post(&TransferRequest::single(
-            c.alice,
-            c.bob,
-            Asset::Points,
-            50,
-            "gift",
-        ))
-        .await
-        .unwrap();
+        )
+    };
+    let batch = [
+        award(100),
+        award(200),
+        award(300),
+        TransferRequest::single(c.alice, c.bob, Asset::Points, 50, "gift"),
+    ];
+    t.ledger().post_linked(&batch).await.unwrap();
     (t, c)
 }
 
@@ -102,9 +98,11 @@ async fn a_deleted_transfer_is_reported() {
     assert!(
         r.faults.iter().any(|f| matches!(
             f,
-            Fault::SequenceGap {
+            Fault::ChainGap {
+                seq: 3,
                 expected: 2,
-                found: 3
+                found: 3,
+                ..
             }
         )),
         "{r}"
@@ -139,7 +137,8 @@ async fn a_deleted_last_transfer_and_an_edited_balance_are_reported() {
             f,
             Fault::ChainHeadMismatch {
                 head_seq: 4,
-                last_seq: 3
+                last_seq: 3,
+                ..
             }
         )),
         "{r}"
