@@ -70,24 +70,27 @@ fn render_error(
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let rendered = match response.response().error().and_then(|err| err.as_error::<ApiError>()) {
+    let error = response.response().error();
+    let rendered = match error.and_then(|err| err.as_error::<ApiError>()) {
         Some(api_error) => {
             if let ApiError::Internal(cause) = api_error {
                 span.in_scope(|| tracing::error!(cause = %error_chain(cause.as_ref()), "internal error"));
             }
             api_error.render(lang, request_id)
         }
+        // A deliberate response of a handler (such as /readyz's 503 with its report) stays as it is.
+        None if error.is_none() && status != StatusCode::METHOD_NOT_ALLOWED => return response,
         None => {
+            let cause = error.map(|e| e.to_string()).unwrap_or_default();
             let mapped = match status {
                 StatusCode::NOT_FOUND => ApiError::RouteNotFound,
                 StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                 s if s.is_server_error() => {
-                    let cause = response.response().error().map(|e| e.to_string()).unwrap_or_default();
                     span.in_scope(|| tracing::error!(%cause, "unhandled server error"));
                     ApiError::Internal(anyhow::anyhow!("unhandled: {cause}"))
                 }
-                _ => ApiError::validation("request", response.response().error().map(|e| e.to_string()).unwrap_or_default()),
+                _ => ApiError::validation("request", cause),
             };
             let mut rendered = mapped.render(lang, request_id);
             // Keep the original status (e.g. 415 for a wrong content type).

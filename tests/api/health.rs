@@ -8,6 +8,7 @@ async fn health_ready_metrics_and_request_ids() {
     assert!(health.headers().contains_key("x-request-id"));
 
     let ready = app.get("/readyz", None).await;
+    assert!(ready.headers().contains_key("x-request-id"));
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");

@@ -124,6 +124,9 @@ async fn a_rejected_appid_on_the_token_endpoint_makes_the_app_not_ready() {
     assert_eq!(ready.status(), 503);
     let body = ready.text().await.unwrap();
     assert!(!body.contains("wx-test-secret"), "{body}");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["wechat"], "failing", "the readiness report itself, not an error body: {body}");
+    assert_eq!(report["database"], "ok");
 
     // Once WeChat accepts the appid again, the app is ready again.
     assert_eq!(bind_phone(&app, &resident, "p1").await.status(), 200);
