@@ -165,6 +165,7 @@ fn spec_is_valid() {
         .cloned()
         .unwrap_or_default();
 
+    let declared_tags = spec["tags"].as_array().cloned().unwrap_or_default();
     let mut operation_ids: HashMap<String, String> = HashMap::new();
     for Operation {
         method,
@@ -184,6 +185,16 @@ fn spec_is_valid() {
         }
         if op["tags"].as_array().is_none_or(Vec::is_empty) {
             problems.push(format!("{at}: no tags"));
+        }
+        for tag in op["tags"].as_array().into_iter().flatten() {
+            if !declared_tags
+                .iter()
+                .any(|declared| declared["name"] == *tag)
+            {
+                problems.push(format!(
+                    "{at}: tag {tag} is not declared in the top-level `tags`"
+                ));
+            }
         }
         match op["responses"].as_object() {
             None => problems.push(format!("{at}: no responses")),
