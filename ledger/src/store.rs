@@ -1207,6 +1207,182 @@ async fn apply_plan(
     Ok(Ok(()))
 }
 
+/// The net movement of one account over a batch, and the conservative bounds its guard checks.
+#[derive(Clone, Copy, Debug, Default)]
+struct Movement {
+    debits_posted: i64,
+    debits_pending: i64,
+    credits_posted: i64,
+    credits_pending: i64,
+    /// Sums of the pending increments alone (for the overflow bound).
+    debits_pending_up: i64,
+    credits_pending_up: i64,
+    /// Sums of the pending releases alone (negative; the pending columns must cover them).
+    debits_pending_down: i64,
+    credits_pending_down: i64,
+    /// Sums over the transfers of max(0, posted + pending increment) on each side: what the flag
+    /// guards must allow without counting the batch's own movements on the other side.
+    debits_up: i64,
+    credits_up: i64,
+}
+
+impl Movement {
+    fn add(&mut self, debit_side: bool, posted: i64, pending: i64) -> Option<()> {
+        let (p, q, up, down, grow) = if debit_side {
+            (
+                &mut self.debits_posted,
+                &mut self.debits_pending,
+                &mut self.debits_pending_up,
+                &mut self.debits_pending_down,
+                &mut self.debits_up,
+            )
+        } else {
+            (
+                &mut self.credits_posted,
+                &mut self.credits_pending,
+                &mut self.credits_pending_up,
+                &mut self.credits_pending_down,
+                &mut self.credits_up,
+            )
+        };
+        *p = p.checked_add(posted)?;
+        *q = q.checked_add(pending)?;
+        if pending > 0 {
+            *up = up.checked_add(pending)?;
+        } else {
+            *down = down.checked_add(pending)?;
+        }
+        *grow = grow.checked_add(posted.checked_add(pending)?.max(0))?;
+        Some(())
+    }
+
+    fn values(&self, id: AccountId) -> [i64; 11] {
+        [
+            id.0,
+            self.debits_posted,
+            self.debits_pending,
+            self.credits_posted,
+            self.credits_pending,
+            self.debits_pending_up,
+            self.credits_pending_up,
+            self.debits_pending_down,
+            self.credits_pending_down,
+            self.debits_up,
+            self.credits_up,
+        ]
+    }
+}
+
+/// Applies a whole batch in one guarded statement: per account, the net movement, guarded as if every
+/// debit of the batch came before every credit. When that pessimistic order passes, every order does,
+/// so the result is the one the transfer-by-transfer path would give, in one round trip instead of two
+/// per transfer. Returns `false` (with nothing changed) when some account's guard refused.
+async fn apply_aggregate(
+    conn: &impl ConnectionTrait,
+    plans: &[&Plan],
+) -> Result<bool, LedgerError> {
+    if plans.is_empty() {
+        return Ok(true);
+    }
+    let mut movements: BTreeMap<AccountId, Movement> = BTreeMap::new();
+    for plan in plans {
+        let (posted, pending) = plan.deltas();
+        for (account, debit_side) in [(plan.debit, true), (plan.credit, false)] {
+            if movements
+                .entry(account)
+                .or_default()
+                .add(debit_side, posted, pending)
+                .is_none()
+            {
+                return Ok(false);
+            }
+        }
+    }
+    let backend = conn.get_database_backend();
+    let mut values: Vec<Value> = vec![MAX_BALANCE.into()];
+    let mut rows = Vec::with_capacity(movements.len());
+    for (id, m) in &movements {
+        let base = values.len();
+        let placeholders: Vec<String> = (1..=11).map(|k| format!("${}", base + k)).collect();
+        rows.push(format!("({})", placeholders.join(", ")));
+        values.extend(m.values(*id).into_iter().map(Value::from));
+    }
+    let sql = format!(
+        "WITH v(id, dp, dq, cp, cq, dq_up, cq_up, dq_down, cq_down, d_up, c_up) AS (VALUES {}) \
+         UPDATE ledger_accounts SET \
+           debits_posted = debits_posted + v.dp, debits_pending = debits_pending + v.dq, \
+           credits_posted = credits_posted + v.cp, credits_pending = credits_pending + v.cq \
+         FROM v WHERE ledger_accounts.id = v.id \
+           AND debits_posted <= $1 - v.dp AND credits_posted <= $1 - v.cp \
+           AND debits_pending <= $1 - v.dq_up AND credits_pending <= $1 - v.cq_up \
+           AND debits_pending + v.dq_down >= 0 AND credits_pending + v.cq_down >= 0 \
+           AND ((flags & 1) = 0 OR debits_posted + debits_pending + v.d_up <= credits_posted) \
+           AND ((flags & 2) = 0 OR credits_posted + credits_pending + v.c_up <= debits_posted) \
+         RETURNING ledger_accounts.id",
+        rows.join(", ")
+    );
+    let updated = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    if updated.len() == movements.len() {
+        return Ok(true);
+    }
+    // Put back the accounts that did move; the rows are locked by this transaction.
+    for row in updated {
+        let id = AccountId(row.try_get_by_index::<i64>(0)?);
+        if let Some(m) = movements.get(&id) {
+            for (debit_side, posted, pending) in [
+                (true, m.debits_posted, m.debits_pending),
+                (false, m.credits_posted, m.credits_pending),
+            ] {
+                undo(
+                    conn,
+                    Increment {
+                        account: id,
+                        debit_side,
+                        posted,
+                        pending,
+                    },
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Applies the new transfers one by one, in order. Linked: stops at the first failure, undoes
+/// everything and returns it. Independent: marks each failure in its slot and goes on. `undo_after`
+/// undoes everything even when all succeed (to find the first failure of a linked prefix).
+async fn apply_in_order(
+    conn: &impl ConnectionTrait,
+    slots: &mut [Slot],
+    linked: bool,
+    undo_after: bool,
+) -> Result<Option<(usize, LedgerError)>, LedgerError> {
+    let mut applied: Vec<Increment> = vec![];
+    for i in 0..slots.len() {
+        let Slot::New(plan) = &slots[i] else { continue };
+        let outcome = match plan.depends_on.and_then(|d| slots.get(d)) {
+            Some(Slot::Failed(_)) => Err(LedgerError::UnknownTransfer(
+                plan.pending_id.or(plan.reverses).unwrap_or_default(),
+            )),
+            _ => apply_plan(conn, plan, &mut applied).await?,
+        };
+        if let Err(e) = outcome {
+            if linked {
+                undo_all(conn, &applied).await?;
+                return Ok(Some((i, e)));
+            }
+            slots[i] = Slot::Failed(e);
+        }
+    }
+    if undo_after {
+        undo_all(conn, &applied).await?;
+    }
+    Ok(None)
+}
+
 /// Reads and locks this session's chain head: (chain id, last position, last hash).
 async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i32, i64, String), LedgerError> {
     let backend = conn.get_database_backend();
@@ -1286,24 +1462,36 @@ async fn post_batch(
         .flatten()
         .collect();
     let accounts = lock_accounts(conn, &account_ids).await?;
-    let mut applied: Vec<Increment> = vec![];
     for i in 0..slots.len() {
         let Slot::New(plan) = &slots[i] else { continue };
-        let outcome = match plan.depends_on.map(|d| &slots[d]) {
+        let checked = match plan.depends_on.map(|d| &slots[d]) {
             Some(Slot::Failed(_)) => Err(LedgerError::UnknownTransfer(
                 plan.pending_id.or(plan.reverses).unwrap_or_default(),
             )),
-            _ => match check_accounts(plan, &accounts) {
-                Ok(()) => apply_plan(conn, plan, &mut applied).await?,
-                Err(e) => Err(e),
-            },
+            _ => check_accounts(plan, &accounts),
         };
-        if let Err(e) = outcome {
+        if let Err(e) = checked {
             if linked {
-                undo_all(conn, &applied).await?;
-                return Ok(linked_failure(requests.len(), (i, e)));
+                // An earlier transfer of the batch may fail first: the batch reports the first
+                // failure in order, as if it ran transfer by transfer.
+                let earlier = apply_in_order(conn, &mut slots[..i], true, true).await?;
+                return Ok(linked_failure(requests.len(), earlier.unwrap_or((i, e))));
             }
             slots[i] = Slot::Failed(e);
+        }
+    }
+    let plans: Vec<&Plan> = slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::New(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    if !apply_aggregate(conn, &plans).await? {
+        // Some account's guard refused the batch as a whole: replay it transfer by transfer, which
+        // gives each transfer its exact outcome and reason.
+        if let Some(failure) = apply_in_order(conn, &mut slots, linked, false).await? {
+            return Ok(linked_failure(requests.len(), failure));
         }
     }
     let new_count = slots.iter().filter(|s| matches!(s, Slot::New(_))).count();
