@@ -9,9 +9,7 @@ use ehome_api::ops::OPENAPI_YAML;
 use ehome_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn spec() -> Value {
     serde_yaml_ng::from_str::<Value>(OPENAPI_YAML).expect("openapi.yaml is YAML")
@@ -29,17 +27,10 @@ fn operations(spec: &Value) -> Vec<Operation<'_>> {
     let paths = spec["paths"].as_object().expect("`paths` is a map");
     let mut found = Vec::new();
     for (path, item) in paths {
-        let item_map = item
-            .as_object()
-            .unwrap_or_else(|| panic!("path item {path} is a map"));
+        let item_map = item.as_object().unwrap_or_else(|| panic!("path item {path} is a map"));
         for method in METHODS {
             if let Some(op) = item_map.get(method) {
-                found.push(Operation {
-                    method: method.to_uppercase(),
-                    path,
-                    op,
-                    item,
-                });
+                found.push(Operation { method: method.to_uppercase(), path, op, item });
             }
         }
     }
@@ -47,23 +38,15 @@ fn operations(spec: &Value) -> Vec<Operation<'_>> {
 }
 
 fn spec_routes(spec: &Value) -> BTreeSet<(String, String)> {
-    operations(spec)
-        .into_iter()
-        .map(|o| (o.method, o.path.to_owned()))
-        .collect()
+    operations(spec).into_iter().map(|o| (o.method, o.path.to_owned())).collect()
 }
 
 fn app_routes(environment: Environment) -> BTreeSet<(String, String)> {
-    ehome_api::routes::route_table(environment)
-        .into_iter()
-        .collect()
+    ehome_api::routes::route_table(environment).into_iter().collect()
 }
 
 fn listing(routes: &BTreeSet<(String, String)>) -> String {
-    routes
-        .iter()
-        .map(|(method, path)| format!("\n  {method} {path}"))
-        .collect()
+    routes.iter().map(|(method, path)| format!("\n  {method} {path}")).collect()
 }
 
 /// Follows local `$ref`s (`#/components/...`) until a value that is not a reference.
@@ -83,11 +66,7 @@ fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
 }
 
 fn template_names(path: &str) -> Vec<String> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}'))
-        .map(|(name, _)| name.to_owned())
-        .collect()
+    path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name.to_owned()).collect()
 }
 
 fn with_ones(path: &str) -> String {
@@ -109,11 +88,7 @@ fn spec_and_routes_agree() {
     let documented = spec_routes(&spec);
     let table = ehome_api::routes::route_table(Environment::Dev);
     let routed: BTreeSet<(String, String)> = table.iter().cloned().collect();
-    assert_eq!(
-        routed.len(),
-        table.len(),
-        "the route table registers some (method, path) twice: {table:?}"
-    );
+    assert_eq!(routed.len(), table.len(), "the route table registers some (method, path) twice: {table:?}");
 
     let undocumented: BTreeSet<_> = routed.difference(&documented).cloned().collect();
     let unrouted: BTreeSet<_> = documented.difference(&routed).cloned().collect();
@@ -129,19 +104,14 @@ fn spec_and_routes_agree() {
 #[test]
 fn dev_only_operations_are_marked() {
     let spec = spec();
-    let dev_only: BTreeSet<_> = app_routes(Environment::Dev)
-        .difference(&app_routes(Environment::Prod))
-        .cloned()
-        .collect();
+    let dev_only: BTreeSet<_> =
+        app_routes(Environment::Dev).difference(&app_routes(Environment::Prod)).cloned().collect();
     let marked: BTreeSet<_> = operations(&spec)
         .into_iter()
         .filter(|o| o.op.get("x-environment").and_then(Value::as_str) == Some("dev"))
         .map(|o| (o.method, o.path.to_owned()))
         .collect();
-    assert_eq!(
-        marked, dev_only,
-        "operations marked `x-environment: dev` vs routes registered only in dev"
-    );
+    assert_eq!(marked, dev_only, "operations marked `x-environment: dev` vs routes registered only in dev");
     assert!(dev_only.contains(&("POST".to_owned(), "/api/v1/auth/dev-login".to_owned())));
 }
 
@@ -160,20 +130,11 @@ fn spec_is_valid() {
         }
     }
     let global_security = spec.get("security").is_some_and(Value::is_array);
-    let schemes = spec["components"]["securitySchemes"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let schemes = spec["components"]["securitySchemes"].as_object().cloned().unwrap_or_default();
 
     let declared_tags = spec["tags"].as_array().cloned().unwrap_or_default();
     let mut operation_ids: HashMap<String, String> = HashMap::new();
-    for Operation {
-        method,
-        path,
-        op,
-        item,
-    } in operations(&spec)
-    {
+    for Operation { method, path, op, item } in operations(&spec) {
         let at = format!("{method} {path}");
         match op["operationId"].as_str() {
             None | Some("") => problems.push(format!("{at}: no operationId")),
@@ -187,13 +148,8 @@ fn spec_is_valid() {
             problems.push(format!("{at}: no tags"));
         }
         for tag in op["tags"].as_array().into_iter().flatten() {
-            if !declared_tags
-                .iter()
-                .any(|declared| declared["name"] == *tag)
-            {
-                problems.push(format!(
-                    "{at}: tag {tag} is not declared in the top-level `tags`"
-                ));
+            if !declared_tags.iter().any(|declared| declared["name"] == *tag) {
+                problems.push(format!("{at}: tag {tag} is not declared in the top-level `tags`"));
             }
         }
         match op["responses"].as_object() {
@@ -205,15 +161,14 @@ fn spec_is_valid() {
             }
         }
         match op.get("security") {
-            None if !global_security => {
-                problems.push(format!("{at}: no security, and none global"))
-            }
+            None if !global_security => problems.push(format!("{at}: no security, and none global")),
             None => {}
             Some(Value::Array(requirements)) => {
                 for requirement in requirements {
                     for scheme in requirement.as_object().into_iter().flat_map(|r| r.keys()) {
                         if !schemes.contains_key(scheme) {
-                            problems.push(format!("{at}: security scheme {scheme} is not in components.securitySchemes"));
+                            problems
+                                .push(format!("{at}: security scheme {scheme} is not in components.securitySchemes"));
                         }
                     }
                 }
@@ -230,27 +185,18 @@ fn spec_is_valid() {
             .flatten()
             .map(|parameter| resolve(&spec, parameter))
             .collect();
-        let in_path: BTreeSet<&str> = declared
-            .iter()
-            .filter(|p| p["in"] == "path")
-            .filter_map(|p| p["name"].as_str())
-            .collect();
+        let in_path: BTreeSet<&str> =
+            declared.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect();
         let names = template_names(path);
         for name in &names {
-            let ok = declared
-                .iter()
-                .any(|p| p["in"] == "path" && p["name"] == name.as_str() && p["required"] == true);
+            let ok = declared.iter().any(|p| p["in"] == "path" && p["name"] == name.as_str() && p["required"] == true);
             if !ok {
-                problems.push(format!(
-                    "{at}: path parameter {{{name}}} is not declared as `in: path, required: true`"
-                ));
+                problems.push(format!("{at}: path parameter {{{name}}} is not declared as `in: path, required: true`"));
             }
         }
         for name in in_path {
             if !names.iter().any(|n| n == name) {
-                problems.push(format!(
-                    "{at}: declares path parameter {name}, which is not in the path"
-                ));
+                problems.push(format!("{at}: declares path parameter {name}, which is not in the path"));
             }
         }
     }
@@ -267,9 +213,7 @@ fn spec_is_valid() {
                                 problems.push(format!("$ref {target} does not resolve"));
                             }
                         }
-                        _ => problems.push(format!(
-                            "$ref {reference} does not point into #/components/"
-                        )),
+                        _ => problems.push(format!("$ref {reference} does not point into #/components/")),
                     }
                 }
                 stack.extend(map.values());
@@ -279,11 +223,7 @@ fn spec_is_valid() {
         }
     }
 
-    assert!(
-        problems.is_empty(),
-        "openapi.yaml has problems:\n  {}",
-        problems.join("\n  ")
-    );
+    assert!(problems.is_empty(), "openapi.yaml has problems:\n  {}", problems.join("\n  "));
 }
 
 #[tokio::test]
@@ -291,14 +231,8 @@ async fn spec_is_served() {
     let app = spawn_app().await;
     let response = app.get("/openapi.yaml", None).await;
     assert_eq!(response.status(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    assert!(
-        content_type.as_deref().is_some_and(|t| t.contains("yaml")),
-        "content type {content_type:?}"
-    );
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert!(content_type.as_deref().is_some_and(|t| t.contains("yaml")), "content type {content_type:?}");
     assert_eq!(response.text().await.unwrap(), OPENAPI_YAML);
 }
 
@@ -357,10 +291,7 @@ fn conform(spec: &Value, schema: &Value, value: &Value, at: &str, problems: &mut
     if let Some(choices) = schema["enum"].as_array()
         && !choices.contains(value)
     {
-        problems.push(format!(
-            "{at} = {value}, not in the documented enum {}",
-            schema["enum"]
-        ));
+        problems.push(format!("{at} = {value}, not in the documented enum {}", schema["enum"]));
     }
     let actual = json_type(value);
     let types: Vec<&str> = match &schema["type"] {
@@ -368,22 +299,13 @@ fn conform(spec: &Value, schema: &Value, value: &Value, at: &str, problems: &mut
         Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
-    if !types.is_empty()
-        && !types
-            .iter()
-            .any(|t| *t == actual || (*t == "number" && actual == "integer"))
-    {
+    if !types.is_empty() && !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
         problems.push(format!("{at} = {value} is {actual}, documented {types:?}"));
         return;
     }
     match value {
         Value::Object(map) => {
-            for key in schema["required"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
+            for key in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
                 if !map.contains_key(key) {
                     problems.push(format!("{at}.{key} is documented as required but missing"));
                 }
@@ -392,14 +314,9 @@ fn conform(spec: &Value, schema: &Value, value: &Value, at: &str, problems: &mut
             let closed = types == ["object"] && properties.is_some();
             for (key, item) in map {
                 let here = format!("{at}.{key}");
-                match (
-                    properties.and_then(|p| p.get(key)),
-                    schema.get("additionalProperties"),
-                ) {
+                match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
                     (Some(property), _) => conform(spec, property, item, &here, problems),
-                    (None, Some(Value::Bool(false))) => {
-                        problems.push(format!("{here} is not documented"))
-                    }
+                    (None, Some(Value::Bool(false))) => problems.push(format!("{here} is not documented")),
                     (None, Some(Value::Bool(true))) => {}
                     (None, Some(extra)) => conform(spec, extra, item, &here, problems),
                     (None, None) if closed => problems.push(format!("{here} is not documented")),
@@ -436,10 +353,7 @@ async fn exercise(
     problems: &mut Vec<String>,
 ) -> Vec<String> {
     let mut succeeded = Vec::new();
-    for Operation {
-        method, path, op, ..
-    } in operations(spec)
-    {
+    for Operation { method, path, op, .. } in operations(spec) {
         let url_path = with_ones(path);
         let http_method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = app.request(http_method, &url_path, token);
@@ -449,18 +363,10 @@ async fn exercise(
         let response = request.send().await.unwrap();
         let status = response.status();
         let at = format!("{method} {url_path} ({who}) answered {status}");
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         let is_json = content_type.starts_with("application/json");
-        let body: Value = if is_json {
-            response.json().await.unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        };
+        let body: Value = if is_json { response.json().await.unwrap_or(Value::Null) } else { Value::Null };
         let code = body["error"]["code"].as_str().map(str::to_owned);
 
         if status == 404 && code.as_deref() == Some("ROUTE_NOT_FOUND") {
@@ -470,22 +376,17 @@ async fn exercise(
         // `security` is honest: a protected operation turns an anonymous caller away first, and a
         // public one never asks for a token.
         let security = op.get("security").or_else(|| spec.get("security"));
-        let public = security
-            .and_then(Value::as_array)
-            .is_none_or(|requirements| {
-                requirements.is_empty()
-                    || requirements
-                        .iter()
-                        .any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
-            });
+        let public = security.and_then(Value::as_array).is_none_or(|requirements| {
+            requirements.is_empty() || requirements.iter().any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
+        });
         let unauthenticated = status == 401 && code.as_deref() == Some("UNAUTHENTICATED");
         if token.is_none() && !public && !unauthenticated {
-            problems.push(format!("{at} {body}: documented as needing bearerAuth, but not `401 UNAUTHENTICATED` without a token"));
+            problems.push(format!(
+                "{at} {body}: documented as needing bearerAuth, but not `401 UNAUTHENTICATED` without a token"
+            ));
         }
         if public && unauthenticated {
-            problems.push(format!(
-                "{at}: UNAUTHENTICATED, but documented as public (`security: []`)"
-            ));
+            problems.push(format!("{at}: UNAUTHENTICATED, but documented as public (`security: []`)"));
         }
         if status == 405 {
             problems.push(format!("{at}: method not allowed, the route is not served"));
@@ -498,9 +399,7 @@ async fn exercise(
             continue;
         }
         let responses = &op["responses"];
-        let documented = responses
-            .get(status.as_str())
-            .or_else(|| responses.get("default"));
+        let documented = responses.get(status.as_str()).or_else(|| responses.get("default"));
         let Some(documented) = documented else {
             problems.push(format!("{at}, which openapi.yaml does not list for it"));
             continue;
@@ -508,24 +407,12 @@ async fn exercise(
         // The body has a documented media type and, when JSON, the documented shape.
         let documented = resolve(spec, documented);
         if let Some(content) = documented.get("content").and_then(Value::as_object) {
-            let essence = |t: &str| {
-                t.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            };
+            let essence = |t: &str| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
             let actual = essence(&content_type);
             if !content.keys().any(|key| essence(key) == actual) {
-                problems.push(format!(
-                    "{at} as {content_type:?}; documented: {:?}",
-                    content.keys().collect::<Vec<_>>()
-                ));
-            } else if is_json
-                && let Some(schema) = content
-                    .get("application/json")
-                    .map(|media| &media["schema"])
-            {
+                problems
+                    .push(format!("{at} as {content_type:?}; documented: {:?}", content.keys().collect::<Vec<_>>()));
+            } else if is_json && let Some(schema) = content.get("application/json").map(|media| &media["schema"]) {
                 let mut mismatches = Vec::new();
                 conform(spec, schema, &body, "body", &mut mismatches);
                 for mismatch in mismatches {
@@ -544,9 +431,7 @@ async fn exercise(
             if let Some(codes) = documented_codes(spec, resolve(spec, documented))
                 && !codes.contains(&code)
             {
-                problems.push(format!(
-                    "{at} with code {code}, but openapi.yaml lists only {codes:?}"
-                ));
+                problems.push(format!("{at} with code {code}, but openapi.yaml lists only {codes:?}"));
             }
         }
     }
@@ -560,39 +445,15 @@ async fn every_documented_route_is_routed() {
     let mut problems = Vec::new();
     exercise(&app, &spec, "anonymous", None, &mut problems).await;
     let session = app.dev_login("openapi-walker").await;
-    exercise(
-        &app,
-        &spec,
-        "signed in",
-        Some(&session.access),
-        &mut problems,
-    )
-    .await;
+    exercise(&app, &spec, "signed in", Some(&session.access), &mut problems).await;
     // With the demo community loaded, id 1 names real things, and a platform admin may read them:
     // more operations answer 2xx, and their bodies are checked against the documented schemas.
     app.seed_demo().await;
     let admin = app.dev_login("demo-admin").await;
-    let succeeded = exercise(
-        &app,
-        &spec,
-        "demo admin",
-        Some(&admin.access),
-        &mut problems,
-    )
-    .await;
-    eprintln!(
-        "2xx as the demo admin, bodies checked against the spec:\n  {}",
-        succeeded.join("\n  ")
-    );
-    assert!(
-        succeeded.len() >= 10,
-        "too few operations succeeded to check their bodies: {succeeded:?}"
-    );
-    assert!(
-        problems.is_empty(),
-        "documented operations that misbehave:\n  {}",
-        problems.join("\n  ")
-    );
+    let succeeded = exercise(&app, &spec, "demo admin", Some(&admin.access), &mut problems).await;
+    eprintln!("2xx as the demo admin, bodies checked against the spec:\n  {}", succeeded.join("\n  "));
+    assert!(succeeded.len() >= 10, "too few operations succeeded to check their bodies: {succeeded:?}");
+    assert!(problems.is_empty(), "documented operations that misbehave:\n  {}", problems.join("\n  "));
 }
 
 /// The codes `ApiError::code()` can return, read from the source of `api/src/error.rs` (each arm is
@@ -619,10 +480,7 @@ fn every_error_code_is_documented() {
         .map(|code| code.as_str().expect("codes are strings").to_owned())
         .collect();
     let defined = api_error_codes();
-    assert!(
-        defined.len() > 10,
-        "could not read the codes of api/src/error.rs: {defined:?}"
-    );
+    assert!(defined.len() > 10, "could not read the codes of api/src/error.rs: {defined:?}");
     let missing: Vec<_> = defined.difference(&documented).collect();
     let unknown: Vec<_> = documented.difference(&defined).collect();
     assert!(
@@ -630,12 +488,6 @@ fn every_error_code_is_documented() {
         "ErrorCode in openapi.yaml vs ApiError::code(): missing from the spec {missing:?}; not in error.rs {unknown:?}"
     );
     let description = spec["info"]["description"].as_str().unwrap_or_default();
-    let untabled: Vec<_> = defined
-        .iter()
-        .filter(|code| !description.contains(&format!("`{code}`")))
-        .collect();
-    assert!(
-        untabled.is_empty(),
-        "codes missing from the status table in info.description: {untabled:?}"
-    );
+    let untabled: Vec<_> = defined.iter().filter(|code| !description.contains(&format!("`{code}`"))).collect();
+    assert!(untabled.is_empty(), "codes missing from the status table in info.description: {untabled:?}");
 }
