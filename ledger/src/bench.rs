@@ -33,9 +33,7 @@ impl std::str::FromStr for BenchMode {
             "uniform" => Ok(BenchMode::Uniform),
             "hot" => Ok(BenchMode::Hot),
             "batched" => Ok(BenchMode::Batched),
-            other => Err(format!(
-                "unknown bench mode {other:?} (uniform, hot or batched)"
-            )),
+            other => Err(format!("unknown bench mode {other:?} (uniform, hot or batched)")),
         }
     }
 }
@@ -54,13 +52,7 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     pub fn new(clients: usize, duration: Duration, mode: BenchMode) -> Self {
-        BenchConfig {
-            clients,
-            duration,
-            mode,
-            accounts: 1000,
-            in_flight: 1,
-        }
+        BenchConfig { clients, duration, mode, accounts: 1000, in_flight: 1 }
     }
 }
 
@@ -102,31 +94,21 @@ impl std::fmt::Display for BenchReport {
 pub async fn run_bench_url(url: &str, config: &BenchConfig) -> Result<BenchReport, LedgerError> {
     let mut options = ConnectOptions::new(url.to_owned());
     let pool = u32::try_from(config.clients + 4).unwrap_or(u32::MAX);
-    options
-        .max_connections(pool)
-        .min_connections(1)
-        .sqlx_logging(false);
+    options.max_connections(pool).min_connections(1).sqlx_logging(false);
     let db = Database::connect(options).await?;
     run_bench(&db, config).await
 }
 
 /// Runs the benchmark on `db` (its pool should have at least `clients` connections).
-pub async fn run_bench(
-    db: &DatabaseConnection,
-    config: &BenchConfig,
-) -> Result<BenchReport, LedgerError> {
+pub async fn run_bench(db: &DatabaseConnection, config: &BenchConfig) -> Result<BenchReport, LedgerError> {
     let ledger = Ledger::new(db.clone());
     let run = format!("{:08x}", rand::random::<u32>());
     let (issuance, accounts) = setup(&ledger, &run, config.accounts.max(2)).await?;
-    let poster = (config.mode == BenchMode::Batched)
-        .then(|| BatchingPoster::spawn(ledger.clone(), PosterConfig::default()));
+    let poster =
+        (config.mode == BenchMode::Batched).then(|| BatchingPoster::spawn(ledger.clone(), PosterConfig::default()));
     let deadline = Instant::now() + config.duration;
     let started = Instant::now();
-    let in_flight = if config.mode == BenchMode::Batched {
-        config.in_flight.max(1)
-    } else {
-        1
-    };
+    let in_flight = if config.mode == BenchMode::Batched { config.in_flight.max(1) } else { 1 };
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..config.clients.max(1) * in_flight {
         let ledger = ledger.clone();
@@ -185,12 +167,7 @@ pub async fn run_bench(
     })
 }
 
-fn next_request(
-    rng: &mut StdRng,
-    mode: BenchMode,
-    issuance: AccountId,
-    accounts: &[AccountId],
-) -> TransferRequest {
+fn next_request(rng: &mut StdRng, mode: BenchMode, issuance: AccountId, accounts: &[AccountId]) -> TransferRequest {
     let amount = rng.random_range(1..=100);
     let credit = accounts[rng.random_range(0..accounts.len())];
     let debit = match mode {
@@ -202,28 +179,16 @@ fn next_request(
             }
         },
     };
-    let code = if debit == issuance {
-        "volunteer_award"
-    } else {
-        "bench_transfer"
-    };
+    let code = if debit == issuance { "volunteer_award" } else { "bench_transfer" };
     TransferRequest::single(debit, credit, Asset::Points, amount, code)
 }
 
 /// Creates the run's issuance account and funded no-overdraft accounts.
-async fn setup(
-    ledger: &Ledger,
-    run: &str,
-    count: usize,
-) -> Result<(AccountId, Vec<AccountId>), LedgerError> {
+async fn setup(ledger: &Ledger, run: &str, count: usize) -> Result<(AccountId, Vec<AccountId>), LedgerError> {
     let txn = ledger.begin().await?;
     let issuance = store::create_account(
         &txn,
-        &NewAccount::new(
-            format!("bench:{run}:points:issuance"),
-            Asset::Points,
-            AccountFlags::NONE,
-        ),
+        &NewAccount::new(format!("bench:{run}:points:issuance"), Asset::Points, AccountFlags::NONE),
     )
     .await?
     .id;
@@ -240,9 +205,7 @@ async fn setup(
     for chunk in accounts.chunks(500) {
         let funding: Vec<TransferRequest> = chunk
             .iter()
-            .map(|a| {
-                TransferRequest::single(issuance, *a, Asset::Points, 100_000_000, "bench_funding")
-            })
+            .map(|a| TransferRequest::single(issuance, *a, Asset::Points, 100_000_000, "bench_funding"))
             .collect();
         ledger.post_linked(&funding).await?;
     }

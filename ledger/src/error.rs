@@ -21,11 +21,7 @@ pub enum LedgerError {
     AccountClosed(AccountId),
     /// The transfer's asset differs from one of its accounts' asset.
     #[error("asset mismatch: transfer is {transfer}, account {account} holds {account_asset}")]
-    AssetMismatch {
-        account: AccountId,
-        account_asset: Asset,
-        transfer: Asset,
-    },
+    AssetMismatch { account: AccountId, account_asset: Asset, transfer: Asset },
     /// The debit and credit accounts are the same.
     #[error("debit and credit account are the same ({0})")]
     SameAccount(AccountId),
@@ -152,21 +148,14 @@ impl LedgerError {
     pub fn is_rejection(&self) -> bool {
         !matches!(
             self,
-            LedgerError::Busy
-                | LedgerError::PosterClosed
-                | LedgerError::Invariant(_)
-                | LedgerError::Database(_)
+            LedgerError::Busy | LedgerError::PosterClosed | LedgerError::Invariant(_) | LedgerError::Database(_)
         )
     }
 }
 
 impl From<sea_orm::DbErr> for LedgerError {
     fn from(err: sea_orm::DbErr) -> Self {
-        if crate::retry::is_retryable(&err) {
-            LedgerError::Busy
-        } else {
-            LedgerError::Database(err.to_string())
-        }
+        if crate::retry::is_retryable(&err) { LedgerError::Busy } else { LedgerError::Database(err.to_string()) }
     }
 }
 
@@ -199,25 +188,15 @@ fn describe(failures: &[TransferFailure]) -> String {
 impl BatchRejected {
     /// The first failure that is not merely "linked transfer failed".
     pub fn cause(&self) -> Option<&TransferFailure> {
-        self.failures
-            .iter()
-            .find(|f| f.error != LedgerError::LinkedTransferFailed)
+        self.failures.iter().find(|f| f.error != LedgerError::LinkedTransferFailed)
     }
 
     /// A rejection caused by the transfer at `index` of a linked batch of `len`.
     pub fn single(index: usize, len: usize, error: LedgerError) -> Self {
         let failures = (0..len)
             .map(|i| {
-                let error = if i == index {
-                    error.clone()
-                } else {
-                    LedgerError::LinkedTransferFailed
-                };
-                TransferFailure {
-                    index: i,
-                    code: error.code(),
-                    error,
-                }
+                let error = if i == index { error.clone() } else { LedgerError::LinkedTransferFailed };
+                TransferFailure { index: i, code: error.code(), error }
             })
             .collect();
         BatchRejected { failures }
@@ -225,13 +204,8 @@ impl BatchRejected {
 
     /// The whole batch failed for a reason that is no one transfer's fault (database, busy).
     pub fn all(len: usize, error: LedgerError) -> Self {
-        let failures = (0..len)
-            .map(|i| TransferFailure {
-                index: i,
-                code: error.code(),
-                error: error.clone(),
-            })
-            .collect();
+        let failures =
+            (0..len).map(|i| TransferFailure { index: i, code: error.code(), error: error.clone() }).collect();
         BatchRejected { failures }
     }
 }
@@ -239,10 +213,7 @@ impl BatchRejected {
 impl From<BatchRejected> for LedgerError {
     /// The reason of the first real failure, for callers that post a single transfer.
     fn from(batch: BatchRejected) -> Self {
-        batch
-            .cause()
-            .map(|f| f.error.clone())
-            .unwrap_or(LedgerError::LinkedTransferFailed)
+        batch.cause().map(|f| f.error.clone()).unwrap_or(LedgerError::LinkedTransferFailed)
     }
 }
 
@@ -257,10 +228,7 @@ mod tests {
         assert_eq!(batch.failures[0].error, LedgerError::LinkedTransferFailed);
         assert_eq!(batch.failures[1].code, "SAME_ACCOUNT");
         assert_eq!(batch.cause().map(|f| f.index), Some(1));
-        assert_eq!(
-            LedgerError::from(batch.clone()),
-            LedgerError::SameAccount(AccountId(4))
-        );
+        assert_eq!(LedgerError::from(batch.clone()), LedgerError::SameAccount(AccountId(4)));
         assert!(batch.to_string().contains("#1"));
     }
 
@@ -270,11 +238,7 @@ mod tests {
         let errors = [
             LedgerError::InsufficientFunds(AccountId(1)),
             LedgerError::AccountClosed(AccountId(1)),
-            LedgerError::AssetMismatch {
-                account: AccountId(1),
-                account_asset: Asset::Cny,
-                transfer: Asset::Points,
-            },
+            LedgerError::AssetMismatch { account: AccountId(1), account_asset: Asset::Cny, transfer: Asset::Points },
             LedgerError::SameAccount(AccountId(1)),
             LedgerError::AmountNotPositive(0),
             LedgerError::AmountOverflow,

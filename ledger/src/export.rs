@@ -10,9 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
 use ehome_entities::{ledger_account, ledger_transfer};
@@ -36,9 +34,7 @@ impl std::str::FromStr for ExportFormat {
         match s {
             "hledger" | "ledger" => Ok(ExportFormat::Hledger),
             "beancount" => Ok(ExportFormat::Beancount),
-            other => Err(format!(
-                "unknown export format {other:?} (hledger or beancount)"
-            )),
+            other => Err(format!("unknown export format {other:?} (hledger or beancount)")),
         }
     }
 }
@@ -56,12 +52,7 @@ pub struct ExportOptions {
 
 impl ExportOptions {
     pub fn new(format: ExportFormat) -> Self {
-        ExportOptions {
-            format,
-            asset: None,
-            until: None,
-            balance_assertions: true,
-        }
+        ExportOptions { format, asset: None, until: None, balance_assertions: true }
     }
 }
 
@@ -77,11 +68,7 @@ pub struct ExportSummary {
 /// The journal root an account code belongs under, by its words.
 fn root_of(code: &str) -> &'static str {
     let words: Vec<&str> = code.split(':').collect();
-    let has = |w: &str| {
-        words
-            .iter()
-            .any(|x| x.to_ascii_lowercase().split('_').any(|part| part == w))
-    };
+    let has = |w: &str| words.iter().any(|x| x.to_ascii_lowercase().split('_').any(|part| part == w));
     match words.first().copied() {
         Some("user") | Some("merchant") => "Liabilities",
         _ if has("issuance") => "Expenses",
@@ -98,16 +85,8 @@ pub fn journal_account_name(code: &str) -> String {
     let mut name = String::from(root_of(code));
     for word in code.split(':').filter(|w| !w.is_empty()) {
         name.push(':');
-        let cleaned: String = word
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let cleaned: String =
+            word.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
         let mut chars = cleaned.chars();
         match chars.next() {
             Some(first) if first.is_ascii_alphanumeric() => {
@@ -124,9 +103,7 @@ pub fn journal_account_name(code: &str) -> String {
 }
 
 fn date_of(us: i64) -> NaiveDate {
-    DateTime::from_timestamp_micros(us)
-        .unwrap_or_default()
-        .date_naive()
+    DateTime::from_timestamp_micros(us).unwrap_or_default().date_naive()
 }
 
 /// Writes the journal. Reads accounts and transfers page by page (by chain order), so memory stays
@@ -138,13 +115,10 @@ pub async fn export(
     progress: Progress<'_>,
 ) -> Result<ExportSummary, LedgerError> {
     let io = |e: std::io::Error| LedgerError::Database(format!("writing the journal: {e}"));
-    let mut accounts_query =
-        ledger_account::Entity::find().order_by_asc(ledger_account::Column::Id);
-    let mut transfers_query =
-        ledger_transfer::Entity::find().filter(ledger_transfer::Column::Kind.is_in([
-            TransferKind::Single.as_str(),
-            TransferKind::PostPending.as_str(),
-        ]));
+    let mut accounts_query = ledger_account::Entity::find().order_by_asc(ledger_account::Column::Id);
+    let mut transfers_query = ledger_transfer::Entity::find().filter(
+        ledger_transfer::Column::Kind.is_in([TransferKind::Single.as_str(), TransferKind::PostPending.as_str()]),
+    );
     if let Some(asset) = options.asset {
         accounts_query = accounts_query.filter(ledger_account::Column::Asset.eq(asset.code()));
         transfers_query = transfers_query.filter(ledger_transfer::Column::Asset.eq(asset.code()));
@@ -152,8 +126,7 @@ pub async fn export(
     if let Some(until) = options.until {
         let until_us = until.timestamp_micros();
         accounts_query = accounts_query.filter(ledger_account::Column::CreatedAtUs.lte(until_us));
-        transfers_query =
-            transfers_query.filter(ledger_transfer::Column::CreatedAtUs.lte(until_us));
+        transfers_query = transfers_query.filter(ledger_transfer::Column::CreatedAtUs.lte(until_us));
     }
     let accounts = accounts_query.all(conn).await?;
     let total = transfers_query.clone().count(conn).await?;
@@ -169,17 +142,12 @@ pub async fn export(
         }
         names.insert(a.id, (name, a.asset.clone()));
     }
-    let mut w = JournalWriter {
-        format: options.format,
-        out,
-    };
+    let mut w = JournalWriter { format: options.format, out };
     let first_day = accounts.iter().map(|a| date_of(a.created_at_us)).min();
     w.header(&accounts, &names, first_day).map_err(io)?;
 
-    let mut balances: BTreeMap<String, (String, i64)> = names
-        .values()
-        .map(|(name, asset)| (name.clone(), (asset.clone(), 0)))
-        .collect();
+    let mut balances: BTreeMap<String, (String, i64)> =
+        names.values().map(|(name, asset)| (name.clone(), (asset.clone(), 0))).collect();
     let mut last_seq = 0i64;
     let mut last_day = first_day;
     let mut done = 0u64;
@@ -194,22 +162,16 @@ pub async fn export(
         let Some(last) = page.last() else { break };
         last_seq = last.seq;
         for t in &page {
-            let (Some((debit, _)), Some((credit, _))) = (
-                names.get(&t.debit_account_id),
-                names.get(&t.credit_account_id),
-            ) else {
-                return Err(LedgerError::Invariant(format!(
-                    "transfer #{} names an unknown account",
-                    t.seq
-                )));
+            let (Some((debit, _)), Some((credit, _))) =
+                (names.get(&t.debit_account_id), names.get(&t.credit_account_id))
+            else {
+                return Err(LedgerError::Invariant(format!("transfer #{} names an unknown account", t.seq)));
             };
             let asset: Asset = t.asset.parse()?;
             w.transaction(t, debit, credit, asset).map_err(io)?;
             for (name, delta) in [(debit, t.amount), (credit, -t.amount)] {
                 if let Some((_, balance)) = balances.get_mut(name) {
-                    *balance = balance
-                        .checked_add(delta)
-                        .ok_or(LedgerError::AmountOverflow)?;
+                    *balance = balance.checked_add(delta).ok_or(LedgerError::AmountOverflow)?;
                 }
             }
             last_day = last_day.max(Some(date_of(t.created_at_us)));
@@ -222,11 +184,7 @@ pub async fn export(
     {
         w.assertions(day, &balances).map_err(io)?;
     }
-    Ok(ExportSummary {
-        transactions: done,
-        accounts: accounts.len() as u64,
-        balances,
-    })
+    Ok(ExportSummary { transactions: done, accounts: accounts.len() as u64, balances })
 }
 
 struct JournalWriter<'a, W: Write> {
@@ -243,8 +201,7 @@ impl<W: Write> JournalWriter<'_, W> {
     ) -> std::io::Result<()> {
         let out = &mut *self.out;
         let day = first_day.unwrap_or_default();
-        let assets: std::collections::BTreeSet<&str> =
-            accounts.iter().map(|a| a.asset.as_str()).collect();
+        let assets: std::collections::BTreeSet<&str> = accounts.iter().map(|a| a.asset.as_str()).collect();
         match self.format {
             ExportFormat::Hledger => {
                 writeln!(out, "; 邻e家 ledger export (hledger journal)")?;
@@ -293,12 +250,7 @@ impl<W: Write> JournalWriter<'_, W> {
                 writeln!(out, "    {credit}  {negative} {code}")?;
             }
             ExportFormat::Beancount => {
-                writeln!(
-                    out,
-                    "{day} * {} {}",
-                    quote(&t.code),
-                    quote(&format!("transfer {}", t.id))
-                )?;
+                writeln!(out, "{day} * {} {}", quote(&t.code), quote(&format!("transfer {}", t.id)))?;
                 writeln!(out, "  seq: {}", t.seq)?;
                 writeln!(out, "  {debit}  {amount} {code}")?;
                 writeln!(out, "  {credit}  {negative} {code}")?;
@@ -307,11 +259,7 @@ impl<W: Write> JournalWriter<'_, W> {
         writeln!(out)
     }
 
-    fn assertions(
-        &mut self,
-        day: NaiveDate,
-        balances: &BTreeMap<String, (String, i64)>,
-    ) -> std::io::Result<()> {
+    fn assertions(&mut self, day: NaiveDate, balances: &BTreeMap<String, (String, i64)>) -> std::io::Result<()> {
         let out = &mut *self.out;
         if self.format == ExportFormat::Hledger {
             writeln!(out, "{day} balance assertions from the ledger")?;
@@ -322,12 +270,8 @@ impl<W: Write> JournalWriter<'_, W> {
             };
             let amount = asset.format_minor(*balance);
             match self.format {
-                ExportFormat::Hledger => {
-                    writeln!(out, "    {name}  0 {asset_code} = {amount} {asset_code}")?
-                }
-                ExportFormat::Beancount => {
-                    writeln!(out, "{day} balance {name}  {amount} {asset_code}")?
-                }
+                ExportFormat::Hledger => writeln!(out, "    {name}  0 {asset_code} = {amount} {asset_code}")?,
+                ExportFormat::Beancount => writeln!(out, "{day} balance {name}  {amount} {asset_code}")?,
             }
         }
         Ok(())
@@ -344,30 +288,12 @@ mod tests {
 
     #[test]
     fn account_names_follow_the_chart() {
-        assert_eq!(
-            journal_account_name("user:42:points"),
-            "Liabilities:User:42:Points"
-        );
-        assert_eq!(
-            journal_account_name("community:7:points:issuance"),
-            "Expenses:Community:7:Points:Issuance"
-        );
-        assert_eq!(
-            journal_account_name("community:7:points:expired"),
-            "Income:Community:7:Points:Expired"
-        );
-        assert_eq!(
-            journal_account_name("merchant:3:points"),
-            "Liabilities:Merchant:3:Points"
-        );
-        assert_eq!(
-            journal_account_name("community:7:cny:charity_fund"),
-            "Assets:Community:7:Cny:Charity-fund"
-        );
-        assert_eq!(
-            journal_account_name("bench:x:acct_9"),
-            "Equity:Bench:X:Acct-9"
-        );
+        assert_eq!(journal_account_name("user:42:points"), "Liabilities:User:42:Points");
+        assert_eq!(journal_account_name("community:7:points:issuance"), "Expenses:Community:7:Points:Issuance");
+        assert_eq!(journal_account_name("community:7:points:expired"), "Income:Community:7:Points:Expired");
+        assert_eq!(journal_account_name("merchant:3:points"), "Liabilities:Merchant:3:Points");
+        assert_eq!(journal_account_name("community:7:cny:charity_fund"), "Assets:Community:7:Cny:Charity-fund");
+        assert_eq!(journal_account_name("bench:x:acct_9"), "Equity:Bench:X:Acct-9");
         assert_eq!(journal_account_name("odd:_x"), "Equity:Odd:X-x");
     }
 }

@@ -4,8 +4,8 @@
 use std::future::Future;
 
 use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    AccessMode, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::error::{BatchRejected, LedgerError};
@@ -82,10 +82,7 @@ impl Ledger {
     }
 
     /// Posts a linked batch (all or none) in its own transaction.
-    pub async fn post_linked(
-        &self,
-        requests: &[TransferRequest],
-    ) -> Result<Vec<Transfer>, BatchRejected> {
+    pub async fn post_linked(&self, requests: &[TransferRequest]) -> Result<Vec<Transfer>, BatchRejected> {
         let len = requests.len();
         let body = |txn| async move {
             let result = store::post_linked(&txn, requests).await;
@@ -104,9 +101,7 @@ impl Ledger {
     /// Posts one transfer in its own transaction.
     pub async fn post(&self, request: &TransferRequest) -> Result<Transfer, LedgerError> {
         let mut posted = self.post_linked(std::slice::from_ref(request)).await?;
-        posted
-            .pop()
-            .ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))
+        posted.pop().ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))
     }
 
     /// Posts independent transfers in one transaction (each posts or fails on its own).
@@ -130,13 +125,7 @@ impl Ledger {
         &self,
         progress: crate::verify::Progress<'_>,
     ) -> Result<crate::verify::VerifyReport, LedgerError> {
-        let txn = self
-            .db
-            .begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await?;
+        let txn = self.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
         let report = crate::verify::verify(&txn, progress).await;
         txn.rollback().await?;
         report
@@ -156,17 +145,9 @@ impl Ledger {
 }
 
 fn classify(e: LedgerError) -> Failure<LedgerError> {
-    if e == LedgerError::Busy {
-        Failure::Retry(e)
-    } else {
-        Failure::Final(e)
-    }
+    if e == LedgerError::Busy { Failure::Retry(e) } else { Failure::Final(e) }
 }
 
 fn retry_if_busy<E>(e: LedgerError, wrap: impl Fn(LedgerError) -> E) -> Failure<E> {
-    if e == LedgerError::Busy {
-        Failure::Retry(wrap(e))
-    } else {
-        Failure::Final(wrap(e))
-    }
+    if e == LedgerError::Busy { Failure::Retry(wrap(e)) } else { Failure::Final(wrap(e)) }
 }

@@ -29,11 +29,7 @@ pub struct PosterConfig {
 
 impl Default for PosterConfig {
     fn default() -> Self {
-        PosterConfig {
-            max_batch: 512,
-            workers: 2,
-            queue: 8192,
-        }
+        PosterConfig { max_batch: 512, workers: 2, queue: 8192 }
     }
 }
 
@@ -81,10 +77,7 @@ impl BatchingPoster {
     /// Submits one transfer and waits for its own result.
     pub async fn submit(&self, request: TransferRequest) -> Result<Transfer, LedgerError> {
         let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Job { request, reply })
-            .await
-            .map_err(|_| LedgerError::PosterClosed)?;
+        self.sender.send(Job { request, reply }).await.map_err(|_| LedgerError::PosterClosed)?;
         answer.await.map_err(|_| LedgerError::PosterClosed)?
     }
 }

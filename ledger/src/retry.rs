@@ -6,9 +6,7 @@ use sea_orm::{DbErr, RuntimeErr};
 
 /// PostgreSQL serialization failure, deadlock, lock not available; SQLite busy and locked (with their
 /// extended codes).
-const RETRYABLE_CODES: [&str; 9] = [
-    "40001", "40P01", "55P03", "5", "6", "261", "262", "517", "773",
-];
+const RETRYABLE_CODES: [&str; 9] = ["40001", "40P01", "55P03", "5", "6", "261", "262", "517", "773"];
 
 /// Whether the error is a deadlock, a serialization failure or a busy database, after which rolling back
 /// and running the same transaction again is safe and likely to succeed.
@@ -17,9 +15,7 @@ pub fn is_retryable(err: &DbErr) -> bool {
         DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
         | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.deref() {
-            sea_orm::sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|code| RETRYABLE_CODES.contains(&code.deref())),
+            sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|code| RETRYABLE_CODES.contains(&code.deref())),
             _ => false,
         },
         _ => false,

@@ -10,18 +10,23 @@
 //! 2. one read of every stored transfer the batch names (its own ids and keys, the holds it resolves, the
 //!    transfers it reverses), then each request is resolved in order against those and against the
 //!    earlier requests of the batch;
-//! 3. the accounts involved are locked in ascending id order (`SELECT … ORDER BY id FOR UPDATE` on
-//!    PostgreSQL; SQLite has one writer at a time) and validated;
-//! 4. balances move by in-database increments guarded by the flags (`UPDATE … WHERE … RETURNING`); a
-//!    guard that matches no row is a rejection, and the transfer's earlier increments are undone;
-//! 5. one chain head is locked last — there are [`CHAINS`] hash chains and a PostgreSQL session always
+//! 3. the accounts involved are read and validated; those with limits (no-overdraft residents and
+//!    merchants) are locked in ascending id order (`FOR UPDATE` on PostgreSQL; SQLite has one writer);
+//! 4. their balances move by in-database increments guarded by the flags: the whole batch's net
+//!    movement in one `UPDATE … FROM (VALUES …) … RETURNING`, guarded as if every debit came first;
+//! 5. one chain head is locked — there are [`CHAINS`] hash chains and a PostgreSQL session always
 //!    extends the same one (`pg_backend_pid() % CHAINS`), so concurrent writers spread over the heads;
 //!    SQLite has one writer and one chain;
-//! 6. global sequence numbers are drawn (under the head lock, so that each chain's order agrees with
+//! 6. the accounts without limits (the hot ones: every award debits the issuance account) are locked in
+//!    ascending order and moved the same way — only now, so their row locks last a few statements;
+//!    if any guard refused in 4 or 6, everything is undone and the batch is replayed transfer by
+//!    transfer (`UPDATE … WHERE <guard> RETURNING`), a guard that matches no row being the rejection;
+//! 7. global sequence numbers are drawn (under the head lock, so that each chain's order agrees with
 //!    the global order), and the new transfers are hashed, linked, inserted, and the head moves.
 //!
-//! Locks are always taken in the order accounts (ascending id) → chain head, so writers never deadlock
-//! on each other; a chain head is held only for the statements of step 6 and the commit.
+//! Locks are always taken in the order accounts with limits (ascending id) → one chain head → accounts
+//! without limits (ascending id), the same in every transaction (limits never change), so writers
+//! never wait in a cycle.
 //! A concurrent writer that committed one of the batch's ids, resolved the same hold or reversed the
 //! same transfer in the meantime makes the insert fail on a unique index; that is reported as
 //! [`LedgerError::Busy`], and [`crate::Ledger`] retries, finding the stored transfer the second time.
@@ -31,8 +36,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
 };
 use serde::Serialize;
 
@@ -41,8 +46,8 @@ use ehome_entities::{ledger_account, ledger_transfer};
 use crate::error::{BatchRejected, LedgerError, TransferFailure};
 use crate::hash::{CHAINS, transfer_hash};
 use crate::types::{
-    AccountFlags, AccountId, Asset, MAX_BALANCE, NewAccount, TransferAction, TransferId,
-    TransferKind, TransferRequest, canonical_json,
+    AccountFlags, AccountId, Asset, MAX_BALANCE, NewAccount, TransferAction, TransferId, TransferKind, TransferRequest,
+    canonical_json,
 };
 
 /// Longest hold timeout accepted: one year.
@@ -87,13 +92,7 @@ impl Account {
     }
 
     pub fn balance(&self) -> Balance {
-        Balance::new(
-            self.asset,
-            self.debits_posted,
-            self.credits_posted,
-            self.debits_pending,
-            self.credits_pending,
-        )
+        Balance::new(self.asset, self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending)
     }
 }
 
@@ -194,10 +193,7 @@ impl Transfer {
 // ---------------------------------------------------------------------------------------------------
 
 /// Creates an account, or returns the existing one with the same code if its asset and limits agree.
-pub async fn create_account(
-    conn: &impl ConnectionTrait,
-    new: &NewAccount,
-) -> Result<Account, LedgerError> {
+pub async fn create_account(conn: &impl ConnectionTrait, new: &NewAccount) -> Result<Account, LedgerError> {
     if new.code.trim().is_empty() || new.code.len() > 200 {
         return Err(LedgerError::UnknownAccountCode(new.code.clone()));
     }
@@ -208,12 +204,7 @@ pub async fn create_account(
         "INSERT INTO ledger_accounts (code, asset, flags, debits_posted, credits_posted, \
          debits_pending, credits_pending, created_at_us) VALUES ($1, $2, $3, 0, 0, 0, 0, $4) \
          ON CONFLICT (code) DO NOTHING",
-        [
-            new.code.clone().into(),
-            new.asset.code().into(),
-            flags.bits().into(),
-            now_us().into(),
-        ],
+        [new.code.clone().into(), new.asset.code().into(), flags.bits().into(), now_us().into()],
     ))
     .await?;
     let account = account_by_code(conn, &new.code).await?;
@@ -225,10 +216,7 @@ pub async fn create_account(
 }
 
 /// Creates several accounts (each idempotent by code), in order.
-pub async fn create_accounts(
-    conn: &impl ConnectionTrait,
-    new: &[NewAccount],
-) -> Result<Vec<Account>, LedgerError> {
+pub async fn create_accounts(conn: &impl ConnectionTrait, new: &[NewAccount]) -> Result<Vec<Account>, LedgerError> {
     let mut out = Vec::with_capacity(new.len());
     for n in new {
         out.push(create_account(conn, n).await?);
@@ -237,17 +225,11 @@ pub async fn create_accounts(
 }
 
 pub async fn account(conn: &impl ConnectionTrait, id: AccountId) -> Result<Account, LedgerError> {
-    let model = ledger_account::Entity::find_by_id(id.0)
-        .one(conn)
-        .await?
-        .ok_or(LedgerError::UnknownAccount(id))?;
+    let model = ledger_account::Entity::find_by_id(id.0).one(conn).await?.ok_or(LedgerError::UnknownAccount(id))?;
     Account::from_model(model)
 }
 
-pub async fn account_by_code(
-    conn: &impl ConnectionTrait,
-    code: &str,
-) -> Result<Account, LedgerError> {
+pub async fn account_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<Account, LedgerError> {
     let model = ledger_account::Entity::find()
         .filter(ledger_account::Column::Code.eq(code))
         .one(conn)
@@ -258,10 +240,7 @@ pub async fn account_by_code(
 
 /// Closes an account: it takes part in no new transfer (holds on it may still be voided or expire).
 /// Setting the flag is the one change to an account besides its running balances.
-pub async fn close_account(
-    conn: &impl ConnectionTrait,
-    id: AccountId,
-) -> Result<Account, LedgerError> {
+pub async fn close_account(conn: &impl ConnectionTrait, id: AccountId) -> Result<Account, LedgerError> {
     let backend = conn.get_database_backend();
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -314,10 +293,7 @@ pub async fn balance_as_of(
 // Reading transfers
 // ---------------------------------------------------------------------------------------------------
 
-pub async fn transfer(
-    conn: &impl ConnectionTrait,
-    id: TransferId,
-) -> Result<Transfer, LedgerError> {
+pub async fn transfer(conn: &impl ConnectionTrait, id: TransferId) -> Result<Transfer, LedgerError> {
     let model = ledger_transfer::Entity::find()
         .filter(ledger_transfer::Column::Id.eq(id.to_text()))
         .one(conn)
@@ -364,22 +340,11 @@ pub async fn history(
     if let Some(cursor) = cursor {
         query = query.filter(ledger_transfer::Column::Seq.lt(cursor));
     }
-    let mut rows = query
-        .order_by_desc(ledger_transfer::Column::Seq)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
+    let mut rows = query.order_by_desc(ledger_transfer::Column::Seq).limit(limit + 1).all(conn).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| r.seq)
-    } else {
-        None
-    };
-    let items = rows
-        .iter()
-        .map(Transfer::from_model)
-        .collect::<Result<_, _>>()?;
+    let next_cursor = if more { rows.last().map(|r| r.seq) } else { None };
+    let items = rows.iter().map(Transfer::from_model).collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor })
 }
 
@@ -401,15 +366,10 @@ impl TrialBalanceLine {
 }
 
 /// The trial balance: per asset, the sums of the running balances of all accounts.
-pub async fn trial_balance(
-    conn: &impl ConnectionTrait,
-) -> Result<Vec<TrialBalanceLine>, LedgerError> {
+pub async fn trial_balance(conn: &impl ConnectionTrait) -> Result<Vec<TrialBalanceLine>, LedgerError> {
     // Sums are computed as NUMERIC/REAL-free integers by summing per account in Rust: an asset's total
     // may exceed one column's bound, so checked arithmetic catches what SQL SUM would overflow on.
-    let rows = ledger_account::Entity::find()
-        .order_by_asc(ledger_account::Column::Id)
-        .all(conn)
-        .await?;
+    let rows = ledger_account::Entity::find().order_by_asc(ledger_account::Column::Id).all(conn).await?;
     let mut lines: BTreeMap<Asset, TrialBalanceLine> = BTreeMap::new();
     for row in rows {
         let asset: Asset = row.asset.parse()?;
@@ -450,19 +410,11 @@ pub async fn post_linked_at(
     requests: &[TransferRequest],
     now_us: i64,
 ) -> Result<Vec<Transfer>, BatchRejected> {
-    let results = post_batch(conn, requests, true, now_us)
-        .await
-        .map_err(|e| BatchRejected::all(requests.len(), e))?;
+    let results = post_batch(conn, requests, true, now_us).await.map_err(|e| BatchRejected::all(requests.len(), e))?;
     let failures: Vec<TransferFailure> = results
         .iter()
         .enumerate()
-        .filter_map(|(index, r)| {
-            r.as_ref().err().map(|e| TransferFailure {
-                index,
-                code: e.code(),
-                error: e.clone(),
-            })
-        })
+        .filter_map(|(index, r)| r.as_ref().err().map(|e| TransferFailure { index, code: e.code(), error: e.clone() }))
         .collect();
     if !failures.is_empty() {
         return Err(BatchRejected { failures });
@@ -471,14 +423,9 @@ pub async fn post_linked_at(
 }
 
 /// Posts one transfer.
-pub async fn post_transfer(
-    conn: &impl ConnectionTrait,
-    request: &TransferRequest,
-) -> Result<Transfer, LedgerError> {
+pub async fn post_transfer(conn: &impl ConnectionTrait, request: &TransferRequest) -> Result<Transfer, LedgerError> {
     let mut posted = post_linked(conn, std::slice::from_ref(request)).await?;
-    posted
-        .pop()
-        .ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))
+    posted.pop().ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))
 }
 
 /// Posts transfers that are independent of each other in one database transaction: each one posts or
@@ -523,10 +470,7 @@ impl Plan {
 
     /// Whether a closed account refuses this transfer. Releasing a hold is always allowed.
     fn refused_by_closed(&self) -> bool {
-        matches!(
-            self.kind,
-            TransferKind::Single | TransferKind::Pending | TransferKind::PostPending
-        )
+        matches!(self.kind, TransferKind::Single | TransferKind::Pending | TransferKind::PostPending)
     }
 }
 
@@ -550,15 +494,9 @@ struct Known {
     reversal_of: HashMap<String, ledger_transfer::Model>,
 }
 
-async fn load_known(
-    conn: &impl ConnectionTrait,
-    requests: &[TransferRequest],
-) -> Result<Known, LedgerError> {
+async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -> Result<Known, LedgerError> {
     let mut ids: Vec<String> = requests.iter().map(|r| r.id.to_text()).collect();
-    let keys: Vec<String> = requests
-        .iter()
-        .filter_map(|r| r.idempotency_key.clone())
-        .collect();
+    let keys: Vec<String> = requests.iter().filter_map(|r| r.idempotency_key.clone()).collect();
     let mut pendings = vec![];
     let mut reversed = vec![];
     for r in requests {
@@ -582,10 +520,7 @@ async fn load_known(
     if !reversed.is_empty() {
         cond = cond.add(ledger_transfer::Column::Reverses.is_in(reversed));
     }
-    let rows = ledger_transfer::Entity::find()
-        .filter(cond)
-        .all(conn)
-        .await?;
+    let rows = ledger_transfer::Entity::find().filter(cond).all(conn).await?;
     let mut known = Known::default();
     for row in rows {
         if let Some(p) = &row.pending_id {
@@ -608,36 +543,20 @@ fn validate_request(r: &TransferRequest) -> Result<(), LedgerError> {
         return Err(LedgerError::InvalidCode(r.code.clone()));
     }
     match &r.action {
-        TransferAction::Single {
-            debit,
-            credit,
-            amount,
-            ..
-        }
-        | TransferAction::Pending {
-            debit,
-            credit,
-            amount,
-            ..
-        } => {
+        TransferAction::Single { debit, credit, amount, .. }
+        | TransferAction::Pending { debit, credit, amount, .. } => {
             crate::types::Amount::new(*amount)?;
             if debit == credit {
                 return Err(LedgerError::SameAccount(*debit));
             }
-            if let TransferAction::Pending {
-                timeout_seconds: Some(t),
-                ..
-            } = &r.action
+            if let TransferAction::Pending { timeout_seconds: Some(t), .. } = &r.action
                 && (*t == 0 || *t > MAX_TIMEOUT_SECONDS)
             {
                 return Err(LedgerError::InvalidTimeout);
             }
             Ok(())
         }
-        TransferAction::PostPending {
-            amount: Some(amount),
-            ..
-        } => crate::types::Amount::new(*amount).map(|_| ()),
+        TransferAction::PostPending { amount: Some(amount), .. } => crate::types::Amount::new(*amount).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -685,11 +604,7 @@ impl Target {
 }
 
 /// Resolves each request, in order, against the stored transfers and the batch's earlier requests.
-fn resolve(
-    requests: &[TransferRequest],
-    known: &Known,
-    now_us: i64,
-) -> Result<Vec<Slot>, LedgerError> {
+fn resolve(requests: &[TransferRequest], known: &Known, now_us: i64) -> Result<Vec<Slot>, LedgerError> {
     let mut slots: Vec<Slot> = Vec::with_capacity(requests.len());
     let mut planned: HashMap<TransferId, usize> = HashMap::new();
     let mut planned_keys: HashMap<&str, usize> = HashMap::new();
@@ -737,10 +652,8 @@ fn resolve_one(
     now_us: i64,
 ) -> Result<Slot, LedgerError> {
     // A repeat of a stored transfer: the first result, or a conflict if the content differs.
-    let stored = known
-        .by_id
-        .get(&r.id.to_text())
-        .or_else(|| r.idempotency_key.as_ref().and_then(|k| known.by_key.get(k)));
+    let stored =
+        known.by_id.get(&r.id.to_text()).or_else(|| r.idempotency_key.as_ref().and_then(|k| known.by_key.get(k)));
     if let Some(stored) = stored {
         let original = referenced_amount(r, known);
         return Ok(if stored_matches(r, stored, original)? {
@@ -749,11 +662,7 @@ fn resolve_one(
             Slot::Failed(LedgerError::IdempotencyConflict(r.id))
         });
     }
-    let earlier = planned.get(&r.id).or_else(|| {
-        r.idempotency_key
-            .as_deref()
-            .and_then(|k| planned_keys.get(k))
-    });
+    let earlier = planned.get(&r.id).or_else(|| r.idempotency_key.as_deref().and_then(|k| planned_keys.get(k)));
     if let Some(&earlier) = earlier {
         return Ok(if requests.get(earlier) == Some(r) {
             Slot::SameAs(earlier)
@@ -770,19 +679,10 @@ fn resolve_one(
         {
             return Ok(Some(Target::from_plan(plan, i)));
         }
-        known
-            .by_id
-            .get(&id.to_text())
-            .map(Target::from_model)
-            .transpose()
+        known.by_id.get(&id.to_text()).map(Target::from_model).transpose()
     };
     let plan = match &r.action {
-        TransferAction::Single {
-            debit,
-            credit,
-            asset,
-            amount,
-        } => Ok(Plan {
+        TransferAction::Single { debit, credit, asset, amount } => Ok(Plan {
             kind: TransferKind::Single,
             debit: *debit,
             credit: *credit,
@@ -794,13 +694,7 @@ fn resolve_one(
             timeout_at_us: None,
             depends_on: None,
         }),
-        TransferAction::Pending {
-            debit,
-            credit,
-            asset,
-            amount,
-            timeout_seconds,
-        } => Ok(Plan {
+        TransferAction::Pending { debit, credit, asset, amount, timeout_seconds } => Ok(Plan {
             kind: TransferKind::Pending,
             debit: *debit,
             credit: *credit,
@@ -841,9 +735,7 @@ fn plan_resolution(
     if hold.kind != TransferKind::Pending {
         return Err(LedgerError::NotPending(pending_id));
     }
-    if known.resolution_of.contains_key(&pending_id.to_text())
-        || resolved_in_batch.contains(&pending_id)
-    {
+    if known.resolution_of.contains_key(&pending_id.to_text()) || resolved_in_batch.contains(&pending_id) {
         return Err(LedgerError::HoldAlreadyResolved(pending_id));
     }
     let expired = hold.timeout_at_us.is_some_and(|t| t <= now_us);
@@ -851,10 +743,7 @@ fn plan_resolution(
         TransferAction::PostPending { amount, .. } => {
             let amount = amount.unwrap_or(hold.amount);
             if amount > hold.amount {
-                return Err(LedgerError::AmountExceedsPending {
-                    pending: hold.amount,
-                    requested: amount,
-                });
+                return Err(LedgerError::AmountExceedsPending { pending: hold.amount, requested: amount });
             }
             (TransferKind::PostPending, amount)
         }
@@ -897,9 +786,7 @@ fn plan_reversal(
     if !original.kind.is_posting() {
         return Err(LedgerError::NotReversible(transfer_id));
     }
-    if known.reversal_of.contains_key(&transfer_id.to_text())
-        || reversed_in_batch.contains(&transfer_id)
-    {
+    if known.reversal_of.contains_key(&transfer_id.to_text()) || reversed_in_batch.contains(&transfer_id) {
         return Err(LedgerError::AlreadyReversed(transfer_id));
     }
     Ok(Plan {
@@ -919,10 +806,9 @@ fn plan_reversal(
 /// The amount of the hold a full post refers to, when it is stored.
 fn referenced_amount(r: &TransferRequest, known: &Known) -> Option<i64> {
     match &r.action {
-        TransferAction::PostPending {
-            pending_id,
-            amount: None,
-        } => known.by_id.get(&pending_id.to_text()).map(|m| m.amount),
+        TransferAction::PostPending { pending_id, amount: None } => {
+            known.by_id.get(&pending_id.to_text()).map(|m| m.amount)
+        }
         _ => None,
     }
 }
@@ -949,23 +835,10 @@ fn stored_matches(
     };
     let pending_is = |p: &TransferId| s.pending_id.as_deref() == Some(p.to_text().as_str());
     Ok(match &r.action {
-        TransferAction::Single {
-            debit,
-            credit,
-            asset,
-            amount,
-        } => {
-            kind == TransferKind::Single
-                && s.reverses.is_none()
-                && same_accounts(debit, credit, asset, amount)
+        TransferAction::Single { debit, credit, asset, amount } => {
+            kind == TransferKind::Single && s.reverses.is_none() && same_accounts(debit, credit, asset, amount)
         }
-        TransferAction::Pending {
-            debit,
-            credit,
-            asset,
-            amount,
-            timeout_seconds,
-        } => {
+        TransferAction::Pending { debit, credit, asset, amount, timeout_seconds } => {
             kind == TransferKind::Pending
                 && same_accounts(debit, credit, asset, amount)
                 && s.timeout_at_us.is_some() == timeout_seconds.is_some()
@@ -979,15 +852,10 @@ fn stored_matches(
                     (None, None) => true,
                 }
         }
-        TransferAction::VoidPending { pending_id } => {
-            kind == TransferKind::VoidPending && pending_is(pending_id)
-        }
-        TransferAction::ExpirePending { pending_id } => {
-            kind == TransferKind::ExpirePending && pending_is(pending_id)
-        }
+        TransferAction::VoidPending { pending_id } => kind == TransferKind::VoidPending && pending_is(pending_id),
+        TransferAction::ExpirePending { pending_id } => kind == TransferKind::ExpirePending && pending_is(pending_id),
         TransferAction::Reverse { transfer_id } => {
-            kind == TransferKind::Single
-                && s.reverses.as_deref() == Some(transfer_id.to_text().as_str())
+            kind == TransferKind::Single && s.reverses.as_deref() == Some(transfer_id.to_text().as_str())
         }
     })
 }
@@ -999,7 +867,7 @@ struct LockedAccount {
     flags: AccountFlags,
 }
 
-/// Locks the accounts in ascending id order and reads their asset and flags.
+/// Reads the accounts' asset and flags, locking those with limits in ascending id order.
 async fn lock_accounts(
     conn: &impl ConnectionTrait,
     ids: &BTreeSet<AccountId>,
@@ -1009,33 +877,55 @@ async fn lock_accounts(
     }
     let backend = conn.get_database_backend();
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE"
+    let list = placeholders.join(", ");
+    // On PostgreSQL the accounts with limits are locked here, in ascending id order, and the others
+    // (issuance, expired, retired: the hot ones) only after the chain head — see the module docs.
+    // The limit bits never change, so the split is the same in every transaction.
+    let sql = if backend == DbBackend::Postgres {
+        format!(
+            "WITH locked AS MATERIALIZED (SELECT id FROM ledger_accounts \
+               WHERE id IN ({list}) AND (flags & 3) <> 0 ORDER BY id FOR UPDATE) \
+             SELECT id, asset, flags, (SELECT count(*) FROM locked) FROM ledger_accounts \
+             WHERE id IN ({list}) ORDER BY id"
+        )
     } else {
-        ""
+        format!("SELECT id, asset, flags FROM ledger_accounts WHERE id IN ({list}) ORDER BY id")
     };
-    let sql = format!(
-        "SELECT id, asset, flags FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
-        placeholders.join(", ")
-    );
     let values: Vec<Value> = ids.iter().map(|id| id.0.into()).collect();
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.try_get_by_index(0)?;
         let asset: String = row.try_get_by_index(1)?;
         let flags: i32 = row.try_get_by_index(2)?;
-        out.insert(
-            AccountId(id),
-            LockedAccount {
-                asset: asset.parse()?,
-                flags: AccountFlags::from_bits(flags)?,
-            },
-        );
+        out.insert(AccountId(id), LockedAccount { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)? });
     }
     Ok(out)
+}
+
+/// Locks the accounts without limits that the batch moves, in ascending id order, after the chain
+/// head (PostgreSQL; a single account needs no explicit lock: its UPDATE takes it).
+async fn lock_unlimited(
+    conn: &impl ConnectionTrait,
+    plans: &[&Plan],
+    accounts: &HashMap<AccountId, LockedAccount>,
+) -> Result<(), LedgerError> {
+    let ids: BTreeSet<AccountId> =
+        plans.iter().flat_map(|p| [p.debit, p.credit]).filter(|id| !has_limits(accounts, *id)).collect();
+    let backend = conn.get_database_backend();
+    if backend != DbBackend::Postgres || ids.len() < 2 {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql =
+        format!("SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders.join(", "));
+    let values: Vec<Value> = ids.iter().map(|id| id.0.into()).collect();
+    conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+fn has_limits(accounts: &HashMap<AccountId, LockedAccount>, id: AccountId) -> bool {
+    accounts.get(&id).is_some_and(|a| a.flags.bits() & 3 != 0)
 }
 
 /// One guarded increment applied to one side of one account.
@@ -1066,16 +956,8 @@ const CREDIT_UPDATE: &str = "UPDATE ledger_accounts \
     RETURNING id";
 
 /// Applies a guarded increment; `false` when the guard refused it (nothing changed).
-async fn apply(
-    conn: &impl ConnectionTrait,
-    inc: Increment,
-    refuse_closed: bool,
-) -> Result<bool, LedgerError> {
-    let sql = if inc.debit_side {
-        DEBIT_UPDATE
-    } else {
-        CREDIT_UPDATE
-    };
+async fn apply(conn: &impl ConnectionTrait, inc: Increment, refuse_closed: bool) -> Result<bool, LedgerError> {
+    let sql = if inc.debit_side { DEBIT_UPDATE } else { CREDIT_UPDATE };
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             conn.get_database_backend(),
@@ -1149,18 +1031,11 @@ async fn classify_refusal(
 }
 
 /// Checks a plan against its locked accounts (existence, asset, closed).
-fn check_accounts(
-    plan: &Plan,
-    accounts: &HashMap<AccountId, LockedAccount>,
-) -> Result<(), LedgerError> {
+fn check_accounts(plan: &Plan, accounts: &HashMap<AccountId, LockedAccount>) -> Result<(), LedgerError> {
     for id in [plan.debit, plan.credit] {
         let acct = accounts.get(&id).ok_or(LedgerError::UnknownAccount(id))?;
         if acct.asset != plan.asset {
-            return Err(LedgerError::AssetMismatch {
-                account: id,
-                account_asset: acct.asset,
-                transfer: plan.asset,
-            });
+            return Err(LedgerError::AssetMismatch { account: id, account_asset: acct.asset, transfer: plan.asset });
         }
         if plan.refused_by_closed() && acct.flags.closed() {
             return Err(LedgerError::AccountClosed(id));
@@ -1176,23 +1051,9 @@ async fn apply_plan(
     applied: &mut Vec<Increment>,
 ) -> Result<Result<(), LedgerError>, LedgerError> {
     let (posted, pending) = plan.deltas();
-    let debit = Increment {
-        account: plan.debit,
-        debit_side: true,
-        posted,
-        pending,
-    };
-    let credit = Increment {
-        account: plan.credit,
-        debit_side: false,
-        posted,
-        pending,
-    };
-    let ordered = if plan.debit < plan.credit {
-        [debit, credit]
-    } else {
-        [credit, debit]
-    };
+    let debit = Increment { account: plan.debit, debit_side: true, posted, pending };
+    let credit = Increment { account: plan.credit, debit_side: false, posted, pending };
+    let ordered = if plan.debit < plan.credit { [debit, credit] } else { [credit, debit] };
     let mark = applied.len();
     for inc in ordered {
         if apply(conn, inc, plan.refused_by_closed()).await? {
@@ -1280,24 +1141,32 @@ impl Movement {
 async fn apply_aggregate(
     conn: &impl ConnectionTrait,
     plans: &[&Plan],
-) -> Result<bool, LedgerError> {
-    if plans.is_empty() {
-        return Ok(true);
-    }
+    include: impl Fn(AccountId) -> bool,
+) -> Result<Option<Vec<Increment>>, LedgerError> {
     let mut movements: BTreeMap<AccountId, Movement> = BTreeMap::new();
     for plan in plans {
         let (posted, pending) = plan.deltas();
         for (account, debit_side) in [(plan.debit, true), (plan.credit, false)] {
-            if movements
-                .entry(account)
-                .or_default()
-                .add(debit_side, posted, pending)
-                .is_none()
-            {
-                return Ok(false);
+            if !include(account) {
+                continue;
+            }
+            if movements.entry(account).or_default().add(debit_side, posted, pending).is_none() {
+                return Ok(None);
             }
         }
     }
+    if movements.is_empty() {
+        return Ok(Some(vec![]));
+    }
+    let increments: Vec<Increment> = movements
+        .iter()
+        .flat_map(|(id, m)| {
+            [
+                Increment { account: *id, debit_side: true, posted: m.debits_posted, pending: m.debits_pending },
+                Increment { account: *id, debit_side: false, posted: m.credits_posted, pending: m.credits_pending },
+            ]
+        })
+        .collect();
     let backend = conn.get_database_backend();
     let mut values: Vec<Value> = vec![MAX_BALANCE.into()];
     let mut rows = Vec::with_capacity(movements.len());
@@ -1321,34 +1190,18 @@ async fn apply_aggregate(
          RETURNING ledger_accounts.id",
         rows.join(", ")
     );
-    let updated = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
+    let updated = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     if updated.len() == movements.len() {
-        return Ok(true);
+        return Ok(Some(increments));
     }
     // Put back the accounts that did move; the rows are locked by this transaction.
-    for row in updated {
-        let id = AccountId(row.try_get_by_index::<i64>(0)?);
-        if let Some(m) = movements.get(&id) {
-            for (debit_side, posted, pending) in [
-                (true, m.debits_posted, m.debits_pending),
-                (false, m.credits_posted, m.credits_pending),
-            ] {
-                undo(
-                    conn,
-                    Increment {
-                        account: id,
-                        debit_side,
-                        posted,
-                        pending,
-                    },
-                )
-                .await?;
-            }
+    let moved: BTreeSet<i64> = updated.iter().map(|row| row.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+    for inc in increments {
+        if moved.contains(&inc.account.0) {
+            undo(conn, inc).await?;
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Applies the new transfers one by one, in order. Linked: stops at the first failure, undoes
@@ -1364,9 +1217,9 @@ async fn apply_in_order(
     for i in 0..slots.len() {
         let Slot::New(plan) = &slots[i] else { continue };
         let outcome = match plan.depends_on.and_then(|d| slots.get(d)) {
-            Some(Slot::Failed(_)) => Err(LedgerError::UnknownTransfer(
-                plan.pending_id.or(plan.reverses).unwrap_or_default(),
-            )),
+            Some(Slot::Failed(_)) => {
+                Err(LedgerError::UnknownTransfer(plan.pending_id.or(plan.reverses).unwrap_or_default()))
+            }
             _ => apply_plan(conn, plan, &mut applied).await?,
         };
         if let Err(e) = outcome {
@@ -1398,11 +1251,7 @@ async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i32, i64, Strin
         .query_one_raw(Statement::from_string(backend, sql))
         .await?
         .ok_or_else(|| LedgerError::Invariant("ledger_chain_head has no row".into()))?;
-    Ok((
-        row.try_get_by_index(0)?,
-        row.try_get_by_index(1)?,
-        row.try_get_by_index(2)?,
-    ))
+    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?))
 }
 
 /// Draws `n` global sequence numbers, ascending. PostgreSQL hands them out from the column's sequence
@@ -1419,10 +1268,7 @@ async fn next_seqs(conn: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, Le
                 [count.into()],
             ))
             .await?;
-        let mut seqs = rows
-            .iter()
-            .map(|r| r.try_get_by_index::<i64>(0))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut seqs = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<Vec<_>, _>>()?;
         seqs.sort_unstable();
         Ok(seqs)
     } else {
@@ -1465,15 +1311,24 @@ async fn post_batch(
     for i in 0..slots.len() {
         let Slot::New(plan) = &slots[i] else { continue };
         let checked = match plan.depends_on.map(|d| &slots[d]) {
-            Some(Slot::Failed(_)) => Err(LedgerError::UnknownTransfer(
-                plan.pending_id.or(plan.reverses).unwrap_or_default(),
-            )),
+            Some(Slot::Failed(_)) => {
+                Err(LedgerError::UnknownTransfer(plan.pending_id.or(plan.reverses).unwrap_or_default()))
+            }
             _ => check_accounts(plan, &accounts),
         };
         if let Err(e) = checked {
             if linked {
                 // An earlier transfer of the batch may fail first: the batch reports the first
-                // failure in order, as if it ran transfer by transfer.
+                // failure in order, as if it ran transfer by transfer (head first: lock order).
+                lock_chain_head(conn).await?;
+                let prefix: Vec<&Plan> = slots[..i]
+                    .iter()
+                    .filter_map(|s| match s {
+                        Slot::New(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect();
+                lock_unlimited(conn, &prefix, &accounts).await?;
                 let earlier = apply_in_order(conn, &mut slots[..i], true, true).await?;
                 return Ok(linked_failure(requests.len(), earlier.unwrap_or((i, e))));
             }
@@ -1487,7 +1342,25 @@ async fn post_batch(
             _ => None,
         })
         .collect();
-    if !apply_aggregate(conn, &plans).await? {
+    if plans.is_empty() {
+        return results(requests, &slots, &HashMap::new());
+    }
+    // Accounts with limits (already locked) move before the chain head is taken; the others, which
+    // are the hot ones, only after it, so their row locks are held for the last few statements only.
+    let limited = apply_aggregate(conn, &plans, |id| has_limits(&accounts, id)).await?;
+    let (chain_id, mut chain_seq, mut prev_hash) = lock_chain_head(conn).await?;
+    lock_unlimited(conn, &plans, &accounts).await?;
+    let whole = match limited {
+        Some(first) => match apply_aggregate(conn, &plans, |id| !has_limits(&accounts, id)).await? {
+            Some(_) => true,
+            None => {
+                undo_all(conn, &first).await?;
+                false
+            }
+        },
+        None => false,
+    };
+    if !whole {
         // Some account's guard refused the batch as a whole: replay it transfer by transfer, which
         // gives each transfer its exact outcome and reason.
         if let Some(failure) = apply_in_order(conn, &mut slots, linked, false).await? {
@@ -1498,7 +1371,6 @@ async fn post_batch(
     if new_count == 0 {
         return results(requests, &slots, &HashMap::new());
     }
-    let (chain_id, mut chain_seq, mut prev_hash) = lock_chain_head(conn).await?;
     // Drawn under the head lock, so that along each chain the global order agrees with the chain's.
     let mut seqs = next_seqs(conn, new_count).await?.into_iter();
     let mut rows = Vec::with_capacity(new_count);
@@ -1507,9 +1379,7 @@ async fn post_batch(
         let Slot::New(plan) = slot else { continue };
         chain_seq += 1;
         let r = &requests[i];
-        let seq = seqs
-            .next()
-            .ok_or_else(|| LedgerError::Invariant("too few sequence numbers".into()))?;
+        let seq = seqs.next().ok_or_else(|| LedgerError::Invariant("too few sequence numbers".into()))?;
         let mut row = ledger_transfer::Model {
             seq,
             chain_id,
@@ -1546,18 +1416,10 @@ async fn post_batch(
 }
 
 /// Inserts new transfers in chunks (PostgreSQL allows at most 65535 bind parameters per statement).
-async fn insert_rows(
-    conn: &impl ConnectionTrait,
-    rows: &[ledger_transfer::Model],
-) -> Result<(), LedgerError> {
+async fn insert_rows(conn: &impl ConnectionTrait, rows: &[ledger_transfer::Model]) -> Result<(), LedgerError> {
     for chunk in rows.chunks(1000) {
-        let models = chunk
-            .iter()
-            .cloned()
-            .map(sea_orm::IntoActiveModel::into_active_model);
-        ledger_transfer::Entity::insert_many(models)
-            .exec_without_returning(conn)
-            .await?;
+        let models = chunk.iter().cloned().map(sea_orm::IntoActiveModel::into_active_model);
+        ledger_transfer::Entity::insert_many(models).exec_without_returning(conn).await?;
     }
     Ok(())
 }
@@ -1569,19 +1431,8 @@ fn first_failure(slots: &[Slot]) -> Option<(usize, LedgerError)> {
     })
 }
 
-fn linked_failure(
-    len: usize,
-    (index, error): (usize, LedgerError),
-) -> Vec<Result<Transfer, LedgerError>> {
-    (0..len)
-        .map(|i| {
-            Err(if i == index {
-                error.clone()
-            } else {
-                LedgerError::LinkedTransferFailed
-            })
-        })
-        .collect()
+fn linked_failure(len: usize, (index, error): (usize, LedgerError)) -> Vec<Result<Transfer, LedgerError>> {
+    (0..len).map(|i| Err(if i == index { error.clone() } else { LedgerError::LinkedTransferFailed })).collect()
 }
 
 fn results(
@@ -1593,16 +1444,14 @@ fn results(
     for (i, slot) in slots.iter().enumerate() {
         let result = match slot {
             Slot::New(_) => {
-                let row = inserted.get(&i).ok_or_else(|| {
-                    LedgerError::Invariant("planned transfer not inserted".into())
-                })?;
+                let row =
+                    inserted.get(&i).ok_or_else(|| LedgerError::Invariant("planned transfer not inserted".into()))?;
                 Ok(Transfer::from_model(row)?)
             }
             Slot::Existing(row) => Ok(Transfer::from_model(row)?),
-            Slot::SameAs(j) => out
-                .get(*j)
-                .cloned()
-                .ok_or_else(|| LedgerError::Invariant("repeat of a later request".into()))?,
+            Slot::SameAs(j) => {
+                out.get(*j).cloned().ok_or_else(|| LedgerError::Invariant("repeat of a later request".into()))?
+            }
             Slot::Failed(e) => Err(e.clone()),
         };
         out.push(result);
@@ -1615,21 +1464,14 @@ fn results(
 // ---------------------------------------------------------------------------------------------------
 
 /// Holds whose timeout has passed at `now_us` and that nobody resolved yet, oldest first.
-pub async fn expired_holds(
-    conn: &impl ConnectionTrait,
-    now_us: i64,
-    limit: u64,
-) -> Result<Vec<Transfer>, LedgerError> {
+pub async fn expired_holds(conn: &impl ConnectionTrait, now_us: i64, limit: u64) -> Result<Vec<Transfer>, LedgerError> {
     let rows = ledger_transfer::Model::find_by_statement(Statement::from_sql_and_values(
         conn.get_database_backend(),
         "SELECT p.* FROM ledger_transfers p \
          WHERE p.kind = 'pending' AND p.timeout_at_us IS NOT NULL AND p.timeout_at_us <= $1 \
            AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id) \
          ORDER BY p.seq LIMIT $2",
-        [
-            now_us.into(),
-            i64::try_from(limit).unwrap_or(i64::MAX).into(),
-        ],
+        [now_us.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
     ))
     .all(conn)
     .await?;
@@ -1642,20 +1484,14 @@ pub fn expiry_request(hold: &Transfer) -> TransferRequest {
     TransferRequest {
         id: TransferId::from_idempotency_key(&format!("expire:{}", hold.id)),
         idempotency_key: None,
-        action: TransferAction::ExpirePending {
-            pending_id: hold.id,
-        },
+        action: TransferAction::ExpirePending { pending_id: hold.id },
         code: "expiry".to_owned(),
         metadata: serde_json::json!({ "expired": hold.id.to_text() }),
     }
 }
 
 /// Expires up to `limit` timed-out holds in the caller's transaction; returns the expiry transfers.
-pub async fn expire_holds(
-    conn: &impl ConnectionTrait,
-    now_us: i64,
-    limit: u64,
-) -> Result<Vec<Transfer>, LedgerError> {
+pub async fn expire_holds(conn: &impl ConnectionTrait, now_us: i64, limit: u64) -> Result<Vec<Transfer>, LedgerError> {
     let holds = expired_holds(conn, now_us, limit).await?;
     if holds.is_empty() {
         return Ok(vec![]);

@@ -54,10 +54,8 @@ impl Asset {
 
     /// Parses a decimal string into minor units; more places than the scale, or overflow, is an error.
     pub fn parse_minor(self, text: &str) -> Result<i64, LedgerError> {
-        let value = Decimal::from_str(text.trim())
-            .map_err(|_| LedgerError::InvalidAmount(text.to_owned()))?;
-        self.decimal_to_minor(value)
-            .ok_or_else(|| LedgerError::InvalidAmount(text.to_owned()))
+        let value = Decimal::from_str(text.trim()).map_err(|_| LedgerError::InvalidAmount(text.to_owned()))?;
+        self.decimal_to_minor(value).ok_or_else(|| LedgerError::InvalidAmount(text.to_owned()))
     }
 
     /// Converts a decimal to minor units, refusing values with more places than the scale.
@@ -118,10 +116,7 @@ impl Amount {
 
     /// Adds two amounts; overflow past [`MAX_BALANCE`] is an error, never a wrap.
     pub fn checked_add(self, other: Amount) -> Result<Amount, LedgerError> {
-        let sum = self
-            .0
-            .checked_add(other.0)
-            .ok_or(LedgerError::AmountOverflow)?;
+        let sum = self.0.checked_add(other.0).ok_or(LedgerError::AmountOverflow)?;
         Amount::new(sum)
     }
 }
@@ -177,9 +172,7 @@ impl TransferId {
     }
 
     pub fn parse(text: &str) -> Result<Self, LedgerError> {
-        Uuid::parse_str(text)
-            .map(TransferId)
-            .map_err(|_| LedgerError::InvalidTransferId(text.to_owned()))
+        Uuid::parse_str(text).map(TransferId).map_err(|_| LedgerError::InvalidTransferId(text.to_owned()))
     }
 }
 
@@ -254,11 +247,7 @@ pub struct NewAccount {
 
 impl NewAccount {
     pub fn new(code: impl Into<String>, asset: Asset, flags: AccountFlags) -> Self {
-        NewAccount {
-            code: code.into(),
-            asset,
-            flags,
-        }
+        NewAccount { code: code.into(), asset, flags }
     }
 }
 
@@ -267,26 +256,12 @@ impl NewAccount {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TransferAction {
     /// Move `amount` from `debit` to `credit` now.
-    Single {
-        debit: AccountId,
-        credit: AccountId,
-        asset: Asset,
-        amount: i64,
-    },
+    Single { debit: AccountId, credit: AccountId, asset: Asset, amount: i64 },
     /// Hold `amount`: it counts against the debit account's available balance until the hold is posted,
     /// voided or expires (`timeout_seconds` after creation; `None` never expires).
-    Pending {
-        debit: AccountId,
-        credit: AccountId,
-        asset: Asset,
-        amount: i64,
-        timeout_seconds: Option<u32>,
-    },
+    Pending { debit: AccountId, credit: AccountId, asset: Asset, amount: i64, timeout_seconds: Option<u32> },
     /// Post a hold, in full (`amount: None`) or in part; the rest of the hold is released.
-    PostPending {
-        pending_id: TransferId,
-        amount: Option<i64>,
-    },
+    PostPending { pending_id: TransferId, amount: Option<i64> },
     /// Release a hold without moving anything.
     VoidPending { pending_id: TransferId },
     /// Release a hold whose timeout has passed (what the expiry job posts; refused before the timeout).
@@ -312,22 +287,11 @@ pub struct TransferRequest {
 
 impl TransferRequest {
     /// A transfer posted at once, with a fresh id.
-    pub fn single(
-        debit: AccountId,
-        credit: AccountId,
-        asset: Asset,
-        amount: i64,
-        code: &str,
-    ) -> Self {
+    pub fn single(debit: AccountId, credit: AccountId, asset: Asset, amount: i64, code: &str) -> Self {
         TransferRequest {
             id: TransferId::new(),
             idempotency_key: None,
-            action: TransferAction::Single {
-                debit,
-                credit,
-                asset,
-                amount,
-            },
+            action: TransferAction::Single { debit, credit, asset, amount },
             code: code.to_owned(),
             metadata: serde_json::Value::Null,
         }
@@ -390,9 +354,7 @@ impl TransferKind {
             "post_pending" => Ok(TransferKind::PostPending),
             "void_pending" => Ok(TransferKind::VoidPending),
             "expire_pending" => Ok(TransferKind::ExpirePending),
-            other => Err(LedgerError::Invariant(format!(
-                "unknown transfer kind {other:?}"
-            ))),
+            other => Err(LedgerError::Invariant(format!("unknown transfer kind {other:?}"))),
         }
     }
 
@@ -450,16 +412,10 @@ mod tests {
     fn amounts_reject_zero_negative_and_overflow() {
         assert_eq!(Amount::new(0), Err(LedgerError::AmountNotPositive(0)));
         assert_eq!(Amount::new(-5), Err(LedgerError::AmountNotPositive(-5)));
-        assert_eq!(
-            Amount::new(MAX_BALANCE + 1),
-            Err(LedgerError::AmountOverflow)
-        );
+        assert_eq!(Amount::new(MAX_BALANCE + 1), Err(LedgerError::AmountOverflow));
         assert_eq!(Amount::new(7).map(Amount::get), Ok(7));
         let big = Amount::new(MAX_BALANCE).unwrap();
-        assert_eq!(
-            big.checked_add(Amount::new(1).unwrap()),
-            Err(LedgerError::AmountOverflow)
-        );
+        assert_eq!(big.checked_add(Amount::new(1).unwrap()), Err(LedgerError::AmountOverflow));
     }
 
     #[test]
@@ -482,9 +438,7 @@ mod tests {
         assert!(AccountFlags::from_bits(8).is_err());
         assert!(AccountFlags::from_bits(-1).is_err());
         let f = AccountFlags::from_bits(5).unwrap();
-        assert!(
-            f.closed() && f.debits_must_not_exceed_credits() && !f.credits_must_not_exceed_debits()
-        );
+        assert!(f.closed() && f.debits_must_not_exceed_credits() && !f.credits_must_not_exceed_debits());
     }
 
     #[test]
@@ -500,9 +454,6 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_depth() {
         let v = serde_json::json!({"b": 1, "a": {"d": [1, {"z": 0, "y": "é\n"}], "c": null}});
-        assert_eq!(
-            canonical_json(&v),
-            r#"{"a":{"c":null,"d":[1,{"y":"é\n","z":0}]},"b":1}"#
-        );
+        assert_eq!(canonical_json(&v), r#"{"a":{"c":null,"d":[1,{"y":"é\n","z":0}]},"b":1}"#);
     }
 }

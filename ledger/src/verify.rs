@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use serde::Serialize;
 
@@ -32,52 +32,22 @@ pub enum Fault {
     /// The stored hash is not the hash of the transfer's content: the transfer was edited.
     HashMismatch { seq: i64, id: String },
     /// The transfer does not name the previous transfer's hash: a transfer was inserted or deleted.
-    ChainBroken {
-        seq: i64,
-        chain: i32,
-        expected_prev: String,
-        found_prev: String,
-    },
+    ChainBroken { seq: i64, chain: i32, expected_prev: String, found_prev: String },
     /// Positions in a chain are not consecutive: a transfer was deleted or inserted.
-    ChainGap {
-        seq: i64,
-        chain: i32,
-        expected: i64,
-        found: i64,
-    },
+    ChainGap { seq: i64, chain: i32, expected: i64, found: i64 },
     /// The global order went backwards.
     SequenceOutOfOrder { seq: i64, previous: i64 },
     /// A chain head does not point at the last transfer of its chain (the end was cut off).
-    ChainHeadMismatch {
-        chain: i32,
-        head_seq: i64,
-        last_seq: i64,
-    },
+    ChainHeadMismatch { chain: i32, head_seq: i64, last_seq: i64 },
     /// A transfer that the ledger could never have accepted.
     BadTransfer { seq: i64, reason: String },
     /// A stored running balance differs from the sum of the account's transfers.
-    BalanceMismatch {
-        account: i64,
-        code: String,
-        field: &'static str,
-        stored: i64,
-        recomputed: i64,
-    },
+    BalanceMismatch { account: i64, code: String, field: &'static str, stored: i64, recomputed: i64 },
     /// An account's balances break its flags.
-    FlagViolated {
-        account: i64,
-        code: String,
-        flag: &'static str,
-    },
+    FlagViolated { account: i64, code: String, flag: &'static str },
     /// Debits and credits of an asset differ, in the stored running balances (`stored`) or in the
     /// balances recomputed from the transfers.
-    Unbalanced {
-        asset: String,
-        debits: i64,
-        credits: i64,
-        pending: bool,
-        stored: bool,
-    },
+    Unbalanced { asset: String, debits: i64, credits: i64, pending: bool, stored: bool },
 }
 
 /// The outcome of [`verify`].
@@ -106,18 +76,10 @@ impl std::fmt::Display for VerifyReport {
         for (asset, (debits, credits)) in &self.totals {
             let a: Option<Asset> = asset.parse().ok();
             let fmt = |v: i64| a.map_or_else(|| v.to_string(), |a| a.format_minor(v));
-            writeln!(
-                f,
-                "{asset}: debits {} credits {}",
-                fmt(*debits),
-                fmt(*credits)
-            )?;
+            writeln!(f, "{asset}: debits {} credits {}", fmt(*debits), fmt(*credits))?;
         }
         if self.faults.is_empty() {
-            writeln!(
-                f,
-                "OK: chain intact, balances recomputed, debits equal credits"
-            )
+            writeln!(f, "OK: chain intact, balances recomputed, debits equal credits")
         } else {
             writeln!(f, "FAULTS: {}", self.faults.len())?;
             for fault in &self.faults {
@@ -167,23 +129,11 @@ impl Replay {
 
     fn check_chain(&mut self, t: &ledger_transfer::Model) {
         if t.seq <= self.last_seq {
-            self.faults.push(Fault::SequenceOutOfOrder {
-                seq: t.seq,
-                previous: self.last_seq,
-            });
+            self.faults.push(Fault::SequenceOutOfOrder { seq: t.seq, previous: self.last_seq });
         }
-        let (last, last_hash) = self
-            .chains
-            .get(&t.chain_id)
-            .cloned()
-            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        let (last, last_hash) = self.chains.get(&t.chain_id).cloned().unwrap_or((0, GENESIS_HASH.to_owned()));
         if t.chain_seq != last + 1 {
-            self.faults.push(Fault::ChainGap {
-                seq: t.seq,
-                chain: t.chain_id,
-                expected: last + 1,
-                found: t.chain_seq,
-            });
+            self.faults.push(Fault::ChainGap { seq: t.seq, chain: t.chain_id, expected: last + 1, found: t.chain_seq });
         }
         if t.prev_hash != last_hash {
             self.faults.push(Fault::ChainBroken {
@@ -194,14 +144,10 @@ impl Replay {
             });
         }
         if transfer_hash(t) != t.hash {
-            self.faults.push(Fault::HashMismatch {
-                seq: t.seq,
-                id: t.id.clone(),
-            });
+            self.faults.push(Fault::HashMismatch { seq: t.seq, id: t.id.clone() });
         }
         self.last_seq = t.seq;
-        self.chains
-            .insert(t.chain_id, (t.chain_seq, t.hash.clone()));
+        self.chains.insert(t.chain_id, (t.chain_seq, t.hash.clone()));
     }
 
     fn check_shape(&mut self, t: &ledger_transfer::Model) -> Option<TransferKind> {
@@ -244,18 +190,12 @@ impl Replay {
                 if let Some(original) = &t.reverses {
                     self.check_reversal(t, original);
                 }
-                self.posted
-                    .insert(t.id.clone(), (kind, t.reverses.is_some()));
+                self.posted.insert(t.id.clone(), (kind, t.reverses.is_some()));
             }
             TransferKind::Pending => {
                 self.add(d, 2, a, seq);
                 self.add(c, 3, a, seq);
-                let hold = Hold {
-                    debit: d,
-                    credit: c,
-                    amount: a,
-                    resolved: false,
-                };
+                let hold = Hold { debit: d, credit: c, amount: a, resolved: false };
                 self.holds.insert(t.id.clone(), hold);
             }
             TransferKind::PostPending | TransferKind::VoidPending | TransferKind::ExpirePending => {
@@ -267,8 +207,7 @@ impl Replay {
                     self.bad(seq, format!("resolves unknown hold {pending_id}"));
                     return;
                 };
-                let (hd, hc, ha, was_resolved) =
-                    (hold.debit, hold.credit, hold.amount, hold.resolved);
+                let (hd, hc, ha, was_resolved) = (hold.debit, hold.credit, hold.amount, hold.resolved);
                 hold.resolved = true;
                 if was_resolved {
                     self.bad(seq, format!("hold {pending_id} resolved twice"));
@@ -289,10 +228,7 @@ impl Replay {
 
     fn check_reversal(&mut self, t: &ledger_transfer::Model, original: &str) {
         match self.posted.get(original) {
-            None => self.bad(
-                t.seq,
-                format!("reverses unknown or unposted transfer {original}"),
-            ),
+            None => self.bad(t.seq, format!("reverses unknown or unposted transfer {original}")),
             Some((_, true)) => self.bad(t.seq, format!("reverses the reversal {original}")),
             Some(_) => {}
         }
@@ -302,12 +238,7 @@ impl Replay {
     }
 
     fn check_accounts(&mut self, totals: &mut BTreeMap<String, (i64, i64)>) {
-        const FIELDS: [&str; 4] = [
-            "debits_posted",
-            "credits_posted",
-            "debits_pending",
-            "credits_pending",
-        ];
+        const FIELDS: [&str; 4] = ["debits_posted", "credits_posted", "debits_pending", "credits_pending"];
         let mut per_asset: BTreeMap<String, [i64; 4]> = BTreeMap::new();
         let mut stored_per_asset: BTreeMap<String, [i64; 4]> = BTreeMap::new();
         let mut ids: Vec<i64> = self.accounts.keys().copied().collect();
@@ -316,12 +247,7 @@ impl Replay {
             let Some(acct) = self.accounts.get(&id).cloned() else {
                 continue;
             };
-            let stored = [
-                acct.debits_posted,
-                acct.credits_posted,
-                acct.debits_pending,
-                acct.credits_pending,
-            ];
+            let stored = [acct.debits_posted, acct.credits_posted, acct.debits_pending, acct.credits_pending];
             let recomputed = self.sums.get(&id).copied().unwrap_or([0; 4]);
             for i in 0..4 {
                 if stored[i] != recomputed[i] {
@@ -336,10 +262,7 @@ impl Replay {
             }
             self.check_flags(&acct, &stored);
             self.check_flags(&acct, &recomputed);
-            for (sums, values) in [
-                (&mut per_asset, recomputed),
-                (&mut stored_per_asset, stored),
-            ] {
+            for (sums, values) in [(&mut per_asset, recomputed), (&mut stored_per_asset, stored)] {
                 let line = sums.entry(acct.asset.clone()).or_insert([0; 4]);
                 for i in 0..4 {
                     line[i] = line[i].saturating_add(values[i]);
@@ -351,13 +274,7 @@ impl Replay {
                 for (debits, credits, pending) in [(*dp, *cp, false), (*dpend, *cpend, true)] {
                     if debits != credits {
                         let asset = asset.clone();
-                        self.faults.push(Fault::Unbalanced {
-                            asset,
-                            debits,
-                            credits,
-                            pending,
-                            stored,
-                        });
+                        self.faults.push(Fault::Unbalanced { asset, debits, credits, pending, stored });
                     }
                 }
             }
@@ -369,11 +286,7 @@ impl Replay {
 
     fn check_flags(&mut self, acct: &ledger_account::Model, [dp, cp, dpend, cpend]: &Sums) {
         let Ok(flags) = AccountFlags::from_bits(acct.flags) else {
-            let fault = Fault::FlagViolated {
-                account: acct.id,
-                code: acct.code.clone(),
-                flag: "invalid",
-            };
+            let fault = Fault::FlagViolated { account: acct.id, code: acct.code.clone(), flag: "invalid" };
             self.faults.push(fault);
             return;
         };
@@ -387,11 +300,7 @@ impl Replay {
             None
         };
         if let Some(flag) = violated {
-            let fault = Fault::FlagViolated {
-                account: acct.id,
-                code: acct.code.clone(),
-                flag,
-            };
+            let fault = Fault::FlagViolated { account: acct.id, code: acct.code.clone(), flag };
             if !self.faults.contains(&fault) {
                 self.faults.push(fault);
             }
@@ -402,10 +311,7 @@ impl Replay {
 /// Verifies the whole ledger. Run it in a transaction with a stable snapshot (see
 /// [`crate::Ledger::verify`]) when writers are active, so that accounts and transfers are read as of
 /// one instant.
-pub async fn verify(
-    conn: &impl ConnectionTrait,
-    progress: Progress<'_>,
-) -> Result<VerifyReport, LedgerError> {
+pub async fn verify(conn: &impl ConnectionTrait, progress: Progress<'_>) -> Result<VerifyReport, LedgerError> {
     let accounts = ledger_account::Entity::find().all(conn).await?;
     let total = ledger_transfer::Entity::find().count(conn).await?;
     let mut replay = Replay {
@@ -444,17 +350,9 @@ pub async fn verify(
         }
     }
     for (chain, (head_seq, head_hash)) in &heads {
-        let (last_seq, last_hash) = replay
-            .chains
-            .get(chain)
-            .cloned()
-            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        let (last_seq, last_hash) = replay.chains.get(chain).cloned().unwrap_or((0, GENESIS_HASH.to_owned()));
         if *head_seq != last_seq || *head_hash != last_hash {
-            replay.faults.push(Fault::ChainHeadMismatch {
-                chain: *chain,
-                head_seq: *head_seq,
-                last_seq,
-            });
+            replay.faults.push(Fault::ChainHeadMismatch { chain: *chain, head_seq: *head_seq, last_seq });
         }
     }
     let mut totals = BTreeMap::new();
@@ -468,9 +366,7 @@ pub async fn verify(
     })
 }
 
-async fn read_heads(
-    conn: &impl ConnectionTrait,
-) -> Result<BTreeMap<i32, (i64, String)>, LedgerError> {
+async fn read_heads(conn: &impl ConnectionTrait) -> Result<BTreeMap<i32, (i64, String)>, LedgerError> {
     let backend: DbBackend = conn.get_database_backend();
     let rows = conn
         .query_all_raw(Statement::from_string(
@@ -480,10 +376,7 @@ async fn read_heads(
         .await?;
     let mut heads = BTreeMap::new();
     for row in rows {
-        heads.insert(
-            row.try_get_by_index::<i32>(0)?,
-            (row.try_get_by_index(1)?, row.try_get_by_index(2)?),
-        );
+        heads.insert(row.try_get_by_index::<i32>(0)?, (row.try_get_by_index(1)?, row.try_get_by_index(2)?));
     }
     Ok(heads)
 }

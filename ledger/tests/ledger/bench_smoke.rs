@@ -16,10 +16,7 @@ async fn bench_runs_in_every_mode_and_the_book_verifies() {
         config.in_flight = 2;
         let report = run_bench(&t.db, &config).await.unwrap();
         assert!(report.transfers > 0, "{report}");
-        assert!(
-            report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms,
-            "{report}"
-        );
+        assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms, "{report}");
         eprintln!("{report}");
     }
     let verified = t.ledger().verify(&mut |_, _| {}).await.unwrap();

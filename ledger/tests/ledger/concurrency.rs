@@ -23,45 +23,20 @@ struct Scale {
 
 fn scale() -> Scale {
     match crate::support::backend() {
-        Backend::Postgres => Scale {
-            tasks: 64,
-            transfers: 500,
-            accounts: 50,
-        },
-        Backend::Sqlite => Scale {
-            tasks: 8,
-            transfers: 60,
-            accounts: 50,
-        },
+        Backend::Postgres => Scale { tasks: 64, transfers: 500, accounts: 50 },
+        Backend::Sqlite => Scale { tasks: 8, transfers: 60, accounts: 50 },
     }
 }
 
 async fn funded_accounts(t: &TestDb, n: usize) -> (AccountId, Vec<AccountId>) {
-    let issuance = t
-        .account(
-            "community:1:points:issuance",
-            Asset::Points,
-            AccountFlags::NONE,
-        )
-        .await
-        .id;
+    let issuance = t.account("community:1:points:issuance", Asset::Points, AccountFlags::NONE).await.id;
     let mut accounts = vec![];
     for i in 0..n {
         let code = format!("user:{i}:points");
-        accounts.push(
-            t.account(
-                &code,
-                Asset::Points,
-                AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
-            )
-            .await
-            .id,
-        );
+        accounts.push(t.account(&code, Asset::Points, AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS).await.id);
     }
-    let funding: Vec<TransferRequest> = accounts
-        .iter()
-        .map(|a| TransferRequest::single(issuance, *a, Asset::Points, FUNDING, "funding"))
-        .collect();
+    let funding: Vec<TransferRequest> =
+        accounts.iter().map(|a| TransferRequest::single(issuance, *a, Asset::Points, FUNDING, "funding")).collect();
     t.ledger().post_linked(&funding).await.unwrap();
     (issuance, accounts)
 }
@@ -121,46 +96,23 @@ async fn two_pools_many_tasks_no_lost_update_no_overdraft() {
     let mut total = 0;
     for a in &accounts {
         let b = store::balance(&t.db, *a).await.unwrap();
-        assert!(
-            b.posted >= 0 && b.available >= 0,
-            "account {a} went negative: {b:?}"
-        );
+        assert!(b.posted >= 0 && b.available >= 0, "account {a} went negative: {b:?}");
         total += b.posted;
     }
-    assert_eq!(
-        total,
-        FUNDING * s.accounts as i64,
-        "points were created or lost"
-    );
-    let stored: Vec<ledger_transfer::Model> =
-        ledger_transfer::Entity::find().all(&t.db).await.unwrap();
+    assert_eq!(total, FUNDING * s.accounts as i64, "points were created or lost");
+    let stored: Vec<ledger_transfer::Model> = ledger_transfer::Entity::find().all(&t.db).await.unwrap();
     let mut counts: HashMap<String, usize> = HashMap::new();
     for row in &stored {
         *counts.entry(row.id.clone()).or_default() += 1;
     }
     for id in &acknowledged {
-        assert_eq!(
-            counts.get(&id.to_text()),
-            Some(&1),
-            "acknowledged {id} not stored exactly once"
-        );
+        assert_eq!(counts.get(&id.to_text()), Some(&1), "acknowledged {id} not stored exactly once");
     }
     for id in &rejected {
-        assert!(
-            !counts.contains_key(&id.to_text()),
-            "rejected {id} was stored"
-        );
+        assert!(!counts.contains_key(&id.to_text()), "rejected {id} was stored");
     }
-    assert_eq!(
-        stored.len(),
-        acknowledged.len() + s.accounts,
-        "unexpected extra transfers"
-    );
-    eprintln!(
-        "{} acknowledged, {} rejected",
-        acknowledged.len(),
-        rejected.len()
-    );
+    assert_eq!(stored.len(), acknowledged.len() + s.accounts, "unexpected extra transfers");
+    eprintln!("{} acknowledged, {} rejected", acknowledged.len(), rejected.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -170,20 +122,9 @@ async fn the_batching_poster_answers_each_caller_on_a_hot_account() {
     let (issuance, accounts) = funded_accounts(&t, 20).await;
     let posters = [
         BatchingPoster::spawn(t.ledger(), PosterConfig::default()),
-        BatchingPoster::spawn(
-            Ledger::new(second),
-            PosterConfig {
-                max_batch: 16,
-                workers: 1,
-                queue: 64,
-            },
-        ),
+        BatchingPoster::spawn(Ledger::new(second), PosterConfig { max_batch: 16, workers: 1, queue: 64 }),
     ];
-    let tasks_n = if t.backend == Backend::Postgres {
-        64
-    } else {
-        16
-    };
+    let tasks_n = if t.backend == Backend::Postgres { 64 } else { 16 };
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..tasks_n {
         let poster = posters[task % 2].clone();

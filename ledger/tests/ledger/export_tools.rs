@@ -22,49 +22,17 @@ async fn random_book(t: &TestDb) {
     let ledger = t.ledger();
     let mut rng = StdRng::seed_from_u64(42);
     let no_overdraft = AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS;
-    let issuance = t
-        .account(
-            "community:1:points:issuance",
-            Asset::Points,
-            AccountFlags::NONE,
-        )
-        .await
-        .id;
-    let expired = t
-        .account(
-            "community:1:points:expired",
-            Asset::Points,
-            AccountFlags::NONE,
-        )
-        .await
-        .id;
-    let fund = t
-        .account(
-            "community:1:cny:charity_fund",
-            Asset::Cny,
-            AccountFlags::NONE,
-        )
-        .await
-        .id;
-    let donors = t
-        .account("community:1:cny:donations", Asset::Cny, AccountFlags::NONE)
-        .await
-        .id;
+    let issuance = t.account("community:1:points:issuance", Asset::Points, AccountFlags::NONE).await.id;
+    let expired = t.account("community:1:points:expired", Asset::Points, AccountFlags::NONE).await.id;
+    let fund = t.account("community:1:cny:charity_fund", Asset::Cny, AccountFlags::NONE).await.id;
+    let donors = t.account("community:1:cny:donations", Asset::Cny, AccountFlags::NONE).await.id;
     let mut users = vec![];
     for u in 0..40 {
-        users.push(
-            t.account(&format!("user:{u}:points"), Asset::Points, no_overdraft)
-                .await
-                .id,
-        );
+        users.push(t.account(&format!("user:{u}:points"), Asset::Points, no_overdraft).await.id);
     }
     let mut merchants = vec![];
     for m in 0..5 {
-        merchants.push(
-            t.account(&format!("merchant:{m}:points"), Asset::Points, no_overdraft)
-                .await
-                .id,
-        );
+        merchants.push(t.account(&format!("merchant:{m}:points"), Asset::Points, no_overdraft).await.id);
     }
     let mut posted: Vec<Transfer> = vec![];
     let mut count = 0;
@@ -74,47 +42,17 @@ async fn random_book(t: &TestDb) {
             let user = users[rng.random_range(0..users.len())];
             let roll = rng.random_range(0..100);
             let request = if roll < 45 {
-                TransferRequest::single(
-                    issuance,
-                    user,
-                    Asset::Points,
-                    rng.random_range(1..5_000),
-                    "volunteer_award",
-                )
+                TransferRequest::single(issuance, user, Asset::Points, rng.random_range(1..5_000), "volunteer_award")
             } else if roll < 70 {
                 let other = users[rng.random_range(0..users.len())];
-                TransferRequest::single(
-                    user,
-                    other,
-                    Asset::Points,
-                    rng.random_range(1..2_000),
-                    "gift",
-                )
+                TransferRequest::single(user, other, Asset::Points, rng.random_range(1..2_000), "gift")
             } else if roll < 85 {
                 let merchant = merchants[rng.random_range(0..merchants.len())];
-                TransferRequest::single(
-                    user,
-                    merchant,
-                    Asset::Points,
-                    rng.random_range(1..3_000),
-                    "redemption",
-                )
+                TransferRequest::single(user, merchant, Asset::Points, rng.random_range(1..3_000), "redemption")
             } else if roll < 90 {
-                TransferRequest::single(
-                    user,
-                    expired,
-                    Asset::Points,
-                    rng.random_range(1..500),
-                    "expiry",
-                )
+                TransferRequest::single(user, expired, Asset::Points, rng.random_range(1..500), "expiry")
             } else if roll < 95 {
-                TransferRequest::single(
-                    donors,
-                    fund,
-                    Asset::Cny,
-                    rng.random_range(100..500_000),
-                    "donation",
-                )
+                TransferRequest::single(donors, fund, Asset::Cny, rng.random_range(100..500_000), "donation")
             } else {
                 TransferRequest::new(
                     TransferAction::Pending {
@@ -134,40 +72,23 @@ async fn random_book(t: &TestDb) {
         for result in results.into_iter().flatten() {
             count += 1;
             match result.kind {
-                TransferKind::Pending if rng.random_bool(0.5) => {
-                    follow_up.push(TransferRequest::new(
-                        TransferAction::PostPending {
-                            pending_id: result.id,
-                            amount: Some(rng.random_range(1..=result.amount)),
-                        },
-                        "redemption",
-                    ))
-                }
-                TransferKind::Pending => follow_up.push(TransferRequest::new(
-                    TransferAction::VoidPending {
+                TransferKind::Pending if rng.random_bool(0.5) => follow_up.push(TransferRequest::new(
+                    TransferAction::PostPending {
                         pending_id: result.id,
+                        amount: Some(rng.random_range(1..=result.amount)),
                     },
-                    "cancel",
+                    "redemption",
                 )),
+                TransferKind::Pending => follow_up
+                    .push(TransferRequest::new(TransferAction::VoidPending { pending_id: result.id }, "cancel")),
                 _ => posted.push(result),
             }
         }
         for _ in 0..10 {
             let target = posted[rng.random_range(0..posted.len())].id;
-            follow_up.push(TransferRequest::new(
-                TransferAction::Reverse {
-                    transfer_id: target,
-                },
-                "reversal",
-            ));
+            follow_up.push(TransferRequest::new(TransferAction::Reverse { transfer_id: target }, "reversal"));
         }
-        count += ledger
-            .post_independent(&follow_up)
-            .await
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .count();
+        count += ledger.post_independent(&follow_up).await.unwrap().into_iter().flatten().count();
     }
 }
 
@@ -178,10 +99,7 @@ fn tool(program: &str) -> Command {
 }
 
 fn require(program: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output();
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output();
     assert!(
         found.map(|o| o.status.success()).unwrap_or(false),
         "{program} is not installed: run scripts/ensure-ledger-tools.sh"
@@ -201,14 +119,8 @@ fn run(command: &mut Command) -> String {
 
 /// hledger's flat balance report as CSV: account → amount text ("-12.50 POINTS").
 fn hledger_balances(path: &Path) -> BTreeMap<String, String> {
-    let csv = run(tool("hledger").arg("-f").arg(path).args([
-        "balance",
-        "--flat",
-        "--empty",
-        "--no-total",
-        "-O",
-        "csv",
-    ]));
+    let csv =
+        run(tool("hledger").arg("-f").arg(path).args(["balance", "--flat", "--empty", "--no-total", "-O", "csv"]));
     csv.lines()
         .skip(1)
         .filter_map(|line| {
@@ -241,21 +153,14 @@ for (account, currency), number in sorted(totals.items()):
     print(f"{account}\t{number:.2f} {currency}")
 "#;
     let out = run(tool("python3").arg("-c").arg(script).arg(path));
-    out.lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        .collect()
+    out.lines().filter_map(|l| l.split_once('\t')).map(|(a, b)| (a.to_owned(), b.to_owned())).collect()
 }
 
 fn normalise(amount: &str) -> String {
     // "0 POINTS", "-0.00 POINTS" and "0.00 POINTS" are the same zero.
     let (number, commodity) = amount.trim().split_once(' ').unwrap_or((amount.trim(), ""));
     let value: rust_decimal::Decimal = number.replace(',', "").parse().unwrap_or_default();
-    let value = if value.is_zero() {
-        rust_decimal::Decimal::ZERO
-    } else {
-        value.normalize()
-    };
+    let value = if value.is_zero() { rust_decimal::Decimal::ZERO } else { value.normalize() };
     format!("{value} {commodity}")
 }
 
@@ -276,11 +181,7 @@ async fn exported_journals_pass_hledger_and_beancount_and_rebalance_to_the_ledge
         .into_iter()
         .map(|a| {
             let asset: Asset = a.asset.parse().unwrap();
-            let amount = format!(
-                "{} {}",
-                asset.format_minor(a.debits_posted - a.credits_posted),
-                asset.code()
-            );
+            let amount = format!("{} {}", asset.format_minor(a.debits_posted - a.credits_posted), asset.code());
             (journal_account_name(&a.code), normalise(&amount))
         })
         .collect();
@@ -294,14 +195,7 @@ async fn exported_journals_pass_hledger_and_beancount_and_rebalance_to_the_ledge
         });
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let mut calls = 0;
-        let summary = export(
-            &t.db,
-            &ExportOptions::new(format),
-            &mut file,
-            &mut |_, _| calls += 1,
-        )
-        .await
-        .unwrap();
+        let summary = export(&t.db, &ExportOptions::new(format), &mut file, &mut |_, _| calls += 1).await.unwrap();
         std::io::Write::flush(&mut file).unwrap();
         drop(file);
         assert!(calls > 1, "progress was reported");
@@ -316,10 +210,7 @@ async fn exported_journals_pass_hledger_and_beancount_and_rebalance_to_the_ledge
                 beancount_balances(&path)
             }
         };
-        let computed: BTreeMap<String, String> = computed
-            .into_iter()
-            .map(|(k, v)| (k, normalise(&v)))
-            .collect();
+        let computed: BTreeMap<String, String> = computed.into_iter().map(|(k, v)| (k, normalise(&v))).collect();
         for (account, amount) in &expected {
             let zero = amount.starts_with("0 ");
             match computed.get(account) {
@@ -327,10 +218,7 @@ async fn exported_journals_pass_hledger_and_beancount_and_rebalance_to_the_ledge
                 None => assert!(zero, "{format:?}: {account} missing (expected {amount})"),
             }
         }
-        assert!(
-            computed.keys().all(|k| expected.contains_key(k)),
-            "{format:?}: unknown accounts in {computed:?}"
-        );
+        assert!(computed.keys().all(|k| expected.contains_key(k)), "{format:?}: unknown accounts in {computed:?}");
     }
     // Export of one asset up to a time keeps the journal valid.
     let mut options = ExportOptions::new(ExportFormat::Beancount);
@@ -338,9 +226,7 @@ async fn exported_journals_pass_hledger_and_beancount_and_rebalance_to_the_ledge
     options.until = Some(chrono::Utc::now());
     let path = dir.join("cny.beancount");
     let mut file = std::fs::File::create(&path).unwrap();
-    let summary = export(&t.db, &options, &mut file, &mut |_, _| {})
-        .await
-        .unwrap();
+    let summary = export(&t.db, &options, &mut file, &mut |_, _| {}).await.unwrap();
     assert!(summary.balances.values().all(|(asset, _)| asset == "CNY"));
     run(tool("bean-check").arg(&path));
     let _ = store::trial_balance(&t.db).await.unwrap();

@@ -19,38 +19,17 @@ const START_US: i64 = 1_800_000_000_000_000;
 
 #[derive(Clone, Debug)]
 enum Op {
-    CreateAccount {
-        cny: bool,
-        flags: u8,
-    },
+    CreateAccount { cny: bool, flags: u8 },
     Transfer(Leg),
-    Hold {
-        leg: Leg,
-        timeout_seconds: Option<u32>,
-    },
-    Post {
-        hold: Index,
-        amount: Option<i64>,
-    },
-    Void {
-        hold: Index,
-    },
-    Reverse {
-        target: Index,
-    },
+    Hold { leg: Leg, timeout_seconds: Option<u32> },
+    Post { hold: Index, amount: Option<i64> },
+    Void { hold: Index },
+    Reverse { target: Index },
     Linked(Vec<Leg>),
-    Retry {
-        previous: Index,
-    },
-    RetryChanged {
-        previous: Index,
-    },
-    Close {
-        account: Index,
-    },
-    Advance {
-        seconds: u32,
-    },
+    Retry { previous: Index },
+    RetryChanged { previous: Index },
+    Close { account: Index },
+    Advance { seconds: u32 },
     Expire,
 }
 
@@ -63,18 +42,8 @@ struct Leg {
 }
 
 fn leg() -> impl Strategy<Value = Leg> {
-    (
-        any::<Index>(),
-        any::<Index>(),
-        prop_oneof![8 => 1i64..400, 1 => -2i64..=0],
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(|(debit, credit, amount, cny)| Leg {
-            debit,
-            credit,
-            amount,
-            cny,
-        })
+    (any::<Index>(), any::<Index>(), prop_oneof![8 => 1i64..400, 1 => -2i64..=0], prop::bool::weighted(0.1))
+        .prop_map(|(debit, credit, amount, cny)| Leg { debit, credit, amount, cny })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -128,15 +97,7 @@ struct Model {
 
 /// What resolving a later request needs of an earlier transfer: kind, debit, credit, asset, amount,
 /// whether it is a reversal, its timeout.
-type Target = (
-    TransferKind,
-    AccountId,
-    AccountId,
-    Asset,
-    i64,
-    bool,
-    Option<i64>,
-);
+type Target = (TransferKind, AccountId, AccountId, Asset, i64, bool, Option<i64>);
 
 type Outcome = Result<(TransferKind, AccountId, AccountId, i64), LedgerError>;
 
@@ -166,23 +127,12 @@ impl Model {
             return false;
         }
         match &r.action {
-            TransferAction::Single {
-                debit,
-                credit,
-                asset,
-                amount,
-            } => {
+            TransferAction::Single { debit, credit, asset, amount } => {
                 s.kind == TransferKind::Single
                     && s.reverses.is_none()
                     && (s.debit, s.credit, s.asset, s.amount) == (*debit, *credit, *asset, *amount)
             }
-            TransferAction::Pending {
-                debit,
-                credit,
-                asset,
-                amount,
-                timeout_seconds,
-            } => {
+            TransferAction::Pending { debit, credit, asset, amount, timeout_seconds } => {
                 s.kind == TransferKind::Pending
                     && (s.debit, s.credit, s.asset, s.amount) == (*debit, *credit, *asset, *amount)
                     && s.timeout_at_us.is_some() == timeout_seconds.is_some()
@@ -192,10 +142,7 @@ impl Model {
                     && s.pending_id == Some(*pending_id)
                     && match amount {
                         Some(a) => s.amount == *a,
-                        None => self
-                            .transfers
-                            .get(pending_id)
-                            .is_none_or(|h| h.amount == s.amount),
+                        None => self.transfers.get(pending_id).is_none_or(|h| h.amount == s.amount),
                     }
             }
             TransferAction::VoidPending { pending_id } => {
@@ -221,47 +168,18 @@ impl Model {
         }
         let find = |id: &TransferId| -> Option<Target> {
             if let Some((_, p)) = batch.iter().find(|(bid, _)| bid == id) {
-                return Some((
-                    p.kind,
-                    p.debit,
-                    p.credit,
-                    p.asset,
-                    p.amount,
-                    p.reverses.is_some(),
-                    p.timeout_at_us,
-                ));
+                return Some((p.kind, p.debit, p.credit, p.asset, p.amount, p.reverses.is_some(), p.timeout_at_us));
             }
-            self.transfers.get(id).map(|t| {
-                (
-                    t.kind,
-                    t.debit,
-                    t.credit,
-                    t.asset,
-                    t.amount,
-                    t.reverses.is_some(),
-                    t.timeout_at_us,
-                )
-            })
+            self.transfers
+                .get(id)
+                .map(|t| (t.kind, t.debit, t.credit, t.asset, t.amount, t.reverses.is_some(), t.timeout_at_us))
         };
-        let resolved_in_batch =
-            |id: &TransferId| batch.iter().any(|(_, p)| p.pending_id == Some(*id));
-        let reversed_in_batch =
-            |id: &TransferId| batch.iter().any(|(_, p)| p.reverses == Some(*id));
+        let resolved_in_batch = |id: &TransferId| batch.iter().any(|(_, p)| p.pending_id == Some(*id));
+        let reversed_in_batch = |id: &TransferId| batch.iter().any(|(_, p)| p.reverses == Some(*id));
         let fail = MSlot::Failed;
         match &r.action {
-            TransferAction::Single {
-                debit,
-                credit,
-                asset,
-                amount,
-            }
-            | TransferAction::Pending {
-                debit,
-                credit,
-                asset,
-                amount,
-                ..
-            } => {
+            TransferAction::Single { debit, credit, asset, amount }
+            | TransferAction::Pending { debit, credit, asset, amount, .. } => {
                 if *amount <= 0 {
                     return fail(LedgerError::AmountNotPositive(*amount));
                 }
@@ -270,17 +188,13 @@ impl Model {
                 }
                 let pending = matches!(r.action, TransferAction::Pending { .. });
                 let timeout = match &r.action {
-                    TransferAction::Pending {
-                        timeout_seconds, ..
-                    } => timeout_seconds.map(|s| now_us + i64::from(s) * 1_000_000),
+                    TransferAction::Pending { timeout_seconds, .. } => {
+                        timeout_seconds.map(|s| now_us + i64::from(s) * 1_000_000)
+                    }
                     _ => None,
                 };
                 MSlot::New(MPlan {
-                    kind: if pending {
-                        TransferKind::Pending
-                    } else {
-                        TransferKind::Single
-                    },
+                    kind: if pending { TransferKind::Pending } else { TransferKind::Single },
                     debit: *debit,
                     credit: *credit,
                     asset: *asset,
@@ -295,9 +209,7 @@ impl Model {
             | TransferAction::VoidPending { pending_id }
             | TransferAction::ExpirePending { pending_id } => {
                 let post_amount = match &r.action {
-                    TransferAction::PostPending {
-                        amount: Some(a), ..
-                    } => Some(*a),
+                    TransferAction::PostPending { amount: Some(a), .. } => Some(*a),
                     _ => None,
                 };
                 if let Some(a) = post_amount
@@ -319,10 +231,7 @@ impl Model {
                     TransferAction::PostPending { amount, .. } => {
                         let a = amount.unwrap_or(held);
                         if a > held {
-                            return fail(LedgerError::AmountExceedsPending {
-                                pending: held,
-                                requested: a,
-                            });
+                            return fail(LedgerError::AmountExceedsPending { pending: held, requested: a });
                         }
                         (TransferKind::PostPending, a)
                     }
@@ -348,8 +257,7 @@ impl Model {
                 })
             }
             TransferAction::Reverse { transfer_id } => {
-                let Some((kind, debit, credit, asset, amount, is_reversal, _)) = find(transfer_id)
-                else {
+                let Some((kind, debit, credit, asset, amount, is_reversal, _)) = find(transfer_id) else {
                     return fail(LedgerError::UnknownTransfer(*transfer_id));
                 };
                 if is_reversal {
@@ -378,21 +286,11 @@ impl Model {
 
     /// Checks accounts and moves balances, or says why not.
     fn apply(&mut self, p: &MPlan) -> Result<(), LedgerError> {
-        let closing = matches!(
-            p.kind,
-            TransferKind::Single | TransferKind::Pending | TransferKind::PostPending
-        );
+        let closing = matches!(p.kind, TransferKind::Single | TransferKind::Pending | TransferKind::PostPending);
         for id in [p.debit, p.credit] {
-            let a = self
-                .accounts
-                .get(&id)
-                .ok_or(LedgerError::UnknownAccount(id))?;
+            let a = self.accounts.get(&id).ok_or(LedgerError::UnknownAccount(id))?;
             if a.asset != p.asset {
-                return Err(LedgerError::AssetMismatch {
-                    account: id,
-                    account_asset: a.asset,
-                    transfer: p.asset,
-                });
+                return Err(LedgerError::AssetMismatch { account: id, account_asset: a.asset, transfer: p.asset });
             }
             if closing && a.flags.closed() {
                 return Err(LedgerError::AccountClosed(id));
@@ -411,13 +309,9 @@ impl Model {
             let [dp, cp, dpend, cpend] = a.balances;
             let grows = posted + pending > 0;
             let refused = if debit_side {
-                a.flags.debits_must_not_exceed_credits()
-                    && grows
-                    && dp + dpend + posted + pending > cp
+                a.flags.debits_must_not_exceed_credits() && grows && dp + dpend + posted + pending > cp
             } else {
-                a.flags.credits_must_not_exceed_debits()
-                    && grows
-                    && cp + cpend + posted + pending > dp
+                a.flags.credits_must_not_exceed_debits() && grows && cp + cpend + posted + pending > dp
             };
             if refused {
                 return Err(if debit_side {
@@ -476,13 +370,7 @@ impl Model {
         }
         let linked_failure = |i: usize, e: LedgerError| -> Vec<Outcome> {
             (0..requests.len())
-                .map(|j| {
-                    Err(if j == i {
-                        e.clone()
-                    } else {
-                        LedgerError::LinkedTransferFailed
-                    })
-                })
+                .map(|j| Err(if j == i { e.clone() } else { LedgerError::LinkedTransferFailed }))
                 .collect()
         };
         if let Some((i, e)) = slots.iter().enumerate().find_map(|(i, s)| match s {
@@ -552,46 +440,24 @@ impl Harness {
         let asset = if cny { Asset::Cny } else { Asset::Points };
         let flags = AccountFlags::from_bits(i32::from(flags % 3)).unwrap();
         let code = format!("prop:{}", self.accounts.len());
-        let a = store::create_account(&self.t.db, &NewAccount::new(code, asset, flags))
-            .await
-            .unwrap();
-        self.model.accounts.insert(
-            a.id,
-            MAccount {
-                asset,
-                flags,
-                balances: [0; 4],
-            },
-        );
+        let a = store::create_account(&self.t.db, &NewAccount::new(code, asset, flags)).await.unwrap();
+        self.model.accounts.insert(a.id, MAccount { asset, flags, balances: [0; 4] });
         self.accounts.push(a.id);
     }
 
     fn account(&self, i: &Index) -> AccountId {
         // One time in sixteen, an account that does not exist.
-        if i.index(16) == 0 {
-            AccountId(9_999)
-        } else {
-            *i.get(&self.accounts)
-        }
+        if i.index(16) == 0 { AccountId(9_999) } else { *i.get(&self.accounts) }
     }
 
     fn leg(&self, l: &Leg, pending: Option<Option<u32>>) -> TransferRequest {
         let (debit, credit) = (self.account(&l.debit), self.account(&l.credit));
         let asset = if l.cny { Asset::Cny } else { Asset::Points };
         let action = match pending {
-            None => TransferAction::Single {
-                debit,
-                credit,
-                asset,
-                amount: l.amount,
-            },
-            Some(timeout_seconds) => TransferAction::Pending {
-                debit,
-                credit,
-                asset,
-                amount: l.amount,
-                timeout_seconds,
-            },
+            None => TransferAction::Single { debit, credit, asset, amount: l.amount },
+            Some(timeout_seconds) => {
+                TransferAction::Pending { debit, credit, asset, amount: l.amount, timeout_seconds }
+            }
         };
         TransferRequest::new(action, "prop").with_metadata(json!({"n": self.sent.len()}))
     }
@@ -621,36 +487,22 @@ impl Harness {
         match op {
             Op::CreateAccount { cny, flags } => self.create(*cny, *flags).await,
             Op::Transfer(l) => self.send(vec![self.leg(l, None)]).await,
-            Op::Hold {
-                leg,
-                timeout_seconds,
-            } => self.send(vec![self.leg(leg, Some(*timeout_seconds))]).await,
+            Op::Hold { leg, timeout_seconds } => self.send(vec![self.leg(leg, Some(*timeout_seconds))]).await,
             Op::Post { hold, amount } if !self.holds.is_empty() => {
                 let pending_id = *hold.get(&self.holds);
                 self.send(vec![TransferRequest::new(
-                    TransferAction::PostPending {
-                        pending_id,
-                        amount: *amount,
-                    },
+                    TransferAction::PostPending { pending_id, amount: *amount },
                     "prop",
                 )])
                 .await;
             }
             Op::Void { hold } if !self.holds.is_empty() => {
                 let pending_id = *hold.get(&self.holds);
-                self.send(vec![TransferRequest::new(
-                    TransferAction::VoidPending { pending_id },
-                    "prop",
-                )])
-                .await;
+                self.send(vec![TransferRequest::new(TransferAction::VoidPending { pending_id }, "prop")]).await;
             }
             Op::Reverse { target } if !self.posted.is_empty() => {
                 let transfer_id = *target.get(&self.posted);
-                self.send(vec![TransferRequest::new(
-                    TransferAction::Reverse { transfer_id },
-                    "reversal",
-                )])
-                .await;
+                self.send(vec![TransferRequest::new(TransferAction::Reverse { transfer_id }, "reversal")]).await;
             }
             Op::Linked(legs) => {
                 let requests = legs.iter().map(|l| self.leg(l, None)).collect();
@@ -661,10 +513,7 @@ impl Harness {
                 self.send(vec![r]).await;
             }
             Op::RetryChanged { previous } if !self.sent.is_empty() => {
-                let r = previous
-                    .get(&self.sent)
-                    .clone()
-                    .with_metadata(json!({"changed": true}));
+                let r = previous.get(&self.sent).clone().with_metadata(json!({"changed": true}));
                 self.send(vec![r]).await;
             }
             Op::Close { account } => {
@@ -693,19 +542,13 @@ impl Harness {
             .collect();
         due.sort();
         let txn = self.t.db.begin().await.unwrap();
-        let expired = store::expire_holds(&txn, self.now_us, 10_000)
-            .await
-            .unwrap();
+        let expired = store::expire_holds(&txn, self.now_us, 10_000).await.unwrap();
         txn.commit().await.unwrap();
         let mut got: Vec<TransferId> = expired.iter().map(|t| t.pending_id.unwrap()).collect();
         got.sort();
         assert_eq!(got, due);
         for t in expired {
-            let request = store::expiry_request(
-                &store::transfer(&self.t.db, t.pending_id.unwrap())
-                    .await
-                    .unwrap(),
-            );
+            let request = store::expiry_request(&store::transfer(&self.t.db, t.pending_id.unwrap()).await.unwrap());
             assert_eq!(request.id, t.id);
             let MSlot::New(plan) = self.model.plan(&request, self.now_us, &[]) else {
                 panic!("the model cannot expire {request:?}")
@@ -719,12 +562,7 @@ impl Harness {
         for (id, m) in &self.model.accounts {
             let a = store::account(&self.t.db, *id).await.unwrap();
             assert_eq!(
-                [
-                    a.debits_posted,
-                    a.credits_posted,
-                    a.debits_pending,
-                    a.credits_pending
-                ],
+                [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending],
                 m.balances,
                 "account {id}"
             );
@@ -743,15 +581,8 @@ impl Harness {
 }
 
 fn cases() -> u32 {
-    let default = if crate::support::backend() == crate::support::Backend::Postgres {
-        24
-    } else {
-        48
-    };
-    std::env::var("EHOME_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    let default = if crate::support::backend() == crate::support::Backend::Postgres { 24 } else { 48 };
+    std::env::var("EHOME_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 proptest! {

@@ -61,37 +61,21 @@ impl TestDb {
         let (url, cleanup) = match backend() {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::SqliteFile(path),
-                )
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::SqliteFile(path))
             }
             Backend::Postgres => {
                 let admin = connect(&format!("{}/postgres", pg_server_url()), 1).await;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create database");
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
                 admin.close().await.ok();
-                (
-                    format!("{}/{name}", pg_server_url()),
-                    Cleanup::PgDatabase(name),
-                )
+                (format!("{}/{name}", pg_server_url()), Cleanup::PgDatabase(name))
             }
         };
         let db = connect(&url, max_connections).await;
         if backend() == Backend::Sqlite {
-            db.execute_unprepared("PRAGMA journal_mode=WAL")
-                .await
-                .expect("wal");
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await.expect("wal");
         }
         Migrator::up(&db, None).await.expect("migrations");
-        TestDb {
-            db,
-            url,
-            backend: backend(),
-            cleanup,
-        }
+        TestDb { db, url, backend: backend(), cleanup }
     }
 
     /// A second, independent pool on the same database (a second API instance).
@@ -104,9 +88,7 @@ impl TestDb {
     }
 
     pub async fn account(&self, code: &str, asset: Asset, flags: AccountFlags) -> Account {
-        store::create_account(&self.db, &NewAccount::new(code, asset, flags))
-            .await
-            .unwrap()
+        store::create_account(&self.db, &NewAccount::new(code, asset, flags)).await.unwrap()
     }
 
     /// Runs raw SQL as the database owner (superuser on PostgreSQL).
@@ -130,9 +112,7 @@ impl Drop for TestDb {
                 // Drop runs on the test's runtime, which is blocked here: the cleanup gets a runtime of
                 // its own and leaves the test's pool alone (FORCE ends its connections).
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                     if let Ok(rt) = rt {
                         rt.block_on(async move {
                             let admin = connect(&format!("{}/postgres", pg_server_url()), 1).await;
@@ -159,29 +139,9 @@ pub struct Chart {
 pub async fn chart(t: &TestDb) -> Chart {
     let no_overdraft = AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS;
     Chart {
-        issuance: t
-            .account(
-                "community:1:points:issuance",
-                Asset::Points,
-                AccountFlags::NONE,
-            )
-            .await
-            .id,
-        alice: t
-            .account("user:1:points", Asset::Points, no_overdraft)
-            .await
-            .id,
-        bob: t
-            .account("user:2:points", Asset::Points, no_overdraft)
-            .await
-            .id,
-        fund: t
-            .account(
-                "community:1:cny:charity_fund",
-                Asset::Cny,
-                AccountFlags::NONE,
-            )
-            .await
-            .id,
+        issuance: t.account("community:1:points:issuance", Asset::Points, AccountFlags::NONE).await.id,
+        alice: t.account("user:1:points", Asset::Points, no_overdraft).await.id,
+        bob: t.account("user:2:points", Asset::Points, no_overdraft).await.id,
+        fund: t.account("community:1:cny:charity_fund", Asset::Cny, AccountFlags::NONE).await.id,
     }
 }

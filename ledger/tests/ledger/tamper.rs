@@ -10,21 +10,9 @@ async fn book() -> (TestDb, Chart) {
     let t = TestDb::new().await;
     let c = chart(&t).await;
     // One linked batch: one transaction, so the four transfers are seq 1..=4 of one chain.
-    let award = |amount| {
-        TransferRequest::single(
-            c.issuance,
-            c.alice,
-            Asset::Points,
-            amount,
-            "volunteer_award",
-        )
-    };
-    let batch = [
-        award(100),
-        award(200),
-        award(300),
-        TransferRequest::single(c.alice, c.bob, Asset::Points, 50, "gift"),
-    ];
+    let award = |amount| TransferRequest::single(c.issuance, c.alice, Asset::Points, amount, "volunteer_award");
+    let batch =
+        [award(100), award(200), award(300), TransferRequest::single(c.alice, c.bob, Asset::Points, 50, "gift")];
     t.ledger().post_linked(&batch).await.unwrap();
     (t, c)
 }
@@ -32,10 +20,7 @@ async fn book() -> (TestDb, Chart) {
 /// Switches the append-only triggers off, as only the database owner can.
 async fn disable_guards(t: &TestDb) {
     match t.backend {
-        Backend::Postgres => {
-            t.raw("ALTER TABLE ledger_transfers DISABLE TRIGGER USER")
-                .await
-        }
+        Backend::Postgres => t.raw("ALTER TABLE ledger_transfers DISABLE TRIGGER USER").await,
         Backend::Sqlite => {
             t.raw("DROP TRIGGER ledger_transfers_no_update").await;
             t.raw("DROP TRIGGER ledger_transfers_no_delete").await;
@@ -52,8 +37,7 @@ async fn an_edited_amount_is_reported() {
     let (t, c) = book().await;
     assert!(report(&t).await.is_clean());
     disable_guards(&t).await;
-    t.raw("UPDATE ledger_transfers SET amount = 201 WHERE seq = 2")
-        .await;
+    t.raw("UPDATE ledger_transfers SET amount = 201 WHERE seq = 2").await;
     let r = report(&t).await;
     assert!(!r.is_clean());
     assert!(
@@ -78,15 +62,9 @@ async fn a_rehashed_edit_breaks_the_chain() {
     let (t, _) = book().await;
     disable_guards(&t).await;
     // A forged link: whatever the forger writes, the row's own hash no longer covers it.
-    t.raw("UPDATE ledger_transfers SET prev_hash = 'ff' WHERE seq = 3")
-        .await;
+    t.raw("UPDATE ledger_transfers SET prev_hash = 'ff' WHERE seq = 3").await;
     let r = report(&t).await;
-    assert!(
-        r.faults
-            .iter()
-            .any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })),
-        "{r}"
-    );
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })), "{r}");
 }
 
 #[tokio::test]
@@ -95,30 +73,9 @@ async fn a_deleted_transfer_is_reported() {
     disable_guards(&t).await;
     t.raw("DELETE FROM ledger_transfers WHERE seq = 2").await;
     let r = report(&t).await;
-    assert!(
-        r.faults.iter().any(|f| matches!(
-            f,
-            Fault::ChainGap {
-                seq: 3,
-                expected: 2,
-                found: 3,
-                ..
-            }
-        )),
-        "{r}"
-    );
-    assert!(
-        r.faults
-            .iter()
-            .any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })),
-        "{r}"
-    );
-    assert!(
-        r.faults
-            .iter()
-            .any(|f| matches!(f, Fault::BalanceMismatch { .. })),
-        "{r}"
-    );
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::ChainGap { seq: 3, expected: 2, found: 3, .. })), "{r}");
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::ChainBroken { seq: 3, .. })), "{r}");
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::BalanceMismatch { .. })), "{r}");
 }
 
 #[tokio::test]
@@ -126,32 +83,8 @@ async fn a_deleted_last_transfer_and_an_edited_balance_are_reported() {
     let (t, c) = book().await;
     disable_guards(&t).await;
     t.raw("DELETE FROM ledger_transfers WHERE seq = 4").await;
-    t.raw(&format!(
-        "UPDATE ledger_accounts SET credits_posted = credits_posted + 7 WHERE id = {}",
-        c.bob.0
-    ))
-    .await;
+    t.raw(&format!("UPDATE ledger_accounts SET credits_posted = credits_posted + 7 WHERE id = {}", c.bob.0)).await;
     let r = report(&t).await;
-    assert!(
-        r.faults.iter().any(|f| matches!(
-            f,
-            Fault::ChainHeadMismatch {
-                head_seq: 4,
-                last_seq: 3,
-                ..
-            }
-        )),
-        "{r}"
-    );
-    assert!(
-        r.faults.iter().any(|f| matches!(
-            f,
-            Fault::Unbalanced {
-                pending: false,
-                stored: true,
-                ..
-            }
-        )),
-        "{r}"
-    );
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::ChainHeadMismatch { head_seq: 4, last_seq: 3, .. })), "{r}");
+    assert!(r.faults.iter().any(|f| matches!(f, Fault::Unbalanced { pending: false, stored: true, .. })), "{r}");
 }
