@@ -2,6 +2,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_foundation;
+mod schema_helpers;
 
 mod m20261122_000002_create_ledger;
 mod m20261122_000003_create_service_requests;
