@@ -21,8 +21,8 @@
 //!    ascending order and moved the same way — only now, so their row locks last a few statements;
 //!    if any guard refused in 4 or 6, everything is undone and the batch is replayed transfer by
 //!    transfer (`UPDATE … WHERE <guard> RETURNING`), a guard that matches no row being the rejection;
-//! 7. global sequence numbers are drawn (under the head lock, so that each chain's order agrees with
-//!    the global order), and the new transfers are hashed, linked, inserted, and the head moves.
+//! 7. the new transfers are hashed, linked and inserted (the database numbers them, under the head lock,
+//!    so that each chain's order agrees with the global order), and the head moves.
 //!
 //! Locks are always taken in the order accounts with limits (ascending id) → one chain head → accounts
 //! without limits (ascending id), the same in every transaction (limits never change), so writers
@@ -1254,36 +1254,6 @@ async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i32, i64, Strin
     Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?))
 }
 
-/// Draws `n` global sequence numbers, ascending. PostgreSQL hands them out from the column's sequence
-/// without locking; on SQLite this transaction holds the write lock, so the next numbers are free.
-async fn next_seqs(conn: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, LedgerError> {
-    let backend = conn.get_database_backend();
-    let count = i64::try_from(n).map_err(|_| LedgerError::AmountOverflow)?;
-    if backend == DbBackend::Postgres {
-        let rows = conn
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT nextval(pg_get_serial_sequence('ledger_transfers', 'seq')) \
-                 FROM generate_series(1, $1)",
-                [count.into()],
-            ))
-            .await?;
-        let mut seqs = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<Vec<_>, _>>()?;
-        seqs.sort_unstable();
-        Ok(seqs)
-    } else {
-        let row = conn
-            .query_one_raw(Statement::from_string(
-                backend,
-                "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM ledger_transfers",
-            ))
-            .await?
-            .ok_or_else(|| LedgerError::Invariant("MAX(seq) returned no row".into()))?;
-        let last: i64 = row.try_get_by_index(0)?;
-        Ok((1..=count).map(|k| last + k).collect())
-    }
-}
-
 /// The heart of posting: see the module documentation for the steps.
 async fn post_batch(
     conn: &impl ConnectionTrait,
@@ -1371,17 +1341,14 @@ async fn post_batch(
     if new_count == 0 {
         return results(requests, &slots, &HashMap::new());
     }
-    // Drawn under the head lock, so that along each chain the global order agrees with the chain's.
-    let mut seqs = next_seqs(conn, new_count).await?.into_iter();
     let mut rows = Vec::with_capacity(new_count);
-    let mut inserted: HashMap<usize, ledger_transfer::Model> = HashMap::new();
     for (i, slot) in slots.iter().enumerate() {
         let Slot::New(plan) = slot else { continue };
         chain_seq += 1;
         let r = &requests[i];
-        let seq = seqs.next().ok_or_else(|| LedgerError::Invariant("too few sequence numbers".into()))?;
         let mut row = ledger_transfer::Model {
-            seq,
+            // Assigned by the database on insert (see insert_rows).
+            seq: 0,
             chain_id,
             chain_seq,
             id: r.id.to_text(),
@@ -1402,26 +1369,94 @@ async fn post_batch(
         };
         row.hash = transfer_hash(&row);
         prev_hash = row.hash.clone();
-        inserted.insert(i, row.clone());
-        rows.push(row);
+        rows.push((i, row));
     }
-    insert_rows(conn, &rows).await?;
-    conn.execute_raw(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        "UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 WHERE id = $3",
-        [chain_seq.into(), prev_hash.into(), chain_id.into()],
-    ))
-    .await?;
+    let head = (chain_id, chain_seq, prev_hash);
+    let seqs = insert_rows(conn, rows.iter().map(|(_, row)| row), head).await?;
+    let mut inserted: HashMap<usize, ledger_transfer::Model> = HashMap::with_capacity(rows.len());
+    for (i, mut row) in rows {
+        row.seq =
+            *seqs.get(&row.chain_seq).ok_or_else(|| LedgerError::Invariant("inserted transfer without seq".into()))?;
+        inserted.insert(i, row);
+    }
     results(requests, &slots, &inserted)
 }
 
-/// Inserts new transfers in chunks (PostgreSQL allows at most 65535 bind parameters per statement).
-async fn insert_rows(conn: &impl ConnectionTrait, rows: &[ledger_transfer::Model]) -> Result<(), LedgerError> {
+const INSERT_COLUMNS: &str = "chain_id, chain_seq, id, idempotency_key, kind, debit_account_id, \
+    credit_account_id, asset, amount, code, pending_id, reverses, timeout_at_us, metadata, created_at_us, \
+    prev_hash, hash";
+
+fn insert_values(row: &ledger_transfer::Model) -> [Value; 17] {
+    [
+        row.chain_id.into(),
+        row.chain_seq.into(),
+        row.id.clone().into(),
+        row.idempotency_key.clone().into(),
+        row.kind.clone().into(),
+        row.debit_account_id.into(),
+        row.credit_account_id.into(),
+        row.asset.clone().into(),
+        row.amount.into(),
+        row.code.clone().into(),
+        row.pending_id.clone().into(),
+        row.reverses.clone().into(),
+        row.timeout_at_us.into(),
+        row.metadata.clone().into(),
+        row.created_at_us.into(),
+        row.prev_hash.clone().into(),
+        row.hash.clone().into(),
+    ]
+}
+
+/// Inserts the new transfers (in chunks: PostgreSQL takes at most 65535 parameters per statement) and
+/// moves the chain head to `(chain_id, last position, last hash)`. The database numbers the rows from
+/// the `seq` column's sequence as they are inserted, under the head lock, so that along each chain the
+/// global order agrees with the chain's. On PostgreSQL the head moves in the same statement as the
+/// first chunk. Returns the seq of each chain position.
+async fn insert_rows<'a>(
+    conn: &impl ConnectionTrait,
+    rows: impl Iterator<Item = &'a ledger_transfer::Model>,
+    (chain_id, last, last_hash): (i32, i64, String),
+) -> Result<HashMap<i64, i64>, LedgerError> {
+    let backend = conn.get_database_backend();
+    let rows: Vec<&ledger_transfer::Model> = rows.collect();
+    let mut seqs = HashMap::with_capacity(rows.len());
+    let mut head_moved = false;
     for chunk in rows.chunks(1000) {
-        let models = chunk.iter().cloned().map(sea_orm::IntoActiveModel::into_active_model);
-        ledger_transfer::Entity::insert_many(models).exec_without_returning(conn).await?;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17 + 3);
+        let mut head = String::new();
+        if backend == DbBackend::Postgres && !head_moved {
+            values.extend([last.into(), last_hash.clone().into(), chain_id.into()]);
+            head = "WITH head AS (UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 \
+                    WHERE id = $3) "
+                .to_owned();
+            head_moved = true;
+        }
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let base = values.len();
+            let placeholders: Vec<String> = (1..=17).map(|k| format!("${}", base + k)).collect();
+            tuples.push(format!("({})", placeholders.join(", ")));
+            values.extend(insert_values(row));
+        }
+        let sql = format!(
+            "{head}INSERT INTO ledger_transfers ({INSERT_COLUMNS}) VALUES {} RETURNING chain_seq, seq",
+            tuples.join(", ")
+        );
+        let returned = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        for r in returned {
+            seqs.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
+        }
     }
-    Ok(())
+    if !head_moved {
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 WHERE id = $3",
+            [last.into(), last_hash.into(), chain_id.into()],
+        ))
+        .await?;
+    }
+    Ok(seqs)
 }
 
 fn first_failure(slots: &[Slot]) -> Option<(usize, LedgerError)> {
