@@ -8,8 +8,9 @@
 # Prints transfers/s, p50, p99 and each figure as a ratio to pgbench's TPS.
 #
 # Environment: EHOME_BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432),
-# CLIENTS (32), SECONDS_PER_RUN (30), IN_FLIGHT (transfers each client pipelines in batched mode, 1),
-# KEEP_DB=1 to keep the ledger database for `ehome ledger export`.
+# CLIENTS (32), SECONDS_PER_RUN (30), IN_FLIGHT (transfers each client has in flight in batched
+# mode, 1), PIPELINED (extra batched run with this many in flight per client, as TigerBeetle clients
+# submit batches; 16, 0 to skip), KEEP_DB=1 to keep the ledger database for `ehome ledger export`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ PG="${EHOME_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 CLIENTS="${CLIENTS:-32}"
 SECS="${SECONDS_PER_RUN:-${SECONDS_RUN:-30}}"
 IN_FLIGHT="${IN_FLIGHT:-1}"
+PIPELINED="${PIPELINED:-16}"
 STAMP="$(date +%s)"
 PGBENCH_DB="ehome_bench_pgbench_${STAMP}"
 LEDGER_DB="ehome_bench_ledger_${STAMP}"
@@ -45,23 +47,27 @@ PGBENCH_TPS="$(echo "$PGBENCH_OUT" | awk '/^tps = / {print $3; exit}')"
 echo "== ehome ledger bench: ${CLIENTS} clients, ${SECS} s per mode"
 psql -q "$PG/postgres" -c "CREATE DATABASE ${LEDGER_DB}"
 export DATABASE_URL="$PG/${LEDGER_DB}"
-"$EHOME" migrate up >/dev/null
+"$EHOME" migrate up >/dev/null 2>&1
 RESULTS=()
 for mode in uniform hot batched; do
-  json="$("$EHOME" ledger bench --clients "$CLIENTS" --seconds "$SECS" --mode "$mode" --in-flight "$IN_FLIGHT" --json)"
+  json="$("$EHOME" ledger bench --clients "$CLIENTS" --seconds "$SECS" --mode "$mode" --in-flight "$IN_FLIGHT" --json 2>/dev/null)"
   RESULTS+=("$json")
 done
+if [ "$PIPELINED" -gt 1 ]; then
+  json="$("$EHOME" ledger bench --clients "$CLIENTS" --seconds "$SECS" --mode batched --in-flight "$PIPELINED" --json 2>/dev/null)"
+  RESULTS+=("$(echo "$json" | python3 -c 'import json,sys; r=json.load(sys.stdin); r["mode"]="batched, '"$PIPELINED"' in flight"; print(json.dumps(r))')")
+fi
 
 python3 - "$PGBENCH_TPS" "${RESULTS[@]}" <<'PY'
 import json, sys
 base = float(sys.argv[1])
 rows = [json.loads(r) for r in sys.argv[2:]]
-print(f"\n{'run':<28}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}{'x pgbench':>11}")
-print(f"{'pgbench TPC-B (tps)':<28}{base:>12.0f}{'':>10}{'':>10}{1.0:>11.2f}")
+print(f"\n{'run':<34}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}{'x pgbench':>11}")
+print(f"{'pgbench TPC-B (tps)':<34}{base:>12.0f}{'':>10}{'':>10}{1.0:>11.2f}")
 by_mode = {}
 for r in rows:
     by_mode[r["mode"]] = r["transfers_per_second"]
-    print(f"{'ledger ' + r['mode']:<28}{r['transfers_per_second']:>12.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['transfers_per_second'] / base:>11.2f}")
+    print(f"{'ledger ' + r['mode']:<34}{r['transfers_per_second']:>12.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['transfers_per_second'] / base:>11.2f}")
 u = by_mode.get("uniform")
 if u:
     print(f"\nhot / uniform = {by_mode.get('hot', 0) / u:.2f}   (target >= 0.5)")
