@@ -301,7 +301,7 @@ fn plan(rng: &mut Rng, index: usize, created: DateTime<Utc>) -> (Vec<Step>, bool
             }
         }
         5 => vec![Act::Reject],
-        6 if index % 2 == 0 => vec![Act::Withdraw],
+        6 if index.is_multiple_of(2) => vec![Act::Withdraw],
         6 => vec![Act::Accept, Act::Withdraw],
         7 => vec![Act::Escalate, Act::Accept, Act::Resolve, Act::Confirm],
         8 => vec![
