@@ -14,13 +14,7 @@ const REQUESTS: usize = 220;
 const LATE: usize = 12;
 const DAYS: i64 = 10;
 const RESIDENTS: [&str; 3] = ["demo-resident-1", "demo-resident-2", "demo-resident-3"];
-const OPEN: [&str; 5] = [
-    "submitted",
-    "accepted",
-    "in_progress",
-    "escalated",
-    "reopened",
-];
+const OPEN: [&str; 5] = ["submitted", "accepted", "in_progress", "escalated", "reopened"];
 
 /// Shanghai is UTC+8 all year; the test uses a fixed offset, independent of the app's time-zone data.
 fn shanghai() -> FixedOffset {
@@ -73,10 +67,7 @@ enum Act {
 
 impl Act {
     fn by_reporter(self) -> bool {
-        matches!(
-            self,
-            Act::Confirm | Act::Withdraw | Act::Reopen | Act::Rate(_)
-        )
+        matches!(self, Act::Confirm | Act::Withdraw | Act::Reopen | Act::Rate(_))
     }
 }
 
@@ -103,9 +94,7 @@ impl Tracked {
     }
 
     fn overdue(&self, now: DateTime<Utc>) -> bool {
-        self.is_open()
-            && (self.resolution_due < now
-                || (self.first_response.is_none() && self.response_due < now))
+        self.is_open() && (self.resolution_due < now || (self.first_response.is_none() && self.response_due < now))
     }
 
     fn fresh_deadlines(&mut self, at: DateTime<Utc>) {
@@ -115,9 +104,7 @@ impl Tracked {
 
     /// The lifecycle rules, as the brief states them.
     fn apply(&mut self, act: Act, at: DateTime<Utc>) {
-        if matches!(act, Act::Accept | Act::Start | Act::Resolve | Act::Reject)
-            && self.first_response.is_none()
-        {
+        if matches!(act, Act::Accept | Act::Start | Act::Resolve | Act::Reject) && self.first_response.is_none() {
             self.first_response = Some(at);
         }
         match act {
@@ -165,12 +152,7 @@ fn decimal(numerator: u64, denominator: u64, places: u32) -> Value {
     }
     let scale = 10u64.pow(places);
     let scaled = (2 * numerator * scale + denominator) / (2 * denominator);
-    json!(format!(
-        "{}.{:0width$}",
-        scaled / scale,
-        scaled % scale,
-        width = places as usize
-    ))
+    json!(format!("{}.{:0width$}", scaled / scale, scaled % scale, width = places as usize))
 }
 
 fn median(mut values: Vec<i64>) -> Value {
@@ -179,23 +161,13 @@ fn median(mut values: Vec<i64>) -> Value {
     }
     values.sort();
     let n = values.len();
-    if n % 2 == 1 {
-        json!(values[n / 2])
-    } else {
-        json!((values[n / 2 - 1] + values[n / 2]) / 2)
-    }
+    if n % 2 == 1 { json!(values[n / 2]) } else { json!((values[n / 2 - 1] + values[n / 2]) / 2) }
 }
 
 /// The expected figures of the requests `reported` in a bucket and the `handled` count in it.
 fn figures(reported: &[&Tracked], handled: usize, now: DateTime<Utc>) -> Value {
-    let due: Vec<&&Tracked> = reported
-        .iter()
-        .filter(|t| t.resolution_due <= now && t.status != "withdrawn")
-        .collect();
-    let good = due
-        .iter()
-        .filter(|t| t.status == "confirmed" || t.status == "closed_timeout")
-        .count();
+    let due: Vec<&&Tracked> = reported.iter().filter(|t| t.resolution_due <= now && t.status != "withdrawn").collect();
+    let good = due.iter().filter(|t| t.status == "confirmed" || t.status == "closed_timeout").count();
     let ratings: Vec<i32> = reported.iter().filter_map(|t| t.rating).collect();
     json!({
         "reported": reported.len(),
@@ -218,56 +190,21 @@ fn expected(
     in_bucket: impl Fn(NaiveDate) -> bool,
     pick: impl Fn(&Tracked) -> bool,
 ) -> Value {
-    let reported: Vec<&Tracked> = tracked
-        .iter()
-        .filter(|t| pick(t) && in_bucket(local_date(t.created)))
-        .collect();
-    let handled = tracked
-        .iter()
-        .filter(|t| pick(t) && t.resolved.is_some_and(|r| in_bucket(local_date(r))))
-        .count();
+    let reported: Vec<&Tracked> = tracked.iter().filter(|t| pick(t) && in_bucket(local_date(t.created))).collect();
+    let handled = tracked.iter().filter(|t| pick(t) && t.resolved.is_some_and(|r| in_bucket(local_date(r)))).count();
     figures(&reported, handled, now)
 }
 
-const PLACES: [&str; 8] = [
-    "1号楼楼道",
-    "地下车库",
-    "小区东门",
-    "健身广场",
-    "2号楼电梯",
-    "垃圾分类点",
-    "儿童乐园",
-    "北门岗亭",
-];
-const THINGS: [&str; 7] = [
-    "路灯",
-    "下水管",
-    "监控探头",
-    "休息长椅",
-    "消防栓",
-    "门禁",
-    "绿化带",
-];
-const PROBLEMS: [&str; 6] = [
-    "坏了不亮",
-    "堵塞发臭",
-    "被损坏",
-    "需要更换",
-    "有安全隐患",
-    "夜里很吵",
-];
+const PLACES: [&str; 8] =
+    ["1号楼楼道", "地下车库", "小区东门", "健身广场", "2号楼电梯", "垃圾分类点", "儿童乐园", "北门岗亭"];
+const THINGS: [&str; 7] = ["路灯", "下水管", "监控探头", "休息长椅", "消防栓", "门禁", "绿化带"];
+const PROBLEMS: [&str; 6] = ["坏了不亮", "堵塞发臭", "被损坏", "需要更换", "有安全隐患", "夜里很吵"];
 
 fn title(i: usize) -> String {
     if i == 0 {
         return "水管漏水, 请\"尽快\"处理".to_owned();
     }
-    format!(
-        "{}{}{}（第{}次反映）",
-        PLACES[i % 8],
-        THINGS[(i / 8) % 7],
-        PROBLEMS[(i / 56 + i) % 6],
-        i
-    )
+    format!("{}{}{}（第{}次反映）", PLACES[i % 8], THINGS[(i / 8) % 7], PROBLEMS[(i / 56 + i) % 6], i)
 }
 
 /// One planned step: when, which request, what.
@@ -284,13 +221,7 @@ fn plan(rng: &mut Rng, index: usize, created: DateTime<Utc>) -> (Vec<Step>, bool
         0 => vec![],
         1 => vec![Act::Accept],
         2 => vec![Act::Accept, Act::Start],
-        3 => vec![
-            Act::Accept,
-            Act::Start,
-            Act::Resolve,
-            Act::Confirm,
-            Act::Rate(score(rng)),
-        ],
+        3 => vec![Act::Accept, Act::Start, Act::Resolve, Act::Confirm, Act::Rate(score(rng))],
         4 => {
             // Resolved and never confirmed: the job closes it. Rated before or after.
             if rng.below(2) == 0 {
@@ -304,15 +235,9 @@ fn plan(rng: &mut Rng, index: usize, created: DateTime<Utc>) -> (Vec<Step>, bool
         6 if index.is_multiple_of(2) => vec![Act::Withdraw],
         6 => vec![Act::Accept, Act::Withdraw],
         7 => vec![Act::Escalate, Act::Accept, Act::Resolve, Act::Confirm],
-        8 => vec![
-            Act::Accept,
-            Act::Resolve,
-            Act::Reopen,
-            Act::Start,
-            Act::Resolve,
-            Act::Confirm,
-            Act::Rate(score(rng)),
-        ],
+        8 => {
+            vec![Act::Accept, Act::Resolve, Act::Reopen, Act::Start, Act::Resolve, Act::Confirm, Act::Rate(score(rng))]
+        }
         _ => vec![Act::Resolve, Act::Reopen],
     };
     let mut at = created;
@@ -320,11 +245,7 @@ fn plan(rng: &mut Rng, index: usize, created: DateTime<Utc>) -> (Vec<Step>, bool
         .into_iter()
         .map(|act| {
             at += Duration::seconds(120 + rng.below(30 * 3600) as i64);
-            Step {
-                at,
-                request: index,
-                act,
-            }
+            Step { at, request: index, act }
         })
         .collect();
     (steps, rate_after_job)
@@ -333,12 +254,7 @@ fn plan(rng: &mut Rng, index: usize, created: DateTime<Utc>) -> (Vec<Step>, bool
 async fn take(app: &TestApp, token: &str, id: i64, act: Act) {
     let response = match act {
         Act::Rate(score) => {
-            app.post(
-                &format!("/requests/{id}/rating"),
-                Some(token),
-                &json!({"score": score, "text": "谢谢"}),
-            )
-            .await
+            app.post(&format!("/requests/{id}/rating"), Some(token), &json!({"score": score, "text": "谢谢"})).await
         }
         _ => {
             let (action, note) = match act {
@@ -355,17 +271,11 @@ async fn take(app: &TestApp, token: &str, id: i64, act: Act) {
             if let Some(note) = note {
                 body["note"] = json!(note);
             }
-            app.post(&format!("/requests/{id}/transitions"), Some(token), &body)
-                .await
+            app.post(&format!("/requests/{id}/transitions"), Some(token), &body).await
         }
     };
     let status = response.status();
-    assert_eq!(
-        status,
-        200,
-        "{act:?} on request {id}: {}",
-        response.text().await.unwrap()
-    );
+    assert_eq!(status, 200, "{act:?} on request {id}: {}", response.text().await.unwrap());
 }
 
 /// Submits request number `i` as its reporter and checks where it was routed; returns its id.
@@ -403,22 +313,10 @@ async fn world() -> World {
     for openid in RESIDENTS {
         residents.push(app.dev_login(openid).await.access);
     }
-    let communities: Value = app
-        .get("/communities", Some(&committee))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let communities: Value = app.get("/communities", Some(&committee)).await.json().await.unwrap();
     let community = communities["items"][0]["id"].as_i64().unwrap();
-    let listed: Value = app
-        .get(
-            &format!("/communities/{community}/categories"),
-            Some(&residents[0]),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        app.get(&format!("/communities/{community}/categories"), Some(&residents[0])).await.json().await.unwrap();
     let categories: Vec<Category> = listed["items"]
         .as_array()
         .unwrap()
@@ -438,10 +336,8 @@ async fn world() -> World {
     let mut creations: Vec<DateTime<Utc>> = (0..REQUESTS)
         .map(|i| {
             let day = first_day + Duration::days(i as i64 % DAYS);
-            let midnight = shanghai()
-                .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
-                .unwrap()
-                .with_timezone(&Utc);
+            let midnight =
+                shanghai().from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap()).unwrap().with_timezone(&Utc);
             let second = match i % 11 {
                 0 => 86_400 - 5,
                 1 => 3,
@@ -480,11 +376,8 @@ async fn world() -> World {
             rating: None,
         });
     }
-    let mut timeline: Vec<(DateTime<Utc>, usize, Option<Act>)> = tracked
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.created, i, None))
-        .collect();
+    let mut timeline: Vec<(DateTime<Utc>, usize, Option<Act>)> =
+        tracked.iter().enumerate().map(|(i, t)| (t.created, i, None)).collect();
     timeline.extend(steps.iter().map(|s| (s.at, s.request, Some(s.act))));
     timeline.sort_by_key(|(at, request, act)| (*at, act.is_some(), *request));
     for (at, i, act) in timeline {
@@ -494,11 +387,7 @@ async fn world() -> World {
             tracked[i].id = submit(&app, &residents[t.reporter], t, i).await;
             continue;
         };
-        let token = if act.by_reporter() {
-            &residents[t.reporter]
-        } else {
-            &committee
-        };
+        let token = if act.by_reporter() { &residents[t.reporter] } else { &committee };
         take(&app, token, t.id, act).await;
         tracked[i].apply(act, at);
     }
@@ -520,13 +409,7 @@ async fn world() -> World {
     app.clock.set(rated_at);
     for (n, i) in rate_after_job.into_iter().enumerate() {
         let score = 1 + (n % 5) as i32;
-        take(
-            &app,
-            &residents[tracked[i].reporter],
-            tracked[i].id,
-            Act::Rate(score),
-        )
-        .await;
+        take(&app, &residents[tracked[i].reporter], tracked[i].id, Act::Rate(score)).await;
         tracked[i].apply(Act::Rate(score), rated_at);
     }
 
@@ -551,20 +434,11 @@ async fn world() -> World {
         };
         app.clock.set(created);
         t.id = submit(&app, &residents[reporter], &t, i).await;
-        let acts: &[Act] = [
-            &[][..],
-            &[Act::Accept],
-            &[Act::Accept, Act::Start],
-            &[Act::Resolve, Act::Reopen],
-        ][k % 4];
+        let acts: &[Act] = [&[][..], &[Act::Accept], &[Act::Accept, Act::Start], &[Act::Resolve, Act::Reopen]][k % 4];
         for (n, act) in acts.iter().enumerate() {
             let at = created + Duration::minutes(5 * (n as i64 + 1));
             app.clock.set(at);
-            let token = if act.by_reporter() {
-                &residents[reporter]
-            } else {
-                &committee
-            };
+            let token = if act.by_reporter() { &residents[reporter] } else { &committee };
             take(&app, token, t.id, *act).await;
             t.apply(*act, at);
         }
@@ -574,45 +448,23 @@ async fn world() -> World {
     // The figures are read 30 hours after the job: some of what it escalated is overdue again.
     let now = job_at + Duration::hours(30);
     app.clock.set(now);
-    World {
-        app,
-        community,
-        committee,
-        residents,
-        tracked,
-        first_day,
-        now,
-    }
+    World { app, community, committee, residents, tracked, first_day, now }
 }
 
 fn by_key<'a>(items: &'a Value, key: &str) -> BTreeMap<i64, &'a Value> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| (item[key].as_i64().unwrap(), &item["figures"]))
-        .collect()
+    items.as_array().unwrap().iter().map(|item| (item[key].as_i64().unwrap(), &item["figures"])).collect()
 }
 
 async fn stats(world: &World, query: &str) -> Value {
-    let response = world
-        .app
-        .get(
-            &format!("/communities/{}/stats?{query}", world.community),
-            Some(&world.committee),
-        )
-        .await;
+    let response =
+        world.app.get(&format!("/communities/{}/stats?{query}", world.community), Some(&world.committee)).await;
     assert_eq!(response.status(), 200, "stats?{query}");
     response.json().await.unwrap()
 }
 
 fn check_categories(world: &World, body: &Value, in_range: impl Fn(NaiveDate) -> bool + Copy) {
     let categories = by_key(&body["by_category"], "category_id");
-    assert_eq!(
-        categories.len(),
-        7,
-        "every category of the community is listed"
-    );
+    assert_eq!(categories.len(), 7, "every category of the community is listed");
     for (id, got) in categories {
         let want = expected(&world.tracked, world.now, in_range, |t| t.category.id == id);
         assert_eq!(*got, want, "category {id}");
@@ -636,10 +488,7 @@ async fn figures_match_what_happened() {
         "rejected",
         "withdrawn",
     ] {
-        assert!(
-            tracked.iter().any(|t| t.status == status),
-            "no request ended {status}"
-        );
+        assert!(tracked.iter().any(|t| t.status == status), "no request ended {status}");
     }
     assert!(tracked.iter().filter(|t| t.overdue(now)).count() >= 5);
     assert!(tracked.iter().any(|t| t.is_open() && !t.overdue(now)));
@@ -649,30 +498,18 @@ async fn figures_match_what_happened() {
     let last = first + Duration::days(DAYS - 1);
     let daily = stats(&world, &format!("period=day&from={first}&to={last}")).await;
     assert_eq!(
-        (
-            daily["period"].as_str(),
-            daily["from"].as_str(),
-            daily["to"].as_str()
-        ),
+        (daily["period"].as_str(), daily["from"].as_str(), daily["to"].as_str()),
         (Some("day"), Some("2026-03-28"), Some("2026-04-06"))
     );
     let in_range = |d: NaiveDate| first <= d && d <= last;
-    assert_eq!(
-        daily["totals"],
-        expected(tracked, now, in_range, |_| true),
-        "daily totals"
-    );
+    assert_eq!(daily["totals"], expected(tracked, now, in_range, |_| true), "daily totals");
     assert_eq!(daily["totals"]["reported"], REQUESTS);
     let series = daily["series"].as_array().unwrap();
     assert_eq!(series.len(), DAYS as usize);
     for (n, bucket) in series.iter().enumerate() {
         let day = first + Duration::days(n as i64);
         assert_eq!(bucket["start"], day.to_string());
-        assert_eq!(
-            bucket["figures"],
-            expected(tracked, now, |d| d == day, |_| true),
-            "day {day}"
-        );
+        assert_eq!(bucket["figures"], expected(tracked, now, |d| d == day, |_| true), "day {day}");
     }
     check_categories(&world, &daily, in_range);
     let grids = by_key(&daily["by_grid"], "grid_id");
@@ -690,23 +527,11 @@ async fn figures_match_what_happened() {
     let months = monthly["series"].as_array().unwrap();
     assert_eq!(months.len(), 2);
     assert_eq!(months[0]["start"], "2026-03-01");
-    assert_eq!(
-        months[0]["figures"],
-        expected(tracked, now, march, |_| true),
-        "March"
-    );
+    assert_eq!(months[0]["figures"], expected(tracked, now, march, |_| true), "March");
     assert_eq!(months[1]["start"], "2026-04-01");
-    assert_eq!(
-        months[1]["figures"],
-        expected(tracked, now, april, |_| true),
-        "April"
-    );
+    assert_eq!(months[1]["figures"], expected(tracked, now, april, |_| true), "April");
     let spring = |d: NaiveDate| march(d) || april(d);
-    assert_eq!(
-        monthly["totals"],
-        expected(tracked, now, spring, |_| true),
-        "monthly totals"
-    );
+    assert_eq!(monthly["totals"], expected(tracked, now, spring, |_| true), "monthly totals");
     check_categories(&world, &monthly, spring);
     assert!(
         monthly["totals"]["handled"].as_u64() > daily["totals"]["handled"].as_u64(),
@@ -715,12 +540,7 @@ async fn figures_match_what_happened() {
 
     // Weekly buckets start on Mondays; the default range is the last 30 days up to today.
     let weekly = stats(&world, &format!("period=week&from={first}&to={last}")).await;
-    let starts: Vec<&str> = weekly["series"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["start"].as_str().unwrap())
-        .collect();
+    let starts: Vec<&str> = weekly["series"].as_array().unwrap().iter().map(|b| b["start"].as_str().unwrap()).collect();
     assert_eq!(starts, ["2026-03-23", "2026-03-30", "2026-04-06"]);
     assert_eq!(weekly["totals"], daily["totals"]);
     let default = stats(&world, "").await;
@@ -729,11 +549,7 @@ async fn figures_match_what_happened() {
     assert_eq!(default["from"], (today - Duration::days(29)).to_string());
     assert_eq!(default["period"], "day");
     let window = |d: NaiveDate| today - Duration::days(29) <= d && d <= today;
-    assert_eq!(
-        default["totals"],
-        expected(tracked, now, window, |_| true),
-        "default range"
-    );
+    assert_eq!(default["totals"], expected(tracked, now, window, |_| true), "default range");
 }
 
 /// Parses RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks).
@@ -761,10 +577,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
             (false, c) => field.push(c),
         }
     }
-    assert!(
-        field.is_empty() && record.is_empty(),
-        "the file ends with a line break"
-    );
+    assert!(field.is_empty() && record.is_empty(), "the file ends with a line break");
     records
 }
 
@@ -777,68 +590,34 @@ async fn the_csv_export_and_who_may_read() {
     let last = first + Duration::days(DAYS - 1);
 
     // Residents may not read statistics or the export; an unknown community is 404; bad ranges 400.
-    for path in [
-        format!("/communities/{community}/stats"),
-        format!("/communities/{community}/requests.csv"),
-    ] {
+    for path in [format!("/communities/{community}/stats"), format!("/communities/{community}/requests.csv")] {
         let response = app.get(&path, Some(&world.residents[0])).await;
         assert_eq!(response.status(), 403, "{path}");
         assert_eq!(error_code(response).await, "FORBIDDEN");
-        let unknown = app
-            .get(
-                &path.replace(&format!("/{community}/"), "/999999/"),
-                Some(&world.committee),
-            )
-            .await;
+        let unknown = app.get(&path.replace(&format!("/{community}/"), "/999999/"), Some(&world.committee)).await;
         assert_eq!(unknown.status(), 404, "{path} of an unknown community");
-        for query in [
-            "from=2026-04-02&to=2026-04-01",
-            "from=2025-01-01&to=2026-04-01",
-            "from=2026-04-31",
-            "to=yesterday",
-        ] {
-            let response = app
-                .get(&format!("{path}?{query}"), Some(&world.committee))
-                .await;
+        for query in
+            ["from=2026-04-02&to=2026-04-01", "from=2025-01-01&to=2026-04-01", "from=2026-04-31", "to=yesterday"]
+        {
+            let response = app.get(&format!("{path}?{query}"), Some(&world.committee)).await;
             assert_eq!(response.status(), 400, "{path}?{query}");
             assert_eq!(error_code(response).await, "VALIDATION_FAILED");
         }
     }
-    let response = app
-        .get(
-            &format!("/communities/{community}/stats?period=year"),
-            Some(&world.committee),
-        )
-        .await;
+    let response = app.get(&format!("/communities/{community}/stats?period=year"), Some(&world.committee)).await;
     assert_eq!(error_code(response).await, "VALIDATION_FAILED");
 
-    let response = app
-        .get(
-            &format!("/communities/{community}/requests.csv?from={first}&to={last}"),
-            Some(&world.committee),
-        )
-        .await;
+    let response =
+        app.get(&format!("/communities/{community}/requests.csv?from={first}&to={last}"), Some(&world.committee)).await;
     assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    assert_eq!(
-        header("content-type").as_deref(),
-        Some("text/csv; charset=utf-8")
-    );
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
     assert_eq!(
         header("content-disposition"),
-        Some(format!(
-            "attachment; filename=\"requests-{community}-2026-03-28-2026-04-06.csv\""
-        ))
+        Some(format!("attachment; filename=\"requests-{community}-2026-03-28-2026-04-06.csv\""))
     );
     let text = response.text().await.unwrap();
-    let body = text
-        .strip_prefix('\u{FEFF}')
-        .expect("the file starts with a BOM");
+    let body = text.strip_prefix('\u{FEFF}').expect("the file starts with a BOM");
     let records = parse_csv(body);
     let columns = &records[0];
     for name in [
@@ -855,47 +634,21 @@ async fn the_csv_export_and_who_may_read() {
         "评分",
         "是否超时",
     ] {
-        assert!(
-            columns.iter().any(|c| c == name),
-            "column {name} in {columns:?}"
-        );
+        assert!(columns.iter().any(|c| c == name), "column {name} in {columns:?}");
     }
     assert_eq!(records.len() - 1, REQUESTS, "one line per request");
-    assert!(
-        records.iter().all(|r| r.len() == columns.len()),
-        "every line has every column"
-    );
+    assert!(records.iter().all(|r| r.len() == columns.len()), "every line has every column");
     let column = |name: &str| columns.iter().position(|c| c == name).unwrap();
     let first_request = &world.tracked[0];
-    let row = records
-        .iter()
-        .find(|r| r[column("编号")] == first_request.id.to_string())
-        .unwrap();
+    let row = records.iter().find(|r| r[column("编号")] == first_request.id.to_string()).unwrap();
     assert_eq!(row[column("标题")], "水管漏水, 请\"尽快\"处理");
     assert_eq!(row[column("描述")], "厨房水管\n一直在漏, 地板都湿了");
-    let shown = first_request
-        .created
-        .with_timezone(&shanghai())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
+    let shown = first_request.created.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S").to_string();
     assert_eq!(row[column("提交时间")], shown, "times are Shanghai times");
-    let in_file: Vec<&Tracked> = world
-        .tracked
-        .iter()
-        .filter(|t| local_date(t.created) <= last)
-        .collect();
-    let overdue = records[1..]
-        .iter()
-        .filter(|r| r[column("是否超时")] == "是")
-        .count();
-    assert_eq!(
-        overdue,
-        in_file.iter().filter(|t| t.overdue(world.now)).count()
-    );
-    let rated = records[1..]
-        .iter()
-        .filter(|r| !r[column("评分")].is_empty())
-        .count();
+    let in_file: Vec<&Tracked> = world.tracked.iter().filter(|t| local_date(t.created) <= last).collect();
+    let overdue = records[1..].iter().filter(|r| r[column("是否超时")] == "是").count();
+    assert_eq!(overdue, in_file.iter().filter(|t| t.overdue(world.now)).count());
+    let rated = records[1..].iter().filter(|r| !r[column("评分")].is_empty()).count();
     assert_eq!(rated, in_file.iter().filter(|t| t.rating.is_some()).count());
     // The reporter is not in the export: not their nickname, id or openid.
     for nickname in ["resident-1", "resident-2", "resident-3"] {
@@ -904,18 +657,10 @@ async fn the_csv_export_and_who_may_read() {
 
     // One day only: the requests created on that Shanghai day.
     let day = first + Duration::days(3);
-    let one_day = app
-        .get(
-            &format!("/communities/{community}/requests.csv?from={day}&to={day}"),
-            Some(&world.committee),
-        )
-        .await;
+    let one_day =
+        app.get(&format!("/communities/{community}/requests.csv?from={day}&to={day}"), Some(&world.committee)).await;
     let records = parse_csv(one_day.text().await.unwrap().trim_start_matches('\u{FEFF}'));
-    let want = world
-        .tracked
-        .iter()
-        .filter(|t| local_date(t.created) == day)
-        .count();
+    let want = world.tracked.iter().filter(|t| local_date(t.created) == day).count();
     assert_eq!(records.len() - 1, want);
     assert!(want > 10);
 }

@@ -56,20 +56,11 @@ pub fn quote(field: &str) -> String {
 /// `-`, `@`, a tab or carriage return) is prefixed with `'` so that Excel shows it instead of
 /// evaluating it.
 pub fn user_text(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 
 fn shanghai_time(at: Option<DateTime<Utc>>) -> String {
-    at.map(|at| {
-        at.with_timezone(&Shanghai)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    })
-    .unwrap_or_default()
+    at.map(|at| at.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
 fn status_name(status: &str) -> String {
@@ -111,11 +102,7 @@ pub struct Places<'a> {
 
 /// The cells of one request, in `HEADERS` order. "是否超时" is the queue's rule at `now`: open and
 /// past its response or resolution deadline.
-pub fn cells(
-    request: &service_request::Model,
-    places: &Places<'_>,
-    now: DateTime<Utc>,
-) -> Vec<String> {
+pub fn cells(request: &service_request::Model, places: &Places<'_>, now: DateTime<Utc>) -> Vec<String> {
     let (response_overdue, resolution_overdue) = super::views::overdue(request, now);
     let name = |names: &std::collections::BTreeMap<i64, String>, id: i64| {
         names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
@@ -124,18 +111,10 @@ pub fn cells(
         request.id.to_string(),
         name(&places.names.categories, request.category_id),
         name(&places.names.grids, request.grid_id),
-        places
-            .buildings
-            .get(&request.building_id)
-            .cloned()
-            .unwrap_or_else(|| format!("#{}", request.building_id)),
+        places.buildings.get(&request.building_id).cloned().unwrap_or_else(|| format!("#{}", request.building_id)),
         user_text(&request.title),
         user_text(&request.description),
-        request
-            .location
-            .as_deref()
-            .map(user_text)
-            .unwrap_or_default(),
+        request.location.as_deref().map(user_text).unwrap_or_default(),
         status_name(&request.status),
         urgency_name(&request.urgency),
         level_name(&request.assignee_level),
@@ -148,27 +127,14 @@ pub fn cells(
         shanghai_time(request.resolved_at),
         shanghai_time(request.closed_at),
         request.rating.map(|r| r.to_string()).unwrap_or_default(),
-        request
-            .rating_text
-            .as_deref()
-            .map(user_text)
-            .unwrap_or_default(),
-        if response_overdue || resolution_overdue {
-            "是"
-        } else {
-            "否"
-        }
-        .to_owned(),
+        request.rating_text.as_deref().map(user_text).unwrap_or_default(),
+        if response_overdue || resolution_overdue { "是" } else { "否" }.to_owned(),
         moderation_name(&request.moderation),
     ]
 }
 
 /// The whole file: BOM, header line, one CRLF-terminated line per request.
-pub fn render(
-    requests: &[service_request::Model],
-    places: &Places<'_>,
-    now: DateTime<Utc>,
-) -> String {
+pub fn render(requests: &[service_request::Model], places: &Places<'_>, now: DateTime<Utc>) -> String {
     let mut out = String::from("\u{FEFF}");
     let mut line = |fields: &[String]| {
         let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
@@ -195,14 +161,8 @@ async fn load(
         .order_by_asc(service_request::Column::Id)
         .all(db)
         .await?;
-    let buildings = building::Entity::find()
-        .filter(building::Column::CommunityId.eq(community_id))
-        .all(db)
-        .await?;
-    Ok((
-        requests,
-        buildings.into_iter().map(|b| (b.id, b.name)).collect(),
-    ))
+    let buildings = building::Entity::find().filter(building::Column::CommunityId.eq(community_id)).all(db).await?;
+    Ok((requests, buildings.into_iter().map(|b| (b.id, b.name)).collect()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,33 +180,15 @@ pub async fn requests_csv(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let now = state.clock.now();
-    let range = DateRange::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        stats::shanghai_date(now),
-    )?;
+    let range = DateRange::parse(query.from.as_deref(), query.to.as_deref(), stats::shanghai_date(now))?;
     let community_id = stats::authorised_community(&state, caller, path.into_inner()).await?;
     let (requests, buildings) = load(&state.db, community_id, range.instants()?).await?;
     let names = stats::load_names(&state.db, community_id).await?;
-    let body = render(
-        &requests,
-        &Places {
-            names: &names,
-            buildings: &buildings,
-        },
-        now,
-    );
-    let filename = format!(
-        "requests-{community_id}-{}-{}.csv",
-        range.from(),
-        range.to()
-    );
+    let body = render(&requests, &Places { names: &names, buildings: &buildings }, now);
+    let filename = format!("requests-{community_id}-{}-{}.csv", range.from(), range.to());
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
         .body(body))
 }
 
@@ -275,9 +217,7 @@ mod tests {
 
     #[test]
     fn a_file_with_one_request() {
-        let at = DateTime::parse_from_rfc3339("2026-11-01T16:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-01T16:30:00Z").unwrap().with_timezone(&Utc);
         let request = service_request::Model {
             id: 7,
             community_id: 1,
@@ -312,14 +252,8 @@ mod tests {
         names.categories.insert(2, "维修".to_owned());
         names.grids.insert(3, "第一网格".to_owned());
         let buildings = HashMap::from([(4, "1号楼".to_owned())]);
-        let text = render(
-            &[request],
-            &Places {
-                names: &names,
-                buildings: &buildings,
-            },
-            at + chrono::Duration::hours(5),
-        );
+        let text =
+            render(&[request], &Places { names: &names, buildings: &buildings }, at + chrono::Duration::hours(5));
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert!(lines[0].starts_with("\u{FEFF}编号,类别,网格,楼栋,标题"));
         assert_eq!(

@@ -12,8 +12,7 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use ehome_entities::{grid, request_category, service_request};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -54,21 +53,13 @@ pub struct DateRange {
 }
 
 fn parse_date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| ApiError::validation(field, "a date as YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::validation(field, "a date as YYYY-MM-DD"))
 }
 
 impl DateRange {
     /// The range a query asks for; `to` defaults to today and `from` to 30 days up to `to`.
-    pub fn parse(
-        from: Option<&str>,
-        to: Option<&str>,
-        today: NaiveDate,
-    ) -> Result<DateRange, ApiError> {
-        let to = to
-            .map(|t| parse_date("to", t))
-            .transpose()?
-            .unwrap_or(today);
+    pub fn parse(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<DateRange, ApiError> {
+        let to = to.map(|t| parse_date("to", t)).transpose()?.unwrap_or(today);
         let from = match from {
             Some(text) => parse_date("from", text)?,
             None => to
@@ -80,10 +71,7 @@ impl DateRange {
         }
         let days = to.signed_duration_since(from).num_days() + 1;
         if days > RANGE_DAYS_MAX as i64 {
-            return Err(ApiError::validation(
-                "from",
-                format!("at most {RANGE_DAYS_MAX} days from `from` to `to`"),
-            ));
+            return Err(ApiError::validation("from", format!("at most {RANGE_DAYS_MAX} days from `from` to `to`")));
         }
         Ok(DateRange { from, to })
     }
@@ -102,10 +90,7 @@ impl DateRange {
 
     /// [start, end) in UTC: Shanghai midnight of `from` to Shanghai midnight after `to`.
     pub fn instants(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-        let after = self
-            .to
-            .checked_add_days(Days::new(1))
-            .ok_or_else(|| ApiError::validation("to", "out of range"))?;
+        let after = self.to.checked_add_days(Days::new(1)).ok_or_else(|| ApiError::validation("to", "out of range"))?;
         Ok((shanghai_midnight(self.from)?, shanghai_midnight(after)?))
     }
 }
@@ -132,9 +117,9 @@ impl Period {
     pub fn bucket_start(self, date: NaiveDate) -> NaiveDate {
         match self {
             Period::Day => date,
-            Period::Week => date
-                .checked_sub_days(Days::new(u64::from(date.weekday().num_days_from_monday())))
-                .unwrap_or(date),
+            Period::Week => {
+                date.checked_sub_days(Days::new(u64::from(date.weekday().num_days_from_monday()))).unwrap_or(date)
+            }
             Period::Month => date.with_day(1).unwrap_or(date),
         }
     }
@@ -178,8 +163,7 @@ impl StatRow {
     /// Open and past a deadline at `now`: the rule of `queue::overdue_condition`.
     fn overdue(&self, now: DateTime<Utc>) -> bool {
         self.is_open
-            && (self.resolution_due_at < now
-                || (self.first_response_at.is_none() && self.response_due_at < now))
+            && (self.resolution_due_at < now || (self.first_response_at.is_none() && self.response_due_at < now))
     }
 
     /// Counts in the resolution rate: due by now and not withdrawn by the reporter.
@@ -238,12 +222,10 @@ impl Tally {
             self.resolved_for_good += u64::from(row.resolved_for_good());
         }
         if let Some(at) = row.first_response_at {
-            self.response_seconds
-                .push((at - row.created_at).num_seconds());
+            self.response_seconds.push((at - row.created_at).num_seconds());
         }
         if let Some(at) = row.resolved_at {
-            self.resolution_seconds
-                .push((at - row.created_at).num_seconds());
+            self.resolution_seconds.push((at - row.created_at).num_seconds());
         }
         if let Some(rating) = row.rating {
             self.rating_sum += i64::from(rating);
@@ -341,48 +323,23 @@ fn name_of(names: &BTreeMap<i64, String>, id: i64) -> String {
 }
 
 /// The statistics of `rows` (those created or resolved in `range`) at `now`, bucketed by `period`.
-pub fn compute(
-    rows: &[StatRow],
-    names: &Names,
-    period: Period,
-    range: DateRange,
-    now: DateTime<Utc>,
-) -> Stats {
+pub fn compute(rows: &[StatRow], names: &Names, period: Period, range: DateRange, now: DateTime<Utc>) -> Stats {
     let mut totals = Tally::default();
-    let mut series: BTreeMap<NaiveDate, Tally> = period
-        .buckets(&range)
-        .into_iter()
-        .map(|start| (start, Tally::default()))
-        .collect();
+    let mut series: BTreeMap<NaiveDate, Tally> =
+        period.buckets(&range).into_iter().map(|start| (start, Tally::default())).collect();
     let mut by_category = keyed(&names.categories);
     let mut by_grid = keyed(&names.grids);
     for row in rows {
         let created = shanghai_date(row.created_at);
         if range.contains(created) {
             totals.add_reported(row, now);
-            series
-                .entry(period.bucket_start(created))
-                .or_default()
-                .add_reported(row, now);
-            by_category
-                .entry(row.category_id)
-                .or_default()
-                .add_reported(row, now);
-            by_grid
-                .entry(row.grid_id)
-                .or_default()
-                .add_reported(row, now);
+            series.entry(period.bucket_start(created)).or_default().add_reported(row, now);
+            by_category.entry(row.category_id).or_default().add_reported(row, now);
+            by_grid.entry(row.grid_id).or_default().add_reported(row, now);
         }
-        if let Some(resolved) = row
-            .resolved_at
-            .map(shanghai_date)
-            .filter(|d| range.contains(*d))
-        {
+        if let Some(resolved) = row.resolved_at.map(shanghai_date).filter(|d| range.contains(*d)) {
             totals.handled += 1;
-            series
-                .entry(period.bucket_start(resolved))
-                .or_default()
-                .handled += 1;
+            series.entry(period.bucket_start(resolved)).or_default().handled += 1;
             by_category.entry(row.category_id).or_default().handled += 1;
             by_grid.entry(row.grid_id).or_default().handled += 1;
         }
@@ -392,13 +349,7 @@ pub fn compute(
         from: range.from,
         to: range.to,
         totals: totals.figures(),
-        series: series
-            .into_iter()
-            .map(|(start, tally)| BucketFigures {
-                start,
-                figures: tally.figures(),
-            })
-            .collect(),
+        series: series.into_iter().map(|(start, tally)| BucketFigures { start, figures: tally.figures() }).collect(),
         by_category: by_category
             .into_iter()
             .map(|(id, tally)| CategoryFigures {
@@ -409,11 +360,7 @@ pub fn compute(
             .collect(),
         by_grid: by_grid
             .into_iter()
-            .map(|(id, tally)| GridFigures {
-                grid_id: id,
-                name: name_of(&names.grids, id),
-                figures: tally.figures(),
-            })
+            .map(|(id, tally)| GridFigures { grid_id: id, name: name_of(&names.grids, id), figures: tally.figures() })
             .collect(),
     }
 }
@@ -426,16 +373,8 @@ async fn load_rows(
 ) -> Result<Vec<StatRow>, ApiError> {
     use service_request::Column;
     let in_range = Condition::any()
-        .add(
-            Condition::all()
-                .add(Column::CreatedAt.gte(start))
-                .add(Column::CreatedAt.lt(end)),
-        )
-        .add(
-            Condition::all()
-                .add(Column::ResolvedAt.gte(start))
-                .add(Column::ResolvedAt.lt(end)),
-        );
+        .add(Condition::all().add(Column::CreatedAt.gte(start)).add(Column::CreatedAt.lt(end)))
+        .add(Condition::all().add(Column::ResolvedAt.gte(start)).add(Column::ResolvedAt.lt(end)));
     let rows = service_request::Entity::find()
         .select_only()
         .columns([
@@ -461,14 +400,9 @@ async fn load_rows(
 
 /// The names of the community's categories and grids.
 pub async fn load_names(db: &impl ConnectionTrait, community_id: i64) -> Result<Names, ApiError> {
-    let categories = request_category::Entity::find()
-        .filter(request_category::Column::CommunityId.eq(community_id))
-        .all(db)
-        .await?;
-    let grids = grid::Entity::find()
-        .filter(grid::Column::CommunityId.eq(community_id))
-        .all(db)
-        .await?;
+    let categories =
+        request_category::Entity::find().filter(request_category::Column::CommunityId.eq(community_id)).all(db).await?;
+    let grids = grid::Entity::find().filter(grid::Column::CommunityId.eq(community_id)).all(db).await?;
     Ok(Names {
         categories: categories.into_iter().map(|c| (c.id, c.name)).collect(),
         grids: grids.into_iter().map(|g| (g.id, g.name)).collect(),
@@ -478,10 +412,7 @@ pub async fn load_names(db: &impl ConnectionTrait, community_id: i64) -> Result<
 /// Loads the community and checks that the caller is its committee or an admin.
 pub async fn authorised_community(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<i64> {
     let found = community::get_community(&state.db, CommunityId(id)).await?;
-    authz::manage_requests(
-        &Actor::load(&state.db, caller).await?,
-        CommunityId(found.id),
-    )?;
+    authz::manage_requests(&Actor::load(&state.db, caller).await?, CommunityId(found.id))?;
     Ok(found.id)
 }
 
@@ -502,11 +433,7 @@ pub async fn stats(
     let query = query.into_inner();
     let now = state.clock.now();
     let period = Period::parse(query.period.as_deref())?;
-    let range = DateRange::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        shanghai_date(now),
-    )?;
+    let range = DateRange::parse(query.from.as_deref(), query.to.as_deref(), shanghai_date(now))?;
     let community_id = authorised_community(&state, caller, path.into_inner()).await?;
     let rows = load_rows(&state.db, community_id, range.instants()?).await?;
     let names = load_names(&state.db, community_id).await?;
@@ -518,9 +445,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
 
     fn date(text: &str) -> NaiveDate {
@@ -575,11 +500,7 @@ mod tests {
         assert_eq!(ratio(0, 7, 4).as_deref(), Some("0.0000"));
         assert_eq!(ratio(1, 3, 4).as_deref(), Some("0.3333"));
         assert_eq!(ratio(2, 3, 4).as_deref(), Some("0.6667"));
-        assert_eq!(
-            ratio(33, 8, 2).as_deref(),
-            Some("4.13"),
-            "4.125 rounds half up"
-        );
+        assert_eq!(ratio(33, 8, 2).as_deref(), Some("4.13"), "4.125 rounds half up");
         assert_eq!(ratio(9, 2, 2).as_deref(), Some("4.50"));
         assert_eq!(ratio(1, 0, 2), None);
     }
@@ -590,14 +511,8 @@ mod tests {
         let default = DateRange::parse(None, None, today).unwrap();
         assert_eq!((default.from(), default.to()), (date("2026-10-24"), today));
         assert!(DateRange::parse(Some("2026-11-23"), Some("2026-11-22"), today).is_err());
-        assert!(
-            DateRange::parse(Some("2025-11-22"), Some("2026-11-22"), today).is_ok(),
-            "366 days"
-        );
-        assert!(
-            DateRange::parse(Some("2025-11-21"), Some("2026-11-22"), today).is_err(),
-            "367 days"
-        );
+        assert!(DateRange::parse(Some("2025-11-22"), Some("2026-11-22"), today).is_ok(), "366 days");
+        assert!(DateRange::parse(Some("2025-11-21"), Some("2026-11-22"), today).is_err(), "367 days");
         assert!(DateRange::parse(Some("2026-13-01"), None, today).is_err());
         assert!(DateRange::parse(Some("2026-11-01T00:00:00Z"), None, today).is_err());
         let (start, end) = range("2026-11-01", "2026-11-02").instants().unwrap();
@@ -607,29 +522,14 @@ mod tests {
 
     #[test]
     fn buckets_are_shanghai_days_mondays_and_months() {
-        assert_eq!(
-            shanghai_date(at("2026-11-01T15:59:59Z")),
-            date("2026-11-01")
-        );
-        assert_eq!(
-            shanghai_date(at("2026-11-01T16:00:00Z")),
-            date("2026-11-02")
-        );
+        assert_eq!(shanghai_date(at("2026-11-01T15:59:59Z")), date("2026-11-01"));
+        assert_eq!(shanghai_date(at("2026-11-01T16:00:00Z")), date("2026-11-02"));
         let r = range("2026-10-30", "2026-11-10");
         assert_eq!(Period::Day.buckets(&r).len(), 12);
         // 2026-10-30 is a Friday: its week starts on Monday 26 October.
-        assert_eq!(
-            Period::Week.buckets(&r),
-            vec![date("2026-10-26"), date("2026-11-02"), date("2026-11-09")]
-        );
-        assert_eq!(
-            Period::Month.buckets(&r),
-            vec![date("2026-10-01"), date("2026-11-01")]
-        );
-        assert_eq!(
-            Period::Month.bucket_start(date("2024-02-29")),
-            date("2024-02-01")
-        );
+        assert_eq!(Period::Week.buckets(&r), vec![date("2026-10-26"), date("2026-11-02"), date("2026-11-09")]);
+        assert_eq!(Period::Month.buckets(&r), vec![date("2026-10-01"), date("2026-11-01")]);
+        assert_eq!(Period::Month.bucket_start(date("2024-02-29")), date("2024-02-01"));
         assert!(Period::parse(Some("year")).is_err());
     }
 
@@ -638,123 +538,47 @@ mod tests {
         let now = at("2026-11-10T00:00:00Z");
         let rows = vec![
             // Shanghai 2 November: confirmed after 1 h / 10 h, rated 5.
-            closed(
-                row("2026-11-01T16:30:00Z"),
-                "confirmed",
-                Some(3600),
-                Some(36_000),
-                Some(5),
-            ),
+            closed(row("2026-11-01T16:30:00Z"), "confirmed", Some(3600), Some(36_000), Some(5)),
             // Shanghai 1 November (15:59 UTC): closed by the job, rated 4.
-            closed(
-                row("2026-11-01T15:59:00Z"),
-                "closed_timeout",
-                Some(60),
-                Some(120),
-                Some(4),
-            ),
+            closed(row("2026-11-01T15:59:00Z"), "closed_timeout", Some(60), Some(120), Some(4)),
             // Rejected: due, counts against the rate; responded in 30 s.
-            closed(
-                row("2026-11-02T02:00:00Z"),
-                "rejected",
-                Some(30),
-                None,
-                None,
-            ),
+            closed(row("2026-11-02T02:00:00Z"), "rejected", Some(30), None, None),
             // Withdrawn: left out of the rate.
             closed(row("2026-11-02T03:00:00Z"), "withdrawn", None, None, None),
             // Open and overdue (submitted long ago, never answered).
             row("2026-11-03T03:00:00Z"),
             // Open, answered, not yet due.
-            StatRow {
-                first_response_at: Some(at("2026-11-09T01:00:00Z")),
-                ..row("2026-11-09T00:00:00Z")
-            },
+            StatRow { first_response_at: Some(at("2026-11-09T01:00:00Z")), ..row("2026-11-09T00:00:00Z") },
             // Created before the range, resolved in it: handled only.
-            closed(
-                row("2026-10-20T00:00:00Z"),
-                "confirmed",
-                Some(10),
-                Some(1_209_600 - 3600),
-                None,
-            ),
+            closed(row("2026-10-20T00:00:00Z"), "confirmed", Some(10), Some(1_209_600 - 3600), None),
         ];
         let mut names = Names::default();
         names.categories.insert(1, "维修".to_owned());
         names.categories.insert(2, "其他".to_owned());
         names.grids.insert(10, "第一网格".to_owned());
-        let stats = compute(
-            &rows,
-            &names,
-            Period::Day,
-            range("2026-11-01", "2026-11-09"),
-            now,
-        );
+        let stats = compute(&rows, &names, Period::Day, range("2026-11-01", "2026-11-09"), now);
         let totals = &stats.totals;
-        assert_eq!(
-            (totals.reported, totals.handled, totals.open, totals.overdue),
-            (6, 3, 2, 1)
-        );
+        assert_eq!((totals.reported, totals.handled, totals.open, totals.overdue), (6, 3, 2, 1));
         // Due and not withdrawn: confirmed, closed_timeout, rejected, the overdue one → 2 of 4.
         assert_eq!(totals.resolution_rate.as_deref(), Some("0.5000"));
         // Responses 30, 60, 3600, 3600 (the open one) → (60 + 3600) / 2.
         assert_eq!(totals.median_response_seconds, Some(1830));
         assert_eq!(totals.median_resolution_seconds, Some(18_060));
-        assert_eq!(
-            (totals.satisfaction.as_deref(), totals.rated),
-            (Some("4.50"), 2)
-        );
+        assert_eq!((totals.satisfaction.as_deref(), totals.rated), (Some("4.50"), 2));
         assert_eq!(stats.series.len(), 9);
-        let day = |d: &str| {
-            &stats
-                .series
-                .iter()
-                .find(|b| b.start == date(d))
-                .unwrap()
-                .figures
-        };
+        let day = |d: &str| &stats.series.iter().find(|b| b.start == date(d)).unwrap().figures;
         // The request of 23:59 on 1 November was resolved two minutes later, on 2 November.
-        assert_eq!(
-            (day("2026-11-01").reported, day("2026-11-01").handled),
-            (1, 0)
-        );
-        assert_eq!(
-            (day("2026-11-02").reported, day("2026-11-02").handled),
-            (3, 2)
-        );
-        assert_eq!(
-            day("2026-11-03").handled,
-            1,
-            "the old request resolved on 3 November"
-        );
+        assert_eq!((day("2026-11-01").reported, day("2026-11-01").handled), (1, 0));
+        assert_eq!((day("2026-11-02").reported, day("2026-11-02").handled), (3, 2));
+        assert_eq!(day("2026-11-03").handled, 1, "the old request resolved on 3 November");
         assert_eq!(day("2026-11-04").resolution_rate, None);
         assert_eq!(day("2026-11-04").median_response_seconds, None);
         assert_eq!(stats.by_category.len(), 2);
         assert_eq!(stats.by_category[0].figures, stats.totals);
         assert_eq!(stats.by_category[1].figures.reported, 0);
         assert_eq!(stats.by_grid[0].name, "第一网格");
-        let month = compute(
-            &rows,
-            &names,
-            Period::Month,
-            range("2026-10-20", "2026-11-09"),
-            now,
-        );
-        assert_eq!(
-            month
-                .series
-                .iter()
-                .map(|b| b.figures.reported)
-                .collect::<Vec<_>>(),
-            vec![1, 6]
-        );
-        assert_eq!(
-            month
-                .series
-                .iter()
-                .map(|b| b.figures.handled)
-                .collect::<Vec<_>>(),
-            vec![0, 3]
-        );
+        let month = compute(&rows, &names, Period::Month, range("2026-10-20", "2026-11-09"), now);
+        assert_eq!(month.series.iter().map(|b| b.figures.reported).collect::<Vec<_>>(), vec![1, 6]);
+        assert_eq!(month.series.iter().map(|b| b.figures.handled).collect::<Vec<_>>(), vec![0, 3]);
     }
 }
