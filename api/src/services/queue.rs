@@ -123,11 +123,11 @@ async fn rank_page(
 ) -> Result<Vec<service_request::Model>, ApiError> {
     let mut condition = condition;
     if let Some((created_at, id)) = after {
-        condition = condition.add(
-            Condition::any()
-                .add(service_request::Column::CreatedAt.gt(created_at))
-                .add(Condition::all().add(service_request::Column::CreatedAt.eq(created_at)).add(service_request::Column::Id.gt(id))),
-        );
+        // A row-value comparison, `(created_at, id) > (c, i)`, so that the database starts the index
+        // range at the cursor; the equivalent `created_at > c OR (created_at = c AND id > i)` is not
+        // an index bound and makes a page cost its depth (see docs/benchmarks.md).
+        let position = Expr::tuple([Expr::col(service_request::Column::CreatedAt), Expr::col(service_request::Column::Id)]);
+        condition = condition.add(position.gt(Expr::tuple([Expr::val(created_at), Expr::val(id)])));
     }
     Ok(service_request::Entity::find()
         .filter(condition)
