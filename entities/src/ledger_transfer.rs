@@ -12,7 +12,6 @@ pub struct Model {
     pub chain_seq: i64,
     #[sea_orm(unique)]
     pub id: String,
-    #[sea_orm(unique)]
     pub idempotency_key: Option<String>,
     pub kind: String,
     pub debit_account_id: i64,
@@ -20,16 +19,13 @@ pub struct Model {
     pub asset: String,
     pub amount: i64,
     pub code: String,
-    #[sea_orm(unique)]
     pub pending_id: Option<String>,
-    #[sea_orm(unique)]
     pub reverses: Option<String>,
     pub timeout_at_us: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub metadata: String,
     pub created_at_us: i64,
     pub prev_hash: String,
-    #[sea_orm(unique)]
     pub hash: String,
 }
 
