@@ -104,20 +104,8 @@ fn parse_until(text: &str) -> Result<DateTime<Utc>, String> {
 pub async fn run(cmd: LedgerCommand, db: &DatabaseConnection) -> anyhow::Result<ExitCode> {
     match cmd {
         LedgerCommand::Verify { json } => verify(db, json).await,
-        LedgerCommand::Export {
-            format,
-            asset,
-            until,
-            output,
-        } => export(db, format, asset, until, output).await,
-        LedgerCommand::Bench {
-            clients,
-            seconds,
-            mode,
-            in_flight,
-            accounts,
-            json,
-        } => {
+        LedgerCommand::Export { format, asset, until, output } => export(db, format, asset, until, output).await,
+        LedgerCommand::Bench { clients, seconds, mode, in_flight, accounts, json } => {
             let mode = match mode {
                 ModeArg::Uniform => BenchMode::Uniform,
                 ModeArg::Hot => BenchMode::Hot,
@@ -157,21 +145,14 @@ fn update(bar: &ProgressBar, done: u64, total: u64) {
 async fn verify(db: &DatabaseConnection, json: bool) -> anyhow::Result<ExitCode> {
     let bar = progress_bar("verifying");
     let ledger = Ledger::new(db.clone());
-    let report = ledger
-        .verify(&mut |done, total| update(&bar, done, total))
-        .await
-        .context("verifying the ledger")?;
+    let report = ledger.verify(&mut |done, total| update(&bar, done, total)).await.context("verifying the ledger")?;
     bar.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{report}");
     }
-    Ok(if report.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn export(
@@ -191,41 +172,26 @@ async fn export(
     });
     options.until = until;
     let mut out: BufWriter<Box<dyn Write + Send>> = BufWriter::new(match &output {
-        Some(path) => {
-            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
-        }
+        Some(path) => Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?),
         None => Box::new(std::io::stdout()),
     });
     let bar = progress_bar("exporting");
-    let summary = ehome_ledger::export(db, &options, &mut out, &mut |done, total| {
-        update(&bar, done, total)
-    })
-    .await
-    .context("exporting the ledger")?;
+    let summary = ehome_ledger::export(db, &options, &mut out, &mut |done, total| update(&bar, done, total))
+        .await
+        .context("exporting the ledger")?;
     out.flush().context("writing the journal")?;
     bar.finish_and_clear();
     eprintln!(
         "exported {} transactions over {} accounts{}",
         summary.transactions,
         summary.accounts,
-        output
-            .map(|p| format!(" to {}", p.display()))
-            .unwrap_or_default()
+        output.map(|p| format!(" to {}", p.display())).unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn bench(
-    db: &DatabaseConnection,
-    config: &BenchConfig,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    eprintln!(
-        "ledger bench: mode {:?}, {} clients, {} s",
-        config.mode,
-        config.clients,
-        config.duration.as_secs()
-    );
+async fn bench(db: &DatabaseConnection, config: &BenchConfig, json: bool) -> anyhow::Result<ExitCode> {
+    eprintln!("ledger bench: mode {:?}, {} clients, {} s", config.mode, config.clients, config.duration.as_secs());
     // A pool of its own, sized for the clients, when the database URL is known.
     let report = match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => run_bench_url(&url, config).await,
