@@ -38,9 +38,7 @@ impl Actor {
     }
 
     pub fn has_scoped(&self, community: CommunityId, role: Role, scope_id: i64) -> bool {
-        self.roles
-            .get(&community.0)
-            .is_some_and(|held| held.iter().any(|(r, scope)| *r == role && *scope == scope_id))
+        self.roles.get(&community.0).is_some_and(|held| held.iter().any(|(r, scope)| *r == role && *scope == scope_id))
     }
 
     /// The scope ids of a scoped role in a community (buildings led, grids served, shops worked for).
@@ -194,5 +192,7 @@ pub fn submit_request(actor: &Actor, community: CommunityId) -> Result<(), ApiEr
 
 /// Whether a user may be assigned requests: a handler role in the community.
 pub fn can_be_assigned(actor: &Actor, community: CommunityId) -> bool {
-    [Role::BuildingLeader, Role::GridWorker, Role::Committee, Role::SocialWorker].into_iter().any(|role| actor.has(community, role))
+    [Role::BuildingLeader, Role::GridWorker, Role::Committee, Role::SocialWorker]
+        .into_iter()
+        .any(|role| actor.has(community, role))
 }

@@ -51,10 +51,7 @@ pub enum ConfigError {
     #[error("JWT_SECRET must be set to at least {JWT_SECRET_MIN_BYTES} bytes when EHOME_ENV=prod")]
     WeakJwtSecret,
     #[error("could not keep the generated dev JWT secret at {path}: {source}")]
-    DevSecret {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DevSecret { path: PathBuf, source: std::io::Error },
 }
 
 #[derive(Debug, Clone)]
@@ -222,16 +219,12 @@ impl Settings {
             rate_limits,
             body_limit_bytes: parse_range(vars, "EHOME_BODY_LIMIT_BYTES", 256 * 1024, 1024..=16 * 1024 * 1024)?,
             shutdown_timeout_seconds: parse_range(vars, "EHOME_SHUTDOWN_TIMEOUT_SECONDS", 30, 0..=600)?,
-            seed_demo: environment.is_dev()
-                && parse_range(vars, "EHOME_SEED_DEMO", 1u32, 0..=1)? == 1,
+            seed_demo: environment.is_dev() && parse_range(vars, "EHOME_SEED_DEMO", 1u32, 0..=1)? == 1,
         })
     }
 
     pub fn wechat_timeouts(&self) -> (Duration, Duration) {
-        (
-            Duration::from_millis(self.wechat.connect_timeout_ms),
-            Duration::from_millis(self.wechat.request_timeout_ms),
-        )
+        (Duration::from_millis(self.wechat.connect_timeout_ms), Duration::from_millis(self.wechat.request_timeout_ms))
     }
 }
 
@@ -247,10 +240,8 @@ where
     let Some(text) = vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
         return Ok(default);
     };
-    let value: T = text.parse().map_err(|_| ConfigError::Invalid {
-        name,
-        reason: format!("{text:?} is not a number"),
-    })?;
+    let value: T =
+        text.parse().map_err(|_| ConfigError::Invalid { name, reason: format!("{text:?} is not a number") })?;
     if !range.contains(&value) {
         return Err(ConfigError::Invalid {
             name,
@@ -328,7 +319,8 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let settings = Settings::from_vars(&vars(&[("JWT_SECRET", "topsecretvalue"), ("WECHAT_SECRET", "wxsecret")])).unwrap();
+        let settings =
+            Settings::from_vars(&vars(&[("JWT_SECRET", "topsecretvalue"), ("WECHAT_SECRET", "wxsecret")])).unwrap();
         let printed = format!("{settings:?}");
         assert!(!printed.contains("topsecretvalue"));
         assert!(!printed.contains("wxsecret"));

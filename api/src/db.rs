@@ -62,6 +62,7 @@ pub fn pool_usage(connection: &DatabaseConnection) -> (u32, u32) {
 /// locked" when it first writes after another connection committed. PostgreSQL ignores the mode.
 pub async fn begin_write(connection: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     connection.begin_with_options(options).await
 }

@@ -37,7 +37,8 @@ pub async fn present(db: &DatabaseConnection) -> Result<bool, ApiError> {
 pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
-    let community = service::create_community(&txn, label("海曙区")?, label("南门街道")?, label("新芝社区")?, now).await?;
+    let community =
+        service::create_community(&txn, label("海曙区")?, label("南门街道")?, label("新芝社区")?, now).await?;
     let community_id = CommunityId(community.id);
     let mut buildings = Vec::new();
     let mut households = Vec::new();
@@ -76,11 +77,21 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
 
     let grant = |role: Role, scope_ids: Vec<i64>| vec![RoleGrant { role, scope_ids }];
     service::set_roles(&txn, community_id, ids["demo-committee"], &grant(Role::Committee, vec![]), now).await?;
-    service::set_roles(&txn, community_id, ids["demo-leader"], &grant(Role::BuildingLeader, vec![buildings[0].id]), now).await?;
-    service::set_roles(&txn, community_id, ids["demo-grid"], &grant(Role::GridWorker, vec![buildings[0].grid_id]), now).await?;
+    service::set_roles(
+        &txn,
+        community_id,
+        ids["demo-leader"],
+        &grant(Role::BuildingLeader, vec![buildings[0].id]),
+        now,
+    )
+    .await?;
+    service::set_roles(&txn, community_id, ids["demo-grid"], &grant(Role::GridWorker, vec![buildings[0].grid_id]), now)
+        .await?;
     service::set_roles(&txn, community_id, ids["demo-social"], &grant(Role::SocialWorker, vec![]), now).await?;
     service::set_roles(&txn, community_id, ids["demo-shop"], &grant(Role::MerchantStaff, vec![shop.id]), now).await?;
-    for (openid, household) in [("demo-resident-1", &households[0]), ("demo-resident-2", &households[1]), ("demo-resident-3", &households[5])] {
+    for (openid, household) in
+        [("demo-resident-1", &households[0]), ("demo-resident-2", &households[1]), ("demo-resident-3", &households[5])]
+    {
         let request = service::create_join_request(&txn, ids[openid], household, None, now).await?;
         service::decide_join_request(&txn, &request, ids["demo-committee"], true, None, now).await?;
     }
@@ -88,7 +99,10 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
         &txn,
         community_id,
         ids["demo-resident-1"],
-        &[RoleGrant { role: Role::Resident, scope_ids: vec![] }, RoleGrant { role: Role::Volunteer, scope_ids: vec![] }],
+        &[
+            RoleGrant { role: Role::Resident, scope_ids: vec![] },
+            RoleGrant { role: Role::Volunteer, scope_ids: vec![] },
+        ],
         now,
     )
     .await?;

@@ -15,10 +15,8 @@ pub enum Lang {
 impl Lang {
     /// English when the first language the client names is English; Chinese otherwise.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let first = header
-            .and_then(|h| h.split(',').next())
-            .map(|tag| tag.trim().to_ascii_lowercase())
-            .unwrap_or_default();
+        let first =
+            header.and_then(|h| h.split(',').next()).map(|tag| tag.trim().to_ascii_lowercase()).unwrap_or_default();
         if first.starts_with("en") { Lang::En } else { Lang::Zh }
     }
 }
@@ -137,38 +135,86 @@ impl ApiError {
         let pick = |zh_text: &str, en_text: &str| if zh { zh_text.to_owned() } else { en_text.to_owned() };
         match self {
             ApiError::InvalidJson(detail) => {
-                if zh { format!("请求体不是有效的 JSON：{detail}") } else { format!("The request body is not valid JSON: {detail}") }
+                if zh {
+                    format!("请求体不是有效的 JSON：{detail}")
+                } else {
+                    format!("The request body is not valid JSON: {detail}")
+                }
             }
             ApiError::InvalidQuery(detail) => {
-                if zh { format!("查询参数无效：{detail}") } else { format!("Invalid query parameters: {detail}") }
+                if zh {
+                    format!("查询参数无效：{detail}")
+                } else {
+                    format!("Invalid query parameters: {detail}")
+                }
             }
             ApiError::Validation { field, reason } => {
-                if zh { format!("字段 {field} 无效：{reason}") } else { format!("Field {field} is invalid: {reason}") }
+                if zh {
+                    format!("字段 {field} 无效：{reason}")
+                } else {
+                    format!("Field {field} is invalid: {reason}")
+                }
             }
-            ApiError::Unauthenticated => pick("请先登录（令牌缺失、无效或已过期）", "Please sign in: the token is missing, invalid or expired"),
-            ApiError::RefreshTokenInvalid => pick("登录已失效，请重新登录", "The refresh token is invalid, expired or revoked; please sign in again"),
+            ApiError::Unauthenticated => {
+                pick("请先登录（令牌缺失、无效或已过期）", "Please sign in: the token is missing, invalid or expired")
+            }
+            ApiError::RefreshTokenInvalid => {
+                pick("登录已失效，请重新登录", "The refresh token is invalid, expired or revoked; please sign in again")
+            }
             ApiError::Forbidden => pick("没有权限执行此操作", "You are not allowed to do this"),
-            ApiError::NotFound(what) => if zh { format!("未找到：{what}") } else { format!("Not found: {what}") },
+            ApiError::NotFound(what) => {
+                if zh {
+                    format!("未找到：{what}")
+                } else {
+                    format!("Not found: {what}")
+                }
+            }
             ApiError::RouteNotFound => pick("接口不存在", "No such endpoint"),
             ApiError::MethodNotAllowed => pick("该接口不支持此方法", "Method not allowed on this endpoint"),
             ApiError::PayloadTooLarge => pick("请求体过大", "The request body is too large"),
             ApiError::RateLimited { retry_after_seconds } => {
-                if zh { format!("操作过于频繁，请 {retry_after_seconds} 秒后再试") } else { format!("Too many requests; retry in {retry_after_seconds} s") }
+                if zh {
+                    format!("操作过于频繁，请 {retry_after_seconds} 秒后再试")
+                } else {
+                    format!("Too many requests; retry in {retry_after_seconds} s")
+                }
             }
-            ApiError::AlreadyMember => pick("您在本社区已登记住户", "You already belong to a household in this community"),
+            ApiError::AlreadyMember => {
+                pick("您在本社区已登记住户", "You already belong to a household in this community")
+            }
             ApiError::JoinRequestNotPending => pick("该入户申请已处理", "This join request has already been decided"),
             ApiError::JoinRequestExists => pick("您已有待审核的入户申请", "You already have a pending join request"),
-            ApiError::InvalidRole(detail) => if zh { format!("角色设置无效：{detail}") } else { format!("Invalid role assignment: {detail}") },
-            ApiError::WechatCodeInvalid => pick("微信登录凭证无效或已使用，请重新登录", "The WeChat code is invalid or used; please sign in again"),
-            ApiError::WechatUserBlocked => pick("该微信账号存在风险，已被微信限制", "WeChat has blocked this account as high-risk"),
-            ApiError::WechatRateLimited => pick("微信接口调用过于频繁，请稍后再试", "WeChat's quota is exhausted; please retry later"),
-            ApiError::WechatUnavailable => pick("微信服务暂时不可用，请稍后再试", "WeChat is unavailable; please retry later"),
+            ApiError::InvalidRole(detail) => {
+                if zh {
+                    format!("角色设置无效：{detail}")
+                } else {
+                    format!("Invalid role assignment: {detail}")
+                }
+            }
+            ApiError::WechatCodeInvalid => {
+                pick("微信登录凭证无效或已使用，请重新登录", "The WeChat code is invalid or used; please sign in again")
+            }
+            ApiError::WechatUserBlocked => {
+                pick("该微信账号存在风险，已被微信限制", "WeChat has blocked this account as high-risk")
+            }
+            ApiError::WechatRateLimited => {
+                pick("微信接口调用过于频繁，请稍后再试", "WeChat's quota is exhausted; please retry later")
+            }
+            ApiError::WechatUnavailable => {
+                pick("微信服务暂时不可用，请稍后再试", "WeChat is unavailable; please retry later")
+            }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::InvalidTransition { action, status } => {
-                if zh { format!("当前状态（{status}）不能执行操作 {action}") } else { format!("Action {action} is not allowed while the request is {status}") }
+                if zh {
+                    format!("当前状态（{status}）不能执行操作 {action}")
+                } else {
+                    format!("Action {action} is not allowed while the request is {status}")
+                }
             }
             ApiError::ReopenWindowClosed => pick("已超过可重新打开的期限", "The window for reopening has closed"),
-            ApiError::ContentRejected => pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it"),
+            ApiError::ContentRejected => {
+                pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
+            }
             ApiError::AlreadyRated => pick("您已评价过", "You have already rated this"),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
@@ -193,10 +239,13 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) | ApiError::Validation { .. } | ApiError::InvalidRole(_) => {
-                StatusCode::BAD_REQUEST
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::Validation { .. }
+            | ApiError::InvalidRole(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::RefreshTokenInvalid | ApiError::WechatCodeInvalid => {
+                StatusCode::UNAUTHORIZED
             }
-            ApiError::Unauthenticated | ApiError::RefreshTokenInvalid | ApiError::WechatCodeInvalid => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::WechatUserBlocked => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -69,7 +69,9 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("邻e家 API listening on {address} (port {})", app.port());
     if dev {
         println!("dev mode: get a token with");
-        println!("  curl -s -X POST {address}/api/v1/auth/dev-login -H 'content-type: application/json' -d '{{\"openid\":\"demo-resident-1\"}}'");
+        println!(
+            "  curl -s -X POST {address}/api/v1/auth/dev-login -H 'content-type: application/json' -d '{{\"openid\":\"demo-resident-1\"}}'"
+        );
         println!("demo users (openid → role):");
         for (openid, what) in ehome_api::demo::DEMO_USERS {
             println!("  {openid:<18} {what}");

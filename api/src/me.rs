@@ -70,7 +70,8 @@ struct MeView {
 
 async fn get_me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
-    let members = household_member::Entity::find().filter(household_member::Column::UserId.eq(user.id)).all(&state.db).await?;
+    let members =
+        household_member::Entity::find().filter(household_member::Column::UserId.eq(user.id)).all(&state.db).await?;
     let houses = household::Entity::find()
         .filter(household::Column::Id.is_in(members.iter().map(|m| m.household_id)))
         .all(&state.db)
@@ -89,7 +90,11 @@ async fn get_me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpR
             .collect(),
         roles: roles
             .into_iter()
-            .map(|row| RoleView { community_id: row.community_id, role: row.role, scope_id: (row.scope_id != 0).then_some(row.scope_id) })
+            .map(|row| RoleView {
+                community_id: row.community_id,
+                role: row.role,
+                scope_id: (row.scope_id != 0).then_some(row.scope_id),
+            })
             .collect(),
     }))
 }
@@ -131,13 +136,18 @@ struct PhoneBody {
     code: String,
 }
 
-async fn bind_phone(state: web::Data<AppState>, caller: AuthUser, body: web::Json<PhoneBody>) -> ApiResult<HttpResponse> {
+async fn bind_phone(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<PhoneBody>,
+) -> ApiResult<HttpResponse> {
     let code = body.code.trim();
     if code.is_empty() || code.len() > 128 {
         return Err(ApiError::validation("code", "1 to 128 characters"));
     }
     let info = state.wechat.phone_number(code).await?;
-    let phone = Phone::parse(&info.pure_phone_number).map_err(|reason| ApiError::internal(anyhow::anyhow!("WeChat returned an unusable phone number: {reason}")))?;
+    let phone = Phone::parse(&info.pure_phone_number)
+        .map_err(|reason| ApiError::internal(anyhow::anyhow!("WeChat returned an unusable phone number: {reason}")))?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     let mut active: user::ActiveModel = user.into();
     active.phone = Set(Some(phone.as_str().to_owned()));

@@ -6,7 +6,10 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::{notification, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
@@ -86,7 +89,9 @@ pub fn push(state: &AppState, notice: Notice, at: DateTime<Utc>) {
         };
         match state.wechat.send_subscribe(&message).await {
             Ok(SendOutcome::Sent) => tracing::debug!(user_id = notice.user_id, "subscribe message sent"),
-            Ok(SendOutcome::NotSubscribed) => tracing::debug!(user_id = notice.user_id, "user has no subscription left"),
+            Ok(SendOutcome::NotSubscribed) => {
+                tracing::debug!(user_id = notice.user_id, "user has no subscription left")
+            }
             Err(err) => tracing::warn!(user_id = notice.user_id, error = %err, "subscribe message failed"),
         }
     });
@@ -105,7 +110,15 @@ struct NotificationView {
 
 impl From<notification::Model> for NotificationView {
     fn from(n: notification::Model) -> Self {
-        NotificationView { id: n.id, kind: n.kind, title: n.title, body: n.body, request_id: n.request_id, created_at: n.created_at, read_at: n.read_at }
+        NotificationView {
+            id: n.id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            request_id: n.request_id,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        }
     }
 }
 
@@ -138,7 +151,8 @@ async fn list(state: web::Data<AppState>, caller: AuthUser, query: web::Query<In
         .count(&state.db)
         .await?;
     let page = page(rows, keyset.limit, |n| n.id, NotificationView::from);
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": page.items, "next_cursor": page.next_cursor, "unread": unread})))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"items": page.items, "next_cursor": page.next_cursor, "unread": unread})))
 }
 
 async fn mark_read(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
@@ -168,4 +182,3 @@ async fn mark_all_read(state: web::Data<AppState>, caller: AuthUser) -> ApiResul
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"marked": updated.rows_affected})))
 }
-

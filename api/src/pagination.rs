@@ -36,7 +36,9 @@ impl PageQuery {
         }
         let after_id = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
-            Some(cursor) => Some(decode(cursor).ok_or_else(|| ApiError::validation("cursor", "not a cursor from this API"))?),
+            Some(cursor) => {
+                Some(decode(cursor).ok_or_else(|| ApiError::validation("cursor", "not a cursor from this API"))?)
+            }
         };
         Ok(Keyset { after_id, limit })
     }

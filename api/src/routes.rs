@@ -2,7 +2,7 @@
 //! recorded so that a test can compare it with `openapi.yaml`.
 
 use actix_web::http::Method;
-use actix_web::{Handler, FromRequest, Responder, web};
+use actix_web::{FromRequest, Handler, Responder, web};
 
 use crate::config::Environment;
 

@@ -203,9 +203,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("member_roles", &["community_id", "user_id", "role", "scope_id"], true))
-            .await?;
+        manager.create_index(index("member_roles", &["community_id", "user_id", "role", "scope_id"], true)).await?;
         manager.create_index(index("member_roles", &["user_id"], false)).await?;
         Ok(())
     }

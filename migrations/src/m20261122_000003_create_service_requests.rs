@@ -8,7 +8,8 @@ use crate::schema_helpers::{fk, index};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const TABLES: &[&str] = &["request_categories", "service_requests", "request_events", "request_followers", "notifications"];
+const TABLES: &[&str] =
+    &["request_categories", "service_requests", "request_events", "request_followers", "notifications"];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -71,7 +72,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager.create_index(index("service_requests", &["community_id", "created_at", "id"], false)).await?;
-        manager.create_index(index("service_requests", &["community_id", "is_open", "created_at", "id"], false)).await?;
+        manager
+            .create_index(index("service_requests", &["community_id", "is_open", "created_at", "id"], false))
+            .await?;
         manager.create_index(index("service_requests", &["is_open", "resolution_due_at"], false)).await?;
         manager.create_index(index("service_requests", &["reporter_id", "created_at"], false)).await?;
         manager.create_index(index("service_requests", &["building_id", "category_id", "is_open"], false)).await?;

@@ -64,7 +64,13 @@ async fn bad_access_tokens_are_refused() {
     let alg_none = format!("{none_header}.{tampered_payload}.");
     let garbage = "not.a.jwt".to_owned();
 
-    for (name, token) in [("expired", expired), ("wrong key", wrong_key), ("tampered", tampered), ("alg none", alg_none), ("garbage", garbage)] {
+    for (name, token) in [
+        ("expired", expired),
+        ("wrong key", wrong_key),
+        ("tampered", tampered),
+        ("alg none", alg_none),
+        ("garbage", garbage),
+    ] {
         let response = app.get("/me", Some(&token)).await;
         assert_eq!(response.status(), 401, "{name}");
         assert_eq!(error_code(response).await, "UNAUTHENTICATED", "{name}");

@@ -13,8 +13,10 @@ async fn demo_ids(app: &TestApp, token: &str) -> (i64, Vec<i64>, Vec<i64>, Vec<i
     }
     let mut households = Vec::new();
     for building in &buildings[..2] {
-        let list: Value = app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
-        households.push(list["items"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect::<Vec<_>>());
+        let list: Value =
+            app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
+        households
+            .push(list["items"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect::<Vec<_>>());
     }
     (community, buildings, households[0].clone(), households[1].clone())
 }
@@ -41,23 +43,42 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
 
     // The newcomer binds a phone so we can check masking, then claims a home in building 1.
     app.wechat.add_phone_code("phone-1", "13812345678");
-    let bound: Value = app.post("/me/phone", Some(&newcomer.access), &json!({"code": "phone-1"})).await.json().await.unwrap();
+    let bound: Value =
+        app.post("/me/phone", Some(&newcomer.access), &json!({"code": "phone-1"})).await.json().await.unwrap();
     assert_eq!(bound["phone"], "13812345678", "the owner sees the whole number");
 
-    let claim = app.post(&format!("/households/{}/join-requests", building1_homes[2]), Some(&newcomer.access), &json!({"note": "我是新搬来的"})).await;
+    let claim = app
+        .post(
+            &format!("/households/{}/join-requests", building1_homes[2]),
+            Some(&newcomer.access),
+            &json!({"note": "我是新搬来的"}),
+        )
+        .await;
     assert_eq!(claim.status(), 201);
     let claim: Value = claim.json().await.unwrap();
     let claim_id = claim["id"].as_i64().unwrap();
 
-    let duplicate = app.post(&format!("/households/{}/join-requests", building1_homes[3]), Some(&newcomer.access), &json!({})).await;
+    let duplicate = app
+        .post(&format!("/households/{}/join-requests", building1_homes[3]), Some(&newcomer.access), &json!({}))
+        .await;
     assert_eq!(duplicate.status(), 409);
     assert_eq!(error_code(duplicate).await, "JOIN_REQUEST_EXISTS");
 
     // The leader sees it with the phone masked; the other leader does not see it.
-    let listed: Value = app.get(&format!("/communities/{community}/join-requests?status=pending"), Some(&leader.access)).await.json().await.unwrap();
+    let listed: Value = app
+        .get(&format!("/communities/{community}/join-requests?status=pending"), Some(&leader.access))
+        .await
+        .json()
+        .await
+        .unwrap();
     let mine = listed["items"].as_array().unwrap().iter().find(|r| r["id"] == claim_id).expect("listed for its leader");
     assert_eq!(mine["applicant"]["phone"], "138****5678");
-    let other_list: Value = app.get(&format!("/communities/{community}/join-requests"), Some(&other_leader.access)).await.json().await.unwrap();
+    let other_list: Value = app
+        .get(&format!("/communities/{community}/join-requests"), Some(&other_leader.access))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(other_list["items"].as_array().unwrap().iter().all(|r| r["id"] != claim_id));
     let resident = app.dev_login("demo-resident-2").await;
     assert_eq!(app.get(&format!("/communities/{community}/join-requests"), Some(&resident.access)).await.status(), 403);
@@ -66,11 +87,19 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
     let refused = app.post(&format!("/join-requests/{claim_id}/approve"), Some(&other_leader.access), &json!({})).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(error_code(refused).await, "FORBIDDEN");
-    assert_eq!(app.post(&format!("/join-requests/{claim_id}/approve"), Some(&resident.access), &json!({})).await.status(), 403);
-    assert_eq!(app.post(&format!("/join-requests/{claim_id}/reject"), Some(&newcomer.access), &json!({})).await.status(), 403);
+    assert_eq!(
+        app.post(&format!("/join-requests/{claim_id}/approve"), Some(&resident.access), &json!({})).await.status(),
+        403
+    );
+    assert_eq!(
+        app.post(&format!("/join-requests/{claim_id}/reject"), Some(&newcomer.access), &json!({})).await.status(),
+        403
+    );
 
     // Its own leader approves; a second decision is a conflict.
-    let approved = app.post(&format!("/join-requests/{claim_id}/approve"), Some(&leader.access), &json!({"note": "核实无误"})).await;
+    let approved = app
+        .post(&format!("/join-requests/{claim_id}/approve"), Some(&leader.access), &json!({"note": "核实无误"}))
+        .await;
     assert_eq!(approved.status(), 200);
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["status"], "approved");
@@ -83,16 +112,31 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
     assert!(me["roles"].as_array().unwrap().iter().any(|r| r["role"] == "resident" && r["community_id"] == community));
 
     // One household per community: a further claim is refused.
-    let second_home = app.post(&format!("/households/{}/join-requests", building2_homes[0]), Some(&newcomer.access), &json!({})).await;
+    let second_home = app
+        .post(&format!("/households/{}/join-requests", building2_homes[0]), Some(&newcomer.access), &json!({}))
+        .await;
     assert_eq!(second_home.status(), 409);
     assert_eq!(error_code(second_home).await, "ALREADY_MEMBER");
 
     // Rejection by the right leader (of building 2) for someone else's claim.
     let stranger = app.dev_login("stranger").await;
-    let claim: Value = app.post(&format!("/households/{}/join-requests", building2_homes[1]), Some(&stranger.access), &json!({})).await.json().await.unwrap();
+    let claim: Value = app
+        .post(&format!("/households/{}/join-requests", building2_homes[1]), Some(&stranger.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let claim_id = claim["id"].as_i64().unwrap();
-    assert_eq!(app.post(&format!("/join-requests/{claim_id}/reject"), Some(&leader.access), &json!({})).await.status(), 403);
-    let rejected: Value = app.post(&format!("/join-requests/{claim_id}/reject"), Some(&other_leader.access), &json!({"note": "查无此人"})).await.json().await.unwrap();
+    assert_eq!(
+        app.post(&format!("/join-requests/{claim_id}/reject"), Some(&leader.access), &json!({})).await.status(),
+        403
+    );
+    let rejected: Value = app
+        .post(&format!("/join-requests/{claim_id}/reject"), Some(&other_leader.access), &json!({"note": "查无此人"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rejected["status"], "rejected");
     let stranger_me: Value = app.get("/me", Some(&stranger.access)).await.json().await.unwrap();
     assert!(stranger_me["households"].as_array().unwrap().is_empty());
@@ -121,17 +165,43 @@ async fn roles_are_validated_against_the_community() {
 
     // A new community elsewhere: a building there is not a scope here.
     let other: Value = app
-        .post("/communities", Some(&admin.access), &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}))
+        .post(
+            "/communities",
+            Some(&admin.access),
+            &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}),
+        )
         .await
         .json()
         .await
         .unwrap();
-    let other_grid: Value = app.post(&format!("/communities/{}/grids", other["id"]), Some(&admin.access), &json!({"name": "一网格"})).await.json().await.unwrap();
-    let other_building: Value = app.post(&format!("/grids/{}/buildings", other_grid["id"]), Some(&admin.access), &json!({"name": "9号楼"})).await.json().await.unwrap();
-    let foreign = app.put(&path, Some(&committee.access), &json!({"roles": [{"role": "building_leader", "scope_ids": [other_building["id"]]}]})).await;
+    let other_grid: Value = app
+        .post(&format!("/communities/{}/grids", other["id"]), Some(&admin.access), &json!({"name": "一网格"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_building: Value = app
+        .post(&format!("/grids/{}/buildings", other_grid["id"]), Some(&admin.access), &json!({"name": "9号楼"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let foreign = app
+        .put(
+            &path,
+            Some(&committee.access),
+            &json!({"roles": [{"role": "building_leader", "scope_ids": [other_building["id"]]}]}),
+        )
+        .await;
     assert_eq!(foreign.status(), 400);
     // The committee of one community cannot touch another's roles.
-    let elsewhere = app.put(&format!("/communities/{}/members/{}/roles", other["id"], target.user_id), Some(&committee.access), &json!({"roles": []})).await;
+    let elsewhere = app
+        .put(
+            &format!("/communities/{}/members/{}/roles", other["id"], target.user_id),
+            Some(&committee.access),
+            &json!({"roles": []}),
+        )
+        .await;
     assert_eq!(elsewhere.status(), 403);
 
     let set = app.put(&path, Some(&committee.access), &json!({"roles": [{"role": "volunteer"}, {"role": "building_leader", "scope_ids": [buildings[2], buildings[3]]}]})).await;
@@ -139,5 +209,7 @@ async fn roles_are_validated_against_the_community() {
     let read: Value = app.get(&path, Some(&target.access)).await.json().await.unwrap();
     let roles = read["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 2);
-    assert!(roles.iter().any(|r| r["role"] == "building_leader" && r["scope_ids"] == json!([buildings[2], buildings[3]])));
+    assert!(
+        roles.iter().any(|r| r["role"] == "building_leader" && r["scope_ids"] == json!([buildings[2], buildings[3]]))
+    );
 }

@@ -15,9 +15,11 @@ async fn health_ready_metrics_and_request_ids() {
     assert_eq!(body["cache"], "ok");
 
     // A sane incoming request id is kept; a hostile one is replaced.
-    let kept = app.request(reqwest::Method::GET, "/healthz", None).header("x-request-id", "abc-123").send().await.unwrap();
+    let kept =
+        app.request(reqwest::Method::GET, "/healthz", None).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(kept.headers()["x-request-id"], "abc-123");
-    let replaced = app.request(reqwest::Method::GET, "/healthz", None).header("x-request-id", "a b\"c").send().await.unwrap();
+    let replaced =
+        app.request(reqwest::Method::GET, "/healthz", None).header("x-request-id", "a b\"c").send().await.unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "a b\"c");
 
     let metrics = app.get("/metrics", None).await;

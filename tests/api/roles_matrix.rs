@@ -78,7 +78,8 @@ async fn every_protected_route_with_every_role() {
     }
 
     let committee = &["demo-admin", "demo-committee"];
-    let members = &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-social", "demo-resident-1", "demo-shop"];
+    let members =
+        &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-social", "demo-resident-1", "demo-shop"];
     let handlers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
     let outsiders = &["demo-newcomer"];
     let deciders = &["demo-admin", "demo-committee", "demo-leader"];
@@ -91,7 +92,12 @@ async fn every_protected_route_with_every_role() {
         case(Method::PATCH, "/api/v1/me", json!({"nickname": "邻居"}), SIGNED_IN),
         case(Method::POST, "/api/v1/me/phone", json!({"code": "phone-{caller}"}), SIGNED_IN),
         case(Method::GET, "/api/v1/communities", json!(null), SIGNED_IN),
-        case(Method::POST, "/api/v1/communities", json!({"district": "海曙区", "street": "月湖街道", "name": "新社区"}), &["demo-admin"]),
+        case(
+            Method::POST,
+            "/api/v1/communities",
+            json!({"district": "海曙区", "street": "月湖街道", "name": "新社区"}),
+            &["demo-admin"],
+        ),
         case(Method::GET, "/api/v1/communities/{id}", json!(null), SIGNED_IN),
         case(Method::GET, "/api/v1/communities/{id}/grids", json!(null), SIGNED_IN),
         case(Method::POST, "/api/v1/communities/{id}/grids", json!({"name": "新网格"}), committee),
@@ -104,17 +110,35 @@ async fn every_protected_route_with_every_role() {
         case(Method::POST, "/api/v1/join-requests/{id}/approve", json!({}), deciders),
         case(Method::POST, "/api/v1/join-requests/{id}/reject", json!({}), deciders),
         case(Method::GET, "/api/v1/communities/{id}/members/{user_id}/roles", json!(null), role_viewers),
-        case(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", json!({"roles": [{"role": "volunteer"}]}), committee),
-        case(Method::POST, "/api/v1/requests", json!({"category_id": ids.category, "building_id": ids.building, "title": "矩阵测试{caller}", "description": "d"}), members),
+        case(
+            Method::PUT,
+            "/api/v1/communities/{id}/members/{user_id}/roles",
+            json!({"roles": [{"role": "volunteer"}]}),
+            committee,
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests",
+            json!({"category_id": ids.category, "building_id": ids.building, "title": "矩阵测试{caller}", "description": "d"}),
+            members,
+        ),
         case(Method::GET, "/api/v1/requests", json!(null), SIGNED_IN),
         case(Method::GET, "/api/v1/requests/similar", json!(null), members),
         hidden(case(Method::GET, "/api/v1/requests/{id}", json!(null), members), outsiders),
-        hidden(case(Method::POST, "/api/v1/requests/{id}/transitions", json!({"action": "accept"}), handlers), outsiders),
+        hidden(
+            case(Method::POST, "/api/v1/requests/{id}/transitions", json!({"action": "accept"}), handlers),
+            outsiders,
+        ),
         hidden(case(Method::POST, "/api/v1/requests/{id}/comments", json!({"body": "同感"}), members), outsiders),
         hidden(case(Method::POST, "/api/v1/requests/{id}/rating", json!({"score": 5}), &[]), outsiders),
         hidden(case(Method::POST, "/api/v1/requests/{id}/me-too", json!({}), members), outsiders),
         case(Method::GET, "/api/v1/communities/{id}/categories", json!(null), SIGNED_IN),
-        case(Method::POST, "/api/v1/communities/{id}/categories", json!({"key": "matrix", "name": "新类别", "response_sla_hours": 1, "resolution_sla_hours": 2}), committee),
+        case(
+            Method::POST,
+            "/api/v1/communities/{id}/categories",
+            json!({"key": "matrix", "name": "新类别", "response_sla_hours": 1, "resolution_sla_hours": 2}),
+            committee,
+        ),
         case(Method::PATCH, "/api/v1/categories/{id}", json!({"name": "维修"}), committee),
         case(Method::GET, "/api/v1/communities/{id}/stats", json!(null), committee),
         case(Method::GET, "/api/v1/communities/{id}/requests.csv", json!(null), committee),
@@ -131,8 +155,8 @@ async fn every_protected_route_with_every_role() {
     // Every route the app serves is either public or in this matrix.
     let table = ehome_api::routes::route_table(ehome_api::config::Environment::Dev);
     for (method, path) in &table {
-        let covered = PUBLIC.contains(&path.as_str())
-            || cases.iter().any(|c| c.method.as_str() == method && c.template == path);
+        let covered =
+            PUBLIC.contains(&path.as_str()) || cases.iter().any(|c| c.method.as_str() == method && c.template == path);
         assert!(covered, "{method} {path} is neither public nor in the role matrix");
     }
 
@@ -155,7 +179,11 @@ async fn every_protected_route_with_every_role() {
             let text = response.text().await.unwrap();
             assert!(status < 500, "{} {path} as {caller}: {status} {text}", case.method);
             if case.allowed.contains(caller) {
-                assert!(status != 401 && status != 403 && status != 404, "{} {path} as {caller} should be allowed: {status} {text}", case.method);
+                assert!(
+                    status != 401 && status != 403 && status != 404,
+                    "{} {path} as {caller} should be allowed: {status} {text}",
+                    case.method
+                );
             } else if *caller == "anonymous" {
                 assert_eq!(status, 401, "{} {path} anonymously: {text}", case.method);
             } else if case.hidden_from.contains(caller) {
@@ -200,7 +228,9 @@ impl Ids {
     /// Required query parameters of routes that have them.
     fn query_for(&self, template: &str) -> String {
         match template {
-            "/api/v1/requests/similar" => format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category),
+            "/api/v1/requests/similar" => {
+                format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
+            }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
             _ => String::new(),
         }
@@ -215,7 +245,8 @@ async fn fixture(app: &TestApp, token: &str) -> Ids {
     let grid = grids["items"][0]["id"].as_i64().unwrap();
     let buildings: Value = app.get(&format!("/grids/{grid}/buildings"), Some(token)).await.json().await.unwrap();
     let building = buildings["items"][0]["id"].as_i64().unwrap();
-    let households: Value = app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
+    let households: Value =
+        app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
     let household = households["items"][4]["id"].as_i64().unwrap();
     let stranger = app.dev_login("matrix-stranger").await;
     let claim: Value = app
@@ -226,11 +257,16 @@ async fn fixture(app: &TestApp, token: &str) -> Ids {
         .unwrap();
     // A request by a resident who is not among the callers, in the demo leader's building, and the
     // notification its acceptance sends to that resident.
-    let categories: Value = app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
+    let categories: Value =
+        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
     let category = categories["items"][0]["id"].as_i64().unwrap();
     let reporter = app.dev_login("demo-resident-2").await;
     let request: Value = app
-        .post("/requests", Some(&reporter.access), &json!({"category_id": category, "title": "路灯不亮", "description": "d"}))
+        .post(
+            "/requests",
+            Some(&reporter.access),
+            &json!({"category_id": category, "title": "路灯不亮", "description": "d"}),
+        )
         .await
         .json()
         .await

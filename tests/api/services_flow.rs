@@ -14,18 +14,45 @@ async fn list_ids(app: &TestApp, token: &str, query: &str) -> (u16, Vec<i64>) {
     let response = app.get(&format!("/requests?{query}"), Some(token)).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
-    let ids = body["items"].as_array().map(|items| items.iter().map(|r| r["id"].as_i64().unwrap()).collect()).unwrap_or_default();
+    let ids = body["items"]
+        .as_array()
+        .map(|items| items.iter().map(|r| r["id"].as_i64().unwrap()).collect())
+        .unwrap_or_default();
     (status, ids)
 }
 
 /// A second community with its own committee, building leader and resident.
 async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     let admin = app.dev_login("demo-admin").await;
-    let community: Value = app.post("/communities", Some(&admin.access), &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"})).await.json().await.unwrap();
+    let community: Value = app
+        .post(
+            "/communities",
+            Some(&admin.access),
+            &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let cid = community["id"].as_i64().unwrap();
-    let grid: Value = app.post(&format!("/communities/{cid}/grids"), Some(&admin.access), &json!({"name": "一网格"})).await.json().await.unwrap();
-    let building: Value = app.post(&format!("/grids/{}/buildings", grid["id"]), Some(&admin.access), &json!({"name": "9号楼"})).await.json().await.unwrap();
-    let home: Value = app.post(&format!("/buildings/{}/households", building["id"]), Some(&admin.access), &json!({"label": "101"})).await.json().await.unwrap();
+    let grid: Value = app
+        .post(&format!("/communities/{cid}/grids"), Some(&admin.access), &json!({"name": "一网格"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let building: Value = app
+        .post(&format!("/grids/{}/buildings", grid["id"]), Some(&admin.access), &json!({"name": "9号楼"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let home: Value = app
+        .post(&format!("/buildings/{}/households", building["id"]), Some(&admin.access), &json!({"label": "101"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let committee = app.dev_login("other-committee").await;
     let leader = app.dev_login("other-leader").await;
     let resident = app.dev_login("other-resident").await;
@@ -36,8 +63,18 @@ async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     ] {
         assert_eq!(app.put(&path, Some(&admin.access), &body).await.status(), 200);
     }
-    let claim: Value = app.post(&format!("/households/{}/join-requests", home["id"]), Some(&resident.access), &json!({})).await.json().await.unwrap();
-    assert_eq!(app.post(&format!("/join-requests/{}/approve", claim["id"]), Some(&committee.access), &json!({})).await.status(), 200);
+    let claim: Value = app
+        .post(&format!("/households/{}/join-requests", home["id"]), Some(&resident.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post(&format!("/join-requests/{}/approve", claim["id"]), Some(&committee.access), &json!({}))
+            .await
+            .status(),
+        200
+    );
     (cid, committee.access, leader.access, resident.access)
 }
 
@@ -63,7 +100,11 @@ async fn visibility_across_two_communities_and_all_roles() {
     let anonymous_id = anonymous["request"]["id"].as_i64().unwrap();
     app.wechat.set_text_verdict("待审核", "review");
     let held: Value = app
-        .post("/requests", Some(&reporter.access), &json!({"category_id": repair, "title": "物业收费问题待审核", "description": "说明"}))
+        .post(
+            "/requests",
+            Some(&reporter.access),
+            &json!({"category_id": repair, "title": "物业收费问题待审核", "description": "说明"}),
+        )
         .await
         .json()
         .await
@@ -72,10 +113,24 @@ async fn visibility_across_two_communities_and_all_roles() {
     assert_eq!(held["request"]["moderation"], "held");
     // An internal note on the public request.
     let leader = app.dev_login("demo-leader").await;
-    let note = app.post(&format!("/requests/{public_id}/comments"), Some(&leader.access), &json!({"body": "联系保洁公司", "internal": true})).await;
+    let note = app
+        .post(
+            &format!("/requests/{public_id}/comments"),
+            Some(&leader.access),
+            &json!({"body": "联系保洁公司", "internal": true}),
+        )
+        .await;
     assert_eq!(note.status(), 201);
 
-    let other_request = submit(&app, &other_resident, category_id_in(&app, &other_resident, other_cid).await, "9号楼门禁坏了").await["id"].as_i64().unwrap();
+    let other_request = submit(
+        &app,
+        &other_resident,
+        category_id_in(&app, &other_resident, other_cid).await,
+        "9号楼门禁坏了",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
 
     let demo = format!("community_id={demo_cid}");
     let viewers = [
@@ -116,7 +171,11 @@ async fn visibility_across_two_communities_and_all_roles() {
         }
         // Nobody of this community sees the other community's request (a platform admin sees all).
         let expected_status = if openid == "demo-admin" { 200 } else { 404 };
-        assert_eq!(app.get(&format!("/requests/{other_request}"), Some(&token)).await.status(), expected_status, "{openid}");
+        assert_eq!(
+            app.get(&format!("/requests/{other_request}"), Some(&token)).await.status(),
+            expected_status,
+            "{openid}"
+        );
     }
     // The other community's people see none of the demo community's requests.
     for token in [&other_committee, &other_leader, &other_resident] {
@@ -129,7 +188,8 @@ async fn visibility_across_two_communities_and_all_roles() {
 }
 
 async fn category_id_in(app: &TestApp, token: &str, community: i64) -> i64 {
-    let categories: Value = app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
+    let categories: Value =
+        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
     categories["items"][0]["id"].as_i64().unwrap()
 }
 
@@ -142,7 +202,9 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     let safety = category_id(&first, &resident.access, "safety").await; // 4 h to respond, 24 h to resolve
     let mut ids = Vec::new();
     for n in 0..20 {
-        ids.push(submit(&first, &resident.access, safety, &format!("安全隐患第{n}处需要排查")).await["id"].as_i64().unwrap());
+        ids.push(
+            submit(&first, &resident.access, safety, &format!("安全隐患第{n}处需要排查")).await["id"].as_i64().unwrap(),
+        );
     }
     // Nothing is overdue yet.
     assert_eq!(run_once(&first.state).await.unwrap().escalated, 0);
@@ -163,7 +225,8 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     first.clock.advance(Duration::hours(5));
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     assert_eq!(a.unwrap().escalated + b.unwrap().escalated, ids.len());
-    let detail: Value = second.get(&format!("/requests/{}", ids[0]), Some(&resident.access)).await.json().await.unwrap();
+    let detail: Value =
+        second.get(&format!("/requests/{}", ids[0]), Some(&resident.access)).await.json().await.unwrap();
     assert_eq!(detail["request"]["assignee_level"], "committee");
 }
 
@@ -201,10 +264,14 @@ async fn the_text_check_decides_publication_and_fails_closed() {
     assert_eq!(unchecked["request"]["moderation"], "held", "a failed check holds the request");
 
     // The committee releases a held request; then the community sees it.
-    let released = app.post(&format!("/requests/{held_id}/transitions"), Some(&committee.access), &json!({"action": "release"})).await;
+    let released = app
+        .post(&format!("/requests/{held_id}/transitions"), Some(&committee.access), &json!({"action": "release"}))
+        .await;
     assert_eq!(released.status(), 200);
     assert_eq!(app.get(&format!("/requests/{held_id}"), Some(&neighbour.access)).await.status(), 200);
-    let again = app.post(&format!("/requests/{held_id}/transitions"), Some(&committee.access), &json!({"action": "release"})).await;
+    let again = app
+        .post(&format!("/requests/{held_id}/transitions"), Some(&committee.access), &json!({"action": "release"}))
+        .await;
     assert_eq!(again.status(), 409);
 }
 
@@ -227,7 +294,11 @@ async fn duplicates_are_offered_and_me_too_counts_once() {
         .unwrap();
     assert_eq!(similar["items"][0]["id"], id);
     let on_submit: Value = app
-        .post("/requests", Some(&second.access), &json!({"category_id": repair, "title": "楼道灯坏了不亮", "description": "晚上很黑"}))
+        .post(
+            "/requests",
+            Some(&second.access),
+            &json!({"category_id": repair, "title": "楼道灯坏了不亮", "description": "晚上很黑"}),
+        )
         .await
         .json()
         .await
@@ -235,7 +306,8 @@ async fn duplicates_are_offered_and_me_too_counts_once() {
     assert!(on_submit["similar"].as_array().unwrap().iter().any(|s| s["id"] == id));
 
     for _ in 0..2 {
-        let me_too: Value = app.post(&format!("/requests/{id}/me-too"), Some(&second.access), &json!({})).await.json().await.unwrap();
+        let me_too: Value =
+            app.post(&format!("/requests/{id}/me-too"), Some(&second.access), &json!({})).await.json().await.unwrap();
         assert_eq!(me_too["interest_count"], 1, "counted once per neighbour");
     }
     // The follower hears of status changes too.
@@ -260,7 +332,12 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     let mut before = Vec::new();
     for n in 0..30 {
         let category = if n % 3 == 0 { safety } else { repair };
-        before.push(submit(&app, &resident.access, category, &format!("第{n}号问题{}", "甲乙丙丁".chars().nth(n % 4).unwrap())).await["id"].as_i64().unwrap());
+        before.push(
+            submit(&app, &resident.access, category, &format!("第{n}号问题{}", "甲乙丙丁".chars().nth(n % 4).unwrap()))
+                .await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     // The safety ones pass their 4-hour response deadline: they sort first.
     app.clock.advance(Duration::hours(5));

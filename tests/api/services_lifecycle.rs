@@ -8,12 +8,19 @@ use serde_json::{Value, json};
 pub async fn category_id(app: &TestApp, token: &str, key: &str) -> i64 {
     let communities: Value = app.get("/communities", Some(token)).await.json().await.unwrap();
     let community = communities["items"][0]["id"].as_i64().unwrap();
-    let categories: Value = app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
+    let categories: Value =
+        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
     categories["items"].as_array().unwrap().iter().find(|c| c["key"] == key).unwrap()["id"].as_i64().unwrap()
 }
 
 pub async fn submit(app: &TestApp, token: &str, category: i64, title: &str) -> Value {
-    let response = app.post("/requests", Some(token), &json!({"category_id": category, "title": title, "description": format!("{title}，请尽快处理")})).await;
+    let response = app
+        .post(
+            "/requests",
+            Some(token),
+            &json!({"category_id": category, "title": title, "description": format!("{title}，请尽快处理")}),
+        )
+        .await;
     assert_eq!(response.status(), 201, "submit {title}");
     let body: Value = response.json().await.unwrap();
     body["request"].clone()
@@ -57,7 +64,9 @@ async fn the_whole_lifecycle() {
     assert_eq!(act(&app, &resident.access, id, "reopen", Some("灯又不亮了")).await.status(), 200);
     assert_eq!(act(&app, &leader.access, id, "resolve", None).await.status(), 200);
     assert_eq!(act(&app, &resident.access, id, "confirm", None).await.status(), 200);
-    let rated = app.post(&format!("/requests/{id}/rating"), Some(&resident.access), &json!({"score": 5, "text": "很及时"})).await;
+    let rated = app
+        .post(&format!("/requests/{id}/rating"), Some(&resident.access), &json!({"score": 5, "text": "很及时"}))
+        .await;
     assert_eq!(rated.status(), 200);
     let again = app.post(&format!("/requests/{id}/rating"), Some(&resident.access), &json!({"score": 1})).await;
     assert_eq!(error_code(again).await, "ALREADY_RATED");
@@ -108,13 +117,16 @@ async fn the_whole_lifecycle() {
     // Escalation by hand: leader → grid worker → committee → street, then no further.
     let grid_worker = app.dev_login("demo-grid").await;
     let escalated = submit(&app, &resident.access, repair, "外墙瓷砖脱落有安全隐患").await["id"].as_i64().unwrap();
-    let first: Value = act(&app, &leader.access, escalated, "escalate", Some("需要网格协调")).await.json().await.unwrap();
+    let first: Value =
+        act(&app, &leader.access, escalated, "escalate", Some("需要网格协调")).await.json().await.unwrap();
     assert_eq!(first["request"]["assignee_level"], "grid_worker");
     assert_eq!(first["request"]["assignee_id"], grid_worker.user_id);
     assert_eq!(first["request"]["status"], "escalated");
-    let second: Value = act(&app, &grid_worker.access, escalated, "escalate", Some("需居委会处理")).await.json().await.unwrap();
+    let second: Value =
+        act(&app, &grid_worker.access, escalated, "escalate", Some("需居委会处理")).await.json().await.unwrap();
     assert_eq!(second["request"]["assignee_level"], "committee");
-    let third: Value = act(&app, &committee.access, escalated, "escalate", Some("上报街道")).await.json().await.unwrap();
+    let third: Value =
+        act(&app, &committee.access, escalated, "escalate", Some("上报街道")).await.json().await.unwrap();
     assert_eq!(third["request"]["assignee_level"], "street");
     assert_eq!(act(&app, &committee.access, escalated, "escalate", Some("再上报")).await.status(), 409);
 
@@ -128,7 +140,16 @@ async fn the_whole_lifecycle() {
 async fn every_forbidden_transition_for_every_role() {
     let app = spawn_app().await;
     app.seed_demo().await;
-    let callers = ["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-social", "demo-resident-1", "demo-resident-2", "demo-shop"];
+    let callers = [
+        "demo-admin",
+        "demo-committee",
+        "demo-leader",
+        "demo-grid",
+        "demo-social",
+        "demo-resident-1",
+        "demo-resident-2",
+        "demo-shop",
+    ];
     let mut tokens = std::collections::HashMap::new();
     for caller in callers {
         tokens.insert(caller, app.dev_login(caller).await.access);
@@ -138,7 +159,8 @@ async fn every_forbidden_transition_for_every_role() {
     let handlers = ["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
     let supervisors = ["demo-admin", "demo-committee", "demo-grid"];
     let moderators = ["demo-admin", "demo-committee"];
-    let actions = ["accept", "start", "resolve", "confirm", "reopen", "reject", "escalate", "withdraw", "reassign", "release"];
+    let actions =
+        ["accept", "start", "resolve", "confirm", "reopen", "reject", "escalate", "withdraw", "reassign", "release"];
     // Drive one request into each status, then try every action as every caller against it.
     let paths: &[(&str, &[(&str, &str)])] = &[
         ("submitted", &[]),
@@ -152,9 +174,16 @@ async fn every_forbidden_transition_for_every_role() {
     for (index, (status, steps)) in paths.iter().enumerate() {
         for caller in callers {
             for action in actions {
-                let id = submit(&app, &tokens[reporter], repair, &format!("第{index}类问题{caller}{action}")).await["id"].as_i64().unwrap();
+                let id =
+                    submit(&app, &tokens[reporter], repair, &format!("第{index}类问题{caller}{action}")).await["id"]
+                        .as_i64()
+                        .unwrap();
                 for (who, step) in *steps {
-                    assert_eq!(act(&app, &tokens[who], id, step, Some("理由")).await.status(), 200, "{step} to reach {status}");
+                    assert_eq!(
+                        act(&app, &tokens[who], id, step, Some("理由")).await.status(),
+                        200,
+                        "{step} to reach {status}"
+                    );
                 }
                 let mut body = json!({"action": action, "note": "理由"});
                 if action == "reassign" {
@@ -174,7 +203,9 @@ async fn every_forbidden_transition_for_every_role() {
                 let state_allowed = match (action, *status) {
                     ("accept", "submitted") => true,
                     ("start", "accepted") => true,
-                    ("resolve" | "reject" | "escalate" | "withdraw" | "reassign", s) => ["submitted", "accepted", "in_progress"].contains(&s),
+                    ("resolve" | "reject" | "escalate" | "withdraw" | "reassign", s) => {
+                        ["submitted", "accepted", "in_progress"].contains(&s)
+                    }
                     ("confirm" | "reopen", "resolved") => true,
                     _ => false, // release: nothing is held here
                 };

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use ehome_api::cache::{Cache, MemoryCache, RedisCache};
 use ehome_api::config::{Secret, WechatSettings};
 use ehome_api::wechat::{
-    ACCESS_TOKEN_KEY, SendOutcome, SubscribeMessage, TextScene, TextVerdict, WechatClient,
-    WechatError,
+    ACCESS_TOKEN_KEY, SendOutcome, SubscribeMessage, TextScene, TextVerdict, WechatClient, WechatError,
 };
 use ehome_tests::fake_wechat::{Endpoint, FAKE_APPID, FAKE_SECRET, FakeWechat, QR_PNG};
 
@@ -40,10 +39,7 @@ fn message(touser: &str) -> SubscribeMessage {
         touser: touser.to_owned(),
         template_id: "tmpl-request-update".to_owned(),
         page: Some("pages/requests/detail?id=42".to_owned()),
-        data: vec![
-            ("thing1".to_owned(), "楼道灯坏了".to_owned()),
-            ("phrase2".to_owned(), "已受理".to_owned()),
-        ],
+        data: vec![("thing1".to_owned(), "楼道灯坏了".to_owned()), ("phrase2".to_owned(), "已受理".to_owned())],
         miniprogram_state: Some("formal".to_owned()),
         lang: None,
     }
@@ -58,38 +54,16 @@ async fn login_returns_the_session_and_a_code_works_once() {
     let session = client.code_to_session("code-1").await.expect("login");
     assert_eq!(session.openid, "openid-1");
     assert_eq!(session.unionid.as_deref(), Some("unionid-1"));
-    assert_eq!(
-        fake.issued_session_keys(),
-        vec![session.session_key.expose().to_owned()]
-    );
+    assert_eq!(fake.issued_session_keys(), vec![session.session_key.expose().to_owned()]);
     assert!(!format!("{session:?}").contains(session.session_key.expose()));
 
     let without_unionid = client.code_to_session("code-2").await.expect("login");
     assert_eq!(without_unionid.unionid, None);
 
-    assert!(
-        matches!(
-            client.code_to_session("code-1").await,
-            Err(WechatError::CodeInvalid)
-        ),
-        "used code → 40163"
-    );
-    assert!(
-        matches!(
-            client.code_to_session("never-issued").await,
-            Err(WechatError::CodeInvalid)
-        ),
-        "40029"
-    );
-    assert!(matches!(
-        client.code_to_session("").await,
-        Err(WechatError::CodeInvalid)
-    ));
-    assert_eq!(
-        fake.calls(Endpoint::Login),
-        4,
-        "an empty code is refused before any call"
-    );
+    assert!(matches!(client.code_to_session("code-1").await, Err(WechatError::CodeInvalid)), "used code → 40163");
+    assert!(matches!(client.code_to_session("never-issued").await, Err(WechatError::CodeInvalid)), "40029");
+    assert!(matches!(client.code_to_session("").await, Err(WechatError::CodeInvalid)));
+    assert_eq!(fake.calls(Endpoint::Login), 4, "an empty code is refused before any call");
     assert_eq!(fake.token_fetches(), 0, "login needs no access token");
 }
 
@@ -98,30 +72,16 @@ async fn busy_is_retried_with_backoff_then_given_up() {
     let (fake, client) = setup().await;
     fake.add_login_code("code-1", "openid-1", None);
     fake.fail_next(Endpoint::Login, -1, 1);
-    assert_eq!(
-        client
-            .code_to_session("code-1")
-            .await
-            .expect("second attempt")
-            .openid,
-        "openid-1"
-    );
+    assert_eq!(client.code_to_session("code-1").await.expect("second attempt").openid, "openid-1");
     assert_eq!(fake.calls(Endpoint::Login), 2);
 
     fake.add_login_code("code-2", "openid-2", None);
     fake.fail_next(Endpoint::Login, -1, 3);
     let started = Instant::now();
-    assert!(matches!(
-        client.code_to_session("code-2").await,
-        Err(WechatError::Busy)
-    ));
+    assert!(matches!(client.code_to_session("code-2").await, Err(WechatError::Busy)));
     // One try and two retries (busy_retries_max = 2), waiting about 20 ms then 40 ms between them.
     assert_eq!(fake.calls(Endpoint::Login), 5);
-    assert!(
-        started.elapsed() >= Duration::from_millis(40),
-        "backoff waited {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(40), "backoff waited {:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -129,33 +89,17 @@ async fn quota_blocked_and_unknown_errors_are_not_retried() {
     let (fake, client) = setup().await;
     fake.add_login_code("code-1", "openid-1", None);
     fake.fail_next(Endpoint::Login, 45011, 1);
-    assert!(matches!(
-        client.code_to_session("code-1").await,
-        Err(WechatError::QuotaExceeded)
-    ));
+    assert!(matches!(client.code_to_session("code-1").await, Err(WechatError::QuotaExceeded)));
     fake.fail_next(Endpoint::Login, 40226, 1);
-    assert!(matches!(
-        client.code_to_session("code-1").await,
-        Err(WechatError::UserBlocked)
-    ));
+    assert!(matches!(client.code_to_session("code-1").await, Err(WechatError::UserBlocked)));
     fake.fail_next(Endpoint::Login, 48001, 1);
     match client.code_to_session("code-1").await {
-        Err(WechatError::Api {
-            errcode: 48001,
-            errmsg,
-        }) => assert!(errmsg.contains("rid: "), "{errmsg}"),
+        Err(WechatError::Api { errcode: 48001, errmsg }) => assert!(errmsg.contains("rid: "), "{errmsg}"),
         other => panic!("expected Api 48001, got {other:?}"),
     }
     assert_eq!(fake.calls(Endpoint::Login), 3);
     // The code was never consumed by the failures.
-    assert_eq!(
-        client
-            .code_to_session("code-1")
-            .await
-            .expect("login")
-            .openid,
-        "openid-1"
-    );
+    assert_eq!(client.code_to_session("code-1").await.expect("login").openid, "openid-1");
 }
 
 #[tokio::test]
@@ -168,25 +112,13 @@ async fn phone_number_uses_one_token_in_the_query_string() {
     assert_eq!(info.phone_number, "13800138000");
     assert_eq!(info.country_code, "86");
     client.phone_number("phone-2").await.expect("phone");
-    assert!(matches!(
-        client.phone_number("phone-1").await,
-        Err(WechatError::CodeInvalid)
-    ));
+    assert!(matches!(client.phone_number("phone-1").await, Err(WechatError::CodeInvalid)));
 
     assert_eq!(fake.token_fetches(), 1);
     assert_eq!(fake.force_refreshes(), 0);
     for request in fake.requests(Endpoint::Phone) {
-        assert!(
-            request
-                .query
-                .get("access_token")
-                .is_some_and(|t| t.starts_with("fake-token-"))
-        );
-        assert!(
-            request
-                .body
-                .is_some_and(|b| b.get("access_token").is_none())
-        );
+        assert!(request.query.get("access_token").is_some_and(|t| t.starts_with("fake-token-")));
+        assert!(request.body.is_some_and(|b| b.get("access_token").is_none()));
     }
 }
 
@@ -194,10 +126,7 @@ async fn phone_number_uses_one_token_in_the_query_string() {
 async fn a_phone_number_for_another_appid_is_rejected() {
     let (fake, client) = setup().await;
     fake.add_phone_code_with_appid("phone-x", "13800138000", "wx-someone-else");
-    assert!(matches!(
-        client.phone_number("phone-x").await,
-        Err(WechatError::WatermarkMismatch)
-    ));
+    assert!(matches!(client.phone_number("phone-x").await, Err(WechatError::WatermarkMismatch)));
 }
 
 #[tokio::test]
@@ -209,20 +138,14 @@ async fn an_invalidated_token_is_refreshed_and_the_call_retried_once() {
     assert_eq!(fake.token_fetches(), 1);
 
     fake.invalidate_tokens();
-    client
-        .phone_number("phone-1")
-        .await
-        .expect("retried with a new token");
+    client.phone_number("phone-1").await.expect("retried with a new token");
     assert_eq!(fake.token_fetches(), 2);
     assert_eq!(fake.calls(Endpoint::Phone), 2);
     assert_ne!(client.access_token().await.expect("token"), first_token);
 
     // A token rejected again after the refresh is not refreshed a second time.
     fake.fail_next(Endpoint::Phone, 40001, 2);
-    assert!(matches!(
-        client.phone_number("phone-2").await,
-        Err(WechatError::Api { errcode: 40001, .. })
-    ));
+    assert!(matches!(client.phone_number("phone-2").await, Err(WechatError::Api { errcode: 40001, .. })));
     assert_eq!(fake.calls(Endpoint::Phone), 4);
     assert_eq!(fake.token_fetches(), 3);
 }
@@ -232,19 +155,13 @@ async fn a_rejected_secret_is_a_configuration_fault_until_the_credentials_work()
     let (fake, client) = setup().await;
     fake.add_phone_code("phone-1", "13800138000");
     fake.fail_next(Endpoint::Token, 40125, 1);
-    assert!(matches!(
-        client.phone_number("phone-1").await,
-        Err(WechatError::Misconfigured { errcode: 40125 })
-    ));
+    assert!(matches!(client.phone_number("phone-1").await, Err(WechatError::Misconfigured { errcode: 40125 })));
     let fault = client.configuration_fault().expect("fault set");
     assert!(fault.contains("40125"), "{fault}");
     assert!(!fault.contains(FAKE_SECRET));
     assert_eq!(fake.calls(Endpoint::Phone), 0);
 
-    client
-        .phone_number("phone-1")
-        .await
-        .expect("credentials work again");
+    client.phone_number("phone-1").await.expect("credentials work again");
     assert_eq!(client.configuration_fault(), None);
 }
 
@@ -254,15 +171,9 @@ async fn a_wrong_secret_is_reported_by_the_fake_itself() {
     let mut wrong = settings(&fake.base_url());
     wrong.secret = Secret::new("not-the-secret");
     let client = WechatClient::new(&wrong, memory_cache()).expect("client");
-    assert!(matches!(
-        client.access_token().await,
-        Err(WechatError::Misconfigured { errcode: 40125 })
-    ));
+    assert!(matches!(client.access_token().await, Err(WechatError::Misconfigured { errcode: 40125 })));
     fake.add_login_code("code-1", "openid-1", None);
-    let err = client
-        .code_to_session("code-1")
-        .await
-        .expect_err("bad secret");
+    let err = client.code_to_session("code-1").await.expect_err("bad secret");
     assert!(matches!(err, WechatError::Misconfigured { errcode: 40125 }));
     assert!(client.configuration_fault().is_some());
 }
@@ -270,13 +181,7 @@ async fn a_wrong_secret_is_reported_by_the_fake_itself() {
 #[tokio::test]
 async fn subscription_messages_are_sent_checked_and_not_subscribed_is_normal() {
     let (fake, client) = setup().await;
-    assert_eq!(
-        client
-            .send_subscribe(&message("openid-1"))
-            .await
-            .expect("send"),
-        SendOutcome::Sent
-    );
+    assert_eq!(client.send_subscribe(&message("openid-1")).await.expect("send"), SendOutcome::Sent);
     let sent = fake.last_subscribe_messages();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["touser"], "openid-1");
@@ -286,13 +191,7 @@ async fn subscription_messages_are_sent_checked_and_not_subscribed_is_normal() {
     assert!(sent[0].get("lang").is_none());
 
     fake.fail_next(Endpoint::Subscribe, 43101, 1);
-    assert_eq!(
-        client
-            .send_subscribe(&message("openid-2"))
-            .await
-            .expect("normal"),
-        SendOutcome::NotSubscribed
-    );
+    assert_eq!(client.send_subscribe(&message("openid-2")).await.expect("normal"), SendOutcome::NotSubscribed);
 
     fake.fail_next(Endpoint::Subscribe, 47003, 1);
     match client.send_subscribe(&message("openid-3")).await {
@@ -302,11 +201,7 @@ async fn subscription_messages_are_sent_checked_and_not_subscribed_is_normal() {
         }
         other => panic!("expected InvalidTemplateData, got {other:?}"),
     }
-    assert_eq!(
-        fake.calls(Endpoint::Subscribe),
-        3,
-        "neither 43101 nor 47003 is retried"
-    );
+    assert_eq!(fake.calls(Endpoint::Subscribe), 3, "neither 43101 nor 47003 is retried");
 
     let mut too_long = message("openid-4");
     too_long.data[1].1 = "这个短语太长了".to_owned();
@@ -314,11 +209,7 @@ async fn subscription_messages_are_sent_checked_and_not_subscribed_is_normal() {
         Err(WechatError::InvalidTemplateData { field }) => assert_eq!(field, "phrase2"),
         other => panic!("expected InvalidTemplateData, got {other:?}"),
     }
-    assert_eq!(
-        fake.calls(Endpoint::Subscribe),
-        3,
-        "checked locally, never sent"
-    );
+    assert_eq!(fake.calls(Endpoint::Subscribe), 3, "checked locally, never sent");
 }
 
 #[tokio::test]
@@ -332,15 +223,9 @@ async fn text_check_decides_on_suggest_and_fails_closed() {
         async move { client.check_text("openid-1", TextScene::Forum, text).await }
     };
     assert_eq!(check("楼道灯坏了").await.expect("pass"), TextVerdict::Pass);
-    assert_eq!(
-        check("加微信看广告").await.expect("review"),
-        TextVerdict::Review
-    );
+    assert_eq!(check("加微信看广告").await.expect("review"), TextVerdict::Review);
     assert_eq!(check("违禁内容").await.expect("risky"), TextVerdict::Risky);
-    assert!(matches!(
-        check("奇怪的回答").await,
-        Err(WechatError::UnknownVerdict { .. })
-    ));
+    assert!(matches!(check("奇怪的回答").await, Err(WechatError::UnknownVerdict { .. })));
     let request = &fake.requests(Endpoint::TextCheck)[0];
     let body = request.body.as_ref().expect("body");
     assert_eq!(body["version"], 2);
@@ -351,17 +236,11 @@ async fn text_check_decides_on_suggest_and_fails_closed() {
 #[tokio::test]
 async fn qr_codes_are_image_bytes_or_json_errors() {
     let (fake, client) = setup().await;
-    let image = client
-        .wxa_code("a=7&c=k3", "pages/checkin/index", 430)
-        .await
-        .expect("image");
+    let image = client.wxa_code("a=7&c=k3", "pages/checkin/index", 430).await.expect("image");
     assert_eq!(image, QR_PNG);
 
     fake.fail_next(Endpoint::QrCode, 45009, 1);
-    assert!(matches!(
-        client.wxa_code("a=7", "pages/checkin/index", 430).await,
-        Err(WechatError::QuotaExceeded)
-    ));
+    assert!(matches!(client.wxa_code("a=7", "pages/checkin/index", 430).await, Err(WechatError::QuotaExceeded)));
 
     for (scene, page, width) in [
         ("含中文", "pages/checkin/index", 430),
@@ -371,18 +250,11 @@ async fn qr_codes_are_image_bytes_or_json_errors() {
         ("a=7", "pages/checkin/index", 100),
     ] {
         assert!(
-            matches!(
-                client.wxa_code(scene, page, width).await,
-                Err(WechatError::InvalidInput(_))
-            ),
+            matches!(client.wxa_code(scene, page, width).await, Err(WechatError::InvalidInput(_))),
             "{scene} {page} {width}"
         );
     }
-    assert_eq!(
-        fake.calls(Endpoint::QrCode),
-        2,
-        "invalid input is never sent"
-    );
+    assert_eq!(fake.calls(Endpoint::QrCode), 2, "invalid input is never sent");
 }
 
 #[tokio::test]
@@ -419,9 +291,7 @@ async fn two_instances_fetch_one_token(first_cache: Cache, second_cache: Cache) 
         let code = format!("phone-{i}");
         fake.add_phone_code(&code, &format!("1380013{i:04}"));
         let client = instances[i % 2].clone();
-        calls.push(tokio::spawn(
-            async move { client.phone_number(&code).await },
-        ));
+        calls.push(tokio::spawn(async move { client.phone_number(&code).await }));
     }
     for (i, call) in calls.into_iter().enumerate() {
         let info = call.await.expect("task").expect("phone");
@@ -447,9 +317,7 @@ async fn two_instances_over_one_redis_fetch_one_token() {
             "redis://127.0.0.1:6379".to_owned()
         }
         Err(_) => {
-            eprintln!(
-                "skipped: Redis is used with EHOME_TEST_BACKEND=postgres or EHOME_TEST_REDIS_URL"
-            );
+            eprintln!("skipped: Redis is used with EHOME_TEST_BACKEND=postgres or EHOME_TEST_REDIS_URL");
             return;
         }
     };

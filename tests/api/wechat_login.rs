@@ -5,8 +5,7 @@ use ehome_tests::{Endpoint, TestApp, error_code, session_from, spawn_app, spawn_
 use serde_json::{Value, json};
 
 async fn login(app: &TestApp, code: &str) -> reqwest::Response {
-    app.post("/auth/wechat/login", None, &json!({ "code": code }))
-        .await
+    app.post("/auth/wechat/login", None, &json!({ "code": code })).await
 }
 
 /// Signs in and returns the body as text and as JSON, after checking that no session key is in it.
@@ -26,8 +25,7 @@ async fn a_code_signs_in_and_the_same_openid_is_the_same_user() {
     let app = spawn_app().await;
     app.wechat.add_login_code("code-a1", "openid-a", None);
     app.wechat.add_login_code("code-a2", "openid-a", None);
-    app.wechat
-        .add_login_code("code-b1", "openid-b", Some("unionid-b"));
+    app.wechat.add_login_code("code-b1", "openid-b", Some("unionid-b"));
 
     let first = session_from(login_ok(&app, "code-a1").await);
     let again = session_from(login_ok(&app, "code-a2").await);
@@ -63,11 +61,7 @@ async fn invalid_and_used_codes_ask_to_sign_in_again() {
     let programmed = login(&app, "code-2").await;
     assert_eq!(programmed.status(), 401);
     assert_eq!(error_code(programmed).await, "WECHAT_CODE_INVALID");
-    assert_eq!(
-        app.wechat.calls(Endpoint::Login),
-        4,
-        "none of them is retried"
-    );
+    assert_eq!(app.wechat.calls(Endpoint::Login), 4, "none of them is retried");
 }
 
 #[tokio::test]
@@ -83,20 +77,12 @@ async fn a_blocked_user_is_told_so() {
 
 #[tokio::test]
 async fn busy_is_retried_then_answered_with_503() {
-    let app = spawn_app_with(&[
-        ("WECHAT_BUSY_RETRIES_MAX", "2"),
-        ("WECHAT_BUSY_BACKOFF_MS", "10"),
-    ])
-    .await;
+    let app = spawn_app_with(&[("WECHAT_BUSY_RETRIES_MAX", "2"), ("WECHAT_BUSY_BACKOFF_MS", "10")]).await;
     app.wechat.add_login_code("code-1", "openid-1", None);
 
     app.wechat.fail_next(Endpoint::Login, -1, 1);
     login_ok(&app, "code-1").await;
-    assert_eq!(
-        app.wechat.calls(Endpoint::Login),
-        2,
-        "one busy answer, then success"
-    );
+    assert_eq!(app.wechat.calls(Endpoint::Login), 2, "one busy answer, then success");
 
     app.wechat.add_login_code("code-2", "openid-2", None);
     app.wechat.fail_next(Endpoint::Login, -1, 3);
@@ -104,15 +90,8 @@ async fn busy_is_retried_then_answered_with_503() {
     let response = login(&app, "code-2").await;
     assert_eq!(response.status(), 503);
     assert_eq!(error_code(response).await, "WECHAT_UNAVAILABLE");
-    assert_eq!(
-        app.wechat.calls(Endpoint::Login),
-        5,
-        "a try and two retries"
-    );
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(15),
-        "backed off between tries"
-    );
+    assert_eq!(app.wechat.calls(Endpoint::Login), 5, "a try and two retries");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(15), "backed off between tries");
 }
 
 #[tokio::test]

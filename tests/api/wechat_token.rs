@@ -18,8 +18,7 @@ async fn two_instances_on_redis() -> (TestApp, TestApp) {
 }
 
 async fn bind_phone(app: &TestApp, session: &Session, code: &str) -> reqwest::Response {
-    app.post("/me/phone", Some(&session.access), &json!({ "code": code }))
-        .await
+    app.post("/me/phone", Some(&session.access), &json!({ "code": code })).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -27,10 +26,7 @@ async fn two_instances_and_200_calls_fetch_one_token() {
     let (first, second) = two_instances_on_redis().await;
     // Hold the token fetch open so that every call arrives while it is in flight.
     first.wechat.set_delay_ms(Endpoint::Token, 300);
-    let residents = [
-        first.dev_login("resident-1").await,
-        second.dev_login("resident-2").await,
-    ];
+    let residents = [first.dev_login("resident-1").await, second.dev_login("resident-2").await];
 
     let mut calls = Vec::new();
     for i in 0..200 {
@@ -39,19 +35,11 @@ async fn two_instances_and_200_calls_fetch_one_token() {
         first.wechat.add_phone_code(&code, &phone);
         let app = if i % 2 == 0 { &first } else { &second };
         let request = app
-            .request(
-                reqwest::Method::POST,
-                "/me/phone",
-                Some(&residents[i % 2].access),
-            )
+            .request(reqwest::Method::POST, "/me/phone", Some(&residents[i % 2].access))
             .json(&json!({ "code": code }));
         calls.push(tokio::spawn(async move {
             let response = request.send().await.unwrap();
-            (
-                response.status().as_u16(),
-                response.text().await.unwrap(),
-                phone,
-            )
+            (response.status().as_u16(), response.text().await.unwrap(), phone)
         }));
     }
     for call in calls {
@@ -61,11 +49,7 @@ async fn two_instances_and_200_calls_fetch_one_token() {
         assert_eq!(body["phone"], phone.as_str());
     }
     assert_eq!(first.wechat.calls(Endpoint::Phone), 200);
-    assert_eq!(
-        first.wechat.token_fetches(),
-        1,
-        "one token for both instances"
-    );
+    assert_eq!(first.wechat.token_fetches(), 1, "one token for both instances");
     assert_eq!(first.wechat.force_refreshes(), 0);
 }
 
@@ -83,11 +67,7 @@ async fn a_rejected_token_is_refreshed_once_for_every_instance() {
     let response = bind_phone(&first, &resident, "p2").await;
     assert_eq!(response.status(), 200, "retried with a fresh token");
     assert_eq!(first.wechat.token_fetches(), 2, "one refresh");
-    assert_eq!(
-        first.wechat.calls(Endpoint::Phone),
-        3,
-        "42001, then the one retry"
-    );
+    assert_eq!(first.wechat.calls(Endpoint::Phone), 3, "42001, then the one retry");
 
     // The other instance reads the refreshed token from Redis.
     assert_eq!(bind_phone(&second, &resident, "p3").await.status(), 200);
@@ -143,28 +123,15 @@ async fn phone_codes_map_like_login_codes() {
     assert_eq!(used.status(), 401);
     assert_eq!(error_code(used).await, "WECHAT_CODE_INVALID");
 
-    app.wechat
-        .add_phone_code_with_appid("p-other", "13900139000", "wx-another-app");
+    app.wechat.add_phone_code_with_appid("p-other", "13900139000", "wx-another-app");
     let foreign = bind_phone(&app, &resident, "p-other").await;
-    assert_eq!(
-        foreign.status(),
-        401,
-        "a phone code of another mini-program does not work here"
-    );
+    assert_eq!(foreign.status(), 401, "a phone code of another mini-program does not work here");
 
     app.wechat.add_phone_code("p2", "13900139000");
     app.wechat.fail_next(Endpoint::Phone, 45009, 1);
     let quota = bind_phone(&app, &resident, "p2").await;
     assert_eq!(quota.status(), 429);
     assert_eq!(error_code(quota).await, "WECHAT_RATE_LIMITED");
-    let me: Value = app
-        .get("/me", Some(&resident.access))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        me["phone"], "13800138000",
-        "the failed calls changed nothing"
-    );
+    let me: Value = app.get("/me", Some(&resident.access)).await.json().await.unwrap();
+    assert_eq!(me["phone"], "13800138000", "the failed calls changed nothing");
 }

@@ -23,11 +23,10 @@ const TOKEN_EXPIRES_IN_DEFAULT: u64 = 7200;
 
 /// A 1×1 transparent PNG: what a successful `getwxacodeunlimit` returns here.
 pub const QR_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00,
-    0x00, 0x05, 0x00, 0x01, 0x7a, 0x5e, 0xab, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
-    0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0b, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01, 0x7a, 0x5e, 0xab, 0x3f, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,9 +96,7 @@ struct Shared {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // A test that panicked while holding the lock must not hide the fake from the others.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -113,9 +110,7 @@ pub struct FakeWechat {
 
 impl std::fmt::Debug for FakeWechat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeWechat")
-            .field("base_url", &self.base_url)
-            .finish()
+        f.debug_struct("FakeWechat").field("base_url", &self.base_url).finish()
     }
 }
 
@@ -123,15 +118,10 @@ impl FakeWechat {
     /// Starts the fake on a random port of 127.0.0.1. It expects appid [`FAKE_APPID`] and secret
     /// [`FAKE_SECRET`], and runs until the test's runtime ends or [`FakeWechat::stop`].
     pub async fn start() -> FakeWechat {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .unwrap_or_else(|err| panic!("fake WeChat cannot bind: {err}"));
-        let port = listener
-            .local_addr()
-            .map(|addr| addr.port())
-            .unwrap_or_else(|err| panic!("fake WeChat port: {err}"));
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-        });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|err| panic!("fake WeChat cannot bind: {err}"));
+        let port =
+            listener.local_addr().map(|addr| addr.port()).unwrap_or_else(|err| panic!("fake WeChat port: {err}"));
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()) });
         let data = web::Data::from(Arc::clone(&shared));
         let server = HttpServer::new(move || {
             App::new()
@@ -152,11 +142,7 @@ impl FakeWechat {
         .run();
         let handle = server.handle();
         tokio::spawn(server);
-        FakeWechat {
-            shared,
-            base_url: format!("http://127.0.0.1:{port}"),
-            handle,
-        }
+        FakeWechat { shared, base_url: format!("http://127.0.0.1:{port}"), handle }
     }
 
     pub fn base_url(&self) -> String {
@@ -190,23 +176,14 @@ impl FakeWechat {
     pub fn add_phone_code_with_appid(&self, code: &str, pure_phone: &str, appid: &str) {
         self.shared.state().phone_codes.insert(
             code.to_owned(),
-            PhoneCode {
-                pure_phone: pure_phone.to_owned(),
-                appid: appid.to_owned(),
-                used: false,
-            },
+            PhoneCode { pure_phone: pure_phone.to_owned(), appid: appid.to_owned(), used: false },
         );
     }
 
     /// The next `times` calls to `endpoint` answer `errcode` (after counting and the delay), before
     /// any other check. Programmed answers queue up in order.
     pub fn fail_next(&self, endpoint: Endpoint, errcode: i64, times: usize) {
-        self.shared
-            .state()
-            .failures
-            .entry(endpoint)
-            .or_default()
-            .extend(std::iter::repeat_n(errcode, times));
+        self.shared.state().failures.entry(endpoint).or_default().extend(std::iter::repeat_n(errcode, times));
     }
 
     /// Every token issued so far stops working: using one answers 42001.
@@ -226,10 +203,7 @@ impl FakeWechat {
     /// Text containing `needle` gets this `suggest` (`pass`, `review`, `risky`, or anything else);
     /// the needle set last wins when several match. Other text passes.
     pub fn set_text_verdict(&self, needle: &str, suggest: &str) {
-        self.shared
-            .state()
-            .text_verdicts
-            .push((needle.to_owned(), suggest.to_owned()));
+        self.shared.state().text_verdicts.push((needle.to_owned(), suggest.to_owned()));
     }
 
     /// Delays every answer of `endpoint` by `ms` milliseconds.
@@ -239,12 +213,7 @@ impl FakeWechat {
 
     /// Calls received by `endpoint`, whatever they were answered.
     pub fn calls(&self, endpoint: Endpoint) -> usize {
-        self.shared
-            .state()
-            .calls
-            .get(&endpoint)
-            .copied()
-            .unwrap_or(0)
+        self.shared.state().calls.get(&endpoint).copied().unwrap_or(0)
     }
 
     /// Calls received by the token endpoint.
@@ -269,12 +238,7 @@ impl FakeWechat {
 
     /// Every request `endpoint` received, with its query and JSON body.
     pub fn requests(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
-        self.shared
-            .state()
-            .requests
-            .get(&endpoint)
-            .cloned()
-            .unwrap_or_default()
+        self.shared.state().requests.get(&endpoint).cloned().unwrap_or_default()
     }
 }
 
@@ -313,8 +277,7 @@ fn rid() -> String {
 
 /// WeChat's error shape: HTTP 200, `errcode`, `errmsg` ending with a request id.
 fn error_reply(errcode: i64, errmsg: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .json(json!({ "errcode": errcode, "errmsg": format!("{errmsg} rid: {}", rid()) }))
+    HttpResponse::Ok().json(json!({ "errcode": errcode, "errmsg": format!("{errmsg} rid: {}", rid()) }))
 }
 
 fn error_code(errcode: i64) -> HttpResponse {
@@ -322,16 +285,11 @@ fn error_code(errcode: i64) -> HttpResponse {
 }
 
 fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn query_of(req: &HttpRequest) -> HashMap<String, String> {
-    web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default()
+    web::Query::<HashMap<String, String>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default()
 }
 
 /// What every handler does first: record and count the call, wait the programmed delay, and answer a
@@ -346,24 +304,13 @@ async fn enter(
     let delay_ms = {
         let mut state = shared.state();
         *state.calls.entry(endpoint).or_default() += 1;
-        state
-            .requests
-            .entry(endpoint)
-            .or_default()
-            .push(RecordedRequest {
-                query: query.clone(),
-                body: body.cloned(),
-            });
+        state.requests.entry(endpoint).or_default().push(RecordedRequest { query: query.clone(), body: body.cloned() });
         state.delays_ms.get(&endpoint).copied().unwrap_or(0)
     };
     if delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     }
-    let programmed = shared
-        .state()
-        .failures
-        .get_mut(&endpoint)
-        .and_then(VecDeque::pop_front);
+    let programmed = shared.state().failures.get_mut(&endpoint).and_then(VecDeque::pop_front);
     match programmed {
         Some(47003) => {
             // Name the first field of the message, as WeChat does.
@@ -372,10 +319,7 @@ async fn enter(
                 .and_then(Value::as_object)
                 .and_then(|data| data.keys().next().cloned())
                 .unwrap_or_else(|| "thing1".to_owned());
-            Err(Box::new(error_reply(
-                47003,
-                &format!("argument invalid! data.{field}.value invalid"),
-            )))
+            Err(Box::new(error_reply(47003, &format!("argument invalid! data.{field}.value invalid"))))
         }
         Some(errcode) => Err(Box::new(error_code(errcode))),
         None => Ok(query),
@@ -390,17 +334,13 @@ fn check_token(shared: &Shared, query: &HashMap<String, String>) -> Result<(), B
     match shared.state().tokens.get(token) {
         None => Err(Box::new(error_code(40001))),
         Some(TokenState::Invalidated) => Err(Box::new(error_code(42001))),
-        Some(TokenState::Valid { expires_at }) if *expires_at <= Instant::now() => {
-            Err(Box::new(error_code(42001)))
-        }
+        Some(TokenState::Valid { expires_at }) if *expires_at <= Instant::now() => Err(Box::new(error_code(42001))),
         Some(TokenState::Valid { .. }) => Ok(()),
     }
 }
 
 fn json_body(body: &web::Bytes) -> Option<Value> {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .filter(Value::is_object)
+    serde_json::from_slice::<Value>(body).ok().filter(Value::is_object)
 }
 
 fn str_field<'a>(body: &'a Value, name: &str) -> &'a str {
@@ -450,11 +390,7 @@ fn base64_like_key() -> String {
     format!("{}==", &hex[..22])
 }
 
-async fn stable_token(
-    shared: web::Data<Shared>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+async fn stable_token(shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let body = json_body(&body);
     if let Err(reply) = enter(&shared, Endpoint::Token, &req, body.as_ref()).await {
         return *reply;
@@ -471,10 +407,7 @@ async fn stable_token(
     if str_field(&body, "secret") != FAKE_SECRET {
         return error_code(40125);
     }
-    let force = body
-        .get("force_refresh")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let force = body.get("force_refresh").and_then(Value::as_bool).unwrap_or(false);
     let mut state = shared.state();
     let now = Instant::now();
     if force {
@@ -487,22 +420,12 @@ async fn stable_token(
         && *expires_at > now
     {
         let remaining = expires_at.duration_since(now).as_secs().max(1);
-        return HttpResponse::Ok()
-            .json(json!({ "access_token": current, "expires_in": remaining }));
+        return HttpResponse::Ok().json(json!({ "access_token": current, "expires_in": remaining }));
     }
     state.tokens_issued += 1;
     let expires_in = state.token_expires_in.unwrap_or(TOKEN_EXPIRES_IN_DEFAULT);
-    let token = format!(
-        "fake-token-{}-{}",
-        state.tokens_issued,
-        uuid::Uuid::new_v4().simple()
-    );
-    state.tokens.insert(
-        token.clone(),
-        TokenState::Valid {
-            expires_at: now + Duration::from_secs(expires_in),
-        },
-    );
+    let token = format!("fake-token-{}-{}", state.tokens_issued, uuid::Uuid::new_v4().simple());
+    state.tokens.insert(token.clone(), TokenState::Valid { expires_at: now + Duration::from_secs(expires_in) });
     state.current_token = Some(token.clone());
     HttpResponse::Ok().json(json!({ "access_token": token, "expires_in": expires_in }))
 }
@@ -575,15 +498,9 @@ async fn subscribe(shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes
         return error_code(47001);
     };
     for (key, entry) in data {
-        let value = entry
-            .get("value")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let value = entry.get("value").and_then(Value::as_str).unwrap_or_default();
         if !template_value_fits(key, value) {
-            return error_reply(
-                47003,
-                &format!("argument invalid! data.{key}.value invalid"),
-            );
+            return error_reply(47003, &format!("argument invalid! data.{key}.value invalid"));
         }
     }
     shared.state().subscribe_messages.push(body);
@@ -649,21 +566,15 @@ async fn qr_code(shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes) 
     let scene = str_field(&body, "scene");
     let scene_valid = !scene.is_empty()
         && scene.chars().count() <= 32
-        && scene
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || QR_SCENE_SYMBOLS.contains(c));
+        && scene.chars().all(|c| c.is_ascii_alphanumeric() || QR_SCENE_SYMBOLS.contains(c));
     if !scene_valid {
         return error_code(40169);
     }
     if str_field(&body, "page").starts_with('/') {
         return error_code(41030);
     }
-    if !matches!(
-        body.get("env_version")
-            .and_then(Value::as_str)
-            .unwrap_or("release"),
-        "release" | "trial" | "develop"
-    ) {
+    if !matches!(body.get("env_version").and_then(Value::as_str).unwrap_or("release"), "release" | "trial" | "develop")
+    {
         return error_code(40097);
     }
     HttpResponse::Ok().content_type("image/png").body(QR_PNG)

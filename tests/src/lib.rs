@@ -11,8 +11,8 @@ use std::sync::{Arc, Once};
 
 use ehome_api::clock::{SharedClock, TestClock};
 use ehome_api::config::Settings;
-use ehome_api::state::AppState;
 use ehome_api::startup::Application;
+use ehome_api::state::AppState;
 use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
@@ -69,7 +69,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with extra environment variables (they win over the harness's).
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    let shared = Shared { database: Arc::new(TestDatabase::create().await), wechat: FakeWechat::start().await, clock: TestClock::new() };
+    let shared = Shared {
+        database: Arc::new(TestDatabase::create().await),
+        wechat: FakeWechat::start().await,
+        clock: TestClock::new(),
+    };
     spawn_instance(shared, vars).await
 }
 

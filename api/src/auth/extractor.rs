@@ -20,7 +20,9 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let outcome = (|| {
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let token = bearer_token(req.headers()).ok_or(ApiError::Unauthenticated)?;
             let user_id = state.jwt.verify_access(token).map_err(|_| ApiError::Unauthenticated)?;
             Ok(AuthUser { id: UserId(user_id) })

@@ -44,7 +44,8 @@ impl JwtKeys {
 
     pub fn issue_access(&self, user_id: i64, now: i64) -> Result<String, jsonwebtoken::errors::Error> {
         let ttl = i64::try_from(self.access_ttl_seconds).unwrap_or(i64::MAX);
-        let claims = AccessClaims { sub: user_id.to_string(), iat: now, exp: now.saturating_add(ttl), typ: "access".to_owned() };
+        let claims =
+            AccessClaims { sub: user_id.to_string(), iat: now, exp: now.saturating_add(ttl), typ: "access".to_owned() };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 

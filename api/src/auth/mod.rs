@@ -57,7 +57,9 @@ pub struct TokenPair {
 async fn tokens_for(state: &AppState, user: ehome_entities::user::Model) -> ApiResult<TokenPair> {
     let now = Utc::now();
     let access_token = state.jwt.issue_access(user.id, now.timestamp()).map_err(ApiError::internal)?;
-    let refresh = refresh::issue(&state.db, crate::domain::UserId(user.id), None, state.settings.auth.refresh_ttl_seconds, now).await?;
+    let refresh =
+        refresh::issue(&state.db, crate::domain::UserId(user.id), None, state.settings.auth.refresh_ttl_seconds, now)
+            .await?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -81,7 +83,14 @@ async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) ->
     let session = state.wechat.code_to_session(code).await?;
     let now = Utc::now();
     let txn = crate::db::begin_write(&state.db).await?;
-    let user = users::find_or_create(&txn, &session.openid, session.unionid.as_deref(), &default_nickname(&session.openid), now).await?;
+    let user = users::find_or_create(
+        &txn,
+        &session.openid,
+        session.unionid.as_deref(),
+        &default_nickname(&session.openid),
+        now,
+    )
+    .await?;
     users::store_session_key(&txn, crate::domain::UserId(user.id), session.session_key.expose(), now).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id, "signed in with WeChat");

@@ -93,10 +93,8 @@ pub async fn rotate(
 
 /// Logs out the sign-in the token belongs to. Unknown tokens are ignored: logout always succeeds.
 pub async fn revoke(db: &impl ConnectionTrait, presented: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-    let row = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash(presented)))
-        .one(db)
-        .await?;
+    let row =
+        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash(presented))).one(db).await?;
     if let Some(row) = row {
         revoke_family(db, &row.family_id, now).await?;
     }

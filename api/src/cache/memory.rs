@@ -133,7 +133,8 @@ impl SharedCache for MemoryCache {
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError> {
         let key = self.key(key);
         Ok(self.with(|map, now| {
-            let entry = map.entry(key).or_insert_with(|| Entry { value: Value::Sorted(HashMap::new()), expires_at: None });
+            let entry =
+                map.entry(key).or_insert_with(|| Entry { value: Value::Sorted(HashMap::new()), expires_at: None });
             if !entry.live(now) || !matches!(entry.value, Value::Sorted(_)) {
                 *entry = Entry { value: Value::Sorted(HashMap::new()), expires_at: None };
             }

@@ -85,7 +85,8 @@ impl SharedCache for RedisCache {
     }
 
     async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
-        let deleted: i64 = self.compare_and_delete.key(self.key(key)).arg(expected).invoke_async(&mut self.conn()).await?;
+        let deleted: i64 =
+            self.compare_and_delete.key(self.key(key)).arg(expected).invoke_async(&mut self.conn()).await?;
         Ok(deleted == 1)
     }
 

@@ -50,10 +50,12 @@ pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result
                 return Ok(());
             }
             let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
-            let community = CommunityId(community.ok_or_else(|| anyhow::anyhow!("--community is required for {}", role.as_str()))?);
+            let community =
+                CommunityId(community.ok_or_else(|| anyhow::anyhow!("--community is required for {}", role.as_str()))?);
             let txn = db.begin().await?;
             service::get_community(&txn, community).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut grants = service::get_roles(&txn, community, UserId(user.id)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut grants =
+                service::get_roles(&txn, community, UserId(user.id)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             match grants.iter_mut().find(|g| g.role == role) {
                 Some(existing) => existing.scope_ids.extend(scope_ids),
                 None => grants.push(RoleGrant { role, scope_ids }),

@@ -122,7 +122,11 @@ fn optional_note(note: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-pub async fn list_communities(state: web::Data<AppState>, _caller: AuthUser, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_communities(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let rows = service::list_communities(&state.db, &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, CommunityView::from)))
@@ -136,7 +140,11 @@ pub struct NewCommunity {
     name: String,
 }
 
-pub async fn create_community(state: web::Data<AppState>, caller: AuthUser, body: web::Json<NewCommunity>) -> ApiResult<HttpResponse> {
+pub async fn create_community(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<NewCommunity>,
+) -> ApiResult<HttpResponse> {
     let district = Label::parse("district", &body.district)?;
     let street = Label::parse("street", &body.street)?;
     let name = Label::parse("name", &body.name)?;
@@ -149,12 +157,21 @@ pub async fn create_community(state: web::Data<AppState>, caller: AuthUser, body
     Ok(HttpResponse::Created().json(CommunityView::from(created)))
 }
 
-pub async fn get_community(state: web::Data<AppState>, _caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_community(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let found = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(CommunityView::from(found)))
 }
 
-pub async fn list_grids(state: web::Data<AppState>, _caller: AuthUser, path: web::Path<i64>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_grids(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let rows = service::list_grids(&state.db, CommunityId(community.id), &keyset).await?;
@@ -167,7 +184,12 @@ pub struct NewName {
     name: String,
 }
 
-pub async fn create_grid(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<NewName>) -> ApiResult<HttpResponse> {
+pub async fn create_grid(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewName>,
+) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
@@ -176,14 +198,24 @@ pub async fn create_grid(state: web::Data<AppState>, caller: AuthUser, path: web
     Ok(HttpResponse::Created().json(GridView::from(created)))
 }
 
-pub async fn list_buildings(state: web::Data<AppState>, _caller: AuthUser, path: web::Path<i64>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_buildings(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
     let rows = service::list_buildings(&state.db, GridId(grid.id), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, BuildingView::from)))
 }
 
-pub async fn create_building(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<NewName>) -> ApiResult<HttpResponse> {
+pub async fn create_building(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewName>,
+) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
     let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
@@ -192,7 +224,12 @@ pub async fn create_building(state: web::Data<AppState>, caller: AuthUser, path:
     Ok(HttpResponse::Created().json(BuildingView::from(created)))
 }
 
-pub async fn list_households(state: web::Data<AppState>, _caller: AuthUser, path: web::Path<i64>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_households(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
     let rows = service::list_households(&state.db, BuildingId(building.id), &keyset).await?;
@@ -205,7 +242,12 @@ pub struct NewHousehold {
     label: String,
 }
 
-pub async fn create_household(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<NewHousehold>) -> ApiResult<HttpResponse> {
+pub async fn create_household(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewHousehold>,
+) -> ApiResult<HttpResponse> {
     let label = Label::parse("label", &body.label)?;
     let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
@@ -266,7 +308,13 @@ pub async fn list_join_requests(
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |(r, _)| r.id, |(r, u)| join_request_view(r, u))))
 }
 
-async fn decide(state: web::Data<AppState>, caller: AuthUser, id: i64, body: web::Bytes, approve: bool) -> ApiResult<HttpResponse> {
+async fn decide(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: i64,
+    body: web::Bytes,
+    approve: bool,
+) -> ApiResult<HttpResponse> {
     let body: NoteBody = crate::json::optional_body(&body)?;
     let note = optional_note(body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
@@ -280,11 +328,21 @@ async fn decide(state: web::Data<AppState>, caller: AuthUser, id: i64, body: web
     Ok(HttpResponse::Ok().json(join_request_view(decided, applicant)))
 }
 
-pub async fn approve_join_request(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn approve_join_request(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     decide(state, caller, path.into_inner(), body, true).await
 }
 
-pub async fn reject_join_request(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn reject_join_request(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     decide(state, caller, path.into_inner(), body, false).await
 }
 
@@ -295,7 +353,11 @@ struct RolesView {
     roles: Vec<RoleGrant>,
 }
 
-pub async fn get_roles(state: web::Data<AppState>, caller: AuthUser, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+pub async fn get_roles(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
@@ -310,7 +372,12 @@ pub struct PutRoles {
     roles: Vec<RoleGrant>,
 }
 
-pub async fn put_roles(state: web::Data<AppState>, caller: AuthUser, path: web::Path<(i64, i64)>, body: web::Json<PutRoles>) -> ApiResult<HttpResponse> {
+pub async fn put_roles(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<PutRoles>,
+) -> ApiResult<HttpResponse> {
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
     let actor = Actor::load(&state.db, caller).await?;

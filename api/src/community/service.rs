@@ -4,15 +4,18 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use ehome_entities::{building, community, district, grid, household, household_member, join_request, member_role, merchant, street, user};
+use ehome_entities::{
+    building, community, district, grid, household, household_member, join_request, member_role, merchant, street, user,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 
 use crate::authz::JoinRequestScope;
-use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Role, RoleGrant, UserId};
 use crate::domain::Scope;
+use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Role, RoleGrant, UserId};
 use crate::error::ApiError;
 use crate::pagination::Keyset;
 
@@ -36,7 +39,9 @@ async fn street_named(db: &impl ConnectionTrait, district_id: i64, name: &str) -
     if let Some(found) = found {
         return Ok(found);
     }
-    Ok(street::ActiveModel { district_id: Set(district_id), name: Set(name.to_owned()), ..Default::default() }.insert(db).await?)
+    Ok(street::ActiveModel { district_id: Set(district_id), name: Set(name.to_owned()), ..Default::default() }
+        .insert(db)
+        .await?)
 }
 
 pub async fn create_community(
@@ -48,9 +53,14 @@ pub async fn create_community(
 ) -> Result<community::Model, ApiError> {
     let district = district_named(db, &district_name.into_inner()).await?;
     let street = street_named(db, district.id, &street_name.into_inner()).await?;
-    Ok(community::ActiveModel { street_id: Set(street.id), name: Set(name.into_inner()), created_at: Set(now), ..Default::default() }
-        .insert(db)
-        .await?)
+    Ok(community::ActiveModel {
+        street_id: Set(street.id),
+        name: Set(name.into_inner()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
 }
 
 pub async fn get_community(db: &impl ConnectionTrait, id: CommunityId) -> Result<community::Model, ApiError> {
@@ -72,7 +82,8 @@ pub async fn get_household(db: &impl ConnectionTrait, id: HouseholdId) -> Result
 /// Rows after the keyset position, in id order, one more than the limit (see `pagination::page`).
 macro_rules! keyset_rows {
     ($db:expr, $entity:ident, $filter:expr, $keyset:expr) => {{
-        let mut query = $entity::Entity::find().filter($filter).order_by_asc($entity::Column::Id).limit($keyset.limit + 1);
+        let mut query =
+            $entity::Entity::find().filter($filter).order_by_asc($entity::Column::Id).limit($keyset.limit + 1);
         if let Some(after) = $keyset.after_id {
             query = query.filter($entity::Column::Id.gt(after));
         }
@@ -84,23 +95,45 @@ pub async fn list_communities(db: &impl ConnectionTrait, keyset: &Keyset) -> Res
     Ok(keyset_rows!(db, community, Expr::value(true), keyset)?)
 }
 
-pub async fn list_grids(db: &impl ConnectionTrait, id: CommunityId, keyset: &Keyset) -> Result<Vec<grid::Model>, ApiError> {
+pub async fn list_grids(
+    db: &impl ConnectionTrait,
+    id: CommunityId,
+    keyset: &Keyset,
+) -> Result<Vec<grid::Model>, ApiError> {
     Ok(keyset_rows!(db, grid, grid::Column::CommunityId.eq(id.0), keyset)?)
 }
 
-pub async fn list_buildings(db: &impl ConnectionTrait, id: GridId, keyset: &Keyset) -> Result<Vec<building::Model>, ApiError> {
+pub async fn list_buildings(
+    db: &impl ConnectionTrait,
+    id: GridId,
+    keyset: &Keyset,
+) -> Result<Vec<building::Model>, ApiError> {
     Ok(keyset_rows!(db, building, building::Column::GridId.eq(id.0), keyset)?)
 }
 
-pub async fn list_households(db: &impl ConnectionTrait, id: BuildingId, keyset: &Keyset) -> Result<Vec<household::Model>, ApiError> {
+pub async fn list_households(
+    db: &impl ConnectionTrait,
+    id: BuildingId,
+    keyset: &Keyset,
+) -> Result<Vec<household::Model>, ApiError> {
     Ok(keyset_rows!(db, household, household::Column::BuildingId.eq(id.0), keyset)?)
 }
 
-pub async fn create_grid(db: &impl ConnectionTrait, community: CommunityId, name: Label) -> Result<grid::Model, ApiError> {
-    Ok(grid::ActiveModel { community_id: Set(community.0), name: Set(name.into_inner()), ..Default::default() }.insert(db).await?)
+pub async fn create_grid(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    name: Label,
+) -> Result<grid::Model, ApiError> {
+    Ok(grid::ActiveModel { community_id: Set(community.0), name: Set(name.into_inner()), ..Default::default() }
+        .insert(db)
+        .await?)
 }
 
-pub async fn create_building(db: &impl ConnectionTrait, grid: &grid::Model, name: Label) -> Result<building::Model, ApiError> {
+pub async fn create_building(
+    db: &impl ConnectionTrait,
+    grid: &grid::Model,
+    name: Label,
+) -> Result<building::Model, ApiError> {
     Ok(building::ActiveModel {
         community_id: Set(grid.community_id),
         grid_id: Set(grid.id),
@@ -111,7 +144,11 @@ pub async fn create_building(db: &impl ConnectionTrait, grid: &grid::Model, name
     .await?)
 }
 
-pub async fn create_household(db: &impl ConnectionTrait, building: &building::Model, label: Label) -> Result<household::Model, ApiError> {
+pub async fn create_household(
+    db: &impl ConnectionTrait,
+    building: &building::Model,
+    label: Label,
+) -> Result<household::Model, ApiError> {
     Ok(household::ActiveModel {
         community_id: Set(building.community_id),
         building_id: Set(building.id),
@@ -234,10 +271,7 @@ pub async fn list_join_requests(
         query = query.filter(join_request::Column::Id.gt(after));
     }
     let requests = query.all(db).await?;
-    let users = user::Entity::find()
-        .filter(user::Column::Id.is_in(requests.iter().map(|r| r.user_id)))
-        .all(db)
-        .await?;
+    let users = user::Entity::find().filter(user::Column::Id.is_in(requests.iter().map(|r| r.user_id))).all(db).await?;
     Ok(requests
         .into_iter()
         .map(|request| {
@@ -287,21 +321,27 @@ async fn check_scope(db: &impl ConnectionTrait, community: CommunityId, grant: &
         Scope::None if ids.is_empty() => return Ok(()),
         Scope::None => return Err(ApiError::InvalidRole(format!("{role} takes no scope_ids"))),
         _ if ids.is_empty() => return Err(ApiError::InvalidRole(format!("{role} needs scope_ids"))),
-        Scope::Building => building::Entity::find()
-            .filter(building::Column::CommunityId.eq(community.0))
-            .filter(building::Column::Id.is_in(ids.clone()))
-            .count(db)
-            .await?,
-        Scope::Grid => grid::Entity::find()
-            .filter(grid::Column::CommunityId.eq(community.0))
-            .filter(grid::Column::Id.is_in(ids.clone()))
-            .count(db)
-            .await?,
-        Scope::Merchant => merchant::Entity::find()
-            .filter(merchant::Column::CommunityId.eq(community.0))
-            .filter(merchant::Column::Id.is_in(ids.clone()))
-            .count(db)
-            .await?,
+        Scope::Building => {
+            building::Entity::find()
+                .filter(building::Column::CommunityId.eq(community.0))
+                .filter(building::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
+        Scope::Grid => {
+            grid::Entity::find()
+                .filter(grid::Column::CommunityId.eq(community.0))
+                .filter(grid::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
+        Scope::Merchant => {
+            merchant::Entity::find()
+                .filter(merchant::Column::CommunityId.eq(community.0))
+                .filter(merchant::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
     };
     if found != ids.len() as u64 {
         return Err(ApiError::InvalidRole(format!("{role}: some scope_ids are not in this community")));
@@ -340,7 +380,11 @@ pub async fn set_roles(
     get_roles(db, community, member).await
 }
 
-pub async fn get_roles(db: &impl ConnectionTrait, community: CommunityId, member: UserId) -> Result<Vec<RoleGrant>, ApiError> {
+pub async fn get_roles(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+) -> Result<Vec<RoleGrant>, ApiError> {
     let rows = member_role::Entity::find()
         .filter(member_role::Column::CommunityId.eq(community.0))
         .filter(member_role::Column::UserId.eq(member.0))

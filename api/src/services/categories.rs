@@ -30,7 +30,8 @@ pub fn check_sla(field: &str, hours: i32) -> Result<i32, ApiError> {
 }
 
 pub fn check_key(key: &str) -> Result<String, ApiError> {
-    let valid = (1..=32).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let valid =
+        (1..=32).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
         return Err(ApiError::validation("key", "1 to 32 of a-z, 0-9 and _"));
     }
@@ -38,7 +39,11 @@ pub fn check_key(key: &str) -> Result<String, ApiError> {
 }
 
 /// Inserts the default categories a community lacks (idempotent, safe across instances).
-async fn ensure_defaults(db: &impl ConnectionTrait, community: CommunityId, now: DateTime<Utc>) -> Result<(), ApiError> {
+async fn ensure_defaults(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let rows = DEFAULTS.iter().map(|(key, name, response, resolution)| request_category::ActiveModel {
         community_id: Set(community.0),
         key: Set((*key).to_owned()),
@@ -51,7 +56,9 @@ async fn ensure_defaults(db: &impl ConnectionTrait, community: CommunityId, now:
     });
     request_category::Entity::insert_many(rows)
         .on_conflict(
-            OnConflict::columns([request_category::Column::CommunityId, request_category::Column::Key]).do_nothing().to_owned(),
+            OnConflict::columns([request_category::Column::CommunityId, request_category::Column::Key])
+                .do_nothing()
+                .to_owned(),
         )
         .on_conflict_do_nothing()
         .exec(db)
@@ -59,7 +66,11 @@ async fn ensure_defaults(db: &impl ConnectionTrait, community: CommunityId, now:
     Ok(())
 }
 
-pub async fn list(db: &impl ConnectionTrait, community: CommunityId, now: DateTime<Utc>) -> Result<Vec<request_category::Model>, ApiError> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    now: DateTime<Utc>,
+) -> Result<Vec<request_category::Model>, ApiError> {
     let query = || {
         request_category::Entity::find()
             .filter(request_category::Column::CommunityId.eq(community.0))
@@ -117,7 +128,11 @@ pub struct CategoryChange {
 }
 
 /// New SLAs apply to requests submitted from now on; deadlines already set stay.
-pub async fn update(db: &impl ConnectionTrait, category: request_category::Model, change: CategoryChange) -> Result<request_category::Model, ApiError> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    category: request_category::Model,
+    change: CategoryChange,
+) -> Result<request_category::Model, ApiError> {
     let mut active: request_category::ActiveModel = category.into();
     if let Some(name) = change.name {
         active.name = Set(name);

@@ -53,7 +53,12 @@ pub struct NewCategoryBody {
     resolution_sla_hours: i32,
 }
 
-pub async fn create(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<NewCategoryBody>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewCategoryBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let new = NewCategory {
         key: categories::check_key(&body.key)?,
@@ -76,12 +81,23 @@ pub struct CategoryPatch {
     active: Option<bool>,
 }
 
-pub async fn update(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<CategoryPatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<CategoryPatch>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let change = CategoryChange {
         name: body.name.as_deref().map(|n| Label::parse("name", n).map(Label::into_inner)).transpose()?,
-        response_sla_hours: body.response_sla_hours.map(|h| categories::check_sla("response_sla_hours", h)).transpose()?,
-        resolution_sla_hours: body.resolution_sla_hours.map(|h| categories::check_sla("resolution_sla_hours", h)).transpose()?,
+        response_sla_hours: body
+            .response_sla_hours
+            .map(|h| categories::check_sla("response_sla_hours", h))
+            .transpose()?,
+        resolution_sla_hours: body
+            .resolution_sla_hours
+            .map(|h| categories::check_sla("resolution_sla_hours", h))
+            .transpose()?,
         active: body.active,
     };
     let category = categories::get(&state.db, path.into_inner()).await?;

@@ -66,19 +66,25 @@ async fn escalate_overdue(state: &AppState, now: DateTime<Utc>) -> Result<usize,
     Ok(escalated)
 }
 
-async fn escalate_one(state: &AppState, request: &service_request::Model, now: DateTime<Utc>) -> Result<bool, ApiError> {
+async fn escalate_one(
+    state: &AppState,
+    request: &service_request::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
     let Some(next) = Level::parse(&request.assignee_level).and_then(Level::next) else { return Ok(false) };
     let from = requests::status_of(request)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let category = categories::get(&txn, request.category_id).await?;
-    let (level, assignee) = routing::route_from(&txn, request.community_id, request.grid_id, request.building_id, next).await?;
+    let (level, assignee) =
+        routing::route_from(&txn, request.community_id, request.grid_id, request.building_id, next).await?;
     let update = service_request::Entity::update_many()
         .col_expr(service_request::Column::Status, Expr::value(Status::Escalated.as_str()))
         .col_expr(service_request::Column::UpdatedAt, Expr::value(now))
         .filter(service_request::Column::Id.eq(request.id))
         .filter(service_request::Column::Status.eq(from.as_str()))
         .filter(service_request::Column::EscalationLevel.eq(request.escalation_level));
-    let applied = requests::escalated(update, level, assignee, request.escalation_level + 1, &category, now).exec(&txn).await?;
+    let applied =
+        requests::escalated(update, level, assignee, request.escalation_level + 1, &category, now).exec(&txn).await?;
     if applied.rows_affected != 1 {
         // Another instance (or a handler) changed it first.
         txn.rollback().await?;

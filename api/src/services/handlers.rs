@@ -52,13 +52,20 @@ fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result<Opt
 }
 
 /// Loads requests' reporters in one query.
-async fn reporters(db: &impl ConnectionTrait, ids: impl Iterator<Item = i64>) -> Result<HashMap<i64, user::Model>, ApiError> {
+async fn reporters(
+    db: &impl ConnectionTrait,
+    ids: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, user::Model>, ApiError> {
     let users = user::Entity::find().filter(user::Column::Id.is_in(ids.collect::<Vec<_>>())).all(db).await?;
     Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }
 
 /// Loads a request the caller can see; one they cannot see does not exist for them.
-async fn visible_request(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<(service_request::Model, Actor, RequestAccess)> {
+async fn visible_request(
+    state: &AppState,
+    caller: AuthUser,
+    id: i64,
+) -> ApiResult<(service_request::Model, Actor, RequestAccess)> {
     let request = requests::get(&state.db, id).await?;
     let actor = Actor::load(&state.db, caller).await?;
     let access = authz::request_access(&actor, &scope_of(&request));
@@ -68,7 +75,11 @@ async fn visible_request(state: &AppState, caller: AuthUser, id: i64) -> ApiResu
     Ok((request, actor, access))
 }
 
-async fn single_view(state: &AppState, request: service_request::Model, access: RequestAccess) -> ApiResult<RequestView> {
+async fn single_view(
+    state: &AppState,
+    request: service_request::Model,
+    access: RequestAccess,
+) -> ApiResult<RequestView> {
     let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
     Ok(views::request_view(request, reporter.as_ref(), access, state.clock.now()))
 }
@@ -114,11 +125,18 @@ fn parse_submit(body: SubmitBody) -> Result<(i64, Option<i64>, NewRequest), ApiE
 }
 
 /// The building a report is about: the one named, else the reporter's household building.
-async fn building_for(state: &AppState, actor: &Actor, named: Option<i64>) -> ApiResult<ehome_entities::building::Model> {
+async fn building_for(
+    state: &AppState,
+    actor: &Actor,
+    named: Option<i64>,
+) -> ApiResult<ehome_entities::building::Model> {
     if let Some(id) = named {
-        return community::get_building(&state.db, BuildingId(id)).await.map_err(|_| ApiError::validation("building_id", "no such building"));
+        return community::get_building(&state.db, BuildingId(id))
+            .await
+            .map_err(|_| ApiError::validation("building_id", "no such building"));
     }
-    let homes = household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
+    let homes =
+        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
     let [home] = homes.as_slice() else {
         return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
     };
@@ -164,7 +182,11 @@ fn similar_views(found: Vec<(service_request::Model, f64)>) -> Vec<SimilarView> 
         .collect()
 }
 
-pub async fn submit(state: web::Data<AppState>, caller: AuthUser, body: web::Json<SubmitBody>) -> ApiResult<HttpResponse> {
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<SubmitBody>,
+) -> ApiResult<HttpResponse> {
     let (category_id, building_id, new) = parse_submit(body.into_inner())?;
     let actor = Actor::load(&state.db, caller).await?;
     let building = building_for(&state, &actor, building_id).await?;
@@ -177,15 +199,30 @@ pub async fn submit(state: web::Data<AppState>, caller: AuthUser, body: web::Jso
         .find(|c| c.id == category_id && c.active)
         .ok_or_else(|| ApiError::validation("category_id", "not an active category of this community"))?;
     let limit = state.settings.requests.submissions_per_hour;
-    crate::rate_limit::check_in(&state.cache, &format!("rl:requests:user:{}", actor.id), limit, StdDuration::from_secs(3600)).await?;
+    crate::rate_limit::check_in(
+        &state.cache,
+        &format!("rl:requests:user:{}", actor.id),
+        limit,
+        StdDuration::from_secs(3600),
+    )
+    .await?;
     let reporter = crate::users::get(&state.db, actor.id).await?;
-    let (moderation, moderation_note) = moderate(&state, &reporter.openid, &format!("{}\n{}", new.title, new.description)).await?;
+    let (moderation, moderation_note) =
+        moderate(&state, &reporter.openid, &format!("{}\n{}", new.title, new.description)).await?;
     let similar = requests::similar_open(&state.db, building.id, category.id, &new.title).await?;
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let (level, assignee_id) = routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
-    let placement = Placement { community_id: building.community_id, grid_id: building.grid_id, building_id: building.id, level, assignee_id };
-    let created = requests::submit(&txn, actor.id.0, &category, placement, new, moderation, moderation_note, now).await?;
+    let (level, assignee_id) =
+        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
+    let placement = Placement {
+        community_id: building.community_id,
+        grid_id: building.grid_id,
+        building_id: building.id,
+        level,
+        assignee_id,
+    };
+    let created =
+        requests::submit(&txn, actor.id.0, &category, placement, new, moderation, moderation_note, now).await?;
     txn.commit().await?;
 
     let access = authz::request_access(&actor, &scope_of(&created));
@@ -201,7 +238,11 @@ pub struct SimilarQuery {
     title: String,
 }
 
-pub async fn similar(state: web::Data<AppState>, caller: AuthUser, query: web::Query<SimilarQuery>) -> ApiResult<HttpResponse> {
+pub async fn similar(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<SimilarQuery>,
+) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let title = text("title", &query.title, TITLE_CHARS_MAX)?;
     let building = community::get_building(&state.db, BuildingId(query.building_id)).await?;
@@ -232,7 +273,11 @@ pub struct ListQuery {
 }
 
 /// The community a list is about: the one named, else the caller's only community.
-fn list_community(actor: &Actor, named: Option<i64>, homes: &[household_member::Model]) -> Result<CommunityId, ApiError> {
+fn list_community(
+    actor: &Actor,
+    named: Option<i64>,
+    homes: &[household_member::Model],
+) -> Result<CommunityId, ApiError> {
     if let Some(id) = named {
         return Ok(CommunityId(id));
     }
@@ -245,7 +290,11 @@ fn list_community(actor: &Actor, named: Option<i64>, homes: &[household_member::
     }
 }
 
-pub async fn list(state: web::Data<AppState>, caller: AuthUser, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
     if !(1..=LIMIT_MAX).contains(&limit) {
@@ -255,13 +304,18 @@ pub async fn list(state: web::Data<AppState>, caller: AuthUser, query: web::Quer
         None => Vec::new(),
         Some(list) => list
             .split(',')
-            .map(|s| Status::parse(s.trim()).map(|s| s.as_str().to_owned()).ok_or_else(|| ApiError::validation("status", format!("unknown status {s:?}"))))
+            .map(|s| {
+                Status::parse(s.trim())
+                    .map(|s| s.as_str().to_owned())
+                    .ok_or_else(|| ApiError::validation("status", format!("unknown status {s:?}")))
+            })
             .collect::<Result<_, _>>()?,
     };
     let cursor = query.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     let text = optional_text("q", query.q.as_deref(), 60)?;
     let actor = Actor::load(&state.db, caller).await?;
-    let homes = household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
+    let homes =
+        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
     let community_id = list_community(&actor, query.community_id, &homes)?;
     community::get_community(&state.db, community_id).await?;
     let scope = authz::request_list_scope(&actor, community_id);
@@ -313,7 +367,11 @@ fn kind_allows(kind: ActorKind, access: &RequestAccess) -> bool {
     }
 }
 
-async fn detail_view(state: &AppState, request: service_request::Model, access: RequestAccess) -> ApiResult<serde_json::Value> {
+async fn detail_view(
+    state: &AppState,
+    request: service_request::Model,
+    access: RequestAccess,
+) -> ApiResult<serde_json::Value> {
     let full = access.handler_view || access.reporter;
     let hide = (!full).then_some(request.reporter_id);
     let events = requests::timeline(&state.db, request.id, access.handler_view).await?;
@@ -354,7 +412,12 @@ fn acting_role(actor: &Actor, request: &service_request::Model, kind: ActorKind)
     }
 }
 
-pub async fn transition(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<TransitionBody>) -> ApiResult<HttpResponse> {
+pub async fn transition(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<TransitionBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let note = optional_text("note", body.note.as_deref(), 500)?;
     let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
@@ -381,9 +444,17 @@ pub async fn transition(state: web::Data<AppState>, caller: AuthUser, path: web:
     };
     let now = state.clock.now();
     let category = categories::get(&state.db, request.category_id).await?;
-    let change = Transition { action: body.action, actor_id: actor.id.0, actor_role: acting_role(&actor, &request, kind), note, assignee_id };
+    let change = Transition {
+        action: body.action,
+        actor_id: actor.id.0,
+        actor_role: acting_role(&actor, &request, kind),
+        note,
+        assignee_id,
+    };
     let txn = crate::db::begin_write(&state.db).await?;
-    let updated = requests::transition(&txn, &request, &category, change, state.settings.requests.confirm_window_days, now).await?;
+    let updated =
+        requests::transition(&txn, &request, &category, change, state.settings.requests.confirm_window_days, now)
+            .await?;
     let notices = match Status::parse(&updated.status) {
         Some(to) if updated.status != request.status => record_status_change(&txn, &updated, to, now).await?,
         _ => Vec::new(),
@@ -402,7 +473,12 @@ pub struct CommentBody {
     internal: bool,
 }
 
-pub async fn comment(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<CommentBody>) -> ApiResult<HttpResponse> {
+pub async fn comment(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<CommentBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let content = text("body", &body.body, 500)?;
     let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
@@ -417,7 +493,13 @@ pub async fn comment(state: web::Data<AppState>, caller: AuthUser, path: web::Pa
             TextVerdict::Review | TextVerdict::Risky => return Err(ApiError::ContentRejected),
         }
     }
-    let role = if access.reporter { "reporter" } else if access.handler { acting_role(&actor, &request, ActorKind::Handler) } else { "neighbour" };
+    let role = if access.reporter {
+        "reporter"
+    } else if access.handler {
+        acting_role(&actor, &request, ActorKind::Handler)
+    } else {
+        "neighbour"
+    };
     requests::comment(&state.db, &request, actor.id.0, role, content, body.internal, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(detail_view(&state, request, access).await?))
 }
@@ -429,7 +511,12 @@ pub struct RatingBody {
     text: Option<String>,
 }
 
-pub async fn rate(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>, body: web::Json<RatingBody>) -> ApiResult<HttpResponse> {
+pub async fn rate(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<RatingBody>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     if !(1..=5).contains(&body.score) {
         return Err(ApiError::validation("score", "1 to 5"));

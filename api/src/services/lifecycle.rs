@@ -181,7 +181,9 @@ impl Level {
     }
 
     pub fn parse(text: &str) -> Option<Level> {
-        [Level::BuildingLeader, Level::GridWorker, Level::Committee, Level::Street].into_iter().find(|l| l.as_str() == text)
+        [Level::BuildingLeader, Level::GridWorker, Level::Committee, Level::Street]
+            .into_iter()
+            .find(|l| l.as_str() == text)
     }
 
     pub fn next(self) -> Option<Level> {
@@ -211,7 +213,15 @@ mod tests {
     #[test]
     fn the_happy_path_and_reopen() {
         let mut status = Status::Submitted;
-        for action in [Action::Accept, Action::Start, Action::Resolve, Action::Reopen, Action::Start, Action::Resolve, Action::Confirm] {
+        for action in [
+            Action::Accept,
+            Action::Start,
+            Action::Resolve,
+            Action::Reopen,
+            Action::Start,
+            Action::Resolve,
+            Action::Confirm,
+        ] {
             status = action.apply(status).unwrap_or_else(|| panic!("{action:?} from {status:?}"));
         }
         assert_eq!(status, Status::Confirmed);

@@ -5,6 +5,7 @@
 mod categories;
 mod category_handlers;
 pub mod escalation;
+mod export_csv;
 mod handlers;
 pub mod lifecycle;
 pub mod queue;
@@ -12,7 +13,6 @@ mod requests;
 mod routing;
 mod similarity;
 mod stats;
-mod export_csv;
 mod views;
 
 use actix_web::http::Method;

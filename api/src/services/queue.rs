@@ -56,9 +56,11 @@ impl Cursor {
 /// Open and past a deadline at `at`.
 pub fn overdue_condition(at: DateTime<Utc>) -> Condition {
     Condition::all().add(service_request::Column::IsOpen.eq(true)).add(
-        Condition::any()
-            .add(service_request::Column::ResolutionDueAt.lt(at))
-            .add(Condition::all().add(service_request::Column::FirstResponseAt.is_null()).add(service_request::Column::ResponseDueAt.lt(at))),
+        Condition::any().add(service_request::Column::ResolutionDueAt.lt(at)).add(
+            Condition::all()
+                .add(service_request::Column::FirstResponseAt.is_null())
+                .add(service_request::Column::ResponseDueAt.lt(at)),
+        ),
     )
 }
 
@@ -108,8 +110,14 @@ fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
         let pattern = format!("%{}%", escape_like(text));
         condition = condition.add(
             Condition::any()
-                .add(Expr::col(service_request::Column::Title).like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')))
-                .add(Expr::col(service_request::Column::Description).like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\'))),
+                .add(
+                    Expr::col(service_request::Column::Title)
+                        .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')),
+                )
+                .add(
+                    Expr::col(service_request::Column::Description)
+                        .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')),
+                ),
         );
     }
     condition
@@ -126,7 +134,8 @@ async fn rank_page(
         // A row-value comparison, `(created_at, id) > (c, i)`, so that the database starts the index
         // range at the cursor; the equivalent `created_at > c OR (created_at = c AND id > i)` is not
         // an index bound and makes a page cost its depth (see docs/benchmarks.md).
-        let position = Expr::tuple([Expr::col(service_request::Column::CreatedAt), Expr::col(service_request::Column::Id)]);
+        let position =
+            Expr::tuple([Expr::col(service_request::Column::CreatedAt), Expr::col(service_request::Column::Id)]);
         condition = condition.add(position.gt(Expr::tuple([Expr::val(created_at), Expr::val(id)])));
     }
     Ok(service_request::Entity::find()
@@ -168,7 +177,9 @@ pub async fn page(
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next = match rows.last() {
-        Some((last, overdue)) if more => Some(Cursor { at, rank: if *overdue { 0 } else { 1 }, created_at: last.created_at, id: last.id }.encode()),
+        Some((last, overdue)) if more => {
+            Some(Cursor { at, rank: if *overdue { 0 } else { 1 }, created_at: last.created_at, id: last.id }.encode())
+        }
         _ => None,
     };
     Ok((rows, next))

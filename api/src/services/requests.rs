@@ -36,7 +36,8 @@ fn hours(h: i32) -> Duration {
 }
 
 pub fn status_of(request: &service_request::Model) -> Result<Status, ApiError> {
-    Status::parse(&request.status).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored status {:?}", request.status)))
+    Status::parse(&request.status)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored status {:?}", request.status)))
 }
 
 pub struct Event<'a> {
@@ -50,7 +51,12 @@ pub struct Event<'a> {
     pub internal: bool,
 }
 
-pub async fn append_event(db: &impl ConnectionTrait, request_id: i64, event: Event<'_>, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn append_event(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    event: Event<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     request_event::ActiveModel {
         request_id: Set(request_id),
         actor_id: Set(event.actor_id),
@@ -69,13 +75,22 @@ pub async fn append_event(db: &impl ConnectionTrait, request_id: i64, event: Eve
     Ok(())
 }
 
-async fn follow(db: &impl ConnectionTrait, request_id: i64, user_id: i64, now: DateTime<Utc>) -> Result<bool, ApiError> {
+async fn follow(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
     let inserted = request_follower::Entity::insert(request_follower::ActiveModel {
         request_id: Set(request_id),
         user_id: Set(user_id),
         created_at: Set(now),
     })
-    .on_conflict(OnConflict::columns([request_follower::Column::RequestId, request_follower::Column::UserId]).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::columns([request_follower::Column::RequestId, request_follower::Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
     .on_conflict_do_nothing()
     .exec(db)
     .await?;
@@ -83,7 +98,8 @@ async fn follow(db: &impl ConnectionTrait, request_id: i64, user_id: i64, now: D
 }
 
 pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec<i64>, ApiError> {
-    let rows = request_follower::Entity::find().filter(request_follower::Column::RequestId.eq(request_id)).all(db).await?;
+    let rows =
+        request_follower::Entity::find().filter(request_follower::Column::RequestId.eq(request_id)).all(db).await?;
     Ok(rows.into_iter().map(|r| r.user_id).collect())
 }
 
@@ -143,7 +159,16 @@ pub async fn submit(
     };
     append_event(db, request.id, submitted, now).await?;
     if moderation == HELD {
-        let held = Event { actor_id: None, actor_role: "system", kind: "held", from: None, to: None, assignee_id: None, note: moderation_note, internal: true };
+        let held = Event {
+            actor_id: None,
+            actor_role: "system",
+            kind: "held",
+            from: None,
+            to: None,
+            assignee_id: None,
+            note: moderation_note,
+            internal: true,
+        };
         append_event(db, request.id, held, now).await?;
     }
     follow(db, request.id, reporter_id, now).await?;
@@ -199,7 +224,8 @@ pub async fn transition(
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
     let from = status_of(request)?;
-    let invalid = || ApiError::InvalidTransition { action: change.action.as_str().to_owned(), status: from.as_str().to_owned() };
+    let invalid =
+        || ApiError::InvalidTransition { action: change.action.as_str().to_owned(), status: from.as_str().to_owned() };
     if change.action == Action::Release && request.moderation != HELD {
         return Err(invalid());
     }
@@ -227,7 +253,10 @@ pub async fn transition(
         Action::Reopen => {
             update = update
                 .col_expr(service_request::Column::ResolvedAt, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(service_request::Column::ResolutionDueAt, Expr::value(now + hours(category.resolution_sla_hours)));
+                .col_expr(
+                    service_request::Column::ResolutionDueAt,
+                    Expr::value(now + hours(category.resolution_sla_hours)),
+                );
         }
         Action::Confirm | Action::Reject | Action::Withdraw => {
             update = update.col_expr(service_request::Column::ClosedAt, Expr::value(now));
@@ -235,7 +264,9 @@ pub async fn transition(
         Action::Escalate => {
             let level = Level::parse(&request.assignee_level).unwrap_or(Level::Committee);
             let next = level.next().ok_or_else(invalid)?;
-            let (level, next_assignee) = super::routing::route_from(db, request.community_id, request.grid_id, request.building_id, next).await?;
+            let (level, next_assignee) =
+                super::routing::route_from(db, request.community_id, request.grid_id, request.building_id, next)
+                    .await?;
             assignee = next_assignee;
             update = escalated(update, level, assignee, request.escalation_level + 1, category, now);
         }
@@ -291,8 +322,14 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<service_request::
     service_request::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("request"))
 }
 
-pub async fn timeline(db: &impl ConnectionTrait, request_id: i64, with_internal: bool) -> Result<Vec<request_event::Model>, ApiError> {
-    let mut query = request_event::Entity::find().filter(request_event::Column::RequestId.eq(request_id)).order_by_asc(request_event::Column::Id);
+pub async fn timeline(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    with_internal: bool,
+) -> Result<Vec<request_event::Model>, ApiError> {
+    let mut query = request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(request_id))
+        .order_by_asc(request_event::Column::Id);
     if !with_internal {
         query = query.filter(request_event::Column::Internal.eq(false));
     }
@@ -308,7 +345,16 @@ pub async fn comment(
     internal: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let event = Event { actor_id: Some(actor_id), actor_role, kind: "comment", from: None, to: None, assignee_id: None, note: Some(body), internal };
+    let event = Event {
+        actor_id: Some(actor_id),
+        actor_role,
+        kind: "comment",
+        from: None,
+        to: None,
+        assignee_id: None,
+        note: Some(body),
+        internal,
+    };
     append_event(db, request.id, event, now).await
 }
 
@@ -339,20 +385,43 @@ pub async fn rate(
         Some(text) => format!("{score}/5 {text}"),
         None => format!("{score}/5"),
     });
-    let event = Event { actor_id: Some(request.reporter_id), actor_role: "reporter", kind: "rated", from: None, to: None, assignee_id: None, note, internal: false };
+    let event = Event {
+        actor_id: Some(request.reporter_id),
+        actor_role: "reporter",
+        kind: "rated",
+        from: None,
+        to: None,
+        assignee_id: None,
+        note,
+        internal: false,
+    };
     append_event(db, request.id, event, now).await?;
     get(db, request.id).await
 }
 
 /// "Me too": the user follows the request and its interest count grows, once per user.
-pub async fn me_too(db: &impl ConnectionTrait, request: &service_request::Model, user_id: i64, now: DateTime<Utc>) -> Result<service_request::Model, ApiError> {
+pub async fn me_too(
+    db: &impl ConnectionTrait,
+    request: &service_request::Model,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
     if follow(db, request.id, user_id, now).await? {
         service_request::Entity::update_many()
             .col_expr(service_request::Column::InterestCount, Expr::col(service_request::Column::InterestCount).add(1))
             .filter(service_request::Column::Id.eq(request.id))
             .exec(db)
             .await?;
-        let event = Event { actor_id: Some(user_id), actor_role: "neighbour", kind: "me_too", from: None, to: None, assignee_id: None, note: None, internal: false };
+        let event = Event {
+            actor_id: Some(user_id),
+            actor_role: "neighbour",
+            kind: "me_too",
+            from: None,
+            to: None,
+            assignee_id: None,
+            note: None,
+            internal: false,
+        };
         append_event(db, request.id, event, now).await?;
     }
     get(db, request.id).await

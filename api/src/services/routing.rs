@@ -8,7 +8,12 @@ use super::lifecycle::Level;
 use crate::domain::Role;
 use crate::error::ApiError;
 
-async fn first_holder(db: &impl ConnectionTrait, community: i64, role: Role, scope: i64) -> Result<Option<i64>, ApiError> {
+async fn first_holder(
+    db: &impl ConnectionTrait,
+    community: i64,
+    role: Role,
+    scope: i64,
+) -> Result<Option<i64>, ApiError> {
     let row = member_role::Entity::find()
         .filter(member_role::Column::CommunityId.eq(community))
         .filter(member_role::Column::Role.eq(role.as_str()))
@@ -21,7 +26,13 @@ async fn first_holder(db: &impl ConnectionTrait, community: i64, role: Role, sco
 
 /// The assignee at a level: a person for the building and grid levels when one holds the role, nobody
 /// (a shared queue) for the committee and the street.
-async fn assignee_at(db: &impl ConnectionTrait, community: i64, grid: i64, building: i64, level: Level) -> Result<Option<i64>, ApiError> {
+async fn assignee_at(
+    db: &impl ConnectionTrait,
+    community: i64,
+    grid: i64,
+    building: i64,
+    level: Level,
+) -> Result<Option<i64>, ApiError> {
     match level {
         Level::BuildingLeader => first_holder(db, community, Role::BuildingLeader, building).await,
         Level::GridWorker => first_holder(db, community, Role::GridWorker, grid).await,

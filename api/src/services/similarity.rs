@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 fn bigrams(text: &str) -> HashSet<(char, char)> {
-    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation()).flat_map(char::to_lowercase).collect();
+    let chars: Vec<char> =
+        text.chars().filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation()).flat_map(char::to_lowercase).collect();
     if chars.len() == 1 {
         return HashSet::from([(chars[0], chars[0])]);
     }

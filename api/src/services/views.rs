@@ -58,12 +58,23 @@ pub fn overdue(request: &service_request::Model, now: DateTime<Utc>) -> (bool, b
     (response, resolution)
 }
 
-pub fn request_view(request: service_request::Model, reporter: Option<&user::Model>, access: RequestAccess, now: DateTime<Utc>) -> RequestView {
+pub fn request_view(
+    request: service_request::Model,
+    reporter: Option<&user::Model>,
+    access: RequestAccess,
+    now: DateTime<Utc>,
+) -> RequestView {
     let (response_overdue, resolution_overdue) = overdue(&request, now);
     let full = access.handler_view || access.reporter;
     let reporter = match reporter {
-        Some(user) if full => Some(ReporterView { id: Some(user.id), nickname: user.nickname.clone(), phone: user.phone.as_deref().map(phone::mask) }),
-        Some(user) if !request.anonymous => Some(ReporterView { id: None, nickname: user.nickname.clone(), phone: None }),
+        Some(user) if full => Some(ReporterView {
+            id: Some(user.id),
+            nickname: user.nickname.clone(),
+            phone: user.phone.as_deref().map(phone::mask),
+        }),
+        Some(user) if !request.anonymous => {
+            Some(ReporterView { id: None, nickname: user.nickname.clone(), phone: None })
+        }
         _ => None,
     };
     RequestView {

@@ -18,9 +18,9 @@ use crate::config::{Secret, WechatSettings};
 use super::error::WechatError;
 use super::token::{IssuedToken, TokenCache};
 use super::types::{
-    PhoneInfo, PhoneReply, SendOutcome, SessionReply, SubscribeMessage, TEXT_CHECK_CHARS_MAX,
-    TextCheckReply, TextScene, TextVerdict, TokenReply, WechatSession, template_field_from_errmsg,
-    validate_qr_page, validate_qr_scene, validate_qr_width, validate_subscribe_message,
+    PhoneInfo, PhoneReply, SendOutcome, SessionReply, SubscribeMessage, TEXT_CHECK_CHARS_MAX, TextCheckReply,
+    TextScene, TextVerdict, TokenReply, WechatSession, template_field_from_errmsg, validate_qr_page, validate_qr_scene,
+    validate_qr_width, validate_subscribe_message,
 };
 
 /// Backoff between retries of a busy (-1) answer never grows past this.
@@ -49,42 +49,15 @@ struct Endpoint {
     image: bool,
 }
 
-const LOGIN: Endpoint = Endpoint {
-    name: "jscode2session",
-    get: true,
-    path: "/sns/jscode2session",
-    image: false,
-};
-const TOKEN: Endpoint = Endpoint {
-    name: "stable_token",
-    get: false,
-    path: "/cgi-bin/stable_token",
-    image: false,
-};
-const PHONE: Endpoint = Endpoint {
-    name: "getuserphonenumber",
-    get: false,
-    path: "/wxa/business/getuserphonenumber",
-    image: false,
-};
-const SUBSCRIBE: Endpoint = Endpoint {
-    name: "subscribe_send",
-    get: false,
-    path: "/cgi-bin/message/subscribe/send",
-    image: false,
-};
-const TEXT_CHECK: Endpoint = Endpoint {
-    name: "msg_sec_check",
-    get: false,
-    path: "/wxa/msg_sec_check",
-    image: false,
-};
-const QR_CODE: Endpoint = Endpoint {
-    name: "getwxacodeunlimit",
-    get: false,
-    path: "/wxa/getwxacodeunlimit",
-    image: true,
-};
+const LOGIN: Endpoint = Endpoint { name: "jscode2session", get: true, path: "/sns/jscode2session", image: false };
+const TOKEN: Endpoint = Endpoint { name: "stable_token", get: false, path: "/cgi-bin/stable_token", image: false };
+const PHONE: Endpoint =
+    Endpoint { name: "getuserphonenumber", get: false, path: "/wxa/business/getuserphonenumber", image: false };
+const SUBSCRIBE: Endpoint =
+    Endpoint { name: "subscribe_send", get: false, path: "/cgi-bin/message/subscribe/send", image: false };
+const TEXT_CHECK: Endpoint = Endpoint { name: "msg_sec_check", get: false, path: "/wxa/msg_sec_check", image: false };
+const QR_CODE: Endpoint =
+    Endpoint { name: "getwxacodeunlimit", get: false, path: "/wxa/getwxacodeunlimit", image: true };
 
 /// What one exchange produced.
 enum Reply {
@@ -117,19 +90,15 @@ struct Inner {
 
 impl std::fmt::Debug for WechatClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WechatClient")
-            .field("base", &self.inner.base)
-            .field("appid", &self.inner.appid)
-            .finish()
+        f.debug_struct("WechatClient").field("base", &self.inner.base).field("appid", &self.inner.appid).finish()
     }
 }
 
 impl WechatClient {
     pub fn new(settings: &WechatSettings, cache: Cache) -> Result<WechatClient, WechatError> {
         let base = settings.api_base.trim_end_matches('/').to_owned();
-        let url = reqwest::Url::parse(&base).map_err(|err| {
-            WechatError::InvalidInput(format!("WeChat API base {base:?} is not a URL: {err}"))
-        })?;
+        let url = reqwest::Url::parse(&base)
+            .map_err(|err| WechatError::InvalidInput(format!("WeChat API base {base:?} is not a URL: {err}")))?;
         let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
         let request_timeout = Duration::from_millis(settings.request_timeout_ms);
         let mut builder = reqwest::Client::builder()
@@ -140,14 +109,11 @@ impl WechatClient {
             // A local fake must never be reached through a proxy from the environment.
             builder = builder.no_proxy();
         }
-        let http = builder
-            .build()
-            .map_err(|err| WechatError::Transport(format!("building the HTTP client: {err}")))?;
+        let http = builder.build().map_err(|err| WechatError::Transport(format!("building the HTTP client: {err}")))?;
         let busy_backoff_initial = Duration::from_millis(settings.busy_backoff_ms_initial);
         // The slowest token fetch: every attempt times out and every backoff is waited for.
-        let backoff_total: Duration = (0..settings.busy_retries_max)
-            .map(|attempt| busy_backoff(busy_backoff_initial, attempt))
-            .sum();
+        let backoff_total: Duration =
+            (0..settings.busy_retries_max).map(|attempt| busy_backoff(busy_backoff_initial, attempt)).sum();
         let fetch_duration_max = request_timeout * (settings.busy_retries_max + 1) + backoff_total;
         Ok(WechatClient {
             inner: Arc::new(Inner {
@@ -179,15 +145,10 @@ impl WechatClient {
             ("js_code", code),
             ("grant_type", "authorization_code"),
         ];
-        let value = self
-            .call_with_busy_retry(LOGIN, &query, None)
-            .await?
-            .into_json(LOGIN)?;
+        let value = self.call_with_busy_retry(LOGIN, &query, None).await?.into_json(LOGIN)?;
         let reply: SessionReply = parse_body(LOGIN, value)?;
         if reply.openid.is_empty() || reply.session_key.is_empty() {
-            return Err(WechatError::Transport(
-                "jscode2session: empty openid or session_key".to_owned(),
-            ));
+            return Err(WechatError::Transport("jscode2session: empty openid or session_key".to_owned()));
         }
         Ok(WechatSession {
             openid: reply.openid,
@@ -200,10 +161,7 @@ impl WechatClient {
     /// it for our mini-program.
     pub async fn phone_number(&self, code: &str) -> Result<PhoneInfo, WechatError> {
         validate_code(code)?;
-        let value = self
-            .call_with_token(PHONE, &json!({ "code": code }))
-            .await?
-            .into_json(PHONE)?;
+        let value = self.call_with_token(PHONE, &json!({ "code": code })).await?.into_json(PHONE)?;
         let info = parse_body::<PhoneReply>(PHONE, value)?.phone_info;
         if info.watermark.appid != self.inner.appid {
             tracing::warn!(watermark_appid = %info.watermark.appid, "phone number issued for another appid; rejected");
@@ -218,16 +176,9 @@ impl WechatClient {
 
     /// Asks `msg_sec_check` v2 about a text. `errcode: 0` only means the call worked; the verdict is
     /// `result.suggest`, and a suggest we do not know fails closed with an error.
-    pub async fn check_text(
-        &self,
-        openid: &str,
-        scene: TextScene,
-        content: &str,
-    ) -> Result<TextVerdict, WechatError> {
+    pub async fn check_text(&self, openid: &str, scene: TextScene, content: &str) -> Result<TextVerdict, WechatError> {
         if openid.trim().is_empty() {
-            return Err(WechatError::InvalidInput(
-                "text check needs the author's openid".to_owned(),
-            ));
+            return Err(WechatError::InvalidInput("text check needs the author's openid".to_owned()));
         }
         let chars = content.chars().count();
         if chars > TEXT_CHECK_CHARS_MAX {
@@ -235,12 +186,8 @@ impl WechatClient {
                 "text of {chars} characters is longer than the {TEXT_CHECK_CHARS_MAX} WeChat checks"
             )));
         }
-        let body =
-            json!({ "version": 2, "openid": openid, "scene": scene.code(), "content": content });
-        let value = self
-            .call_with_token(TEXT_CHECK, &body)
-            .await?
-            .into_json(TEXT_CHECK)?;
+        let body = json!({ "version": 2, "openid": openid, "scene": scene.code(), "content": content });
+        let value = self.call_with_token(TEXT_CHECK, &body).await?.into_json(TEXT_CHECK)?;
         let result = parse_body::<TextCheckReply>(TEXT_CHECK, value)?.result;
         match result.suggest.as_str() {
             "pass" => Ok(TextVerdict::Pass),
@@ -254,42 +201,28 @@ impl WechatClient {
             }
             other => {
                 tracing::error!(suggest = %other, label = ?result.label, "text check answered an unknown suggest; failing closed");
-                Err(WechatError::UnknownVerdict {
-                    suggest: other.to_owned(),
-                })
+                Err(WechatError::UnknownVerdict { suggest: other.to_owned() })
             }
         }
     }
 
     /// Sends a subscription message. Values are checked locally first; a user who has not subscribed
     /// (43101) is a normal outcome, not an error.
-    pub async fn send_subscribe(
-        &self,
-        message: &SubscribeMessage,
-    ) -> Result<SendOutcome, WechatError> {
+    pub async fn send_subscribe(&self, message: &SubscribeMessage) -> Result<SendOutcome, WechatError> {
         validate_subscribe_message(message)?;
-        let data: serde_json::Map<String, Value> = message
-            .data
-            .iter()
-            .map(|(key, value)| (key.clone(), json!({ "value": value })))
-            .collect();
-        let mut body =
-            json!({ "touser": message.touser, "template_id": message.template_id, "data": data });
-        for (name, value) in [
-            ("page", &message.page),
-            ("miniprogram_state", &message.miniprogram_state),
-            ("lang", &message.lang),
-        ] {
+        let data: serde_json::Map<String, Value> =
+            message.data.iter().map(|(key, value)| (key.clone(), json!({ "value": value }))).collect();
+        let mut body = json!({ "touser": message.touser, "template_id": message.template_id, "data": data });
+        for (name, value) in
+            [("page", &message.page), ("miniprogram_state", &message.miniprogram_state), ("lang", &message.lang)]
+        {
             if let Some(value) = value {
                 body[name] = json!(value);
             }
         }
         match self.call_with_token(SUBSCRIBE, &body).await {
             Ok(reply) => reply.into_json(SUBSCRIBE).map(|_| SendOutcome::Sent),
-            Err(WechatError::Api {
-                errcode: ERRCODE_NOT_SUBSCRIBED,
-                ..
-            }) => {
+            Err(WechatError::Api { errcode: ERRCODE_NOT_SUBSCRIBED, .. }) => {
                 tracing::info!(template_id = %message.template_id, "user has not subscribed to this template; not sent");
                 Ok(SendOutcome::NotSubscribed)
             }
@@ -299,22 +232,16 @@ impl WechatClient {
 
     /// Generates an unlimited mini-program code (`getwxacodeunlimit`) for `page` with `scene`, and
     /// returns the image bytes. Callers generate ahead and cache: the call is slow and metered.
-    pub async fn wxa_code(
-        &self,
-        scene: &str,
-        page: &str,
-        width: u32,
-    ) -> Result<Vec<u8>, WechatError> {
+    pub async fn wxa_code(&self, scene: &str, page: &str, width: u32) -> Result<Vec<u8>, WechatError> {
         validate_qr_scene(scene)?;
         validate_qr_page(page)?;
         validate_qr_width(width)?;
-        let body =
-            json!({ "scene": scene, "page": page, "env_version": "release", "width": width });
+        let body = json!({ "scene": scene, "page": page, "env_version": "release", "width": width });
         match self.call_with_token(QR_CODE, &body).await? {
             Reply::Image(bytes) => Ok(bytes),
-            Reply::Json(_) | Reply::Failure { .. } => Err(WechatError::Transport(
-                "getwxacodeunlimit: JSON without errcode instead of an image".to_owned(),
-            )),
+            Reply::Json(_) | Reply::Failure { .. } => {
+                Err(WechatError::Transport("getwxacodeunlimit: JSON without errcode instead of an image".to_owned()))
+            }
         }
     }
 
@@ -331,37 +258,22 @@ impl WechatClient {
             "appid": self.inner.appid,
             "secret": self.inner.secret.expose(),
         });
-        let value = self
-            .call_with_busy_retry(TOKEN, &[], Some(&body))
-            .await?
-            .into_json(TOKEN)?;
+        let value = self.call_with_busy_retry(TOKEN, &[], Some(&body)).await?.into_json(TOKEN)?;
         let reply: TokenReply = parse_body(TOKEN, value)?;
         if reply.access_token.is_empty() {
-            return Err(WechatError::Transport(
-                "stable_token: empty access_token".to_owned(),
-            ));
+            return Err(WechatError::Transport("stable_token: empty access_token".to_owned()));
         }
-        Ok(IssuedToken {
-            access_token: reply.access_token,
-            expires_in_seconds: reply.expires_in,
-        })
+        Ok(IssuedToken { access_token: reply.access_token, expires_in_seconds: reply.expires_in })
     }
 
     /// Calls a token-protected endpoint. When WeChat says the token is invalid or expired, the
     /// cached token is dropped (only if it is still the one used), refreshed and the call retried
     /// once.
-    async fn call_with_token(
-        &self,
-        endpoint: Endpoint,
-        body: &Value,
-    ) -> Result<Reply, WechatError> {
+    async fn call_with_token(&self, endpoint: Endpoint, body: &Value) -> Result<Reply, WechatError> {
         let mut token_retried = false;
         loop {
             let token = self.access_token().await?;
-            match self
-                .call_with_busy_retry(endpoint, &[("access_token", token.as_str())], Some(body))
-                .await
-            {
+            match self.call_with_busy_retry(endpoint, &[("access_token", token.as_str())], Some(body)).await {
                 Err(WechatError::Api { errcode, errmsg })
                     if ERRCODES_TOKEN_INVALID.contains(&errcode) && !token_retried =>
                 {
@@ -385,10 +297,7 @@ impl WechatClient {
         let mut attempt = 0;
         loop {
             match self.exchange(endpoint, query, body).await? {
-                Reply::Failure {
-                    errcode: ERRCODE_BUSY,
-                    errmsg,
-                } => {
+                Reply::Failure { errcode: ERRCODE_BUSY, errmsg } => {
                     if attempt >= self.inner.busy_retries_max {
                         tracing::warn!(api = endpoint.name, attempts = attempt + 1, errmsg = %errmsg, "WeChat still busy; giving up");
                         return Err(WechatError::Busy);
@@ -420,11 +329,7 @@ impl WechatClient {
     ) -> Result<Reply, WechatError> {
         let started = Instant::now();
         let mut request = self.inner.http.request(
-            if endpoint.get {
-                Method::GET
-            } else {
-                Method::POST
-            },
+            if endpoint.get { Method::GET } else { Method::POST },
             format!("{}{}", self.inner.base, endpoint.path),
         );
         if !query.is_empty() {
@@ -440,26 +345,13 @@ impl WechatClient {
             tracing::warn!(api = endpoint.name, error = %detail, "WeChat {what} failed");
             WechatError::Transport(format!("{}: {what}: {detail}", endpoint.name))
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|err| transport("request", err))?;
+        let response = request.send().await.map_err(|err| transport("request", err))?;
         let status = response.status();
         if !status.is_success() {
-            tracing::warn!(
-                api = endpoint.name,
-                status = status.as_u16(),
-                "WeChat answered a non-2xx status"
-            );
-            return Err(WechatError::Transport(format!(
-                "{}: HTTP {status}",
-                endpoint.name
-            )));
+            tracing::warn!(api = endpoint.name, status = status.as_u16(), "WeChat answered a non-2xx status");
+            return Err(WechatError::Transport(format!("{}: HTTP {status}", endpoint.name)));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|err| transport("reading the body", err))?;
+        let bytes = response.bytes().await.map_err(|err| transport("reading the body", err))?;
         tracing::debug!(
             api = endpoint.name,
             elapsed_ms = started.elapsed().as_millis(),
@@ -472,18 +364,11 @@ impl WechatClient {
                 if errcode == 0 {
                     return Ok(Reply::Json(Value::Object(map)));
                 }
-                let errmsg = map
-                    .get("errmsg")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
+                let errmsg = map.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_owned();
                 Ok(Reply::Failure { errcode, errmsg })
             }
             _ if endpoint.image && !bytes.is_empty() => Ok(Reply::Image(bytes.to_vec())),
-            _ => Err(WechatError::Transport(format!(
-                "{}: the body is not a JSON object",
-                endpoint.name
-            ))),
+            _ => Err(WechatError::Transport(format!("{}: the body is not a JSON object", endpoint.name))),
         }
     }
 
@@ -525,10 +410,7 @@ impl WechatClient {
 
     fn fault_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         // The slot holds a plain string, always valid; a panic elsewhere cannot leave it half-written.
-        self.inner
-            .configuration_fault
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.configuration_fault.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn clear_configuration_fault(&self) {
@@ -543,10 +425,9 @@ impl Reply {
     fn into_json(self, endpoint: Endpoint) -> Result<Value, WechatError> {
         match self {
             Reply::Json(value) => Ok(value),
-            Reply::Image(_) | Reply::Failure { .. } => Err(WechatError::Transport(format!(
-                "{}: expected a JSON body",
-                endpoint.name
-            ))),
+            Reply::Image(_) | Reply::Failure { .. } => {
+                Err(WechatError::Transport(format!("{}: expected a JSON body", endpoint.name)))
+            }
         }
     }
 }
@@ -556,21 +437,14 @@ impl Reply {
 fn parse_body<T: DeserializeOwned>(endpoint: Endpoint, value: Value) -> Result<T, WechatError> {
     serde_json::from_value(value).map_err(|err| {
         let text = err.to_string();
-        let detail = if text.starts_with("missing field") {
-            text
-        } else {
-            "a field has the wrong type".to_owned()
-        };
+        let detail = if text.starts_with("missing field") { text } else { "a field has the wrong type".to_owned() };
         WechatError::Transport(format!("{}: unexpected body: {detail}", endpoint.name))
     })
 }
 
 fn validate_code(code: &str) -> Result<(), WechatError> {
     let code = code.trim();
-    if code.is_empty()
-        || code.chars().count() > CODE_CHARS_MAX
-        || code.chars().any(char::is_control)
-    {
+    if code.is_empty() || code.chars().count() > CODE_CHARS_MAX || code.chars().any(char::is_control) {
         return Err(WechatError::CodeInvalid);
     }
     Ok(())
@@ -578,9 +452,7 @@ fn validate_code(code: &str) -> Result<(), WechatError> {
 
 /// `initial × 2^attempt`, capped.
 fn busy_backoff(initial: Duration, attempt: u32) -> Duration {
-    initial
-        .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
-        .min(BUSY_BACKOFF_MAX)
+    initial.saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX)).min(BUSY_BACKOFF_MAX)
 }
 
 /// Up to a quarter less, so that instances that met the same busy answer do not retry in step.
@@ -612,19 +484,13 @@ mod tests {
         assert!(validate_code("0a1b2c3d").is_ok());
         assert!(matches!(validate_code(""), Err(WechatError::CodeInvalid)));
         assert!(matches!(validate_code("  "), Err(WechatError::CodeInvalid)));
-        assert!(matches!(
-            validate_code(&"x".repeat(129)),
-            Err(WechatError::CodeInvalid)
-        ));
+        assert!(matches!(validate_code(&"x".repeat(129)), Err(WechatError::CodeInvalid)));
     }
 
     #[test]
     fn parse_errors_do_not_quote_values() {
         let value = json!({ "openid": "o1", "session_key": 12345678 });
-        let err = parse_body::<SessionReply>(LOGIN, value)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = parse_body::<SessionReply>(LOGIN, value).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(!err.contains("12345678"), "{err}");
         let err = parse_body::<SessionReply>(LOGIN, json!({ "openid": "o1" }))
             .err()

@@ -83,24 +83,12 @@ mod tests {
         let status = |err: WechatError| ApiError::from(err).status_code();
         assert_eq!(status(WechatError::CodeInvalid), StatusCode::UNAUTHORIZED);
         assert_eq!(status(WechatError::UserBlocked), StatusCode::FORBIDDEN);
-        assert_eq!(
-            status(WechatError::QuotaExceeded),
-            StatusCode::TOO_MANY_REQUESTS
-        );
+        assert_eq!(status(WechatError::QuotaExceeded), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(status(WechatError::Busy), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(WechatError::Transport("timeout".into())), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(WechatError::Misconfigured { errcode: 40013 }), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
-            status(WechatError::Transport("timeout".into())),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            status(WechatError::Misconfigured { errcode: 40013 }),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            status(WechatError::Api {
-                errcode: 48001,
-                errmsg: "api unauthorized rid: x".into()
-            }),
+            status(WechatError::Api { errcode: 48001, errmsg: "api unauthorized rid: x".into() }),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }

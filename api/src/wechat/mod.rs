@@ -25,11 +25,9 @@ mod types;
 
 pub use client::WechatClient;
 pub use error::WechatError;
-pub use token::{
-    LOCK_KEY as ACCESS_TOKEN_LOCK_KEY, TOKEN_KEY as ACCESS_TOKEN_KEY, token_ttl_seconds,
-};
+pub use token::{LOCK_KEY as ACCESS_TOKEN_LOCK_KEY, TOKEN_KEY as ACCESS_TOKEN_KEY, token_ttl_seconds};
 pub use types::{
-    PhoneInfo, QR_SCENE_CHARS_MAX, QR_WIDTH_MAX, QR_WIDTH_MIN, SendOutcome, SubscribeMessage,
-    TEXT_CHECK_CHARS_MAX, TextScene, TextVerdict, WechatSession, template_field_from_errmsg,
-    validate_qr_scene, validate_subscribe_message, validate_template_value,
+    PhoneInfo, QR_SCENE_CHARS_MAX, QR_WIDTH_MAX, QR_WIDTH_MIN, SendOutcome, SubscribeMessage, TEXT_CHECK_CHARS_MAX,
+    TextScene, TextVerdict, WechatSession, template_field_from_errmsg, validate_qr_scene, validate_subscribe_message,
+    validate_template_value,
 };

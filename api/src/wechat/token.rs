@@ -45,8 +45,8 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(cache: Cache, margin_seconds: u64, fetch_duration_max: Duration) -> TokenCache {
-        let lock_ttl = (fetch_duration_max + Duration::from_secs(1))
-            .clamp(Duration::from_secs(2), Duration::from_secs(60));
+        let lock_ttl =
+            (fetch_duration_max + Duration::from_secs(1)).clamp(Duration::from_secs(2), Duration::from_secs(60));
         TokenCache {
             cache,
             margin_seconds,
@@ -99,11 +99,7 @@ impl TokenCache {
         let holder = lock_holder_id();
         let deadline = Instant::now() + self.wait_max;
         loop {
-            if self
-                .cache
-                .set_if_absent(LOCK_KEY, &holder, self.lock_ttl)
-                .await?
-            {
+            if self.cache.set_if_absent(LOCK_KEY, &holder, self.lock_ttl).await? {
                 return self.fetch_holding_lock(&holder, fetch).await;
             }
             tokio::time::sleep(POLL_INTERVAL).await;
@@ -120,11 +116,7 @@ impl TokenCache {
         }
     }
 
-    async fn fetch_holding_lock<F, Fut>(
-        &self,
-        holder: &str,
-        fetch: F,
-    ) -> Result<String, WechatError>
+    async fn fetch_holding_lock<F, Fut>(&self, holder: &str, fetch: F) -> Result<String, WechatError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<IssuedToken, WechatError>>,
@@ -149,13 +141,7 @@ impl TokenCache {
     {
         let issued = fetch().await?;
         let ttl_seconds = token_ttl_seconds(issued.expires_in_seconds, self.margin_seconds);
-        self.cache
-            .set(
-                TOKEN_KEY,
-                &issued.access_token,
-                Some(Duration::from_secs(ttl_seconds)),
-            )
-            .await?;
+        self.cache.set(TOKEN_KEY, &issued.access_token, Some(Duration::from_secs(ttl_seconds))).await?;
         tracing::info!(
             expires_in_seconds = issued.expires_in_seconds,
             cached_for_seconds = ttl_seconds,
@@ -169,11 +155,7 @@ impl TokenCache {
 /// than half its life (a large margin with a short-lived token would otherwise cache nothing), never
 /// under a few seconds, and never longer than the token lives.
 pub fn token_ttl_seconds(expires_in: u64, margin: u64) -> u64 {
-    expires_in
-        .saturating_sub(margin)
-        .max(expires_in / 2)
-        .max(TOKEN_TTL_SECONDS_MIN)
-        .min(expires_in.max(1))
+    expires_in.saturating_sub(margin).max(expires_in / 2).max(TOKEN_TTL_SECONDS_MIN).min(expires_in.max(1))
 }
 
 /// A value that names this holder of the lock, so it only ever releases its own lock.
@@ -203,18 +185,13 @@ mod tests {
 
     fn counting_fetch(
         fetches: &Arc<AtomicUsize>,
-    ) -> impl FnOnce() -> std::pin::Pin<
-        Box<dyn Future<Output = Result<IssuedToken, WechatError>> + Send>,
-    > + use<> {
+    ) -> impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<IssuedToken, WechatError>> + Send>> + use<> {
         let fetches = Arc::clone(fetches);
         move || {
             Box::pin(async move {
                 let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                Ok(IssuedToken {
-                    access_token: format!("token-{n}"),
-                    expires_in_seconds: 7200,
-                })
+                Ok(IssuedToken { access_token: format!("token-{n}"), expires_in_seconds: 7200 })
             })
         }
     }
@@ -243,30 +220,17 @@ mod tests {
     async fn invalidation_only_removes_the_token_that_was_used() {
         let tokens = TokenCache::new(Arc::new(MemoryCache::new("t:")), 60, Duration::from_secs(5));
         let fetches = Arc::new(AtomicUsize::new(0));
-        assert_eq!(
-            tokens.get(counting_fetch(&fetches)).await.unwrap(),
-            "token-1"
-        );
+        assert_eq!(tokens.get(counting_fetch(&fetches)).await.unwrap(), "token-1");
         assert!(!tokens.invalidate("token-0").await.unwrap());
-        assert_eq!(
-            tokens.get(counting_fetch(&fetches)).await.unwrap(),
-            "token-1"
-        );
+        assert_eq!(tokens.get(counting_fetch(&fetches)).await.unwrap(), "token-1");
         assert!(tokens.invalidate("token-1").await.unwrap());
-        assert_eq!(
-            tokens.get(counting_fetch(&fetches)).await.unwrap(),
-            "token-2"
-        );
+        assert_eq!(tokens.get(counting_fetch(&fetches)).await.unwrap(), "token-2");
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn queued_callers_share_a_failure() {
-        let tokens = Arc::new(TokenCache::new(
-            Arc::new(MemoryCache::new("t:")),
-            60,
-            Duration::from_secs(5),
-        ));
+        let tokens = Arc::new(TokenCache::new(Arc::new(MemoryCache::new("t:")), 60, Duration::from_secs(5)));
         let fetches = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..20 {
@@ -283,10 +247,7 @@ mod tests {
             }));
         }
         for task in tasks {
-            assert!(matches!(
-                task.await.unwrap(),
-                Err(WechatError::Misconfigured { errcode: 40125 })
-            ));
+            assert!(matches!(task.await.unwrap(), Err(WechatError::Misconfigured { errcode: 40125 })));
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
@@ -295,17 +256,11 @@ mod tests {
     async fn an_expired_lock_is_taken_over() {
         let shared: Cache = Arc::new(MemoryCache::new("t:"));
         // A crashed instance left its lock behind.
-        shared
-            .set_if_absent(LOCK_KEY, "crashed", Duration::from_millis(200))
-            .await
-            .unwrap();
+        shared.set_if_absent(LOCK_KEY, "crashed", Duration::from_millis(200)).await.unwrap();
         let tokens = TokenCache::new(shared, 60, Duration::from_secs(1));
         let fetches = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
-        assert_eq!(
-            tokens.get(counting_fetch(&fetches)).await.unwrap(),
-            "token-1"
-        );
+        assert_eq!(tokens.get(counting_fetch(&fetches)).await.unwrap(), "token-1");
         assert!(started.elapsed() >= Duration::from_millis(200));
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }

@@ -42,10 +42,7 @@ impl fmt::Debug for PhoneInfo {
     /// A phone number is personal data: logs see its last four digits only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pure = &self.pure_phone_number;
-        let tail: String = pure
-            .chars()
-            .skip(pure.chars().count().saturating_sub(4))
-            .collect();
+        let tail: String = pure.chars().skip(pure.chars().count().saturating_sub(4)).collect();
         f.debug_struct("PhoneInfo")
             .field("pure_phone_number", &format!("***{tail}"))
             .field("country_code", &self.country_code)
@@ -123,13 +120,8 @@ pub fn validate_qr_scene(scene: &str) -> Result<(), WechatError> {
             "QR scene has {count} characters; at most {QR_SCENE_CHARS_MAX} are allowed"
         )));
     }
-    if let Some(bad) = scene
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || QR_SCENE_SYMBOLS.contains(*c)))
-    {
-        return Err(WechatError::InvalidInput(format!(
-            "QR scene contains {bad:?}, which WeChat does not allow"
-        )));
+    if let Some(bad) = scene.chars().find(|c| !(c.is_ascii_alphanumeric() || QR_SCENE_SYMBOLS.contains(*c))) {
+        return Err(WechatError::InvalidInput(format!("QR scene contains {bad:?}, which WeChat does not allow")));
     }
     Ok(())
 }
@@ -147,9 +139,7 @@ pub fn validate_qr_page(page: &str) -> Result<(), WechatError> {
 
 pub fn validate_qr_width(width: u32) -> Result<(), WechatError> {
     if !(QR_WIDTH_MIN..=QR_WIDTH_MAX).contains(&width) {
-        return Err(WechatError::InvalidInput(format!(
-            "QR width {width} is outside {QR_WIDTH_MIN}..={QR_WIDTH_MAX}"
-        )));
+        return Err(WechatError::InvalidInput(format!("QR width {width} is outside {QR_WIDTH_MIN}..={QR_WIDTH_MAX}")));
     }
     Ok(())
 }
@@ -158,18 +148,15 @@ pub fn validate_qr_width(width: u32) -> Result<(), WechatError> {
 fn template_key_kind(key: &str) -> Option<&str> {
     let kind = key.trim_end_matches(|c: char| c.is_ascii_digit());
     let number = &key[kind.len()..];
-    let well_formed = !kind.is_empty()
-        && !number.is_empty()
-        && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let well_formed =
+        !kind.is_empty() && !number.is_empty() && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
     well_formed.then_some(kind)
 }
 
 /// Checks one value against the rule WeChat applies to its key's kind. Kinds this function does not
 /// know are left to WeChat, which answers 47003 naming the field.
 pub fn validate_template_value(key: &str, value: &str) -> Result<(), WechatError> {
-    let invalid = || WechatError::InvalidTemplateData {
-        field: key.to_owned(),
-    };
+    let invalid = || WechatError::InvalidTemplateData { field: key.to_owned() };
     let Some(kind) = template_key_kind(key) else {
         return Err(invalid());
     };
@@ -187,10 +174,7 @@ pub fn validate_template_value(key: &str, value: &str) -> Result<(), WechatError
         "phone_number" => chars <= 17,
         "car_number" => chars <= 8,
         // Ten characters, or twenty when the name is written in letters only.
-        "name" => {
-            chars <= 10
-                || (chars <= 20 && value.chars().all(|c| c.is_ascii_alphabetic() || c == ' '))
-        }
+        "name" => chars <= 10 || (chars <= 20 && value.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')),
         _ => true,
     };
     if fits { Ok(()) } else { Err(invalid()) }
@@ -211,49 +195,28 @@ const LANGS: [&str; 4] = ["zh_CN", "en_US", "zh_HK", "zh_TW"];
 /// Everything WeChat would reject about a subscription message, checked before the call.
 pub fn validate_subscribe_message(message: &SubscribeMessage) -> Result<(), WechatError> {
     if message.touser.trim().is_empty() {
-        return Err(WechatError::InvalidInput(
-            "subscribe message has no touser".to_owned(),
-        ));
+        return Err(WechatError::InvalidInput("subscribe message has no touser".to_owned()));
     }
     if message.template_id.trim().is_empty() {
-        return Err(WechatError::InvalidInput(
-            "subscribe message has no template_id".to_owned(),
-        ));
+        return Err(WechatError::InvalidInput("subscribe message has no template_id".to_owned()));
     }
     if message.data.is_empty() {
-        return Err(WechatError::InvalidInput(
-            "subscribe message has no data".to_owned(),
-        ));
+        return Err(WechatError::InvalidInput("subscribe message has no data".to_owned()));
     }
     // Unlike a QR page, a message's page may carry a query (`pages/x/index?id=1`).
-    if let Some(page) = message
-        .page
-        .as_deref()
-        .filter(|p| p.starts_with('/') || p.chars().any(char::is_whitespace))
-    {
-        return Err(WechatError::InvalidInput(format!(
-            "subscribe page {page:?} must be a path like pages/x/index"
-        )));
+    if let Some(page) = message.page.as_deref().filter(|p| p.starts_with('/') || p.chars().any(char::is_whitespace)) {
+        return Err(WechatError::InvalidInput(format!("subscribe page {page:?} must be a path like pages/x/index")));
     }
-    if let Some(state) = message
-        .miniprogram_state
-        .as_deref()
-        .filter(|s| !MINIPROGRAM_STATES.contains(s))
-    {
+    if let Some(state) = message.miniprogram_state.as_deref().filter(|s| !MINIPROGRAM_STATES.contains(s)) {
         return Err(WechatError::InvalidInput(format!(
             "miniprogram_state {state:?} is not one of {MINIPROGRAM_STATES:?}"
         )));
     }
     if let Some(lang) = message.lang.as_deref().filter(|l| !LANGS.contains(l)) {
-        return Err(WechatError::InvalidInput(format!(
-            "lang {lang:?} is not one of {LANGS:?}"
-        )));
+        return Err(WechatError::InvalidInput(format!("lang {lang:?} is not one of {LANGS:?}")));
     }
     for (index, (key, value)) in message.data.iter().enumerate() {
-        if message.data[..index]
-            .iter()
-            .any(|(earlier, _)| earlier == key)
-        {
+        if message.data[..index].iter().any(|(earlier, _)| earlier == key) {
             return Err(WechatError::InvalidTemplateData { field: key.clone() });
         }
         validate_template_value(key, value)?;
@@ -265,10 +228,7 @@ pub fn validate_subscribe_message(message: &SubscribeMessage) -> Result<(), Wech
 /// `argument invalid! data.thing1.value invalid rid: 6560…` → `thing1`.
 pub fn template_field_from_errmsg(errmsg: &str) -> Option<String> {
     let start = errmsg.find("data.")? + "data.".len();
-    let field: String = errmsg[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+    let field: String = errmsg[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     (!field.is_empty()).then_some(field)
 }
 
@@ -350,10 +310,7 @@ mod tests {
             touser: "openid-1".to_owned(),
             template_id: "tmpl".to_owned(),
             page: Some("pages/requests/detail?id=1".to_owned()),
-            data: data
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             miniprogram_state: None,
             lang: None,
         }
@@ -392,16 +349,10 @@ mod tests {
     #[test]
     fn template_lengths_are_checked_by_kind() {
         assert!(validate_template_value("thing1", &"楼".repeat(20)).is_ok());
-        assert_eq!(
-            field_of(validate_template_value("thing1", &"楼".repeat(21))),
-            Some("thing1".to_owned())
-        );
+        assert_eq!(field_of(validate_template_value("thing1", &"楼".repeat(21))), Some("thing1".to_owned()));
         assert!(validate_template_value("phrase2", "已受理").is_ok());
         assert!(validate_template_value("phrase2", "已经受理了").is_ok());
-        assert_eq!(
-            field_of(validate_template_value("phrase2", "已经被受理了")),
-            Some("phrase2".to_owned())
-        );
+        assert_eq!(field_of(validate_template_value("phrase2", "已经被受理了")), Some("phrase2".to_owned()));
         assert!(validate_template_value("number3", &"9".repeat(32)).is_ok());
         assert!(validate_template_value("number3", "12.50").is_ok());
         assert!(validate_template_value("number3", &"9".repeat(33)).is_err());
@@ -420,35 +371,17 @@ mod tests {
 
     #[test]
     fn whole_messages_are_checked() {
-        assert!(
-            validate_subscribe_message(&message(&[
-                ("thing1", "楼道灯坏了"),
-                ("phrase2", "已受理")
-            ]))
-            .is_ok()
-        );
+        assert!(validate_subscribe_message(&message(&[("thing1", "楼道灯坏了"), ("phrase2", "已受理")])).is_ok());
         let too_long = message(&[("thing1", "ok"), ("phrase2", "这段话太长了")]);
-        assert_eq!(
-            field_of(validate_subscribe_message(&too_long)),
-            Some("phrase2".to_owned())
-        );
+        assert_eq!(field_of(validate_subscribe_message(&too_long)), Some("phrase2".to_owned()));
         let duplicate = message(&[("thing1", "a"), ("thing1", "b")]);
-        assert_eq!(
-            field_of(validate_subscribe_message(&duplicate)),
-            Some("thing1".to_owned())
-        );
+        assert_eq!(field_of(validate_subscribe_message(&duplicate)), Some("thing1".to_owned()));
         let mut no_user = message(&[("thing1", "a")]);
         no_user.touser.clear();
-        assert!(matches!(
-            validate_subscribe_message(&no_user),
-            Err(WechatError::InvalidInput(_))
-        ));
+        assert!(matches!(validate_subscribe_message(&no_user), Err(WechatError::InvalidInput(_))));
         let mut bad_state = message(&[("thing1", "a")]);
         bad_state.miniprogram_state = Some("prod".to_owned());
-        assert!(matches!(
-            validate_subscribe_message(&bad_state),
-            Err(WechatError::InvalidInput(_))
-        ));
+        assert!(matches!(validate_subscribe_message(&bad_state), Err(WechatError::InvalidInput(_))));
         let mut good_state = message(&[("thing1", "a")]);
         good_state.miniprogram_state = Some("trial".to_owned());
         good_state.lang = Some("en_US".to_owned());
@@ -458,25 +391,15 @@ mod tests {
     #[test]
     fn template_field_is_parsed_from_errmsg() {
         assert_eq!(
-            template_field_from_errmsg(
-                "argument invalid! data.thing1.value invalid rid: 6560a1b2-1c2d3e4f-5a6b7c8d"
-            ),
+            template_field_from_errmsg("argument invalid! data.thing1.value invalid rid: 6560a1b2-1c2d3e4f-5a6b7c8d"),
             Some("thing1".to_owned())
         );
         assert_eq!(
-            template_field_from_errmsg(
-                "argument invalid! data.character_string12.value is empty rid: x"
-            ),
+            template_field_from_errmsg("argument invalid! data.character_string12.value is empty rid: x"),
             Some("character_string12".to_owned())
         );
-        assert_eq!(
-            template_field_from_errmsg("argument invalid! rid: 6560a1b2"),
-            None
-        );
-        assert_eq!(
-            template_field_from_errmsg("argument invalid! data. rid: 6560a1b2"),
-            None
-        );
+        assert_eq!(template_field_from_errmsg("argument invalid! rid: 6560a1b2"), None);
+        assert_eq!(template_field_from_errmsg("argument invalid! data. rid: 6560a1b2"), None);
     }
 
     #[test]

@@ -73,7 +73,8 @@ async fn runs_on_a_bare_machine_with_demo_data() {
         .await
         .unwrap();
     let token = login["access_token"].as_str().unwrap();
-    let me: Value = client.get(format!("{base}/api/v1/me")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let me: Value =
+        client.get(format!("{base}/api/v1/me")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     assert!(me["roles"].as_array().unwrap().iter().any(|r| r["role"] == "committee"), "demo data was seeded: {me}");
     let communities: Value =
         client.get(format!("{base}/api/v1/communities")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
