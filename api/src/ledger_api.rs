@@ -88,7 +88,11 @@ struct TransferView {
     amount_decimal: String,
 }
 
-async fn get_transfer(state: web::Data<AppState>, caller: AuthUser, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn get_transfer(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     authz::ledger_admin(&Actor::load(&state.db, caller).await?)?;
     let id = TransferId::parse(&path.into_inner()).map_err(|_| ApiError::validation("id", "a transfer UUID"))?;
     let transfer = ehome_ledger::transfer(&state.db, id).await.map_err(ledger_error)?;
@@ -111,7 +115,11 @@ struct ExportQuery {
     until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-async fn export(state: web::Data<AppState>, caller: AuthUser, query: web::Query<ExportQuery>) -> ApiResult<HttpResponse> {
+async fn export(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let format: ExportFormat = query.format.parse().map_err(|reason: String| ApiError::validation("format", reason))?;
     let asset = query
