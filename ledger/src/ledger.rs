@@ -131,6 +131,30 @@ impl Ledger {
         report
     }
 
+    /// Starts the hold-expiry job: every `every`, expire all timed-out holds (in rounds of 1,000). Any
+    /// number of API instances may run it: expiry ids derive from the hold, so each hold expires once.
+    /// Stops when the returned handle is aborted.
+    pub fn spawn_expiry_job(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let ledger = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                loop {
+                    match ledger.expire_holds(1000).await {
+                        Ok(0) => break,
+                        Ok(n) => tracing::info!(expired = n, "ledger holds expired"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "ledger hold expiry failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
     /// Expires up to `limit` timed-out holds; returns how many were expired.
     pub async fn expire_holds(&self, limit: u64) -> Result<usize, LedgerError> {
         self.run(
