@@ -80,10 +80,9 @@ impl Drop for TestDatabase {
             }
         }
         let pg_name = self.pg_name.take();
-        let redis = self.redis_url.clone().map(|url| (url, self.redis_prefix.clone()));
-        if pg_name.is_none() && redis.is_none() {
-            return;
-        }
+        // The prefix is cleared on the test Redis whatever the backend: a test on SQLite may still point
+        // an app at Redis (two instances sharing a token need it).
+        let redis = Some((self.redis_url.clone().unwrap_or_else(redis_server), self.redis_prefix.clone()));
         // Drop runs inside the test's runtime; clean up on a thread with a runtime of its own.
         let cleanup = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -94,9 +93,13 @@ impl Drop for TestDatabase {
                     let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     let _ = admin.close().await;
                 }
+                let connect = |client: redis::Client| async move {
+                    tokio::time::timeout(std::time::Duration::from_secs(2), client.get_multiplexed_async_connection())
+                        .await
+                };
                 if let Some((url, prefix)) = redis
                     && let Ok(client) = redis::Client::open(url)
-                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                    && let Ok(Ok(mut conn)) = connect(client).await
                 {
                     let keys: Vec<String> =
                         redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
