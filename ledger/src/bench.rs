@@ -94,7 +94,13 @@ impl std::fmt::Display for BenchReport {
 pub async fn run_bench_url(url: &str, config: &BenchConfig) -> Result<BenchReport, LedgerError> {
     let mut options = ConnectOptions::new(url.to_owned());
     let pool = u32::try_from(config.clients + 4).unwrap_or(u32::MAX);
-    options.max_connections(pool).min_connections(1).sqlx_logging(false);
+    // Batches vary in size, and each size is its own prepared statement: room for all of them.
+    options
+        .max_connections(pool)
+        .min_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(4096))
+        .map_sqlx_sqlite_opts(|o| o.statement_cache_capacity(4096));
     let db = Database::connect(options).await?;
     run_bench(&db, config).await
 }
