@@ -117,10 +117,8 @@ impl Actor {
 pub struct RequestAccess {
     /// May see it at all (otherwise it does not exist for them: 404).
     pub visible: bool,
-    /// Sees the reporter, held content and internal notes.
-    pub handler_view: bool,
     pub reporter: bool,
-    /// May accept, start, resolve, reject, escalate.
+    /// May accept, start, resolve, reject, escalate; sees the reporter, held content and internal notes.
     pub handler: bool,
     /// May reassign.
     pub supervisor: bool,
@@ -150,7 +148,6 @@ pub fn request_access(actor: &Actor, request: &RequestScope) -> RequestAccess {
     let public = request.published && actor.in_community(community);
     RequestAccess {
         visible: handler || reporter || public,
-        handler_view: handler,
         reporter,
         handler,
         supervisor: committee || grid_worker,

@@ -26,7 +26,7 @@ pub async fn find_or_create(
         }
         return Ok(existing);
     }
-    let insert = user::Entity::insert(user::ActiveModel {
+    user::Entity::insert(user::ActiveModel {
         openid: Set(openid.to_owned()),
         unionid: Set(unionid.map(str::to_owned)),
         nickname: Set(nickname.to_owned()),
@@ -41,7 +41,6 @@ pub async fn find_or_create(
     .on_conflict_do_nothing()
     .exec(db)
     .await?;
-    let _ = insert;
     user::Entity::find()
         .filter(user::Column::Openid.eq(openid))
         .one(db)

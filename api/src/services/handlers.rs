@@ -273,20 +273,11 @@ pub struct ListQuery {
 }
 
 /// The community a list is about: the one named, else the caller's only community.
-fn list_community(
-    actor: &Actor,
-    named: Option<i64>,
-    homes: &[household_member::Model],
-) -> Result<CommunityId, ApiError> {
-    if let Some(id) = named {
-        return Ok(CommunityId(id));
-    }
-    match homes {
-        [home] => Ok(CommunityId(home.community_id)),
-        _ => {
-            let _ = actor;
-            Err(ApiError::validation("community_id", "required unless you belong to exactly one community"))
-        }
+fn list_community(named: Option<i64>, homes: &[household_member::Model]) -> Result<CommunityId, ApiError> {
+    match (named, homes) {
+        (Some(id), _) => Ok(CommunityId(id)),
+        (None, [home]) => Ok(CommunityId(home.community_id)),
+        (None, _) => Err(ApiError::validation("community_id", "required unless you belong to exactly one community")),
     }
 }
 
@@ -316,7 +307,7 @@ pub async fn list(
     let actor = Actor::load(&state.db, caller).await?;
     let homes =
         household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
-    let community_id = list_community(&actor, query.community_id, &homes)?;
+    let community_id = list_community(query.community_id, &homes)?;
     community::get_community(&state.db, community_id).await?;
     let scope = authz::request_list_scope(&actor, community_id);
     let filter = QueueFilter {
@@ -372,9 +363,9 @@ async fn detail_view(
     request: service_request::Model,
     access: RequestAccess,
 ) -> ApiResult<serde_json::Value> {
-    let full = access.handler_view || access.reporter;
+    let full = access.handler || access.reporter;
     let hide = (!full).then_some(request.reporter_id);
-    let events = requests::timeline(&state.db, request.id, access.handler_view).await?;
+    let events = requests::timeline(&state.db, request.id, access.handler).await?;
     let timeline: Vec<views::EventView> = events.into_iter().map(|e| views::event_view(e, hide)).collect();
     let actions = available_actions(&request, &access);
     let view = single_view(state, request, access).await?;
@@ -482,7 +473,7 @@ pub async fn comment(
     let body = body.into_inner();
     let content = text("body", &body.body, 500)?;
     let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
-    if body.internal && !access.handler_view {
+    if body.internal && !access.handler {
         return Err(ApiError::Forbidden);
     }
     // Internal notes are never published; public comments pass the text check first.

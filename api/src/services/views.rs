@@ -65,7 +65,7 @@ pub fn request_view(
     now: DateTime<Utc>,
 ) -> RequestView {
     let (response_overdue, resolution_overdue) = overdue(&request, now);
-    let full = access.handler_view || access.reporter;
+    let full = access.handler || access.reporter;
     let reporter = match reporter {
         Some(user) if full => Some(ReporterView {
             id: Some(user.id),
