@@ -65,6 +65,8 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     if app.state().settings.requests.job_interval_seconds > 0 {
         ehome_api::services::escalation::spawn(app.state().clone());
     }
+    // Timed-out ledger holds are voided by every instance; each hold expires once.
+    ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));
     let address = format!("http://127.0.0.1:{}", app.port());
     println!("邻e家 API listening on {address} (port {})", app.port());
     if dev {

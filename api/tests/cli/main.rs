@@ -104,3 +104,43 @@ fn prod_refuses_to_start_without_a_strong_secret() {
     assert!(!dir.join("ehome.db").exists(), "nothing was created before refusing");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `ehome` with only a database configured, in `dir`.
+fn ehome_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(EHOME)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", "sqlite://books.db?mode=rwc")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ledger_verify_exits_non_zero_on_a_tampered_book() {
+    let dir = empty_dir();
+    let bench = ehome_in(&dir, &["ledger", "bench", "--clients", "4", "--seconds", "1", "--accounts", "20"]);
+    assert!(bench.status.success(), "bench: {}", String::from_utf8_lossy(&bench.stderr));
+    let clean = ehome_in(&dir, &["ledger", "verify"]);
+    assert!(clean.status.success(), "a clean book verifies: {}", String::from_utf8_lossy(&clean.stdout));
+
+    // Change one stored amount behind the ledger's back, as only the database's owner can: the
+    // append-only trigger has to go first.
+    let url = format!("sqlite://{}?mode=rw", dir.join("books.db").display());
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("DROP TRIGGER ledger_transfers_no_update").await.unwrap();
+    let changed = db
+        .execute_unprepared("UPDATE ledger_transfers SET amount = amount + 1 WHERE rowid = (SELECT MIN(rowid) FROM ledger_transfers WHERE amount > 0)")
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    db.close().await.unwrap();
+
+    let tampered = ehome_in(&dir, &["ledger", "verify"]);
+    assert!(!tampered.status.success(), "a tampered book fails verification");
+    let report = format!("{}{}", String::from_utf8_lossy(&tampered.stdout), String::from_utf8_lossy(&tampered.stderr));
+    assert!(report.to_lowercase().contains("hash"), "the report names the broken hash: {report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
