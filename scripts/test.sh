@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
+# The output of both test runs, for the closing summary.
+RESULTS="$(mktemp)"
+trap 'rm -f "$RESULTS"' EXIT
+run_tests() { cargo test --workspace --no-fail-fast 2>&1 | tee -a "$RESULTS"; }
+
 PG_SERVER_URL="${EHOME_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS_SERVER_URL="${EHOME_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 
@@ -42,13 +47,13 @@ say "build"
 cargo build --workspace --all-targets
 
 say "tests on SQLite + in-process cache"
-EHOME_TEST_BACKEND=sqlite cargo test --workspace --no-fail-fast
+EHOME_TEST_BACKEND=sqlite run_tests
 
 start_services
 if postgres_up && redis_up; then
   say "tests on PostgreSQL + Redis"
   EHOME_TEST_BACKEND=postgres EHOME_TEST_PG_URL="$PG_SERVER_URL" EHOME_TEST_REDIS_URL="$REDIS_SERVER_URL" \
-    cargo test --workspace --no-fail-fast
+    run_tests
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL or Redis is not reachable at 127.0.0.1 and CI=true: failing." >&2
   exit 1
@@ -57,3 +62,5 @@ else
 fi
 
 say "all checks passed"
+grep -E '^test result:' "$RESULTS" | awk '{ for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }'
