@@ -164,40 +164,19 @@ async fn roles_are_validated_against_the_community() {
     }
 
     // A new community elsewhere: a building there is not a scope here.
-    let other: Value = app
-        .post(
-            "/communities",
-            Some(&admin.access),
-            &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let other_grid: Value = app
-        .post(&format!("/communities/{}/grids", other["id"]), Some(&admin.access), &json!({"name": "一网格"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let other_building: Value = app
-        .post(&format!("/grids/{}/buildings", other_grid["id"]), Some(&admin.access), &json!({"name": "9号楼"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other = app.create_other_community(&admin.access).await;
     let foreign = app
         .put(
             &path,
             Some(&committee.access),
-            &json!({"roles": [{"role": "building_leader", "scope_ids": [other_building["id"]]}]}),
+            &json!({"roles": [{"role": "building_leader", "scope_ids": [other.building]}]}),
         )
         .await;
     assert_eq!(foreign.status(), 400);
     // The committee of one community cannot touch another's roles.
     let elsewhere = app
         .put(
-            &format!("/communities/{}/members/{}/roles", other["id"], target.user_id),
+            &format!("/communities/{}/members/{}/roles", other.community, target.user_id),
             Some(&committee.access),
             &json!({"roles": []}),
         )

@@ -24,31 +24,9 @@ async fn list_ids(app: &TestApp, token: &str, query: &str) -> (u16, Vec<i64>) {
 /// A second community with its own committee, building leader and resident.
 async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     let admin = app.dev_login("demo-admin").await;
-    let community: Value = app
-        .post(
-            "/communities",
-            Some(&admin.access),
-            &json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let cid = community["id"].as_i64().unwrap();
-    let grid: Value = app
-        .post(&format!("/communities/{cid}/grids"), Some(&admin.access), &json!({"name": "一网格"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let building: Value = app
-        .post(&format!("/grids/{}/buildings", grid["id"]), Some(&admin.access), &json!({"name": "9号楼"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ehome_tests::OtherCommunity { community: cid, building, .. } = app.create_other_community(&admin.access).await;
     let home: Value = app
-        .post(&format!("/buildings/{}/households", building["id"]), Some(&admin.access), &json!({"label": "101"}))
+        .post(&format!("/buildings/{building}/households"), Some(&admin.access), &json!({"label": "101"}))
         .await
         .json()
         .await
@@ -59,7 +37,7 @@ async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     let roles = |user: i64, body: Value| (format!("/communities/{cid}/members/{user}/roles"), body);
     for (path, body) in [
         roles(committee.user_id, json!({"roles": [{"role": "committee"}]})),
-        roles(leader.user_id, json!({"roles": [{"role": "building_leader", "scope_ids": [building["id"]]}]})),
+        roles(leader.user_id, json!({"roles": [{"role": "building_leader", "scope_ids": [building]}]})),
     ] {
         assert_eq!(app.put(&path, Some(&admin.access), &body).await.status(), 200);
     }

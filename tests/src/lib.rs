@@ -46,6 +46,14 @@ pub struct TestApp {
     pub db: DatabaseConnection,
 }
 
+/// Ids of the community `TestApp::create_other_community` made.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherCommunity {
+    pub community: i64,
+    pub grid: i64,
+    pub building: i64,
+}
+
 /// A signed-in user as the API returned it.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -181,6 +189,22 @@ impl TestApp {
     /// Loads the demo community (every role has a user; see `ehome_api::demo::DEMO_USERS`).
     pub async fn seed_demo(&self) {
         ehome_api::demo::seed(&self.db).await.expect("demo data loads");
+    }
+
+    /// A second community (安丰社区, 白云街道) with one grid and one building (9号楼), made through the
+    /// API with an admin's token, as an admin would set one up.
+    pub async fn create_other_community(&self, admin_token: &str) -> OtherCommunity {
+        let post = |path: String, body: Value| async move {
+            let response = self.post(&path, Some(admin_token), &body).await;
+            assert_eq!(response.status(), 201, "POST {path}");
+            response.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+        };
+        let community =
+            post("/communities".to_owned(), json!({"district": "海曙区", "street": "白云街道", "name": "安丰社区"}))
+                .await;
+        let grid = post(format!("/communities/{community}/grids"), json!({"name": "一网格"})).await;
+        let building = post(format!("/grids/{grid}/buildings"), json!({"name": "9号楼"})).await;
+        OtherCommunity { community, grid, building }
     }
 
     /// Makes a user a platform admin, as `ehome admin grant --role admin` does.
