@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{Database, DatabaseConnection};
 use serde::Serialize;
 
 use crate::error::LedgerError;
@@ -92,16 +92,8 @@ impl std::fmt::Display for BenchReport {
 
 /// Connects a pool big enough for the clients and runs the benchmark.
 pub async fn run_bench_url(url: &str, config: &BenchConfig) -> Result<BenchReport, LedgerError> {
-    let mut options = ConnectOptions::new(url.to_owned());
     let pool = u32::try_from(config.clients + 4).unwrap_or(u32::MAX);
-    // Batches vary in size, and each size is its own prepared statement: room for all of them.
-    options
-        .max_connections(pool)
-        .min_connections(1)
-        .sqlx_logging(false)
-        .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(4096))
-        .map_sqlx_sqlite_opts(|o| o.statement_cache_capacity(4096));
-    let db = Database::connect(options).await?;
+    let db = Database::connect(crate::connect_options(url, pool)).await?;
     run_bench(&db, config).await
 }
 

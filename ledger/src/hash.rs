@@ -5,8 +5,9 @@ use sha2::{Digest, Sha256};
 
 use ehome_entities::ledger_transfer;
 
-/// Number of hash chains (rows of `ledger_chain_head`, seeded by the migration).
-pub const CHAINS: i32 = 16;
+/// Number of hash chains on PostgreSQL (rows of `ledger_chain_head`: 16 seeded by the ledger's first
+/// migration, widened to 64 by a later one). SQLite has one writer and uses chain 0 only.
+pub const CHAINS: i32 = 64;
 
 /// Hash the first transfer of every chain links to (the value the migration seeds the heads with).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

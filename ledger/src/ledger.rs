@@ -2,10 +2,11 @@
 //! concurrent writer causes a deadlock, a serialization failure or a busy database.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::error::{BatchRejected, LedgerError};
@@ -17,6 +18,9 @@ use crate::types::TransferRequest;
 #[derive(Clone, Debug)]
 pub struct Ledger {
     db: DatabaseConnection,
+    /// Whether the pool's PostgreSQL sessions already run with `plan_cache_mode = force_generic_plan`
+    /// (see [`store::prepare_transaction`]); asked once.
+    generic_plans: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 /// A failure of one attempt: either final, or worth another attempt.
@@ -27,7 +31,7 @@ enum Failure<E> {
 
 impl Ledger {
     pub fn new(db: DatabaseConnection) -> Self {
-        Ledger { db }
+        Ledger { db, generic_plans: Arc::default() }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -36,13 +40,36 @@ impl Ledger {
 
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that the write lock is taken
     /// (waiting out the busy timeout) up front instead of failing at the first write with a busy error
-    /// that waiting cannot fix.
+    /// that waiting cannot fix. On PostgreSQL see [`crate::prepare_transaction`].
     pub async fn begin(&self) -> Result<DatabaseTransaction, LedgerError> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        let txn = self.db.begin_with_options(options).await?;
+        if self.db.get_database_backend() == DbBackend::Postgres && !self.sessions_use_generic_plans(&txn).await? {
+            store::prepare_transaction(&txn).await?;
+        }
+        Ok(txn)
+    }
+
+    /// Whether the sessions already use generic plans, as a pool connected with
+    /// [`crate::connect_options`] does: then a transaction needs no `SET LOCAL` round trip.
+    async fn sessions_use_generic_plans(&self, txn: &DatabaseTransaction) -> Result<bool, LedgerError> {
+        let preset = self
+            .generic_plans
+            .get_or_try_init(|| async {
+                let row = txn
+                    .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode"))
+                    .await?;
+                let mode: String = match row {
+                    Some(row) => row.try_get_by_index(0)?,
+                    None => String::new(),
+                };
+                Ok::<bool, LedgerError>(mode == "force_generic_plan")
+            })
+            .await?;
+        Ok(*preset)
     }
 
     /// Runs `body` in a transaction of its own, committing on success and retrying on conflicts.

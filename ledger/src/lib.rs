@@ -44,3 +44,18 @@ pub mod prelude {
         TransferRequest,
     };
 }
+
+/// Connection options for a pool that mostly serves the ledger (the bench's, a ledger worker's):
+/// `max_connections` connections whose PostgreSQL sessions start with
+/// `plan_cache_mode = force_generic_plan`, so that [`Ledger`] transactions need no `SET LOCAL` (see
+/// [`store::prepare_transaction`]), and a statement cache with room for SQLite's batch shapes.
+pub fn connect_options(url: &str, max_connections: u32) -> sea_orm::ConnectOptions {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_generic_plan")]))
+        .map_sqlx_sqlite_opts(|o| o.statement_cache_capacity(4096));
+    options
+}

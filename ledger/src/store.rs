@@ -10,26 +10,29 @@
 //! 2. one read of every stored transfer the batch names (its own ids and keys, the holds it resolves, the
 //!    transfers it reverses), then each request is resolved in order against those and against the
 //!    earlier requests of the batch;
-//! 3. the accounts involved are read and validated; those with limits (no-overdraft residents and
-//!    merchants) are locked in ascending id order (`FOR UPDATE` on PostgreSQL; SQLite has one writer);
-//! 4. their balances move by in-database increments guarded by the flags: the whole batch's net
-//!    movement in one `UPDATE … FROM (VALUES …) … RETURNING`, guarded as if every debit came first;
-//! 5. one chain head is locked — there are [`CHAINS`] hash chains and a PostgreSQL session always
-//!    extends the same one (`pg_backend_pid() % CHAINS`), so concurrent writers spread over the heads;
-//!    SQLite has one writer and one chain;
-//! 6. the accounts without limits (the hot ones: every award debits the issuance account) are locked in
-//!    ascending order and moved the same way — only now, so their row locks last a few statements;
-//!    if any guard refused in 4 or 6, everything is undone and the batch is replayed transfer by
-//!    transfer (`UPDATE … WHERE <guard> RETURNING`), a guard that matches no row being the rejection;
-//! 7. the new transfers are hashed, linked and inserted (the database numbers them, under the head lock,
-//!    so that each chain's order agrees with the global order), and the head moves.
+//! 3. a chain head is taken and the accounts' asset and flags are read (without locks: the asset and the
+//!    limit bits never change, and `closed` is checked again by the guarded update). On PostgreSQL the
+//!    head is any free one of [`crate::hash::CHAINS`] (`FOR UPDATE SKIP LOCKED`), in the same statement
+//!    as the read; SQLite has one writer and one chain;
+//! 4. the batch's net movement per account is applied by one guarded in-database increment per account,
+//!    guarded as if every debit came first; on PostgreSQL the same statement first locks the accounts in
+//!    ascending id order and, only when every guard passed, inserts the new transfers (hashed and linked
+//!    in the client; the database numbers them under the head lock, so that each chain's order agrees
+//!    with the global order) and moves the head — see [`postgres`]. The hot issuance row is thus locked
+//!    for one statement and the commit;
+//! 5. if a guard refused, everything is undone and the batch is replayed transfer by transfer
+//!    (`UPDATE … WHERE <guard> RETURNING`, a guard that matches no row being the rejection), and the
+//!    transfers that passed are inserted.
 //!
-//! Locks are always taken in the order accounts with limits (ascending id) → one chain head → accounts
-//! without limits (ascending id), the same in every transaction (limits never change), so writers
-//! never wait in a cycle.
+//! Locks are always taken in the order chain head → accounts (ascending id), so writers never wait in
+//! a cycle. (A caller that posts twice in one transaction takes the second batch's accounts after the
+//! first's; PostgreSQL resolves a cycle that this may cause by failing one transaction, which
+//! [`crate::Ledger`] retries.)
 //! A concurrent writer that committed one of the batch's ids, resolved the same hold or reversed the
 //! same transfer in the meantime makes the insert fail on a unique index; that is reported as
 //! [`LedgerError::Busy`], and [`crate::Ledger`] retries, finding the stored transfer the second time.
+
+mod postgres;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -44,7 +47,7 @@ use serde::Serialize;
 use ehome_entities::{ledger_account, ledger_transfer};
 
 use crate::error::{BatchRejected, LedgerError, TransferFailure};
-use crate::hash::{CHAINS, transfer_hash};
+use crate::hash::transfer_hash;
 use crate::types::{
     AccountFlags, AccountId, Asset, MAX_BALANCE, NewAccount, TransferAction, TransferId, TransferKind, TransferRequest,
     canonical_json,
@@ -395,6 +398,19 @@ pub async fn trial_balance(conn: &impl ConnectionTrait) -> Result<Vec<TrialBalan
 // Posting
 // ---------------------------------------------------------------------------------------------------
 
+/// Makes the rest of a PostgreSQL transaction run the ledger's statements on their generic plans
+/// (`SET LOCAL plan_cache_mode = force_generic_plan`). The posting statements have one text for every
+/// batch size and generic plans that suit every size; left to choose, PostgreSQL plans them afresh on
+/// every execution, which costs more than the rest of a single transfer's work. [`crate::Ledger`]
+/// does this in the transactions it opens; a caller posting in its own transaction may call it first
+/// (nothing else changes). A no-op on SQLite.
+pub async fn prepare_transaction(conn: &impl ConnectionTrait) -> Result<(), LedgerError> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan").await?;
+    }
+    Ok(())
+}
+
 /// Posts transfers as one linked batch: all of them or none. Retries of already-posted ids with the
 /// same content return the stored transfers. Run it inside the caller's transaction.
 pub async fn post_linked(
@@ -510,17 +526,11 @@ async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -
     }
     ids.extend(pendings.iter().cloned());
     ids.extend(reversed.iter().cloned());
-    let mut cond = Condition::any().add(ledger_transfer::Column::Id.is_in(ids));
-    if !keys.is_empty() {
-        cond = cond.add(ledger_transfer::Column::IdempotencyKey.is_in(keys));
-    }
-    if !pendings.is_empty() {
-        cond = cond.add(ledger_transfer::Column::PendingId.is_in(pendings));
-    }
-    if !reversed.is_empty() {
-        cond = cond.add(ledger_transfer::Column::Reverses.is_in(reversed));
-    }
-    let rows = ledger_transfer::Entity::find().filter(cond).all(conn).await?;
+    let rows = if conn.get_database_backend() == DbBackend::Postgres {
+        postgres::stored_transfers(conn, ids, keys, pendings, reversed).await?
+    } else {
+        stored_transfers(conn, ids, keys, pendings, reversed).await?
+    };
     let mut known = Known::default();
     for row in rows {
         if let Some(p) = &row.pending_id {
@@ -535,6 +545,26 @@ async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -
         known.by_id.insert(row.id.clone(), row);
     }
     Ok(known)
+}
+
+async fn stored_transfers(
+    conn: &impl ConnectionTrait,
+    ids: Vec<String>,
+    keys: Vec<String>,
+    pendings: Vec<String>,
+    reversed: Vec<String>,
+) -> Result<Vec<ledger_transfer::Model>, LedgerError> {
+    let mut cond = Condition::any().add(ledger_transfer::Column::Id.is_in(ids));
+    if !keys.is_empty() {
+        cond = cond.add(ledger_transfer::Column::IdempotencyKey.is_in(keys));
+    }
+    if !pendings.is_empty() {
+        cond = cond.add(ledger_transfer::Column::PendingId.is_in(pendings));
+    }
+    if !reversed.is_empty() {
+        cond = cond.add(ledger_transfer::Column::Reverses.is_in(reversed));
+    }
+    Ok(ledger_transfer::Entity::find().filter(cond).all(conn).await?)
 }
 
 /// Checks that need no database.
@@ -860,72 +890,40 @@ fn stored_matches(
     })
 }
 
-/// What one account row says about a planned transfer.
+/// What an account row says about a planned transfer (neither ever changes).
 #[derive(Clone, Copy, Debug)]
-struct LockedAccount {
+struct AccountInfo {
     asset: Asset,
     flags: AccountFlags,
 }
 
-/// Reads the accounts' asset and flags, locking those with limits in ascending id order.
-async fn lock_accounts(
+/// Reads the accounts' asset and flags, without locking them (SQLite has one writer; on PostgreSQL
+/// see [`postgres::read_accounts_and_lock_head`]). The asset and the limit bits never change; the
+/// `closed` bit read here is checked again under the row lock by the guarded update.
+async fn read_accounts(
     conn: &impl ConnectionTrait,
     ids: &BTreeSet<AccountId>,
-) -> Result<HashMap<AccountId, LockedAccount>, LedgerError> {
+) -> Result<HashMap<AccountId, AccountInfo>, LedgerError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let backend = conn.get_database_backend();
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let list = placeholders.join(", ");
-    // On PostgreSQL the accounts with limits are locked here, in ascending id order, and the others
-    // (issuance, expired, retired: the hot ones) only after the chain head — see the module docs.
-    // The limit bits never change, so the split is the same in every transaction.
-    let sql = if backend == DbBackend::Postgres {
-        format!(
-            "WITH locked AS MATERIALIZED (SELECT id FROM ledger_accounts \
-               WHERE id IN ({list}) AND (flags & 3) <> 0 ORDER BY id FOR UPDATE) \
-             SELECT id, asset, flags, (SELECT count(*) FROM locked) FROM ledger_accounts \
-             WHERE id IN ({list}) ORDER BY id"
-        )
-    } else {
-        format!("SELECT id, asset, flags FROM ledger_accounts WHERE id IN ({list}) ORDER BY id")
-    };
+    let sql = format!("SELECT id, asset, flags FROM ledger_accounts WHERE id IN ({})", placeholders.join(", "));
     let values: Vec<Value> = ids.iter().map(|id| id.0.into()).collect();
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.try_get_by_index(0)?;
-        let asset: String = row.try_get_by_index(1)?;
-        let flags: i32 = row.try_get_by_index(2)?;
-        out.insert(AccountId(id), LockedAccount { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)? });
+        out.insert(
+            AccountId(row.try_get_by_index(0)?),
+            account_info(row.try_get_by_index(1)?, row.try_get_by_index(2)?)?,
+        );
     }
     Ok(out)
 }
 
-/// Locks the accounts without limits that the batch moves, in ascending id order, after the chain
-/// head (PostgreSQL; a single account needs no explicit lock: its UPDATE takes it).
-async fn lock_unlimited(
-    conn: &impl ConnectionTrait,
-    plans: &[&Plan],
-    accounts: &HashMap<AccountId, LockedAccount>,
-) -> Result<(), LedgerError> {
-    let ids: BTreeSet<AccountId> =
-        plans.iter().flat_map(|p| [p.debit, p.credit]).filter(|id| !has_limits(accounts, *id)).collect();
-    let backend = conn.get_database_backend();
-    if backend != DbBackend::Postgres || ids.len() < 2 {
-        return Ok(());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql =
-        format!("SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders.join(", "));
-    let values: Vec<Value> = ids.iter().map(|id| id.0.into()).collect();
-    conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    Ok(())
-}
-
-fn has_limits(accounts: &HashMap<AccountId, LockedAccount>, id: AccountId) -> bool {
-    accounts.get(&id).is_some_and(|a| a.flags.bits() & 3 != 0)
+fn account_info(asset: String, flags: i32) -> Result<AccountInfo, LedgerError> {
+    Ok(AccountInfo { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)? })
 }
 
 /// One guarded increment applied to one side of one account.
@@ -1031,7 +1029,7 @@ async fn classify_refusal(
 }
 
 /// Checks a plan against its locked accounts (existence, asset, closed).
-fn check_accounts(plan: &Plan, accounts: &HashMap<AccountId, LockedAccount>) -> Result<(), LedgerError> {
+fn check_accounts(plan: &Plan, accounts: &HashMap<AccountId, AccountInfo>) -> Result<(), LedgerError> {
     for id in [plan.debit, plan.credit] {
         let acct = accounts.get(&id).ok_or(LedgerError::UnknownAccount(id))?;
         if acct.asset != plan.asset {
@@ -1085,6 +1083,8 @@ struct Movement {
     /// guards must allow without counting the batch's own movements on the other side.
     debits_up: i64,
     credits_up: i64,
+    /// Whether some transfer of the batch on this account is refused by a closed account.
+    refuse_closed: bool,
 }
 
 impl Movement {
@@ -1134,74 +1134,80 @@ impl Movement {
     }
 }
 
-/// Applies a whole batch in one guarded statement: per account, the net movement, guarded as if every
-/// debit of the batch came before every credit. When that pessimistic order passes, every order does,
-/// so the result is the one the transfer-by-transfer path would give, in one round trip instead of two
-/// per transfer. Returns `false` (with nothing changed) when some account's guard refused.
-async fn apply_aggregate(
-    conn: &impl ConnectionTrait,
-    plans: &[&Plan],
-    include: impl Fn(AccountId) -> bool,
-) -> Result<Option<Vec<Increment>>, LedgerError> {
+/// The net movement of every account a batch moves; `None` when a sum overflows (the batch is then
+/// applied transfer by transfer, which reports the overflow on the transfer that causes it).
+fn net_movements(plans: &[&Plan]) -> Option<BTreeMap<AccountId, Movement>> {
     let mut movements: BTreeMap<AccountId, Movement> = BTreeMap::new();
     for plan in plans {
         let (posted, pending) = plan.deltas();
         for (account, debit_side) in [(plan.debit, true), (plan.credit, false)] {
-            if !include(account) {
-                continue;
-            }
-            if movements.entry(account).or_default().add(debit_side, posted, pending).is_none() {
-                return Ok(None);
-            }
+            let movement = movements.entry(account).or_default();
+            movement.add(debit_side, posted, pending)?;
+            movement.refuse_closed |= plan.refused_by_closed();
         }
     }
-    if movements.is_empty() {
-        return Ok(Some(vec![]));
-    }
-    let increments: Vec<Increment> = movements
-        .iter()
+    Some(movements)
+}
+
+/// The increments a set of net movements applied (to undo them).
+fn increments_of<'a>(movements: impl Iterator<Item = (&'a AccountId, &'a Movement)>) -> Vec<Increment> {
+    movements
         .flat_map(|(id, m)| {
             [
                 Increment { account: *id, debit_side: true, posted: m.debits_posted, pending: m.debits_pending },
                 Increment { account: *id, debit_side: false, posted: m.credits_posted, pending: m.credits_pending },
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// The guard of a batch's net movement on one account, as SQL over the account's columns and `v`'s
+/// (see [`Movement`]): as if every debit of the batch came before every credit. When that pessimistic
+/// order passes, every order does, so the result is the one the transfer-by-transfer path would give.
+/// `$1` is [`MAX_BALANCE`].
+const MOVEMENT_GUARD: &str = "debits_posted <= $1 - v.dp AND credits_posted <= $1 - v.cp \
+    AND debits_pending <= $1 - v.dq_up AND credits_pending <= $1 - v.cq_up \
+    AND debits_pending + v.dq_down >= 0 AND credits_pending + v.cq_down >= 0 \
+    AND (NOT v.refuse_closed OR (flags & 4) = 0) \
+    AND ((flags & 1) = 0 OR debits_posted + debits_pending + v.d_up <= credits_posted) \
+    AND ((flags & 2) = 0 OR credits_posted + credits_pending + v.c_up <= debits_posted)";
+
+const MOVEMENT_SET: &str = "debits_posted = debits_posted + v.dp, debits_pending = debits_pending + v.dq, \
+    credits_posted = credits_posted + v.cp, credits_pending = credits_pending + v.cq";
+
+/// Applies a whole batch's net movements in one guarded statement (SQLite; PostgreSQL does this inside
+/// [`postgres::apply_and_insert`]). Returns `false`, with nothing changed, when some account's guard
+/// refused.
+async fn apply_movements(
+    conn: &impl ConnectionTrait,
+    movements: &BTreeMap<AccountId, Movement>,
+) -> Result<bool, LedgerError> {
+    if movements.is_empty() {
+        return Ok(true);
+    }
     let backend = conn.get_database_backend();
     let mut values: Vec<Value> = vec![MAX_BALANCE.into()];
     let mut rows = Vec::with_capacity(movements.len());
-    for (id, m) in &movements {
+    for (id, m) in movements {
         let base = values.len();
-        let placeholders: Vec<String> = (1..=11).map(|k| format!("${}", base + k)).collect();
+        let placeholders: Vec<String> = (1..=12).map(|k| format!("${}", base + k)).collect();
         rows.push(format!("({})", placeholders.join(", ")));
         values.extend(m.values(*id).into_iter().map(Value::from));
+        values.push(m.refuse_closed.into());
     }
     let sql = format!(
-        "WITH v(id, dp, dq, cp, cq, dq_up, cq_up, dq_down, cq_down, d_up, c_up) AS (VALUES {}) \
-         UPDATE ledger_accounts SET \
-           debits_posted = debits_posted + v.dp, debits_pending = debits_pending + v.dq, \
-           credits_posted = credits_posted + v.cp, credits_pending = credits_pending + v.cq \
-         FROM v WHERE ledger_accounts.id = v.id \
-           AND debits_posted <= $1 - v.dp AND credits_posted <= $1 - v.cp \
-           AND debits_pending <= $1 - v.dq_up AND credits_pending <= $1 - v.cq_up \
-           AND debits_pending + v.dq_down >= 0 AND credits_pending + v.cq_down >= 0 \
-           AND ((flags & 1) = 0 OR debits_posted + debits_pending + v.d_up <= credits_posted) \
-           AND ((flags & 2) = 0 OR credits_posted + credits_pending + v.c_up <= debits_posted) \
+        "WITH v(id, dp, dq, cp, cq, dq_up, cq_up, dq_down, cq_down, d_up, c_up, refuse_closed) AS (VALUES {}) \
+         UPDATE ledger_accounts SET {MOVEMENT_SET} FROM v WHERE ledger_accounts.id = v.id AND {MOVEMENT_GUARD} \
          RETURNING ledger_accounts.id",
         rows.join(", ")
     );
     let updated = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     if updated.len() == movements.len() {
-        return Ok(Some(increments));
+        return Ok(true);
     }
-    // Put back the accounts that did move; the rows are locked by this transaction.
     let moved: BTreeSet<i64> = updated.iter().map(|row| row.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
-    for inc in increments {
-        if moved.contains(&inc.account.0) {
-            undo(conn, inc).await?;
-        }
-    }
-    Ok(None)
+    undo_all(conn, &increments_of(movements.iter().filter(|(id, _)| moved.contains(&id.0)))).await?;
+    Ok(false)
 }
 
 /// Applies the new transfers one by one, in order. Linked: stops at the first failure, undoes
@@ -1236,22 +1242,42 @@ async fn apply_in_order(
     Ok(None)
 }
 
-/// Reads and locks this session's chain head: (chain id, last position, last hash).
-async fn lock_chain_head(conn: &impl ConnectionTrait) -> Result<(i32, i64, String), LedgerError> {
-    let backend = conn.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        format!(
-            "SELECT id, last_seq, last_hash FROM ledger_chain_head \
-             WHERE id = pg_backend_pid() % {CHAINS} FOR UPDATE"
-        )
-    } else {
-        "SELECT id, last_seq, last_hash FROM ledger_chain_head WHERE id = 0".to_owned()
-    };
+/// A hash chain's head: where the next transfer on it links to.
+#[derive(Clone, Debug)]
+struct Head {
+    chain_id: i32,
+    last_seq: i64,
+    last_hash: String,
+}
+
+/// SQLite's one chain head (its one writer holds the database lock).
+async fn read_sqlite_head(conn: &impl ConnectionTrait) -> Result<Head, LedgerError> {
     let row = conn
-        .query_one_raw(Statement::from_string(backend, sql))
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT id, last_seq, last_hash FROM ledger_chain_head WHERE id = 0",
+        ))
         .await?
         .ok_or_else(|| LedgerError::Invariant("ledger_chain_head has no row".into()))?;
-    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?, row.try_get_by_index(2)?))
+    Ok(Head {
+        chain_id: row.try_get_by_index(0)?,
+        last_seq: row.try_get_by_index(1)?,
+        last_hash: row.try_get_by_index(2)?,
+    })
+}
+
+fn new_plans(slots: &[Slot]) -> Vec<&Plan> {
+    slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::New(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn accounts_of(plans: &[&Plan]) -> BTreeSet<AccountId> {
+    plans.iter().flat_map(|p| [p.debit, p.credit]).collect()
 }
 
 /// The heart of posting: see the module documentation for the steps.
@@ -1264,20 +1290,18 @@ async fn post_batch(
     if requests.is_empty() {
         return Ok(vec![]);
     }
+    let on_postgres = conn.get_database_backend() == DbBackend::Postgres;
     let known = load_known(conn, requests).await?;
     let mut slots = resolve(requests, &known, now_us)?;
     if linked && let Some(failed) = first_failure(&slots) {
         return Ok(linked_failure(requests.len(), failed));
     }
-    let account_ids: BTreeSet<AccountId> = slots
-        .iter()
-        .filter_map(|s| match s {
-            Slot::New(p) => Some([p.debit, p.credit]),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let accounts = lock_accounts(conn, &account_ids).await?;
+    let account_ids = accounts_of(&new_plans(&slots));
+    let (accounts, head) = if on_postgres {
+        postgres::read_accounts_and_lock_head(conn, &account_ids).await?
+    } else {
+        (read_accounts(conn, &account_ids).await?, read_sqlite_head(conn).await?)
+    };
     for i in 0..slots.len() {
         let Slot::New(plan) = &slots[i] else { continue };
         let checked = match plan.depends_on.map(|d| &slots[d]) {
@@ -1289,67 +1313,80 @@ async fn post_batch(
         if let Err(e) = checked {
             if linked {
                 // An earlier transfer of the batch may fail first: the batch reports the first
-                // failure in order, as if it ran transfer by transfer (head first: lock order).
-                lock_chain_head(conn).await?;
-                let prefix: Vec<&Plan> = slots[..i]
-                    .iter()
-                    .filter_map(|s| match s {
-                        Slot::New(p) => Some(p),
-                        _ => None,
-                    })
-                    .collect();
-                lock_unlimited(conn, &prefix, &accounts).await?;
+                // failure in order, as if it ran transfer by transfer.
+                let prefix = accounts_of(&new_plans(&slots[..i]));
+                lock_in_order(conn, &prefix).await?;
                 let earlier = apply_in_order(conn, &mut slots[..i], true, true).await?;
                 return Ok(linked_failure(requests.len(), earlier.unwrap_or((i, e))));
             }
             slots[i] = Slot::Failed(e);
         }
     }
-    let plans: Vec<&Plan> = slots
-        .iter()
-        .filter_map(|s| match s {
-            Slot::New(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let plans = new_plans(&slots);
     if plans.is_empty() {
-        return results(requests, &slots, &HashMap::new());
+        return results(requests, &slots, HashMap::new());
     }
-    // Accounts with limits (already locked) move before the chain head is taken; the others, which
-    // are the hot ones, only after it, so their row locks are held for the last few statements only.
-    let limited = apply_aggregate(conn, &plans, |id| has_limits(&accounts, id)).await?;
-    let (chain_id, mut chain_seq, mut prev_hash) = lock_chain_head(conn).await?;
-    lock_unlimited(conn, &plans, &accounts).await?;
-    let whole = match limited {
-        Some(first) => match apply_aggregate(conn, &plans, |id| !has_limits(&accounts, id)).await? {
-            Some(_) => true,
-            None => {
-                undo_all(conn, &first).await?;
-                false
+    // The fast path: the whole batch's net movement in one guarded statement, then the inserts (on
+    // PostgreSQL both in one statement, which takes the account locks and releases nothing before the
+    // commit: the hot issuance row is locked for that statement and the commit only).
+    if let Some(movements) = net_movements(&plans) {
+        let rows = chain_rows(requests, &slots, &head, now_us);
+        if on_postgres {
+            if let Some(seqs) = postgres::apply_and_insert(conn, &movements, &rows, &head).await? {
+                return results(requests, &slots, numbered(rows, &seqs)?);
             }
-        },
-        None => false,
-    };
-    if !whole {
-        // Some account's guard refused the batch as a whole: replay it transfer by transfer, which
-        // gives each transfer its exact outcome and reason.
-        if let Some(failure) = apply_in_order(conn, &mut slots, linked, false).await? {
-            return Ok(linked_failure(requests.len(), failure));
+        } else if apply_movements(conn, &movements).await? {
+            let seqs = insert_sqlite_rows(conn, &rows).await?;
+            return results(requests, &slots, numbered(rows, &seqs)?);
         }
     }
-    let new_count = slots.iter().filter(|s| matches!(s, Slot::New(_))).count();
-    if new_count == 0 {
-        return results(requests, &slots, &HashMap::new());
+    // Some account's guard refused the batch as a whole: replay it transfer by transfer, which gives
+    // each transfer its exact outcome and reason, then insert the ones that passed.
+    lock_in_order(conn, &account_ids).await?;
+    if let Some(failure) = apply_in_order(conn, &mut slots, linked, false).await? {
+        return Ok(linked_failure(requests.len(), failure));
     }
-    let mut rows = Vec::with_capacity(new_count);
+    let rows = chain_rows(requests, &slots, &head, now_us);
+    if rows.is_empty() {
+        return results(requests, &slots, HashMap::new());
+    }
+    let seqs = if on_postgres {
+        postgres::apply_and_insert(conn, &BTreeMap::new(), &rows, &head)
+            .await?
+            .ok_or_else(|| LedgerError::Invariant("insert without movements refused".into()))?
+    } else {
+        insert_sqlite_rows(conn, &rows).await?
+    };
+    results(requests, &slots, numbered(rows, &seqs)?)
+}
+
+/// Locks accounts in ascending id order before transfer-by-transfer updates (PostgreSQL; SQLite has
+/// one writer), so that no two writers wait for each other in a cycle.
+async fn lock_in_order(conn: &impl ConnectionTrait, ids: &BTreeSet<AccountId>) -> Result<(), LedgerError> {
+    if conn.get_database_backend() == DbBackend::Postgres && !ids.is_empty() {
+        postgres::lock_accounts(conn, ids).await?;
+    }
+    Ok(())
+}
+
+/// The rows of the batch's new transfers, hashed and linked after `head`, with their slot indexes.
+fn chain_rows(
+    requests: &[TransferRequest],
+    slots: &[Slot],
+    head: &Head,
+    now_us: i64,
+) -> Vec<(usize, ledger_transfer::Model)> {
+    let mut chain_seq = head.last_seq;
+    let mut prev_hash = head.last_hash.clone();
+    let mut rows = Vec::with_capacity(slots.len());
     for (i, slot) in slots.iter().enumerate() {
         let Slot::New(plan) = slot else { continue };
         chain_seq += 1;
         let r = &requests[i];
         let mut row = ledger_transfer::Model {
-            // Assigned by the database on insert (see insert_rows).
+            // Assigned by the database on insert, in chain order, under the head lock.
             seq: 0,
-            chain_id,
+            chain_id: head.chain_id,
             chain_seq,
             id: r.id.to_text(),
             idempotency_key: r.idempotency_key.clone(),
@@ -1364,22 +1401,28 @@ async fn post_batch(
             timeout_at_us: plan.timeout_at_us,
             metadata: canonical_json(&r.metadata),
             created_at_us: now_us,
-            prev_hash: prev_hash.clone(),
+            prev_hash,
             hash: String::new(),
         };
         row.hash = transfer_hash(&row);
         prev_hash = row.hash.clone();
         rows.push((i, row));
     }
-    let head = (chain_id, chain_seq, prev_hash);
-    let seqs = insert_rows(conn, rows.iter().map(|(_, row)| row), head).await?;
-    let mut inserted: HashMap<usize, ledger_transfer::Model> = HashMap::with_capacity(rows.len());
+    rows
+}
+
+/// Gives each inserted row the `seq` the database assigned to its chain position.
+fn numbered(
+    rows: Vec<(usize, ledger_transfer::Model)>,
+    seqs: &HashMap<i64, i64>,
+) -> Result<HashMap<usize, ledger_transfer::Model>, LedgerError> {
+    let mut inserted = HashMap::with_capacity(rows.len());
     for (i, mut row) in rows {
         row.seq =
             *seqs.get(&row.chain_seq).ok_or_else(|| LedgerError::Invariant("inserted transfer without seq".into()))?;
         inserted.insert(i, row);
     }
-    results(requests, &slots, &inserted)
+    Ok(inserted)
 }
 
 const INSERT_COLUMNS: &str = "chain_id, chain_seq, id, idempotency_key, kind, debit_account_id, \
@@ -1408,51 +1451,37 @@ fn insert_values(row: &ledger_transfer::Model) -> [Value; 17] {
     ]
 }
 
-/// Inserts the new transfers (in chunks: PostgreSQL takes at most 65535 parameters per statement) and
-/// moves the chain head to `(chain_id, last position, last hash)`. The database numbers the rows from
-/// the `seq` column's sequence as they are inserted, under the head lock, so that along each chain the
-/// global order agrees with the chain's. On PostgreSQL the head moves in the same statement as the
-/// first chunk. Returns the seq of each chain position.
-async fn insert_rows<'a>(
+/// Inserts the new transfers on SQLite (in chunks of at most 1,000 rows, 17,000 parameters) and moves
+/// the chain head. The database numbers the rows as they are inserted, so along the chain the global
+/// order agrees with the chain's. Returns the seq of each chain position.
+async fn insert_sqlite_rows(
     conn: &impl ConnectionTrait,
-    rows: impl Iterator<Item = &'a ledger_transfer::Model>,
-    (chain_id, last, last_hash): (i32, i64, String),
+    rows: &[(usize, ledger_transfer::Model)],
 ) -> Result<HashMap<i64, i64>, LedgerError> {
     let backend = conn.get_database_backend();
-    let rows: Vec<&ledger_transfer::Model> = rows.collect();
     let mut seqs = HashMap::with_capacity(rows.len());
-    let mut head_moved = false;
     for chunk in rows.chunks(1000) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17 + 3);
-        let mut head = String::new();
-        if backend == DbBackend::Postgres && !head_moved {
-            values.extend([last.into(), last_hash.clone().into(), chain_id.into()]);
-            head = "WITH head AS (UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 \
-                    WHERE id = $3) "
-                .to_owned();
-            head_moved = true;
-        }
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 17);
         let mut tuples = Vec::with_capacity(chunk.len());
-        for row in chunk {
+        for (_, row) in chunk {
             let base = values.len();
             let placeholders: Vec<String> = (1..=17).map(|k| format!("${}", base + k)).collect();
             tuples.push(format!("({})", placeholders.join(", ")));
             values.extend(insert_values(row));
         }
         let sql = format!(
-            "{head}INSERT INTO ledger_transfers ({INSERT_COLUMNS}) VALUES {} RETURNING chain_seq, seq",
+            "INSERT INTO ledger_transfers ({INSERT_COLUMNS}) VALUES {} RETURNING chain_seq, seq",
             tuples.join(", ")
         );
-        let returned = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        for r in returned {
+        for r in conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await? {
             seqs.insert(r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?);
         }
     }
-    if !head_moved {
+    if let Some((_, last)) = rows.last() {
         conn.execute_raw(Statement::from_sql_and_values(
             backend,
             "UPDATE ledger_chain_head SET last_seq = $1, last_hash = $2 WHERE id = $3",
-            [last.into(), last_hash.into(), chain_id.into()],
+            [last.chain_seq.into(), last.hash.clone().into(), last.chain_id.into()],
         ))
         .await?;
     }
@@ -1473,7 +1502,7 @@ fn linked_failure(len: usize, (index, error): (usize, LedgerError)) -> Vec<Resul
 fn results(
     requests: &[TransferRequest],
     slots: &[Slot],
-    inserted: &HashMap<usize, ledger_transfer::Model>,
+    inserted: HashMap<usize, ledger_transfer::Model>,
 ) -> Result<Vec<Result<Transfer, LedgerError>>, LedgerError> {
     let mut out: Vec<Result<Transfer, LedgerError>> = Vec::with_capacity(requests.len());
     for (i, slot) in slots.iter().enumerate() {

@@ -6,6 +6,7 @@ mod schema_helpers;
 
 mod m20261122_000002_create_ledger;
 mod m20261122_000003_create_service_requests;
+mod m20261122_000004_widen_ledger_chains;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_foundation::Migration),
             Box::new(m20261122_000002_create_ledger::Migration),
             Box::new(m20261122_000003_create_service_requests::Migration),
+            Box::new(m20261122_000004_widen_ledger_chains::Migration),
         ]
     }
 }
