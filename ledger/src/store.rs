@@ -39,8 +39,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Statement, Value,
 };
 use serde::Serialize;
 
@@ -510,26 +510,43 @@ struct Known {
     reversal_of: HashMap<String, ledger_transfer::Model>,
 }
 
-async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -> Result<Known, LedgerError> {
-    let mut ids: Vec<String> = requests.iter().map(|r| r.id.to_text()).collect();
-    let keys: Vec<String> = requests.iter().filter_map(|r| r.idempotency_key.clone()).collect();
-    let mut pendings = vec![];
-    let mut reversed = vec![];
-    for r in requests {
-        match &r.action {
-            TransferAction::PostPending { pending_id, .. }
-            | TransferAction::VoidPending { pending_id }
-            | TransferAction::ExpirePending { pending_id } => pendings.push(pending_id.to_text()),
-            TransferAction::Reverse { transfer_id } => reversed.push(transfer_id.to_text()),
-            TransferAction::Single { .. } | TransferAction::Pending { .. } => {}
+/// What a batch names among the stored transfers: its own ids (and those of the holds it resolves and
+/// the transfers it reverses), its idempotency keys, the holds it resolves (to find their resolutions)
+/// and the transfers it reverses (to find their reversals).
+struct Referenced {
+    ids: Vec<String>,
+    keys: Vec<String>,
+    pendings: Vec<String>,
+    reversed: Vec<String>,
+}
+
+impl Referenced {
+    fn of(requests: &[TransferRequest]) -> Self {
+        let mut ids: Vec<String> = requests.iter().map(|r| r.id.to_text()).collect();
+        let keys: Vec<String> = requests.iter().filter_map(|r| r.idempotency_key.clone()).collect();
+        let mut pendings = vec![];
+        let mut reversed = vec![];
+        for r in requests {
+            match &r.action {
+                TransferAction::PostPending { pending_id, .. }
+                | TransferAction::VoidPending { pending_id }
+                | TransferAction::ExpirePending { pending_id } => pendings.push(pending_id.to_text()),
+                TransferAction::Reverse { transfer_id } => reversed.push(transfer_id.to_text()),
+                TransferAction::Single { .. } | TransferAction::Pending { .. } => {}
+            }
         }
+        ids.extend(pendings.iter().cloned());
+        ids.extend(reversed.iter().cloned());
+        Referenced { ids, keys, pendings, reversed }
     }
-    ids.extend(pendings.iter().cloned());
-    ids.extend(reversed.iter().cloned());
+}
+
+async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -> Result<Known, LedgerError> {
+    let referenced = Referenced::of(requests);
     let rows = if conn.get_database_backend() == DbBackend::Postgres {
-        postgres::stored_transfers(conn, ids, keys, pendings, reversed).await?
+        postgres::stored_transfers(conn, referenced).await?
     } else {
-        stored_transfers(conn, ids, keys, pendings, reversed).await?
+        stored_transfers(conn, referenced).await?
     };
     let mut known = Known::default();
     for row in rows {
@@ -547,13 +564,12 @@ async fn load_known(conn: &impl ConnectionTrait, requests: &[TransferRequest]) -
     Ok(known)
 }
 
+/// The stored transfers a batch refers to (SQLite; see [`postgres::stored_transfers`]).
 async fn stored_transfers(
     conn: &impl ConnectionTrait,
-    ids: Vec<String>,
-    keys: Vec<String>,
-    pendings: Vec<String>,
-    reversed: Vec<String>,
+    referenced: Referenced,
 ) -> Result<Vec<ledger_transfer::Model>, LedgerError> {
+    let Referenced { ids, keys, pendings, reversed } = referenced;
     let mut cond = Condition::any().add(ledger_transfer::Column::Id.is_in(ids));
     if !keys.is_empty() {
         cond = cond.add(ledger_transfer::Column::IdempotencyKey.is_in(keys));
@@ -1250,6 +1266,17 @@ struct Head {
     last_hash: String,
 }
 
+impl Head {
+    /// From a row whose first three columns are `id, last_seq, last_hash` of `ledger_chain_head`.
+    fn from_row(row: &QueryResult) -> Result<Self, LedgerError> {
+        Ok(Head {
+            chain_id: row.try_get_by_index(0)?,
+            last_seq: row.try_get_by_index(1)?,
+            last_hash: row.try_get_by_index(2)?,
+        })
+    }
+}
+
 /// SQLite's one chain head (its one writer holds the database lock).
 async fn read_sqlite_head(conn: &impl ConnectionTrait) -> Result<Head, LedgerError> {
     let row = conn
@@ -1259,11 +1286,7 @@ async fn read_sqlite_head(conn: &impl ConnectionTrait) -> Result<Head, LedgerErr
         ))
         .await?
         .ok_or_else(|| LedgerError::Invariant("ledger_chain_head has no row".into()))?;
-    Ok(Head {
-        chain_id: row.try_get_by_index(0)?,
-        last_seq: row.try_get_by_index(1)?,
-        last_hash: row.try_get_by_index(2)?,
-    })
+    Head::from_row(&row)
 }
 
 fn new_plans(slots: &[Slot]) -> Vec<&Plan> {

@@ -19,7 +19,8 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 use ehome_entities::ledger_transfer;
 
 use super::{
-    AccountInfo, Head, INSERT_COLUMNS, MOVEMENT_GUARD, MOVEMENT_SET, Movement, account_info, increments_of, undo_all,
+    AccountInfo, Head, INSERT_COLUMNS, MOVEMENT_GUARD, MOVEMENT_SET, Movement, Referenced, account_info, increments_of,
+    undo_all,
 };
 use crate::error::LedgerError;
 use crate::hash::CHAINS;
@@ -39,11 +40,9 @@ fn ids_array(ids: &BTreeSet<AccountId>) -> Value {
 /// The stored transfers with one of these ids, idempotency keys, resolved holds or reversed transfers.
 pub(super) async fn stored_transfers(
     conn: &impl ConnectionTrait,
-    ids: Vec<String>,
-    keys: Vec<String>,
-    pendings: Vec<String>,
-    reversed: Vec<String>,
+    referenced: Referenced,
 ) -> Result<Vec<ledger_transfer::Model>, LedgerError> {
+    let Referenced { ids, keys, pendings, reversed } = referenced;
     let sql = "SELECT * FROM ledger_transfers WHERE id = ANY($1) \
                OR (idempotency_key IS NOT NULL AND idempotency_key = ANY($2)) \
                OR (pending_id IS NOT NULL AND pending_id = ANY($3)) \
@@ -81,11 +80,7 @@ pub(super) async fn read_accounts_and_lock_head(
         );
         let rows = conn.query_all_raw(statement(sql, values)).await?;
         let Some(first) = rows.first() else { continue };
-        let head = Head {
-            chain_id: first.try_get_by_index(0)?,
-            last_seq: first.try_get_by_index(1)?,
-            last_hash: first.try_get_by_index(2)?,
-        };
+        let head = Head::from_row(first)?;
         let mut accounts = HashMap::with_capacity(rows.len());
         for row in &rows {
             if let Some(id) = row.try_get_by_index::<Option<i64>>(3)? {
