@@ -8,6 +8,7 @@ pub mod household;
 pub mod household_member;
 pub mod join_request;
 pub mod ledger_account;
+pub mod ledger_account_shard;
 pub mod ledger_chain_head;
 pub mod ledger_transfer;
 pub mod member_role;

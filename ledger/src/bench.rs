@@ -212,7 +212,7 @@ async fn setup(ledger: &Ledger, run: &str, count: usize) -> Result<(AccountId, V
     // created for the run, that the accounts table is empty.
     let db = ledger.connection();
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE ledger_accounts, ledger_transfers, ledger_chain_head").await?;
+        db.execute_unprepared("ANALYZE ledger_accounts, ledger_account_shards, ledger_transfers, ledger_chain_head").await?;
     }
     Ok((issuance, accounts))
 }

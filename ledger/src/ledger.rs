@@ -12,7 +12,7 @@ use sea_orm::{
 use crate::error::{BatchRejected, LedgerError};
 use crate::retry::{MAX_ATTEMPTS, backoff};
 use crate::store::{self, Transfer};
-use crate::types::TransferRequest;
+use crate::types::{AccountId, TransferRequest};
 
 /// A handle on the ledger's database that runs each operation in its own transaction.
 #[derive(Clone, Debug)]
@@ -139,6 +139,19 @@ impl Ledger {
         self.run(
             |txn| async move {
                 let result = store::post_independent(&txn, requests, store::now_us()).await;
+                (txn, result.map_err(classify))
+            },
+            |e| e,
+        )
+        .await
+    }
+
+    /// Closes an account in its own transaction: once this returns, no transfer that the account's
+    /// closing refuses is posted any more (see [`store::close_account`]).
+    pub async fn close_account(&self, id: AccountId) -> Result<store::Account, LedgerError> {
+        self.run(
+            |txn| async move {
+                let result = store::close_account(&txn, id).await;
                 (txn, result.map_err(classify))
             },
             |e| e,

@@ -18,8 +18,9 @@
 //!    guarded as if every debit came first; on PostgreSQL the same statement first locks the accounts in
 //!    ascending id order and, only when every guard passed, inserts the new transfers (hashed and linked
 //!    in the client; the database numbers them under the head lock, so that each chain's order agrees
-//!    with the global order) and moves the head — see [`postgres`]. The hot issuance row is thus locked
-//!    for one statement and the commit;
+//!    with the global order) and moves the head — see [`postgres`]. The posted-only movements of
+//!    accounts without limits (the hot issuance account) go to the account's shard for the chain held,
+//!    so that row is not locked at all;
 //! 5. if a guard refused, everything is undone and the batch is replayed transfer by transfer
 //!    (`UPDATE … WHERE <guard> RETURNING`, a guard that matches no row being the rejection), and the
 //!    transfers that passed are inserted.
@@ -44,7 +45,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use ehome_entities::{ledger_account, ledger_transfer};
+use ehome_entities::{ledger_account, ledger_account_shard, ledger_transfer};
 
 use crate::error::{BatchRejected, LedgerError, TransferFailure};
 use crate::hash::transfer_hash;
@@ -228,23 +229,68 @@ pub async fn create_accounts(conn: &impl ConnectionTrait, new: &[NewAccount]) ->
 }
 
 pub async fn account(conn: &impl ConnectionTrait, id: AccountId) -> Result<Account, LedgerError> {
-    let model = ledger_account::Entity::find_by_id(id.0).one(conn).await?.ok_or(LedgerError::UnknownAccount(id))?;
+    let mut model = ledger_account::Entity::find_by_id(id.0).one(conn).await?.ok_or(LedgerError::UnknownAccount(id))?;
+    fold_shards(conn, std::slice::from_mut(&mut model), Some(id)).await?;
     Account::from_model(model)
 }
 
 pub async fn account_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<Account, LedgerError> {
-    let model = ledger_account::Entity::find()
+    let mut model = ledger_account::Entity::find()
         .filter(ledger_account::Column::Code.eq(code))
         .one(conn)
         .await?
         .ok_or_else(|| LedgerError::UnknownAccountCode(code.to_owned()))?;
+    let id = AccountId(model.id);
+    fold_shards(conn, std::slice::from_mut(&mut model), Some(id)).await?;
     Account::from_model(model)
 }
 
+/// Every account row with its shards folded in: the running balances as they stand.
+pub(crate) async fn all_accounts(conn: &impl ConnectionTrait) -> Result<Vec<ledger_account::Model>, LedgerError> {
+    let mut models = ledger_account::Entity::find().order_by_asc(ledger_account::Column::Id).all(conn).await?;
+    fold_shards(conn, &mut models, None).await?;
+    Ok(models)
+}
+
+/// Adds the shards of the accounts' posted balances (`ledger_account_shards`: on PostgreSQL a transfer
+/// adds its posted amounts on an account without limits to the shard of the hash chain it holds, so
+/// that concurrent writers of a hot account do not queue on its row) to the account rows. `only`
+/// narrows the read to one account's shards.
+async fn fold_shards(
+    conn: &impl ConnectionTrait,
+    models: &mut [ledger_account::Model],
+    only: Option<AccountId>,
+) -> Result<(), LedgerError> {
+    let mut query = ledger_account_shard::Entity::find();
+    if let Some(id) = only {
+        query = query.filter(ledger_account_shard::Column::AccountId.eq(id.0));
+    }
+    let shards = query.all(conn).await?;
+    if shards.is_empty() {
+        return Ok(());
+    }
+    let index: HashMap<i64, usize> = models.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+    for shard in shards {
+        let Some(model) = index.get(&shard.account_id).and_then(|i| models.get_mut(*i)) else { continue };
+        let add = |a: i64, b: i64| a.checked_add(b).ok_or(LedgerError::AmountOverflow);
+        model.debits_posted = add(model.debits_posted, shard.debits_posted)?;
+        model.credits_posted = add(model.credits_posted, shard.credits_posted)?;
+    }
+    Ok(())
+}
+
 /// Closes an account: it takes part in no new transfer (holds on it may still be voided or expire).
-/// Setting the flag is the one change to an account besides its running balances.
+/// Setting the flag is the one change to an account besides its running balances. On PostgreSQL it
+/// first takes every chain head: a writer adding to an account's shard does not lock the account's
+/// row but holds a chain head from before its guard reads the flag until it commits, so once every
+/// head is held no writer that saw the account open is still running, and every later one sees it
+/// closed. Run it in a transaction (or use [`crate::Ledger::close_account`]): the heads are held
+/// until it commits.
 pub async fn close_account(conn: &impl ConnectionTrait, id: AccountId) -> Result<Account, LedgerError> {
     let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        conn.execute_unprepared("SELECT id FROM ledger_chain_head ORDER BY id FOR UPDATE").await?;
+    }
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
         "UPDATE ledger_accounts SET flags = flags | 4 WHERE id = $1",
@@ -372,7 +418,7 @@ impl TrialBalanceLine {
 pub async fn trial_balance(conn: &impl ConnectionTrait) -> Result<Vec<TrialBalanceLine>, LedgerError> {
     // Sums are computed as NUMERIC/REAL-free integers by summing per account in Rust: an asset's total
     // may exceed one column's bound, so checked arithmetic catches what SQL SUM would overflow on.
-    let rows = ledger_account::Entity::find().order_by_asc(ledger_account::Column::Id).all(conn).await?;
+    let rows = all_accounts(conn).await?;
     let mut lines: BTreeMap<Asset, TrialBalanceLine> = BTreeMap::new();
     for row in rows {
         let asset: Asset = row.asset.parse()?;
@@ -913,6 +959,14 @@ struct AccountInfo {
     flags: AccountFlags,
 }
 
+impl AccountInfo {
+    /// No limit flag and not closed: no guard needs this account's exact balance when it is written,
+    /// so its posted amounts may go to a shard (PostgreSQL).
+    fn unlimited(&self) -> bool {
+        self.flags == AccountFlags::NONE
+    }
+}
+
 /// Reads the accounts' asset and flags, without locking them (SQLite has one writer; on PostgreSQL
 /// see [`postgres::read_accounts_and_lock_head`]). The asset and the limit bits never change; the
 /// `closed` bit read here is checked again under the row lock by the guarded update.
@@ -1131,6 +1185,14 @@ impl Movement {
         }
         *grow = grow.checked_add(posted.checked_add(pending)?.max(0))?;
         Some(())
+    }
+
+    /// Whether the movement only posts (no hold placed or resolved on this account).
+    fn posted_only(&self) -> bool {
+        self.debits_pending_up == 0
+            && self.credits_pending_up == 0
+            && self.debits_pending_down == 0
+            && self.credits_pending_down == 0
     }
 
     fn values(&self, id: AccountId) -> [i64; 11] {
@@ -1355,7 +1417,7 @@ async fn post_batch(
     if let Some(movements) = net_movements(&plans) {
         let rows = chain_rows(requests, &slots, &head, now_us);
         if on_postgres {
-            if let Some(seqs) = postgres::apply_and_insert(conn, &movements, &rows, &head).await? {
+            if let Some(seqs) = postgres::apply_and_insert(conn, &movements, &accounts, &rows, &head).await? {
                 return results(requests, &slots, numbered(rows, &seqs)?);
             }
         } else if apply_movements(conn, &movements).await? {
@@ -1374,7 +1436,7 @@ async fn post_batch(
         return results(requests, &slots, HashMap::new());
     }
     let seqs = if on_postgres {
-        postgres::apply_and_insert(conn, &BTreeMap::new(), &rows, &head)
+        postgres::apply_and_insert(conn, &BTreeMap::new(), &HashMap::new(), &rows, &head)
             .await?
             .ok_or_else(|| LedgerError::Invariant("insert without movements refused".into()))?
     } else {

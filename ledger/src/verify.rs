@@ -312,7 +312,7 @@ impl Replay {
 /// [`crate::Ledger::verify`]) when writers are active, so that accounts and transfers are read as of
 /// one instant.
 pub async fn verify(conn: &impl ConnectionTrait, progress: Progress<'_>) -> Result<VerifyReport, LedgerError> {
-    let accounts = ledger_account::Entity::find().all(conn).await?;
+    let accounts = crate::store::all_accounts(conn).await?;
     let total = ledger_transfer::Entity::find().count(conn).await?;
     let mut replay = Replay {
         accounts: accounts.into_iter().map(|a| (a.id, a)).collect(),

@@ -7,6 +7,7 @@ mod schema_helpers;
 mod m20261122_000002_create_ledger;
 mod m20261122_000003_create_service_requests;
 mod m20261122_000004_widen_ledger_chains;
+mod m20261126_000005_create_ledger_account_shards;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_ledger::Migration),
             Box::new(m20261122_000003_create_service_requests::Migration),
             Box::new(m20261122_000004_widen_ledger_chains::Migration),
+            Box::new(m20261126_000005_create_ledger_account_shards::Migration),
         ]
     }
 }

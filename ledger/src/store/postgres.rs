@@ -10,7 +10,10 @@
 //!    the new transfers inserted and the head moved.
 //!
 //! Locks are taken in the order chain head → accounts (ascending id), in every transaction, and the
-//! account locks, the hot issuance row's among them, are held for that one statement and the commit.
+//! account locks are held for that one statement and the commit. An account without limit flags (the
+//! issuance account every award debits) is not locked at all when the batch only posts on it: its
+//! posted amounts go to the account's shard for the chain the batch holds (`ledger_account_shards`),
+//! a row no other writer touches meanwhile — so hot-account transfers do not queue on one row.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -107,18 +110,33 @@ pub(super) async fn lock_accounts(conn: &impl ConnectionTrait, ids: &BTreeSet<Ac
 pub(super) async fn apply_and_insert(
     conn: &impl ConnectionTrait,
     movements: &BTreeMap<AccountId, Movement>,
+    accounts: &HashMap<AccountId, AccountInfo>,
     rows: &[(usize, ledger_transfer::Model)],
     head: &Head,
 ) -> Result<Option<HashMap<i64, i64>>, LedgerError> {
+    // `moved` waits for `locked` through an initial plan (`(SELECT count(*) FROM locked) >= 0`, run once
+    // before the update) rather than a join: joined, the generic plan rescanned the locked rows for each
+    // account, quadratic in the batch size.
     let sql = format!(
         "WITH locked AS MATERIALIZED ( \
            SELECT id FROM ledger_accounts WHERE id = ANY($2) ORDER BY id FOR NO KEY UPDATE), \
          v AS MATERIALIZED (SELECT * FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], \
              $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bool[]) \
            AS v(id, dp, dq, cp, cq, dq_up, cq_up, dq_down, cq_down, d_up, c_up, refuse_closed)), \
-         moved AS (UPDATE ledger_accounts SET {MOVEMENT_SET} FROM v JOIN locked ON locked.id = v.id \
-           WHERE ledger_accounts.id = v.id AND {MOVEMENT_GUARD} RETURNING ledger_accounts.id), \
-         ok AS MATERIALIZED (SELECT count(*) = cardinality($2::int8[]) AS all_moved FROM moved), \
+         moved AS (UPDATE ledger_accounts SET {MOVEMENT_SET} FROM v \
+           WHERE (SELECT count(*) FROM locked) >= 0 AND ledger_accounts.id = v.id AND {MOVEMENT_GUARD} \
+           RETURNING ledger_accounts.id), \
+         rows_moved AS MATERIALIZED (SELECT count(*) = cardinality($2::int8[]) AS ok FROM moved), \
+         sharded AS (INSERT INTO ledger_account_shards AS s (account_id, shard, debits_posted, credits_posted) \
+           SELECT m.id, $14, m.dp, m.cp FROM unnest($34::int8[], $35::int8[], $36::int8[]) AS m(id, dp, cp) \
+             JOIN ledger_accounts a ON a.id = m.id AND a.flags = 0 \
+           WHERE (SELECT ok FROM rows_moved) AND m.dp <= $37 AND m.cp <= $37 \
+           ON CONFLICT (account_id, shard) DO UPDATE SET debits_posted = s.debits_posted + excluded.debits_posted, \
+             credits_posted = s.credits_posted + excluded.credits_posted \
+           WHERE s.debits_posted <= $37 - excluded.debits_posted AND s.credits_posted <= $37 - excluded.credits_posted \
+           RETURNING account_id), \
+         ok AS MATERIALIZED (SELECT (SELECT ok FROM rows_moved) AND count(*) = cardinality($34::int8[]) AS all_moved \
+           FROM sharded), \
          ins AS (INSERT INTO ledger_transfers ({INSERT_COLUMNS}) \
            SELECT $14::int4, t.chain_seq, t.id, CASE WHEN t.nulls & 1 = 0 THEN t.idempotency_key END, t.kind, \
              t.debit, t.credit, t.asset, t.amount, t.code, CASE WHEN t.nulls & 2 = 0 THEN t.pending_id END, \
@@ -133,11 +151,13 @@ pub(super) async fn apply_and_insert(
            RETURNING chain_seq, seq), \
          head AS (UPDATE ledger_chain_head SET last_seq = $32, last_hash = $33 \
            WHERE id = $14 AND cardinality($16::int8[]) > 0 AND (SELECT all_moved FROM ok)) \
-         SELECT chain_seq, seq FROM ins UNION ALL SELECT -1, id FROM moved"
+         SELECT chain_seq, seq FROM ins UNION ALL SELECT -1, id FROM moved UNION ALL SELECT -2, account_id FROM sharded"
     );
+    let (on_shards, on_rows): (BTreeMap<AccountId, Movement>, BTreeMap<AccountId, Movement>) =
+        movements.iter().partition(|(id, m)| m.posted_only() && accounts.get(id).is_some_and(AccountInfo::unlimited));
     let mut columns: [Vec<i64>; 11] = Default::default();
-    let mut refuse_closed = Vec::with_capacity(movements.len());
-    for (id, m) in movements {
+    let mut refuse_closed = Vec::with_capacity(on_rows.len());
+    for (id, m) in &on_rows {
         for (column, value) in columns.iter_mut().zip(m.values(*id)) {
             column.push(value);
         }
@@ -153,22 +173,48 @@ pub(super) async fn apply_and_insert(
         rows.last().map_or((head.last_seq, head.last_hash.clone()), |(_, r)| (r.chain_seq, r.hash.clone()));
     values.push(last_seq.into());
     values.push(last_hash.into());
+    values.extend(shard_columns(&on_shards));
+    values.push(SHARD_MAX.into());
     let returned = conn.query_all_raw(statement(sql, values)).await?;
     let mut seqs = HashMap::with_capacity(rows.len());
-    let mut moved = BTreeSet::new();
+    let (mut moved, mut sharded) = (BTreeSet::new(), BTreeSet::new());
     for row in returned {
         let (chain_seq, n): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
-        if chain_seq < 0 {
-            moved.insert(n);
-        } else {
-            seqs.insert(chain_seq, n);
-        }
+        match chain_seq {
+            -1 => moved.insert(n),
+            -2 => sharded.insert(n),
+            _ => seqs.insert(chain_seq, n).is_none(),
+        };
     }
-    if moved.len() == movements.len() {
+    if moved.len() == on_rows.len() && sharded.len() == on_shards.len() {
         return Ok(Some(seqs));
     }
-    undo_all(conn, &increments_of(movements.iter().filter(|(id, _)| moved.contains(&id.0)))).await?;
+    undo_all(conn, &increments_of(on_rows.iter().filter(|(id, _)| moved.contains(&id.0)))).await?;
+    let undone: BTreeMap<AccountId, Movement> =
+        on_shards.into_iter().filter(|(id, _)| sharded.contains(&id.0)).collect();
+    if !undone.is_empty() {
+        let sql = "UPDATE ledger_account_shards SET debits_posted = debits_posted - m.dp, \
+                   credits_posted = credits_posted - m.cp \
+                   FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS m(id, dp, cp) \
+                   WHERE account_id = m.id AND shard = $4";
+        let mut values = shard_columns(&undone);
+        values.push(head.chain_id.into());
+        conn.execute_raw(statement(sql, values)).await?;
+    }
     Ok(None)
+}
+
+/// Bound of one shard's posted columns: an account's row (at most [`MAX_BALANCE`]) plus all its
+/// shards stays far inside `i64`. A shard that would pass it sends the batch down the
+/// transfer-by-transfer path, which moves the account's row instead.
+const SHARD_MAX: i64 = MAX_BALANCE / CHAINS as i64;
+
+/// Movements added to the shards (account ids, debits posted, credits posted) as three arrays.
+fn shard_columns(movements: &BTreeMap<AccountId, Movement>) -> Vec<Value> {
+    let ids: Vec<i64> = movements.keys().map(|id| id.0).collect();
+    let debits: Vec<i64> = movements.values().map(|m| m.debits_posted).collect();
+    let credits: Vec<i64> = movements.values().map(|m| m.credits_posted).collect();
+    vec![ids.into(), debits.into(), credits.into()]
 }
 
 /// The transfers as the 16 arrays `apply_and_insert` unnests ($16 to $31); absent optional values are

@@ -163,3 +163,130 @@ async fn the_batching_poster_answers_each_caller_on_a_hot_account() {
     let report = t.ledger().verify(&mut |_, _| {}).await.unwrap();
     assert!(report.is_clean(), "{report}");
 }
+
+/// Counts the stored transfers that credit `account`.
+async fn credits_of(t: &TestDb, account: AccountId) -> usize {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let count = ledger_transfer::Entity::find()
+        .filter(ledger_transfer::Column::CreditAccountId.eq(account.0))
+        .count(&t.db)
+        .await
+        .unwrap();
+    usize::try_from(count).unwrap()
+}
+
+/// Single transfers (no poster) that all debit the one issuance account, from many tasks on two pools,
+/// with reversals (which credit it) and holds on it (whose pending amounts stay on its row) among them:
+/// every point is accounted for. On PostgreSQL the issuance account's posted amounts are spread over
+/// the shards of the chains its writers held, so the balance read must add them all up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hot_account_single_transfers_on_two_pools_add_up() {
+    let t = TestDb::with_pool(16).await;
+    let second = t.second_pool(16).await;
+    let (issuance, accounts) = funded_accounts(&t, 20).await;
+    let ledgers = [t.ledger(), Ledger::new(second)];
+    let tasks_n = if t.backend == Backend::Postgres { 32 } else { 8 };
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..tasks_n {
+        let ledger = ledgers[task % 2].clone();
+        let accounts = accounts.clone();
+        tasks.spawn(async move {
+            let mut rng = StdRng::seed_from_u64(2000 + task as u64);
+            let mut issued = 0i64;
+            for i in 0..30 {
+                let credit = accounts[rng.random_range(0..accounts.len())];
+                let award = ledger.post(&TransferRequest::single(issuance, credit, Asset::Points, 10, "award")).await;
+                issued += award.as_ref().unwrap().amount;
+                match i % 10 {
+                    4 => {
+                        let reversal = TransferRequest::new(
+                            TransferAction::Reverse { transfer_id: award.unwrap().id },
+                            "award_reversal",
+                        );
+                        issued -= ledger.post(&reversal).await.unwrap().amount;
+                    }
+                    7 => {
+                        let pledge = TransferAction::Pending {
+                            debit: issuance,
+                            credit,
+                            asset: Asset::Points,
+                            amount: 50,
+                            timeout_seconds: Some(60),
+                        };
+                        let hold = ledger.post(&TransferRequest::new(pledge, "pledge")).await.unwrap();
+                        let post = TransferAction::PostPending { pending_id: hold.id, amount: Some(20) };
+                        issued += ledger.post(&TransferRequest::new(post, "pledge_paid")).await.unwrap().amount;
+                    }
+                    _ => {}
+                }
+            }
+            issued
+        });
+    }
+    let mut issued = FUNDING * accounts.len() as i64;
+    while let Some(done) = tasks.join_next().await {
+        issued += done.unwrap();
+    }
+    let balance = store::balance(&t.db, issuance).await.unwrap();
+    assert_eq!((balance.posted, balance.pending), (-issued, 0), "{balance:?}");
+    let mut held = 0;
+    for a in &accounts {
+        held += store::balance(&t.db, *a).await.unwrap().posted;
+    }
+    assert_eq!(held, issued, "points were created or lost");
+    assert!(store::trial_balance(&t.db).await.unwrap().iter().all(|line| line.balanced()));
+    let report = t.ledger().verify(&mut |_, _| {}).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+    if t.backend == Backend::Postgres {
+        use sea_orm::{ConnectionTrait, Statement};
+        let sql = format!("SELECT count(*) FROM ledger_account_shards WHERE account_id = {}", issuance.0);
+        let row = t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql)).await.unwrap();
+        let shards: i64 = row.unwrap().try_get_by_index(0).unwrap();
+        assert!(shards > 1, "the hot account's writers all queued on one row ({shards} shards)");
+    }
+}
+
+/// An account closed while many tasks on two pools keep paying into it: once `close_account` has
+/// returned, no further transfer to it is stored (a writer adding to an unlimited account's shard does
+/// not lock its row, so closing must wait for the writers that saw it open).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_transfer_reaches_an_account_after_it_is_closed() {
+    let t = TestDb::with_pool(16).await;
+    let second = t.second_pool(16).await;
+    let (issuance, _) = funded_accounts(&t, 1).await;
+    let shop = t.account("merchant:1:points", Asset::Points, AccountFlags::NONE).await.id;
+    let ledgers = [t.ledger(), Ledger::new(second)];
+    let tasks_n = if t.backend == Backend::Postgres { 16 } else { 4 };
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..tasks_n {
+        let ledger = ledgers[task % 2].clone();
+        tasks.spawn(async move {
+            let mut paid = 0usize;
+            loop {
+                match ledger.post(&TransferRequest::single(issuance, shop, Asset::Points, 1, "settlement")).await {
+                    Ok(_) => paid += 1,
+                    Err(LedgerError::AccountClosed(a)) => {
+                        assert_eq!(a, shop);
+                        return paid;
+                    }
+                    Err(other) => panic!("unexpected: {other:?}"),
+                }
+            }
+        });
+    }
+    while credits_of(&t, shop).await < 50 * tasks_n {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let closed = t.ledger().close_account(shop).await.unwrap();
+    assert!(closed.flags.closed());
+    let at_close = credits_of(&t, shop).await;
+    let mut paid = 0;
+    while let Some(done) = tasks.join_next().await {
+        paid += done.unwrap();
+    }
+    assert_eq!(credits_of(&t, shop).await, at_close, "a transfer reached the account after it was closed");
+    assert_eq!(paid, at_close);
+    assert_eq!(store::balance(&t.db, shop).await.unwrap().posted, i64::try_from(paid).unwrap());
+    let report = t.ledger().verify(&mut |_, _| {}).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+}

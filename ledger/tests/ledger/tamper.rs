@@ -88,3 +88,23 @@ async fn a_deleted_last_transfer_and_an_edited_balance_are_reported() {
     assert!(r.faults.iter().any(|f| matches!(f, Fault::ChainHeadMismatch { head_seq: 4, last_seq: 3, .. })), "{r}");
     assert!(r.faults.iter().any(|f| matches!(f, Fault::Unbalanced { pending: false, stored: true, .. })), "{r}");
 }
+
+#[tokio::test]
+async fn an_edited_balance_shard_is_reported() {
+    let (t, c) = book().await;
+    let award = TransferRequest::single(c.issuance, c.bob, Asset::Points, 10, "volunteer_award");
+    t.ledger().post(&award).await.unwrap();
+    let sql = match t.backend {
+        // The issuance account has no limits: the award's debit went to the shard of its chain.
+        Backend::Postgres => format!(
+            "UPDATE ledger_account_shards SET debits_posted = debits_posted - 5 WHERE account_id = {}",
+            c.issuance.0
+        ),
+        // SQLite writes no shards; a shard row added behind the ledger's back is still counted.
+        Backend::Sqlite => format!("INSERT INTO ledger_account_shards VALUES ({}, 3, 0, 5)", c.issuance.0),
+    };
+    t.raw(&sql).await;
+    let r = report(&t).await;
+    let mismatch = |f: &Fault| matches!(f, Fault::BalanceMismatch { account, .. } if *account == c.issuance.0);
+    assert!(r.faults.iter().any(mismatch), "{r}");
+}
