@@ -102,8 +102,16 @@ pub async fn run_bench(db: &DatabaseConnection, config: &BenchConfig) -> Result<
     let ledger = Ledger::new(db.clone());
     let run = format!("{:08x}", rand::random::<u32>());
     let (issuance, accounts) = setup(&ledger, &run, config.accounts.max(2)).await?;
-    let poster =
-        (config.mode == BenchMode::Batched).then(|| BatchingPoster::spawn(ledger.clone(), PosterConfig::default()));
+    let poster = (config.mode == BenchMode::Batched).then(|| {
+        BatchingPoster::spawn(
+            ledger.clone(),
+            PosterConfig {
+                workers: std::env::var("PW").ok().and_then(|v| v.parse().ok()).unwrap_or(2),
+                max_batch: std::env::var("PB").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
+                ..PosterConfig::default()
+            },
+        )
+    });
     let deadline = Instant::now() + config.duration;
     let started = Instant::now();
     let in_flight = if config.mode == BenchMode::Batched { config.in_flight.max(1) } else { 1 };
@@ -212,7 +220,8 @@ async fn setup(ledger: &Ledger, run: &str, count: usize) -> Result<(AccountId, V
     // created for the run, that the accounts table is empty.
     let db = ledger.connection();
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE ledger_accounts, ledger_account_shards, ledger_transfers, ledger_chain_head").await?;
+        db.execute_unprepared("ANALYZE ledger_accounts, ledger_account_shards, ledger_transfers, ledger_chain_head")
+            .await?;
     }
     Ok((issuance, accounts))
 }

@@ -8,6 +8,7 @@ mod m20261122_000002_create_ledger;
 mod m20261122_000003_create_service_requests;
 mod m20261122_000004_widen_ledger_chains;
 mod m20261126_000005_create_ledger_account_shards;
+mod m20261126_000006_ledger_accounts_kept;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_service_requests::Migration),
             Box::new(m20261122_000004_widen_ledger_chains::Migration),
             Box::new(m20261126_000005_create_ledger_account_shards::Migration),
+            Box::new(m20261126_000006_ledger_accounts_kept::Migration),
         ]
     }
 }

@@ -247,6 +247,9 @@ async fn the_database_refuses_edits_and_bad_rows_itself() {
         "UPDATE ledger_transfers SET amount = 11".to_owned(),
         "DELETE FROM ledger_transfers".to_owned(),
         format!("UPDATE ledger_accounts SET debits_posted = 11 WHERE id = {}", c.alice.0),
+        // An account that transfers name is never removed or renumbered.
+        format!("DELETE FROM ledger_accounts WHERE id = {}", c.alice.0),
+        format!("UPDATE ledger_accounts SET id = 999 WHERE id = {}", c.alice.0),
         format!(
             "INSERT INTO ledger_transfers (seq, chain_id, chain_seq, id, kind, debit_account_id, \
              credit_account_id, asset, \

@@ -108,3 +108,29 @@ async fn an_edited_balance_shard_is_reported() {
     let mismatch = |f: &Fault| matches!(f, Fault::BalanceMismatch { account, .. } if *account == c.issuance.0);
     assert!(r.faults.iter().any(mismatch), "{r}");
 }
+
+#[tokio::test]
+async fn a_transfer_naming_an_unknown_account_is_refused_or_reported() {
+    let (t, c) = book().await;
+    let sql = format!(
+        "INSERT INTO ledger_transfers (chain_id, chain_seq, id, kind, debit_account_id, credit_account_id, asset, \
+         amount, code, metadata, created_at_us, prev_hash, hash) VALUES (1, 1, 'forged', 'single', 999, {}, \
+         'POINTS', 5, 'gift', 'null', 0, 'p', 'h')",
+        c.bob.0
+    );
+    use sea_orm::ConnectionTrait;
+    let inserted = t.db.execute_unprepared(&sql).await;
+    match t.backend {
+        // SQLite keeps its foreign keys.
+        Backend::Sqlite => assert!(inserted.is_err(), "the forged row was accepted"),
+        // PostgreSQL has none on transfers (the ledger only inserts beside its accounts' moved balances,
+        // and account rows are never deleted): verify names the stranger.
+        Backend::Postgres => {
+            inserted.unwrap();
+            let r = report(&t).await;
+            let unknown =
+                |f: &Fault| matches!(f, Fault::BadTransfer { reason, .. } if reason.contains("unknown account 999"));
+            assert!(r.faults.iter().any(unknown), "{r}");
+        }
+    }
+}
