@@ -102,16 +102,8 @@ pub async fn run_bench(db: &DatabaseConnection, config: &BenchConfig) -> Result<
     let ledger = Ledger::new(db.clone());
     let run = format!("{:08x}", rand::random::<u32>());
     let (issuance, accounts) = setup(&ledger, &run, config.accounts.max(2)).await?;
-    let poster = (config.mode == BenchMode::Batched).then(|| {
-        BatchingPoster::spawn(
-            ledger.clone(),
-            PosterConfig {
-                workers: std::env::var("PW").ok().and_then(|v| v.parse().ok()).unwrap_or(2),
-                max_batch: std::env::var("PB").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
-                ..PosterConfig::default()
-            },
-        )
-    });
+    let poster =
+        (config.mode == BenchMode::Batched).then(|| BatchingPoster::spawn(ledger.clone(), PosterConfig::default()));
     let deadline = Instant::now() + config.duration;
     let started = Instant::now();
     let in_flight = if config.mode == BenchMode::Batched { config.in_flight.max(1) } else { 1 };
