@@ -10,7 +10,7 @@
 # Environment: EHOME_BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432),
 # CLIENTS (32), SECONDS_PER_RUN (30), IN_FLIGHT (transfers each client has in flight in batched
 # mode, 1), PIPELINED (extra batched run with this many in flight per client, as TigerBeetle clients
-# submit batches; 16, 0 to skip), KEEP_DB=1 to keep the ledger database for `ehome ledger export`.
+# submit batches; 64, 0 to skip), KEEP_DB=1 to keep the ledger database for `ehome ledger export`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,7 @@ PG="${EHOME_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 CLIENTS="${CLIENTS:-32}"
 SECS="${SECONDS_PER_RUN:-${SECONDS_RUN:-30}}"
 IN_FLIGHT="${IN_FLIGHT:-1}"
-PIPELINED="${PIPELINED:-16}"
+PIPELINED="${PIPELINED:-64}"
 STAMP="$(date +%s)"
 PGBENCH_DB="ehome_bench_pgbench_${STAMP}"
 LEDGER_DB="ehome_bench_ledger_${STAMP}"

@@ -1,7 +1,6 @@
 //! The batching poster: TigerBeetle's batching idea on top of a SQL database.
 //!
-//! Every volunteer award debits the same issuance account, and every transfer extends the same hash
-//! chain head, so posting transfers one transaction each serialises on those rows and pays a commit per
+//! Posting transfers one transaction each pays a commit (a WAL flush) and a handful of round trips per
 //! transfer. The poster lets many tasks submit transfers concurrently; a worker takes everything that is
 //! waiting (up to `max_batch`), posts it in one database transaction with independent results, and
 //! answers each caller with its own result. While one batch commits, the next one gathers, so the batch
@@ -20,8 +19,9 @@ use crate::types::TransferRequest;
 pub struct PosterConfig {
     /// Most transfers per database transaction.
     pub max_batch: usize,
-    /// Concurrent workers (each commits its own batches; they serialise on the chain head, so a
-    /// second worker only overlaps one batch's statements with another's commit).
+    /// Concurrent workers, each committing its own batches on its own chain head. Two batches that
+    /// move the same limited account (a resident's) wait for each other's row lock, so more workers
+    /// mostly overlap one batch's statements with another's commit; two measured best.
     pub workers: usize,
     /// Submissions that may wait before `submit` itself waits (back-pressure).
     pub queue: usize,
