@@ -4,9 +4,10 @@ use std::ops::Deref;
 
 use sea_orm::{DbErr, RuntimeErr};
 
-/// PostgreSQL serialization failure, deadlock, lock not available; SQLite busy and locked (with their
-/// extended codes).
-const RETRYABLE_CODES: [&str; 9] = ["40001", "40P01", "55P03", "5", "6", "261", "262", "517", "773"];
+/// PostgreSQL serialization failure, deadlock, lock not available, unique violation (a concurrent
+/// writer stored the same transfer id or key, resolved the same hold or reversed the same transfer
+/// first: the next attempt finds its row); SQLite busy and locked (with their extended codes).
+const RETRYABLE_CODES: [&str; 10] = ["40001", "40P01", "55P03", "23505", "5", "6", "261", "262", "517", "773"];
 
 /// Whether the error is a deadlock, a serialization failure or a busy database, after which rolling back
 /// and running the same transaction again is safe and likely to succeed.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use ehome_entities::ledger_transfer;
 use ehome_ledger::prelude::*;
-use ehome_ledger::{BatchingPoster, PosterConfig, store};
+use ehome_ledger::{BatchingPoster, PosterConfig, Transfer, store};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::EntityTrait;
 
@@ -287,6 +287,48 @@ async fn no_transfer_reaches_an_account_after_it_is_closed() {
     assert_eq!(credits_of(&t, shop).await, at_close, "a transfer reached the account after it was closed");
     assert_eq!(paid, at_close);
     assert_eq!(store::balance(&t.db, shop).await.unwrap().posted, i64::try_from(paid).unwrap());
+    let report = t.ledger().verify(&mut |_, _| {}).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+/// The same requests (same ids) sent at once by many tasks on two pools, as retries from two API
+/// instances racing each other: each is stored once and every caller gets the same transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_retries_of_the_same_ids_post_once() {
+    let t = TestDb::with_pool(16).await;
+    let second = t.second_pool(16).await;
+    let (issuance, accounts) = funded_accounts(&t, 10).await;
+    let requests: Vec<TransferRequest> = (0..40)
+        .map(|i| {
+            let (debit, credit) =
+                if i % 2 == 0 { (issuance, accounts[i % 10]) } else { (accounts[i % 10], accounts[(i + 1) % 10]) };
+            TransferRequest::single(debit, credit, Asset::Points, 7, "race")
+        })
+        .collect();
+    let ledgers = [t.ledger(), Ledger::new(second)];
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..16 {
+        let ledger = ledgers[task % 2].clone();
+        let mut mine = requests.clone();
+        mine.rotate_left(task * 5 % requests.len());
+        tasks.spawn(async move {
+            let mut answers = vec![];
+            for request in &mine {
+                let posted = ledger.post(request).await.unwrap_or_else(|e| panic!("{e:?}"));
+                answers.push((request.id, posted));
+            }
+            answers
+        });
+    }
+    let mut first: HashMap<TransferId, Transfer> = HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        for (id, posted) in done.unwrap() {
+            assert_eq!(&posted, first.entry(id).or_insert_with(|| posted.clone()), "two answers for {id}");
+        }
+    }
+    assert_eq!(first.len(), requests.len());
+    let stored = ledger_transfer::Entity::find().all(&t.db).await.unwrap();
+    assert_eq!(stored.len(), requests.len() + accounts.len(), "a retried id was stored twice");
     let report = t.ledger().verify(&mut |_, _| {}).await.unwrap();
     assert!(report.is_clean(), "{report}");
 }
