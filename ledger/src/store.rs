@@ -33,6 +33,7 @@
 //! same transfer in the meantime makes the insert fail on a unique index; that is reported as
 //! [`LedgerError::Busy`], and [`crate::Ledger`] retries, finding the stored transfer the second time.
 
+mod one_statement;
 mod postgres;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -289,7 +290,13 @@ async fn fold_shards(
 pub async fn close_account(conn: &impl ConnectionTrait, id: AccountId) -> Result<Account, LedgerError> {
     let backend = conn.get_database_backend();
     if backend == DbBackend::Postgres {
-        conn.execute_unprepared("SELECT id FROM ledger_chain_head ORDER BY id FOR UPDATE").await?;
+        // Writing the heads (not only locking them) tells a one-statement writer whose snapshot
+        // predates this close that it must not trust the `closed` bit it read (`one_statement.rs`).
+        conn.execute_unprepared(
+            "UPDATE ledger_chain_head SET last_seq = last_seq \
+             WHERE id IN (SELECT id FROM ledger_chain_head ORDER BY id FOR UPDATE)",
+        )
+        .await?;
     }
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -472,7 +479,27 @@ pub async fn post_linked_at(
     requests: &[TransferRequest],
     now_us: i64,
 ) -> Result<Vec<Transfer>, BatchRejected> {
-    let results = post_batch(conn, requests, true, now_us).await.map_err(|e| BatchRejected::all(requests.len(), e))?;
+    post_linked_with(conn, requests, now_us, OneStatement::Try).await
+}
+
+/// Whether a batch of one single transfer first tries PostgreSQL's one-statement path
+/// (`store/one_statement.rs`). [`crate::Ledger::post`] tries it on the pool, outside a transaction, and
+/// skips it in the transaction it falls back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OneStatement {
+    Try,
+    Skip,
+}
+
+pub(crate) async fn post_linked_with(
+    conn: &impl ConnectionTrait,
+    requests: &[TransferRequest],
+    now_us: i64,
+    one_statement: OneStatement,
+) -> Result<Vec<Transfer>, BatchRejected> {
+    let results = post_batch(conn, requests, true, now_us, one_statement)
+        .await
+        .map_err(|e| BatchRejected::all(requests.len(), e))?;
     let failures: Vec<TransferFailure> = results
         .iter()
         .enumerate()
@@ -497,7 +524,20 @@ pub async fn post_independent(
     requests: &[TransferRequest],
     now_us: i64,
 ) -> Result<Vec<Result<Transfer, LedgerError>>, LedgerError> {
-    post_batch(conn, requests, false, now_us).await
+    post_batch(conn, requests, false, now_us, OneStatement::Try).await
+}
+
+/// PostgreSQL's one-statement path for one single transfer, on `conn` as it is (on a pool, the
+/// statement commits by itself). `None` when it does not apply or the general path must decide.
+pub(crate) async fn post_in_one_statement(
+    conn: &impl ConnectionTrait,
+    request: &TransferRequest,
+    now_us: i64,
+) -> Result<Option<Transfer>, LedgerError> {
+    if conn.get_database_backend() != DbBackend::Postgres || !one_statement::eligible(request) {
+        return Ok(None);
+    }
+    one_statement::post(conn, request, now_us).await
 }
 
 /// The balance movement of a new transfer, as computed before it is stored.
@@ -1371,9 +1411,16 @@ async fn post_batch(
     requests: &[TransferRequest],
     linked: bool,
     now_us: i64,
+    one_statement: OneStatement,
 ) -> Result<Vec<Result<Transfer, LedgerError>>, LedgerError> {
     if requests.is_empty() {
         return Ok(vec![]);
+    }
+    if let [request] = requests
+        && one_statement == OneStatement::Try
+        && let Some(posted) = post_in_one_statement(conn, request, now_us).await?
+    {
+        return Ok(vec![Ok(posted)]);
     }
     let on_postgres = conn.get_database_backend() == DbBackend::Postgres;
     let known = load_known(conn, requests).await?;

@@ -207,7 +207,7 @@ pub(super) async fn apply_and_insert(
 /// Bound of one shard's posted columns: an account's row (at most [`MAX_BALANCE`]) plus all its
 /// shards stays far inside `i64`. A shard that would pass it sends the batch down the
 /// transfer-by-transfer path, which moves the account's row instead.
-const SHARD_MAX: i64 = MAX_BALANCE / CHAINS as i64;
+pub(super) const SHARD_MAX: i64 = MAX_BALANCE / CHAINS as i64;
 
 /// Movements added to the shards (account ids, debits posted, credits posted) as three arrays.
 fn shard_columns(movements: &BTreeMap<AccountId, Movement>) -> Vec<Value> {
