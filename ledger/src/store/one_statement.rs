@@ -28,8 +28,9 @@ use crate::error::LedgerError;
 use crate::hash::{CANONICAL_VERSION, CHAINS, canonical_body, transfer_hash};
 use crate::types::{MAX_BALANCE, TransferAction, TransferKind, TransferRequest, canonical_json};
 
-/// Heads besides its own that the statement tries; when all are taken it gives way to the general
-/// path, which waits for one.
+/// Heads besides its own that the statement tries, in order, each looked up by key and locked only
+/// if free (`LIMIT 1` stops at the first; a scan of the small, busy heads table would read all their
+/// dead versions); when all are taken it gives way to the general path, which waits for one.
 const HEAD_CANDIDATES: usize = 7;
 
 /// Whether a request can take this path: a single transfer (holds, resolutions and reversals name
@@ -114,9 +115,10 @@ fn sql() -> String {
         "WITH fresh AS MATERIALIZED ( \
            SELECT NOT EXISTS (SELECT 1 FROM ledger_transfers WHERE id = $1 OR idempotency_key = $2) AS ok), \
          h AS MATERIALIZED ( \
-           SELECT id, last_seq, last_hash, ctid AS at FROM ledger_chain_head \
-           WHERE id = ANY(array_append($11::int4[], (pg_backend_pid() % {CHAINS})::int4)) AND (SELECT ok FROM fresh) \
-           ORDER BY id = pg_backend_pid() % {CHAINS} DESC LIMIT 1 FOR UPDATE SKIP LOCKED), \
+           SELECT c.* FROM unnest(array_prepend((pg_backend_pid() % {CHAINS})::int4, $11::int4[])) AS k(id) \
+           CROSS JOIN LATERAL (SELECT id, last_seq, last_hash, ctid AS at FROM ledger_chain_head \
+             WHERE id = k.id FOR UPDATE SKIP LOCKED) c \
+           WHERE (SELECT ok FROM fresh) LIMIT 1), \
          held AS MATERIALIZED ( \
            SELECT h.* FROM h WHERE h.at = (SELECT c.ctid FROM ledger_chain_head c WHERE c.id = h.id)), \
          locked AS MATERIALIZED ( \

@@ -56,8 +56,10 @@ pub(super) async fn stored_transfers(
 
 /// Takes a chain head and reads the accounts. A free head is taken without waiting — the session's
 /// own (`pg_backend_pid() % CHAINS`) when it is free, else one of a few others picked at random, each
-/// looked up by its key (the head rows are updated by every batch, so a scan of the table would read
-/// their dead versions too); only when all of those are taken does it wait for its own.
+/// looked up by its key in that order, through a lateral join that stops at the first free one (the
+/// head rows are updated by every batch, so a scan of the table — which the generic plan of an
+/// `id = ANY(…)` chose — reads their dead versions too); only when all of those are taken does it wait
+/// for its own.
 pub(super) async fn read_accounts_and_lock_head(
     conn: &impl ConnectionTrait,
     ids: &BTreeSet<AccountId>,
@@ -71,9 +73,9 @@ pub(super) async fn read_accounts_and_lock_head(
             let others: Vec<i32> = (0..HEAD_CANDIDATES).map(|_| rand::random_range(0..CHAINS)).collect();
             values.push(others.into());
             format!(
-                "SELECT id, last_seq, last_hash FROM ledger_chain_head \
-                 WHERE id = ANY(array_append($2::int4[], ({own})::int4)) \
-                 ORDER BY id = {own} DESC LIMIT 1 FOR UPDATE SKIP LOCKED"
+                "SELECT c.* FROM unnest(array_prepend(({own})::int4, $2::int4[])) AS k(id) \
+                 CROSS JOIN LATERAL (SELECT id, last_seq, last_hash FROM ledger_chain_head \
+                   WHERE id = k.id FOR UPDATE SKIP LOCKED) c LIMIT 1"
             )
         };
         let sql = format!(
