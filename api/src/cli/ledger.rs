@@ -56,7 +56,8 @@ pub enum LedgerCommand {
         seconds: u64,
         #[arg(long, value_enum, default_value_t = ModeArg::Uniform)]
         mode: ModeArg,
-        /// Transfers each client keeps in flight in batched mode.
+        /// Transfers each client keeps in flight in batched mode (scripts/bench-ledger.sh uses 64, as a
+        /// TigerBeetle client sends a batch; with 1, 32 clients give the poster at most 32 to group).
         #[arg(long, default_value_t = 1)]
         in_flight: usize,
         /// No-overdraft accounts to create for the run.
