@@ -12,7 +12,7 @@ use sea_orm::{
 use crate::error::{BatchRejected, LedgerError};
 use crate::retry::{MAX_ATTEMPTS, backoff};
 use crate::store::{self, Transfer};
-use crate::types::{AccountId, TransferRequest};
+use crate::types::{AccountId, TransferAction, TransferRequest};
 
 /// A handle on the ledger's database that runs each operation in its own transaction.
 #[derive(Clone, Debug)]
@@ -21,6 +21,36 @@ pub struct Ledger {
     /// Whether the pool's PostgreSQL sessions already run with `plan_cache_mode = force_generic_plan`
     /// (see [`store::prepare_transaction`]); asked once.
     generic_plans: Arc<tokio::sync::OnceCell<bool>>,
+    /// Accounts seen to carry limit flags, which never change (see [`LimitedAccounts`]).
+    limited: LimitedAccounts,
+}
+
+/// The accounts a [`Ledger`] has seen carrying a limit flag. A single transfer between two of them
+/// takes the leaner one-statement shape (no shard to read or write). Sound because an account's limit
+/// flags never change and account rows are never deleted or renumbered; bounded, since it is only a
+/// hint.
+#[derive(Clone, Debug, Default)]
+struct LimitedAccounts(Arc<std::sync::RwLock<std::collections::HashSet<AccountId>>>);
+
+impl LimitedAccounts {
+    /// Remembered accounts at most; past it the set starts again.
+    const MAX: usize = 1 << 20;
+
+    fn known(&self, a: AccountId, b: AccountId) -> bool {
+        self.0.read().is_ok_and(|set| set.contains(&a) && set.contains(&b))
+    }
+
+    fn learn(&self, accounts: &[AccountId]) {
+        if accounts.is_empty() || self.0.read().is_ok_and(|set| accounts.iter().all(|a| set.contains(a))) {
+            return;
+        }
+        if let Ok(mut set) = self.0.write() {
+            if set.len() + accounts.len() > Self::MAX {
+                set.clear();
+            }
+            set.extend(accounts.iter().copied());
+        }
+    }
 }
 
 /// A failure of one attempt: either final, or worth another attempt.
@@ -31,7 +61,7 @@ enum Failure<E> {
 
 impl Ledger {
     pub fn new(db: DatabaseConnection) -> Self {
-        Ledger { db, generic_plans: Arc::default() }
+        Ledger { db, generic_plans: Arc::default(), limited: LimitedAccounts::default() }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -137,8 +167,14 @@ impl Ledger {
     /// one statement that commits by itself (one round trip instead of six); when that cannot decide,
     /// the general path runs in a transaction.
     pub async fn post(&self, request: &TransferRequest) -> Result<Transfer, LedgerError> {
-        if let Some(posted) = store::post_in_one_statement(&self.db, request, store::now_us()).await? {
-            return Ok(posted);
+        if let TransferAction::Single { debit, credit, .. } = request.action {
+            let shape = if self.limited.known(debit, credit) { store::Shape::OwnLimited } else { store::Shape::Own };
+            if let Some((posted, limited)) =
+                store::post_in_one_statement(&self.db, request, store::now_us(), shape).await?
+            {
+                self.limited.learn(&limited);
+                return Ok(posted);
+            }
         }
         let mut posted = self.post_linked_with(std::slice::from_ref(request), store::OneStatement::Skip).await?;
         posted.pop().ok_or_else(|| LedgerError::Invariant("a batch of one returned nothing".into()))

@@ -36,6 +36,8 @@
 mod one_statement;
 mod postgres;
 
+pub(crate) use one_statement::Shape;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -527,17 +529,19 @@ pub async fn post_independent(
     post_batch(conn, requests, false, now_us, OneStatement::Try).await
 }
 
-/// PostgreSQL's one-statement path for one single transfer, on `conn` as it is (on a pool, the
-/// statement commits by itself). `None` when it does not apply or the general path must decide.
+/// PostgreSQL's one-statement path for one single transfer (see [`one_statement::Shape`]). `None`
+/// when it does not apply or the general path must decide; with the transfer come its accounts that
+/// carry limit flags.
 pub(crate) async fn post_in_one_statement(
     conn: &impl ConnectionTrait,
     request: &TransferRequest,
     now_us: i64,
-) -> Result<Option<Transfer>, LedgerError> {
+    shape: one_statement::Shape,
+) -> Result<Option<(Transfer, Vec<AccountId>)>, LedgerError> {
     if conn.get_database_backend() != DbBackend::Postgres || !one_statement::eligible(request) {
         return Ok(None);
     }
-    one_statement::post(conn, request, now_us).await
+    one_statement::post(conn, request, now_us, shape).await
 }
 
 /// The balance movement of a new transfer, as computed before it is stored.
@@ -1418,7 +1422,7 @@ async fn post_batch(
     }
     if let [request] = requests
         && one_statement == OneStatement::Try
-        && let Some(posted) = post_in_one_statement(conn, request, now_us).await?
+        && let Some((posted, _)) = post_in_one_statement(conn, request, now_us, Shape::InTransaction).await?
     {
         return Ok(vec![Ok(posted)]);
     }
