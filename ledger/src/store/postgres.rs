@@ -183,10 +183,16 @@ pub(super) async fn apply_and_insert(
     for row in returned {
         let (chain_seq, n): (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
         match chain_seq {
-            -1 => moved.insert(n),
-            -2 => sharded.insert(n),
-            _ => seqs.insert(chain_seq, n).is_none(),
-        };
+            -1 => {
+                moved.insert(n);
+            }
+            -2 => {
+                sharded.insert(n);
+            }
+            _ => {
+                seqs.insert(chain_seq, n);
+            }
+        }
     }
     if moved.len() == on_rows.len() && sharded.len() == on_shards.len() {
         return Ok(Some(seqs));
