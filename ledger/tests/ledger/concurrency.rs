@@ -45,9 +45,8 @@ async fn funded_accounts(t: &TestDb, n: usize) -> (AccountId, Vec<AccountId>) {
 async fn two_pools_many_tasks_no_lost_update_no_overdraft() {
     let s = scale();
     let t = TestDb::with_pool(16).await;
-    let second = t.second_pool(16).await;
     let (_, accounts) = funded_accounts(&t, s.accounts).await;
-    let ledgers = [t.ledger(), Ledger::new(second.clone())];
+    let ledgers = t.two_instances(16).await;
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..s.tasks {
         let ledger = ledgers[task % 2].clone();
@@ -182,9 +181,8 @@ async fn credits_of(t: &TestDb, account: AccountId) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hot_account_single_transfers_on_two_pools_add_up() {
     let t = TestDb::with_pool(16).await;
-    let second = t.second_pool(16).await;
     let (issuance, accounts) = funded_accounts(&t, 20).await;
-    let ledgers = [t.ledger(), Ledger::new(second)];
+    let ledgers = t.two_instances(16).await;
     let tasks_n = if t.backend == Backend::Postgres { 32 } else { 8 };
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..tasks_n {
@@ -252,10 +250,9 @@ async fn hot_account_single_transfers_on_two_pools_add_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_transfer_reaches_an_account_after_it_is_closed() {
     let t = TestDb::with_pool(16).await;
-    let second = t.second_pool(16).await;
     let (issuance, _) = funded_accounts(&t, 1).await;
     let shop = t.account("merchant:1:points", Asset::Points, AccountFlags::NONE).await.id;
-    let ledgers = [t.ledger(), Ledger::new(second)];
+    let ledgers = t.two_instances(16).await;
     let tasks_n = if t.backend == Backend::Postgres { 16 } else { 4 };
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..tasks_n {
@@ -296,7 +293,6 @@ async fn no_transfer_reaches_an_account_after_it_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_retries_of_the_same_ids_post_once() {
     let t = TestDb::with_pool(16).await;
-    let second = t.second_pool(16).await;
     let (issuance, accounts) = funded_accounts(&t, 10).await;
     let requests: Vec<TransferRequest> = (0..40)
         .map(|i| {
@@ -305,7 +301,7 @@ async fn racing_retries_of_the_same_ids_post_once() {
             TransferRequest::single(debit, credit, Asset::Points, 7, "race")
         })
         .collect();
-    let ledgers = [t.ledger(), Ledger::new(second)];
+    let ledgers = t.two_instances(16).await;
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..16 {
         let ledger = ledgers[task % 2].clone();

@@ -83,6 +83,11 @@ impl TestDb {
         connect(&self.url, max_connections).await
     }
 
+    /// The ledger on this pool and on a second, independent one (two API instances).
+    pub async fn two_instances(&self, max_connections: u32) -> [Ledger; 2] {
+        [self.ledger(), Ledger::new(self.second_pool(max_connections).await)]
+    }
+
     pub fn ledger(&self) -> Ledger {
         Ledger::new(self.db.clone())
     }
