@@ -8,11 +8,13 @@
 //! the statement wraps them with the chain position and the link once it holds a head, and hashes them
 //! with PostgreSQL's `sha256`. Three shapes ([`Shape`]): inside a caller's transaction it first looks
 //! for a stored id or key; on the pool it leaves a repeat to the unique indexes (the error rolls the
-//! statement back); and between two accounts known to carry limit flags it skips the shards. Every write is conditional on one verdict computed before any of them,
-//! so the statement either posts the transfer whole or changes nothing, and then answers no row:
-//! the caller takes the general path, which finds the exact outcome (a stored id, insufficient funds,
-//! a closed account, …). It also answers no row when its few candidate heads are all taken, or when
-//! its head moved after the statement's snapshot was taken (see below).
+//! statement back); and between two accounts known to carry limit flags it skips the shards.
+//!
+//! Every write is conditional on one verdict computed before any of them, so the statement either
+//! posts the transfer whole or changes nothing, and then answers no row: the caller takes the general
+//! path, which finds the exact outcome (a stored id, insufficient funds, a closed account, …). It also
+//! answers no row when its few candidate heads are all taken, or when its head moved after the
+//! statement's snapshot was taken (see below).
 //!
 //! Accounts with a limit flag are locked (`FOR NO KEY UPDATE`, ascending id, after the head) and
 //! guarded on their current values; accounts without one move through their shard for the held
