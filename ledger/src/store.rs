@@ -530,15 +530,15 @@ pub async fn post_independent(
 }
 
 /// PostgreSQL's one-statement path for one single transfer (see [`one_statement::Shape`]). `None`
-/// when it does not apply or the general path must decide; with the transfer come its accounts that
-/// carry limit flags.
+/// when it does not apply (SQLite; holds, resolutions and reversals, which name other transfers) or the
+/// general path must decide; with the transfer come its accounts that carry limit flags.
 pub(crate) async fn post_in_one_statement(
     conn: &impl ConnectionTrait,
     request: &TransferRequest,
     now_us: i64,
     shape: one_statement::Shape,
 ) -> Result<Option<(Transfer, Vec<AccountId>)>, LedgerError> {
-    if conn.get_database_backend() != DbBackend::Postgres || !one_statement::eligible(request) {
+    if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(None);
     }
     one_statement::post(conn, request, now_us, shape).await

@@ -31,19 +31,8 @@ use ehome_entities::ledger_transfer;
 
 use super::{INSERT_COLUMNS, Transfer};
 use crate::error::LedgerError;
-use crate::hash::{CANONICAL_VERSION, CHAINS, canonical_body, transfer_hash};
+use crate::hash::{CANONICAL_VERSION, canonical_body, transfer_hash};
 use crate::types::{AccountId, MAX_BALANCE, TransferAction, TransferKind, TransferRequest, canonical_json};
-
-/// Heads besides its own that the statement tries, in order, each looked up by key and locked only
-/// if free (`LIMIT 1` stops at the first; a scan of the small, busy heads table would read all their
-/// dead versions); when all are taken it gives way to the general path, which waits for one.
-const HEAD_CANDIDATES: usize = 7;
-
-/// Whether a request can take this path: a single transfer (holds, resolutions and reversals name
-/// other transfers and take the general path).
-pub(super) fn eligible(request: &TransferRequest) -> bool {
-    matches!(request.action, TransferAction::Single { .. })
-}
 
 /// Which statement to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,8 +45,8 @@ pub(crate) enum Shape {
     OwnLimited,
 }
 
-/// Posts `request` in one statement; `None` when the general path must decide (see the module
-/// documentation). A unique violation, deadlock or serialization failure also answers `None`. With
+/// Posts `request` in one statement; `None` for anything but a single transfer, and when the general
+/// path must decide (see the module documentation). A unique violation, deadlock or serialization failure also answers `None`. With
 /// the transfer come the accounts of the two that carry limit flags (which never change).
 pub(super) async fn post(
     conn: &impl ConnectionTrait,
@@ -91,7 +80,6 @@ pub(super) async fn post(
         prev_hash: String::new(),
         hash: String::new(),
     };
-    let candidates: Vec<i32> = (0..HEAD_CANDIDATES).map(|_| rand::random_range(0..CHAINS)).collect();
     let values: Vec<Value> = vec![
         row.id.clone().into(),
         row.idempotency_key.clone().into(),
@@ -103,7 +91,7 @@ pub(super) async fn post(
         row.metadata.clone().into(),
         now_us.into(),
         canonical_body(&row).into(),
-        candidates.into(),
+        super::postgres::head_candidates(),
         MAX_BALANCE.into(),
         super::postgres::SHARD_MAX.into(),
     ];
@@ -181,13 +169,11 @@ fn sql(check_stored: bool, shards: bool) -> String {
     } else {
         ("", "(SELECT count(*) FROM locked)", "AND $13::int8 IS NOT NULL", "")
     };
+    // Its candidate heads all taken, the statement gives way to the general path, which waits for one.
+    let head = super::postgres::free_head("id, last_seq, last_hash, ctid AS at", "$11", if_fresh);
     format!(
         "WITH {fresh}\
-         h AS MATERIALIZED ( \
-           SELECT c.* FROM unnest(array_prepend((pg_backend_pid() % {CHAINS})::int4, $11::int4[])) AS k(id) \
-           CROSS JOIN LATERAL (SELECT id, last_seq, last_hash, ctid AS at FROM ledger_chain_head \
-             WHERE id = k.id FOR UPDATE SKIP LOCKED) c \
-           {if_fresh} LIMIT 1), \
+         h AS MATERIALIZED ({head}), \
          held AS MATERIALIZED ( \
            SELECT h.* FROM h WHERE h.at = (SELECT c.ctid FROM ledger_chain_head c WHERE c.id = h.id)), \
          locked AS MATERIALIZED ( \

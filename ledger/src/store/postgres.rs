@@ -32,6 +32,26 @@ use crate::types::{AccountId, MAX_BALANCE};
 /// Heads besides its own that a writer tries before it waits.
 const HEAD_CANDIDATES: usize = 7;
 
+/// The random other heads a writer tries after its own: the `int4[]` parameter of [`free_head`].
+pub(super) fn head_candidates() -> Value {
+    let others: Vec<i32> = (0..HEAD_CANDIDATES).map(|_| rand::random_range(0..CHAINS)).collect();
+    others.into()
+}
+
+/// A query that takes the first free chain head among the session's own (`pg_backend_pid() % CHAINS`)
+/// and then the `candidates` parameter's, in that order: each looked up by its key and locked
+/// `FOR UPDATE SKIP LOCKED` through a lateral join that stops at the first free one (the head rows are
+/// updated by every batch, so a scan of the table — which the generic plan of an `id = ANY(…)` chose —
+/// reads their dead versions too). No row when all are taken. `columns` of `ledger_chain_head` are
+/// returned; `gate` (a `WHERE` clause or nothing) must hold for any head to be taken.
+pub(super) fn free_head(columns: &str, candidates: &str, gate: &str) -> String {
+    format!(
+        "SELECT c.* FROM unnest(array_prepend((pg_backend_pid() % {CHAINS})::int4, {candidates}::int4[])) AS k(id) \
+         CROSS JOIN LATERAL (SELECT {columns} FROM ledger_chain_head WHERE id = k.id FOR UPDATE SKIP LOCKED) c \
+         {gate} LIMIT 1"
+    )
+}
+
 fn statement(sql: impl Into<String>, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
@@ -54,12 +74,8 @@ pub(super) async fn stored_transfers(
     Ok(ledger_transfer::Model::find_by_statement(statement(sql, values)).all(conn).await?)
 }
 
-/// Takes a chain head and reads the accounts. A free head is taken without waiting — the session's
-/// own (`pg_backend_pid() % CHAINS`) when it is free, else one of a few others picked at random, each
-/// looked up by its key in that order, through a lateral join that stops at the first free one (the
-/// head rows are updated by every batch, so a scan of the table — which the generic plan of an
-/// `id = ANY(…)` chose — reads their dead versions too); only when all of those are taken does it wait
-/// for its own.
+/// Takes a chain head and reads the accounts. A free head is taken without waiting ([`free_head`]);
+/// only when all of those tried are taken does it wait for its own.
 pub(super) async fn read_accounts_and_lock_head(
     conn: &impl ConnectionTrait,
     ids: &BTreeSet<AccountId>,
@@ -70,13 +86,8 @@ pub(super) async fn read_accounts_and_lock_head(
         let head = if wait {
             format!("SELECT id, last_seq, last_hash FROM ledger_chain_head WHERE id = {own} FOR UPDATE")
         } else {
-            let others: Vec<i32> = (0..HEAD_CANDIDATES).map(|_| rand::random_range(0..CHAINS)).collect();
-            values.push(others.into());
-            format!(
-                "SELECT c.* FROM unnest(array_prepend(({own})::int4, $2::int4[])) AS k(id) \
-                 CROSS JOIN LATERAL (SELECT id, last_seq, last_hash FROM ledger_chain_head \
-                   WHERE id = k.id FOR UPDATE SKIP LOCKED) c LIMIT 1"
-            )
+            values.push(head_candidates());
+            free_head("id, last_seq, last_hash", "$2", "")
         };
         let sql = format!(
             "WITH h AS MATERIALIZED ({head}) \
