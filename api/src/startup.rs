@@ -10,13 +10,13 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::auth::jwt::JwtKeys;
-use crate::clock::{SharedClock, SystemClock};
-use crate::config::Settings;
-use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::identity::auth::jwt::JwtKeys;
+use crate::platform::clock::{SharedClock, SystemClock};
+use crate::platform::config::Settings;
+use crate::platform::error::ApiError;
+use crate::platform::metrics::Metrics;
+use crate::platform::wechat::WechatClient;
 use crate::state::AppState;
-use crate::wechat::WechatClient;
 
 pub struct Application {
     port: u16,
@@ -33,8 +33,8 @@ impl Application {
 
     /// As `build`, with the clock the domain reads (tests move a `TestClock`).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
-        let db = crate::db::connect(&settings.database).await?;
-        let fresh = crate::db::migrate(&db).await?;
+        let db = crate::platform::db::connect(&settings.database).await?;
+        let fresh = crate::platform::db::migrate(&db).await?;
         if fresh && settings.seed_demo {
             crate::demo::seed(&db).await.context("seeding demo data")?;
             tracing::info!("seeded demo data into the new database");
@@ -49,7 +49,7 @@ impl Application {
         listener: TcpListener,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let cache = crate::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+        let cache = crate::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
             .await
             .context("connecting to Redis")?;
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
@@ -89,13 +89,13 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         let body_limit = data.settings.body_limit_bytes;
         App::new()
             .app_data(data.clone())
-            .configure(|config| crate::json::configure(config, body_limit))
+            .configure(|config| crate::platform::json::configure(config, body_limit))
             .configure(|config| {
                 crate::routes::configure(config, environment);
             })
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
-            .wrap(from_fn(crate::rate_limit::limit_writes))
-            .wrap(from_fn(crate::middleware::request_context))
+            .wrap(from_fn(crate::platform::rate_limit::limit_writes))
+            .wrap(from_fn(crate::platform::middleware::request_context))
     })
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)

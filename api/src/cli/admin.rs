@@ -5,8 +5,8 @@ use clap::Subcommand;
 use ehome_entities::user;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::community::service;
 use crate::domain::{CommunityId, Role, RoleGrant, UserId};
+use crate::scenes::community::service;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {

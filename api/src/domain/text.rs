@@ -1,6 +1,6 @@
 //! Short user-supplied names.
 
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 fn clean(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {
     let text = raw.trim();
