@@ -1,7 +1,6 @@
 //! The signed-in user's own profile: `GET/PATCH /me`, `POST /me/phone`.
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use ehome_entities::{household, household_member, member_role, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -125,7 +124,7 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     if let Some(avatar) = avatar {
         active.avatar_url = Set(Some(avatar));
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }
@@ -151,7 +150,7 @@ async fn bind_phone(
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     let mut active: user::ActiveModel = user.into();
     active.phone = Set(Some(phone.as_str().to_owned()));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }

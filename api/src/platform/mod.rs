@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod json;

@@ -5,7 +5,6 @@ pub mod jwt;
 pub mod refresh;
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub use extractor::AuthUser;
@@ -50,12 +49,12 @@ pub struct TokenPair {
     token_type: &'static str,
     expires_in: u64,
     refresh_token: String,
-    refresh_expires_at: chrono::DateTime<Utc>,
+    refresh_expires_at: chrono::DateTime<chrono::Utc>,
     user: UserView,
 }
 
 async fn tokens_for(state: &AppState, user: ehome_entities::user::Model) -> ApiResult<TokenPair> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let access_token = state.jwt.issue_access(user.id, now.timestamp()).map_err(ApiError::internal)?;
     let refresh =
         refresh::issue(&state.db, crate::domain::UserId(user.id), None, state.settings.auth.refresh_ttl_seconds, now)
@@ -81,7 +80,7 @@ async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) ->
         return Err(ApiError::validation("code", "1 to 128 characters"));
     }
     let session = state.wechat.code_to_session(code).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let user = users::find_or_create(
         &txn,
@@ -106,12 +105,12 @@ async fn dev_login(state: web::Data<AppState>, body: web::Json<DevLoginBody>) ->
         Some(raw) => crate::domain::Nickname::parse(raw)?.into_inner(),
         None => default_nickname(openid),
     };
-    let user = users::find_or_create(&state.db, openid, None, &nickname, Utc::now()).await?;
+    let user = users::find_or_create(&state.db, openid, None, &nickname, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(tokens_for(&state, user).await?))
 }
 
 async fn refresh_tokens(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let ttl = state.settings.auth.refresh_ttl_seconds;
     // No enclosing transaction: when reuse is detected, the family's revocation must persist even
     // though the request fails. The rotation itself is one conditional update.
@@ -129,6 +128,6 @@ async fn refresh_tokens(state: web::Data<AppState>, body: web::Json<RefreshBody>
 }
 
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {
-    refresh::revoke(&state.db, &body.refresh_token, Utc::now()).await?;
+    refresh::revoke(&state.db, &body.refresh_token, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

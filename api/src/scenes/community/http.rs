@@ -150,7 +150,7 @@ pub async fn create_community(
     let name = Label::parse("name", &body.name)?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::create_community(&actor)?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let created = service::create_community(&txn, district, street, name, now).await?;
     txn.commit().await?;
@@ -271,7 +271,7 @@ pub async fn create_join_request(
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
     let note = optional_note(body.note.as_deref())?;
     let household = service::get_household(&state.db, HouseholdId(path.into_inner())).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let user = caller.id;
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let created = service::create_join_request(&txn, user, &household, note, now).await?;
@@ -320,7 +320,7 @@ async fn decide(
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::decide_join_request(&actor, CommunityId(request.community_id), BuildingId(request.building_id))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;
     txn.commit().await?;
@@ -382,7 +382,7 @@ pub async fn put_roles(
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::assign_roles(&actor, CommunityId(community.id))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let grants = body.into_inner().roles;
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let roles = service::set_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, now).await?;

@@ -4,15 +4,17 @@
 
 mod categories;
 mod category_handlers;
+pub mod error;
 mod export_csv;
 mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod queue;
-mod requests;
 mod routing;
+pub mod service;
 mod similarity;
 mod stats;
+mod store;
 mod views;
 
 use actix_web::http::Method;
@@ -79,7 +81,7 @@ pub async fn record_status_change(
     to: Status,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Notice>, crate::platform::error::ApiError> {
-    let followers = requests::followers(db, request.id).await?;
+    let followers = store::followers(db, request.id).await?;
     let notices = status_notices(request, to, &followers);
     for notice in &notices {
         crate::scenes::notifications::record(db, notice, now).await?;
