@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod notifications;
 pub mod ops;
 pub mod pagination;
+pub mod points;
 pub mod rate_limit;
 pub mod routes;
 pub mod services;
