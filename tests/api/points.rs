@@ -200,11 +200,13 @@ async fn award_retrying(db: &DatabaseConnection, award: &Award, title: &str) -> 
     panic!("award still busy after 30 attempts");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_award_raced_on_two_instances_posts_once() {
     let app = spawn_app().await;
     let other = spawn_app_sharing(&app).await;
     let user = resident(&app, "award-race").await;
+    // An earlier award opened the accounts, so the racers meet on the transfer itself.
+    give(&app.db, &hours(user, 10, "1.00"), Utc::now()).await;
     let award = hours(user, 11, "20.00");
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -216,12 +218,12 @@ async fn the_same_award_raced_on_two_instances_posts_once() {
     let first = results[0].0.id;
     assert!(results.iter().all(|(posted, _)| posted.id == first), "every racer got the one transfer");
     assert_eq!(notes_titled(&app.db, "raced approval").await, 16, "every racer's domain row committed");
-    assert_eq!(points::history_of(&app.db, user, None, 100).await.unwrap().entries.len(), 1);
-    assert_eq!(balance(&app.db, user).await, shown("20.00", "0.00", "20.00"));
+    assert_eq!(points::history_of(&app.db, user, None, 100).await.unwrap().entries.len(), 2);
+    assert_eq!(balance(&app.db, user).await, shown("21.00", "0.00", "21.00"));
     assert_books_verify(&app.db).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accounts_are_created_once_when_first_used_concurrently() {
     let app = spawn_app().await;
     let other = spawn_app_sharing(&app).await;
