@@ -10,11 +10,13 @@ use ehome_api::points::{
     RewardHold, TransferId,
 };
 use ehome_entities::notification;
-use ehome_tests::{TestApp, spawn_app, spawn_app_sharing};
+use ehome_tests::{TestApp, spawn_app};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+
+mod races;
 
 const COMMUNITY: CommunityId = CommunityId(1);
 const SHOP: MerchantId = MerchantId(3);
@@ -179,72 +181,6 @@ async fn the_same_award_key_posts_once_and_refuses_other_content() {
     assert_eq!(balance(&app.db, user).await, shown("16.00", "0.00", "16.00"));
 }
 
-/// Runs `award` with its domain row in a transaction, again after `Busy` (a concurrent transaction
-/// stored the same transfer first), as a scene's use case does. Returns the transfer and the attempts.
-async fn award_retrying(db: &DatabaseConnection, award: &Award, title: &str) -> (points::Posted, u32) {
-    for attempt in 1..=30 {
-        let txn = begin(db).await;
-        insert_note(&txn, award.user, title).await;
-        match points::award(&txn, award, Utc::now()).await {
-            Ok(posted) => {
-                txn.commit().await.unwrap();
-                return (posted, attempt);
-            }
-            Err(err) if err.is_retryable() => {
-                txn.rollback().await.unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
-            }
-            Err(err) => panic!("award failed: {err:?}"),
-        }
-    }
-    panic!("award still busy after 30 attempts");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_same_award_raced_on_two_instances_posts_once() {
-    let app = spawn_app().await;
-    let other = spawn_app_sharing(&app).await;
-    let user = resident(&app, "award-race").await;
-    // An earlier award opened the accounts, so the racers meet on the transfer itself.
-    give(&app.db, &hours(user, 10, "1.00"), Utc::now()).await;
-    let award = hours(user, 11, "20.00");
-    let tasks: Vec<_> = (0..16)
-        .map(|i| {
-            let db = if i % 2 == 0 { app.db.clone() } else { other.db.clone() };
-            tokio::spawn(async move { award_retrying(&db, &award, "raced approval").await })
-        })
-        .collect();
-    let results: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
-    let first = results[0].0.id;
-    assert!(results.iter().all(|(posted, _)| posted.id == first), "every racer got the one transfer");
-    assert_eq!(notes_titled(&app.db, "raced approval").await, 16, "every racer's domain row committed");
-    assert_eq!(points::history_of(&app.db, user, None, 100).await.unwrap().entries.len(), 2);
-    assert_eq!(balance(&app.db, user).await, shown("21.00", "0.00", "21.00"));
-    assert_books_verify(&app.db).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn accounts_are_created_once_when_first_used_concurrently() {
-    let app = spawn_app().await;
-    let other = spawn_app_sharing(&app).await;
-    let user = resident(&app, "first-use").await;
-    let fresh = CommunityId(77);
-    // Twelve different awards, all the first use of the same resident and community accounts.
-    let tasks: Vec<_> = (0..12)
-        .map(|i| {
-            let db = if i % 2 == 0 { app.db.clone() } else { other.db.clone() };
-            let award = Award { community: fresh, user, amount: pts("1.50"), key: AwardKey::VolunteerHours(100 + i) };
-            tokio::spawn(async move { award_retrying(&db, &award, "first use").await })
-        })
-        .collect();
-    let results: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
-    let attempts: Vec<u32> = results.iter().map(|(_, attempts)| *attempts).collect();
-    assert!(attempts.iter().all(|a| *a == 1), "creating an account concurrently never fails: attempts {attempts:?}");
-    assert_eq!(balance(&app.db, user).await, shown("18.00", "0.00", "18.00"));
-    assert_eq!(account_posted(&app.db, "community:77:points:issuance").await, Some(-1800));
-    assert_books_verify(&app.db).await;
-}
-
 fn redemption(user: UserId, code: i64, amount: &str) -> RedemptionHold {
     RedemptionHold { user, merchant: SHOP, amount: pts(amount), redemption_code: code, timeout_seconds: 300 }
 }
@@ -295,6 +231,13 @@ async fn a_redemption_hold_is_captured_in_full_or_in_part() {
         .unwrap_err();
     assert!(matches!(expired, PointsError::HoldExpired(id) if id == late.id));
     assert_eq!(ApiError::from(expired).code(), "HOLD_EXPIRED");
+    let txn = begin(&app.db).await;
+    let expiries = ehome_ledger::expire_holds(&txn, (now + Duration::seconds(301)).timestamp_micros(), 10).await;
+    txn.commit().await.unwrap();
+    assert_eq!(expiries.unwrap().len(), 1, "the ledger's expiry job released the hold");
+    assert_eq!(balance(&app.db, user).await, shown("55.00", "0.00", "100.00"));
+    let last = points::history_of(&app.db, user, None, 1).await.unwrap().entries.remove(0);
+    assert_eq!((last.purpose, last.change, last.hold), (Purpose::Expiry, Change::HoldExpired, Some(late.id)));
     assert_books_verify(&app.db).await;
 }
 
