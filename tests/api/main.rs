@@ -7,6 +7,7 @@ mod community;
 mod health;
 mod logs;
 mod openapi;
+mod points;
 mod roles_matrix;
 mod services_flow;
 mod services_lifecycle;
