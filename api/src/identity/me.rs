@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Nickname, Phone, phone};
 use crate::identity::auth::AuthUser;
 use crate::identity::users;
+use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -117,6 +119,12 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     let nickname = body.nickname.as_deref().map(Nickname::parse).transpose()?;
     let avatar = body.avatar_url.as_deref().map(parse_avatar).transpose()?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
+    // Neighbours see the nickname beside everything its owner writes.
+    let author = Author { openid: &user.openid, scene: TextScene::Profile };
+    let nickname = match nickname {
+        Some(nickname) => Some(content::screen_one(&state.wechat, author, nickname.into_inner()).await?),
+        None => None,
+    };
     let mut active: user::ActiveModel = user.into();
     if let Some(nickname) = nickname {
         active.nickname = Set(nickname.into_inner());
