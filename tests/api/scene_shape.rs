@@ -7,17 +7,15 @@ use ehome_api::scenes::requests::jobs::run_once;
 use ehome_tests::spawn_app;
 use serde_json::{Value, json};
 
-use crate::services_lifecycle::{act, category_id, submit};
-
 #[tokio::test]
 async fn a_reassignment_records_the_new_assignees_level_and_escalation_climbs_from_it() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let resident = app.dev_login("demo-resident-1").await;
     let committee = app.dev_login("demo-committee").await;
     let grid = app.dev_login("demo-grid").await;
-    let repair = category_id(&app, &resident.access, "repair").await;
-    let request = submit(&app, &resident.access, repair, "单元门禁坏了").await;
+    let repair = demo.category("repair");
+    let request = app.submit(&resident.access, repair, "单元门禁坏了").await;
     let id = request["id"].as_i64().unwrap();
     assert_eq!(request["assignee_level"], "building_leader");
 
@@ -58,36 +56,20 @@ async fn a_reassignment_records_the_new_assignees_level_and_escalation_climbs_fr
     assert!(last["note"].as_str().unwrap().contains("居委会"), "{last}");
 
     // A system action cannot come from a request body.
-    let system = act(&app, &committee.access, id, "escalate_overdue", Some("手动")).await;
+    let system = app.act(&committee.access, id, "escalate_overdue", Some("手动")).await;
     assert_eq!(system.status(), 400);
 }
 
 #[tokio::test]
 async fn join_requests_read_the_injected_clock() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let at = DateTime::parse_from_rfc3339("2030-02-01T09:00:00Z").unwrap().with_timezone(&Utc);
     app.clock.set(at);
     let newcomer = app.dev_login("demo-newcomer").await;
     let committee = app.dev_login("demo-committee").await;
-    let communities: Value = app.get("/communities", Some(&newcomer.access)).await.json().await.unwrap();
-    let community = communities["items"][0]["id"].as_i64().unwrap();
-    let grids: Value =
-        app.get(&format!("/communities/{community}/grids"), Some(&newcomer.access)).await.json().await.unwrap();
-    let buildings: Value = app
-        .get(&format!("/grids/{}/buildings", grids["items"][0]["id"]), Some(&newcomer.access))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let homes: Value = app
-        .get(&format!("/buildings/{}/households", buildings["items"][0]["id"]), Some(&newcomer.access))
-        .await
-        .json()
-        .await
-        .unwrap();
     let claim: Value = app
-        .post(&format!("/households/{}/join-requests", homes["items"][3]["id"]), Some(&newcomer.access), &json!({}))
+        .post(&format!("/households/{}/join-requests", demo.households[0][3]), Some(&newcomer.access), &json!({}))
         .await
         .json()
         .await

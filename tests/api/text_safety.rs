@@ -5,11 +5,9 @@
 use std::collections::BTreeSet;
 
 use ehome_api::platform::config::Environment;
-use ehome_tests::{TestApp, error_code, spawn_app};
+use ehome_tests::{error_code, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use crate::services_lifecycle::{category_id, submit};
 
 /// The text the fake WeChat finds risky.
 const RISKY: &str = "违禁词RISKY";
@@ -40,27 +38,20 @@ fn case(method: Method, template: &'static str, path: String, token: &str, body:
     Case { method, template, path, token: token.to_owned(), body }
 }
 
-async fn first_id(app: &TestApp, path: &str, token: &str) -> i64 {
-    let list: Value = app.get(path, Some(token)).await.json().await.unwrap();
-    list["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("an item at {path}: {list}"))
-}
-
 #[tokio::test]
 async fn every_route_that_publishes_text_runs_the_content_check() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     app.wechat.set_text_verdict("RISKY", "risky");
     let admin = app.dev_login("demo-admin").await.access;
     let committee = app.dev_login("demo-committee").await.access;
     let leader = app.dev_login("demo-leader").await.access;
     let resident = app.dev_login("demo-resident-1").await.access;
     let newcomer = app.dev_login("demo-newcomer").await.access;
-    let community = first_id(&app, "/communities", &resident).await;
-    let grid = first_id(&app, &format!("/communities/{community}/grids"), &resident).await;
-    let building = first_id(&app, &format!("/grids/{grid}/buildings"), &resident).await;
-    let household = first_id(&app, &format!("/buildings/{building}/households"), &resident).await;
-    let repair = category_id(&app, &resident, "repair").await;
-    let request = submit(&app, &resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
+    let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
+    let household = demo.households[0][0];
+    let repair = demo.category("repair");
+    let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     let claim: Value = app
         .post(&format!("/households/{household}/join-requests"), Some(&newcomer), &json!({"note": "新搬来的"}))
         .await
@@ -221,19 +212,16 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
 #[tokio::test]
 async fn control_bidi_and_invisible_text_is_refused_everywhere() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let resident = app.dev_login("demo-resident-1").await.access;
-    let repair = category_id(&app, &resident, "repair").await;
-    let request = submit(&app, &resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
+    let repair = demo.category("repair");
+    let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     for bad in ["灯\u{0}坏了", "灯\u{7}坏了", "\u{202E}了坏灯", "\u{2066}隔离", "\u{200B}\u{200B}", " \u{FEFF} "]
     {
         let attempts = [
             ("/requests", json!({"category_id": repair, "title": bad, "description": "楼道"})),
             ("/requests", json!({"category_id": repair, "title": "楼道灯", "description": bad})),
-            (
-                "/requests",
-                json!({"category_id": repair, "title": "楼道灯", "description": "楼道", "location": bad}),
-            ),
+            ("/requests", json!({"category_id": repair, "title": "楼道灯", "description": "楼道", "location": bad})),
             (&*format!("/requests/{request}/comments"), json!({"body": bad})),
         ];
         for (path, body) in attempts {
@@ -262,10 +250,10 @@ async fn control_bidi_and_invisible_text_is_refused_everywhere() {
 #[tokio::test]
 async fn every_csv_cell_is_neutralised_whoever_typed_it() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let committee = app.dev_login("demo-committee").await.access;
     let resident = app.dev_login("demo-resident-1").await.access;
-    let community = first_id(&app, "/communities", &committee).await;
+    let community = demo.community;
     let created = app
         .post(
             &format!("/communities/{community}/categories"),
@@ -275,7 +263,7 @@ async fn every_csv_cell_is_neutralised_whoever_typed_it() {
         .await;
     assert_eq!(created.status(), 201);
     let lift = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    submit(&app, &resident, lift, "@电梯停了").await;
+    app.submit(&resident, lift, "@电梯停了").await;
     let csv = app.get(&format!("/communities/{community}/requests.csv"), Some(&committee)).await.text().await.unwrap();
     let row = csv.lines().nth(1).expect("one request row");
     assert!(row.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "the category name is neutralised: {row}");
