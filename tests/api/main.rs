@@ -8,6 +8,7 @@ mod health;
 mod logs;
 mod openapi;
 mod roles_matrix;
+mod security_authz;
 mod services_flow;
 mod services_lifecycle;
 mod services_stats;

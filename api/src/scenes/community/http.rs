@@ -319,7 +319,9 @@ async fn decide(
     let note = optional_note(body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
-    authz::decide_join_request(&actor, CommunityId(request.community_id), BuildingId(request.building_id))?;
+    let (community, building, applicant) =
+        (CommunityId(request.community_id), BuildingId(request.building_id), UserId(request.user_id));
+    authz::decide_join_request(&actor, community, building, applicant)?;
     let now = Utc::now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;
@@ -381,11 +383,12 @@ pub async fn put_roles(
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
-    authz::assign_roles(&actor, CommunityId(community.id))?;
+    authz::assign_roles(&actor, CommunityId(community.id), UserId(user_id))?;
     let now = Utc::now();
     let grants = body.into_inner().roles;
     let txn = crate::platform::db::begin_write(&state.db).await?;
-    let roles = service::set_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, now).await?;
+    let roles =
+        service::change_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, Some(actor.id), now).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))
 }

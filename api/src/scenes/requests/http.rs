@@ -212,8 +212,10 @@ pub async fn submit(
     let similar = requests::similar_open(&state.db, building.id, category.id, &new.title).await?;
 
     let txn = crate::platform::db::begin_write(&state.db).await?;
+    let case = authz::Case::Request { reporter: actor.id };
     let (level, assignee_id) =
-        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
+        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader, &case)
+            .await?;
     let placement = Placement {
         community_id: building.community_id,
         grid_id: building.grid_id,
@@ -414,7 +416,7 @@ pub async fn transition(
     let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
     let kind = body.action.actor();
     if !kind_allows(kind, &access) {
-        return Err(ApiError::Forbidden);
+        return Err(access.refusal());
     }
     if body.action.needs_note() && note.is_none() {
         return Err(ApiError::validation("note", "a reason is required for this action"));
@@ -425,8 +427,8 @@ pub async fn transition(
             let assignee = Actor::load(&state.db, AuthUser { id: crate::domain::UserId(id) })
                 .await
                 .map_err(|_| ApiError::validation("assignee_id", "no such user"))?;
-            if !authz::can_be_assigned(&assignee, CommunityId(request.community_id)) {
-                return Err(ApiError::validation("assignee_id", "not a handler in this community"));
+            if !authz::can_be_assigned(&assignee, &scope_of(&request)) {
+                return Err(ApiError::validation("assignee_id", "not a handler of this request, or its reporter"));
             }
             Some(id)
         }

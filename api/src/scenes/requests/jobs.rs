@@ -75,8 +75,7 @@ async fn escalate_one(
     let from = requests::status_of(request)?;
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let category = categories::get(&txn, request.category_id).await?;
-    let (level, assignee) =
-        routing::route_from(&txn, request.community_id, request.grid_id, request.building_id, next).await?;
+    let (level, assignee) = routing::route_request(&txn, request, next).await?;
     let update = service_request::Entity::update_many()
         .col_expr(service_request::Column::Status, Expr::value(Status::Escalated.as_str()))
         .col_expr(service_request::Column::UpdatedAt, Expr::value(now))

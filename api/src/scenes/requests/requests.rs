@@ -264,9 +264,7 @@ pub async fn transition(
         Action::Escalate => {
             let level = Level::parse(&request.assignee_level).unwrap_or(Level::Committee);
             let next = level.next().ok_or_else(invalid)?;
-            let (level, next_assignee) =
-                super::routing::route_from(db, request.community_id, request.grid_id, request.building_id, next)
-                    .await?;
+            let (level, next_assignee) = super::routing::route_request(db, request, next).await?;
             assignee = next_assignee;
             update = escalated(update, level, assignee, request.escalation_level + 1, category, now);
         }
