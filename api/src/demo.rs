@@ -1,12 +1,13 @@
 //! Demo data for a new dev database: one street, one community with 2 grids, 4 buildings and 20
 //! households, and a user for every role, each reachable through dev-login by openid.
 
-use chrono::Utc;
+use crate::platform::clock::{Clock, SystemClock};
 use ehome_entities::{merchant, user};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use crate::domain::{CommunityId, Label, Role, RoleGrant, UserId};
 use crate::identity::users;
+use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 use crate::scenes::community::service;
 
@@ -24,8 +25,9 @@ pub const DEMO_USERS: &[(&str, &str)] = &[
     ("demo-shop", "staff of 邻家理发店 (merchant alliance)"),
 ];
 
-fn label(text: &str) -> Result<Label, ApiError> {
-    Label::parse("demo", text)
+/// A name of the demo community: validated like any label, and ours, so it needs no content check.
+fn label(text: &str) -> Result<PublicText, ApiError> {
+    Ok(PublicText::from_project(Label::parse("demo", text)?.into_inner()))
 }
 
 /// Whether the demo community is already loaded (its admin exists).
@@ -36,7 +38,8 @@ pub async fn present(db: &DatabaseConnection) -> Result<bool, ApiError> {
 
 pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
     let txn = crate::platform::db::begin_write(db).await?;
-    let now = Utc::now();
+    // The demo seed runs outside the app (at start-up and from `ehome seed-demo`): system time.
+    let now = SystemClock.now();
     let community =
         service::create_community(&txn, label("海曙区")?, label("南门街道")?, label("新芝社区")?, now).await?;
     let community_id = CommunityId(community.id);

@@ -10,51 +10,39 @@ use ehome_tests::{Session, TestApp, error_code, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::services_lifecycle::{act, category_id};
-
 /// Ids of the demo community's first two buildings (1号楼 led by `demo-leader`, 2号楼 with no leader,
-/// both in 第一网格 served by `demo-grid`) and a free household of 1号楼.
+/// both in 第一网格 served by `demo-grid`), a free household of 1号楼, and the repair category.
 struct Place {
     community: i64,
     building_1: i64,
     building_2: i64,
     free_household: i64,
+    repair: i64,
 }
 
-async fn place(app: &TestApp, token: &str) -> Place {
-    let read = |path: String| async move { app.get(&path, Some(token)).await.json::<Value>().await.unwrap() };
-    let community = read("/communities".to_owned()).await["items"][0]["id"].as_i64().unwrap();
-    let grid = read(format!("/communities/{community}/grids")).await["items"][0]["id"].as_i64().unwrap();
-    let buildings = read(format!("/grids/{grid}/buildings")).await;
-    let building_1 = buildings["items"][0]["id"].as_i64().unwrap();
-    let households = read(format!("/buildings/{building_1}/households")).await;
-    Place {
-        community,
-        building_1,
-        building_2: buildings["items"][1]["id"].as_i64().unwrap(),
-        free_household: households["items"][2]["id"].as_i64().unwrap(),
-    }
-}
-
-/// The demo data and a session per demo user named.
-async fn demo(names: &[&str]) -> (TestApp, HashMap<String, Session>) {
+/// The demo data, a session per demo user named, and the demo's ids.
+async fn demo(names: &[&str]) -> (TestApp, HashMap<String, Session>, Place) {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let ids = app.seed_demo().await;
     let mut sessions = HashMap::new();
     for name in names {
         sessions.insert((*name).to_owned(), app.dev_login(name).await);
     }
-    (app, sessions)
+    let place = Place {
+        community: ids.community,
+        building_1: ids.buildings[0],
+        building_2: ids.buildings[1],
+        free_household: ids.households[0][2],
+        repair: ids.category("repair"),
+    };
+    (app, sessions, place)
 }
 
-/// Submits a request about `building` and returns it.
-async fn report(app: &TestApp, token: &str, building: i64, title: &str, anonymous: bool) -> Value {
-    let category = category_id(app, token, "repair").await;
-    let body = json!({"category_id": category, "building_id": building, "title": title,
+/// Submits a repair request about `building` and returns it.
+async fn report(app: &TestApp, at: &Place, token: &str, building: i64, title: &str, anonymous: bool) -> Value {
+    let body = json!({"category_id": at.repair, "building_id": building, "title": title,
         "description": format!("{title}，请处理"), "anonymous": anonymous});
-    let response = app.post("/requests", Some(token), &body).await;
-    assert_eq!(response.status(), 201, "submit {title}");
-    response.json::<Value>().await.unwrap()["request"].clone()
+    app.submit_body(token, &body).await
 }
 
 async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
@@ -80,7 +68,7 @@ async fn assert_locked_out(app: &TestApp, token: &str, community: i64, ids: &[i6
     for &id in ids {
         let read = app.get(&format!("/requests/{id}"), Some(token)).await;
         assert_eq!(read.status(), 404, "request {id} must not exist for a former handler");
-        assert_eq!(act(app, token, id, "accept", None).await.status(), 404, "accept {id}");
+        assert_eq!(app.act(token, id, "accept", None).await.status(), 404, "accept {id}");
         let note = json!({"body": "内部备注", "internal": true});
         let comment = app.post(&format!("/requests/{id}/comments"), Some(token), &note).await;
         assert_eq!(comment.status(), 404, "internal comment on {id}");
@@ -89,8 +77,8 @@ async fn assert_locked_out(app: &TestApp, token: &str, community: i64, ids: &[i6
     assert!(ids.iter().all(|id| !visible.contains(id)), "{ids:?} listed to a former handler: {visible:?}");
 }
 
-/// The request now at the grid worker, with a public timeline entry saying so.
-async fn assert_handed_to(app: &TestApp, token: &str, id: i64, assignee: i64, level: &str) {
+/// The request now at `assignee` (none: the level's shared queue), with a public timeline entry saying so.
+async fn assert_handed_to(app: &TestApp, token: &str, id: i64, assignee: Option<i64>, level: &str) {
     let found = detail(app, token, id).await;
     assert_eq!(found["request"]["assignee_id"], json!(assignee), "assignee of {id}: {found}");
     assert_eq!(found["request"]["assignee_level"], level, "level of {id}");
@@ -101,13 +89,12 @@ async fn assert_handed_to(app: &TestApp, token: &str, id: i64, assignee: i64, le
 
 #[tokio::test]
 async fn removing_every_role_of_a_leader_ends_their_access_and_hands_their_requests_up() {
-    let (app, s) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
     let (leader, committee, grid) = (&s["demo-leader"], &s["demo-committee"], &s["demo-grid"]);
-    let at = place(&app, &committee.access).await;
     let resident = &s["demo-resident-1"].access;
-    let anonymous = report(&app, resident, at.building_1, "楼道灯坏了", true).await["id"].as_i64().unwrap();
+    let anonymous = report(&app, &at, resident, at.building_1, "楼道灯坏了", true).await["id"].as_i64().unwrap();
     app.wechat.set_text_verdict("待审核", "review");
-    let held = report(&app, resident, at.building_1, "电梯异响待审核", false).await;
+    let held = report(&app, &at, resident, at.building_1, "电梯异响待审核", false).await;
     assert_eq!(held["moderation"], "held");
     let ids = [anonymous, held["id"].as_i64().unwrap()];
     for id in ids {
@@ -125,33 +112,32 @@ async fn removing_every_role_of_a_leader_ends_their_access_and_hands_their_reque
         listed(&app, &leader.access, &format!("community_id={}&assignee_id={}", at.community, leader.user_id)).await;
     assert!(by_assignee.is_empty(), "listing by assignee still shows {by_assignee:?}");
     for id in ids {
-        assert_handed_to(&app, &committee.access, id, grid.user_id, "grid_worker").await;
+        assert_handed_to(&app, &committee.access, id, Some(grid.user_id), "grid_worker").await;
     }
-    assert_eq!(act(&app, &grid.access, anonymous, "accept", None).await.status(), 200, "the grid worker takes it");
+    assert_eq!(app.act(&grid.access, anonymous, "accept", None).await.status(), 200, "the grid worker takes it");
 }
 
 #[tokio::test]
 async fn narrowing_a_leader_hands_over_only_the_buildings_they_lost() {
-    let (app, s) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
     let (leader, committee, grid) = (&s["demo-leader"], &s["demo-committee"], &s["demo-grid"]);
-    let at = place(&app, &committee.access).await;
     let both = json!([{"role": "building_leader", "scope_ids": [at.building_1, at.building_2]}]);
     assert_eq!(put_roles(&app, &committee.access, at.community, leader.user_id, both).await.status(), 200);
     let resident = &s["demo-resident-1"].access;
-    let lost = report(&app, resident, at.building_1, "一号楼水管漏水", false).await["id"].as_i64().unwrap();
-    let kept = report(&app, resident, at.building_2, "二号楼门禁坏了", false).await["id"].as_i64().unwrap();
+    let lost = report(&app, &at, resident, at.building_1, "一号楼水管漏水", false).await["id"].as_i64().unwrap();
+    let kept = report(&app, &at, resident, at.building_2, "二号楼门禁坏了", false).await["id"].as_i64().unwrap();
 
     let narrowed = json!([{"role": "building_leader", "scope_ids": [at.building_2]}]);
     assert_eq!(put_roles(&app, &committee.access, at.community, leader.user_id, narrowed).await.status(), 200);
 
-    assert_handed_to(&app, &committee.access, lost, grid.user_id, "grid_worker").await;
+    assert_handed_to(&app, &committee.access, lost, Some(grid.user_id), "grid_worker").await;
     assert_eq!(detail(&app, &leader.access, kept).await["request"]["assignee_id"], json!(leader.user_id));
-    assert_eq!(act(&app, &leader.access, kept, "accept", None).await.status(), 200, "still leads 2号楼");
+    assert_eq!(app.act(&leader.access, kept, "accept", None).await.status(), 200, "still leads 2号楼");
     // Published requests stay readable to members, but the lost one no longer as its handler.
     let public = detail(&app, &leader.access, lost).await;
     assert!(public["request"]["reporter"]["id"].is_null(), "the reporter's id leaks: {public}");
     assert!(public["timeline"].as_array().unwrap().iter().all(|e| e["internal"] == false));
-    assert_eq!(act(&app, &leader.access, lost, "accept", None).await.status(), 403);
+    assert_eq!(app.act(&leader.access, lost, "accept", None).await.status(), 403);
     // Nor can the committee hand it back to someone whose role does not cover it.
     let back = json!({"action": "reassign", "assignee_id": leader.user_id});
     let refused = app.post(&format!("/requests/{lost}/transitions"), Some(&committee.access), &back).await;
@@ -160,13 +146,12 @@ async fn narrowing_a_leader_hands_over_only_the_buildings_they_lost() {
 }
 
 #[tokio::test]
-async fn the_operator_revoking_a_social_worker_hands_their_assigned_requests_up() {
-    let (app, s) = demo(&["demo-social", "demo-committee", "demo-grid", "demo-resident-1"]).await;
-    let (social, committee, grid) = (&s["demo-social"], &s["demo-committee"], &s["demo-grid"]);
-    let at = place(&app, &committee.access).await;
+async fn the_operator_revoking_a_social_worker_hands_their_assigned_requests_back_to_the_committee() {
+    let (app, s, at) = demo(&["demo-social", "demo-committee", "demo-resident-1"]).await;
+    let (social, committee) = (&s["demo-social"], &s["demo-committee"]);
     // Held, so that only its handlers and reporter can see it at all.
     app.wechat.set_text_verdict("待审核", "review");
-    let held = report(&app, &s["demo-resident-1"].access, at.building_1, "独居老人需探访待审核", true).await;
+    let held = report(&app, &at, &s["demo-resident-1"].access, at.building_1, "独居老人需探访待审核", true).await;
     let id = held["id"].as_i64().unwrap();
     assert_eq!(app.get(&format!("/requests/{id}"), Some(&social.access)).await.status(), 404, "not theirs yet");
     let to_social = json!({"action": "reassign", "assignee_id": social.user_id});
@@ -185,38 +170,37 @@ async fn the_operator_revoking_a_social_worker_hands_their_assigned_requests_up(
     run(revoke, &app.db).await.unwrap();
 
     assert_locked_out(&app, &social.access, at.community, &[id]).await;
-    assert_handed_to(&app, &committee.access, id, grid.user_id, "grid_worker").await;
+    // The committee assigned it at its own level; a handover does not climb past the committee.
+    assert_handed_to(&app, &committee.access, id, None, "committee").await;
 }
 
 #[tokio::test]
 async fn a_leader_reporting_in_their_own_building_is_passed_over_but_keeps_the_reporters_say() {
-    let (app, s) = demo(&["demo-leader", "demo-committee", "demo-grid"]).await;
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid"]).await;
     let (leader, grid) = (&s["demo-leader"], &s["demo-grid"]);
-    let at = place(&app, &s["demo-committee"].access).await;
-    let own = report(&app, &leader.access, at.building_1, "我楼下水道堵了", false).await;
+    let own = report(&app, &at, &leader.access, at.building_1, "我楼下水道堵了", false).await;
     let id = own["id"].as_i64().unwrap();
     assert_eq!(own["assignee_id"], json!(grid.user_id), "routed past the reporter: {own}");
     assert_eq!(own["assignee_level"], "grid_worker");
 
     let seen = detail(&app, &leader.access, id).await;
     assert_eq!(seen["actions"], json!(["withdraw"]), "a party is offered only the reporter's actions");
-    let refused = act(&app, &leader.access, id, "accept", None).await;
+    let refused = app.act(&leader.access, id, "accept", None).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(error_code(refused).await, "PARTY_TO_CASE");
 
     for action in ["accept", "start", "resolve"] {
-        assert_eq!(act(&app, &grid.access, id, action, None).await.status(), 200, "grid worker: {action}");
+        assert_eq!(app.act(&grid.access, id, action, None).await.status(), 200, "grid worker: {action}");
     }
-    assert_eq!(act(&app, &leader.access, id, "confirm", None).await.status(), 200, "the reporter confirms");
+    assert_eq!(app.act(&leader.access, id, "confirm", None).await.status(), 200, "the reporter confirms");
     let rated = app.post(&format!("/requests/{id}/rating"), Some(&leader.access), &json!({"score": 5})).await;
     assert_eq!(rated.status(), 200, "the reporter rates");
 }
 
 #[tokio::test]
 async fn a_leader_cannot_approve_their_own_join_request_but_the_committee_can() {
-    let (app, s) = demo(&["demo-leader", "demo-committee"]).await;
+    let (app, s, at) = demo(&["demo-leader", "demo-committee"]).await;
     let (leader, committee) = (&s["demo-leader"], &s["demo-committee"]);
-    let at = place(&app, &committee.access).await;
     let path = format!("/households/{}/join-requests", at.free_household);
     let claim: Value = app.post(&path, Some(&leader.access), &json!({})).await.json().await.unwrap();
     let approve = format!("/join-requests/{}/approve", claim["id"]);
@@ -296,9 +280,13 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
     classified.extend(table.iter().map(|d| (d.method.as_str().to_owned(), d.path.to_owned())));
     assert_eq!(writes, classified, "a write route is neither a decision row nor in NOT_DECISIONS");
     let decided: BTreeSet<&str> = table.iter().filter_map(|d| d.action).collect();
-    let handler_actions: BTreeSet<&str> =
-        Action::ALL.into_iter().filter(|a| a.actor() != ActorKind::Reporter).map(Action::as_str).collect();
-    assert_eq!(decided, handler_actions, "every action a non-reporter takes is a decision row");
+    // The jobs' actions (`ActorKind::System`) are not on the route: the body cannot name them.
+    let handler_actions: BTreeSet<&str> = Action::ALL
+        .iter()
+        .filter(|a| !matches!(a.actor(), ActorKind::Reporter | ActorKind::System))
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(decided, handler_actions, "every action a person other than the reporter takes is a decision row");
 }
 
 /// The case each decider is a party to, made once and reused: a refused decision changes nothing.
@@ -316,7 +304,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.join_requests.insert(decider, claim.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
     }
     for decider in HANDLERS {
-        let own = report(app, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
+        let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
     cases
@@ -327,8 +315,7 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
     let table = decisions();
     assert_every_decision_is_listed(&table);
     let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social"];
-    let (app, s) = demo(&names).await;
-    let at = place(&app, &s["demo-committee"].access).await;
+    let (app, s, at) = demo(&names).await;
     let cases = cases_of(&app, &s, &at).await;
     for decision in &table {
         for decider in decision.deciders {
@@ -357,8 +344,7 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
 
 #[tokio::test]
 async fn a_role_or_scope_id_listed_twice_is_a_400() {
-    let (app, s) = demo(&["demo-committee", "demo-newcomer"]).await;
-    let at = place(&app, &s["demo-committee"].access).await;
+    let (app, s, at) = demo(&["demo-committee", "demo-newcomer"]).await;
     let target = s["demo-newcomer"].user_id;
     let twice = [
         json!([{"role": "volunteer"}, {"role": "volunteer"}]),
@@ -381,9 +367,8 @@ async fn a_role_or_scope_id_listed_twice_is_a_400() {
 
 #[tokio::test]
 async fn approving_someone_who_already_holds_the_resident_role_is_idempotent() {
-    let (app, s) = demo(&["demo-committee", "demo-newcomer"]).await;
+    let (app, s, at) = demo(&["demo-committee", "demo-newcomer"]).await;
     let (committee, newcomer) = (&s["demo-committee"], &s["demo-newcomer"]);
-    let at = place(&app, &committee.access).await;
     let resident = json!([{"role": "resident"}]);
     assert_eq!(put_roles(&app, &committee.access, at.community, newcomer.user_id, resident).await.status(), 200);
     let path = format!("/households/{}/join-requests", at.free_household);

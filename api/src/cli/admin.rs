@@ -2,12 +2,12 @@
 //! operator's way to take a role away. Both go through `change_roles`, as `PUT …/roles` does, so a
 //! removed or narrowed role hands its open work one level up in the same transaction.
 
-use chrono::Utc;
 use clap::Subcommand;
 use ehome_entities::user;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::domain::{CommunityId, Role, RoleGrant, UserId};
+use crate::platform::clock::{Clock, SystemClock};
 use crate::scenes::community::service;
 
 #[derive(Debug, Subcommand)]
@@ -100,7 +100,7 @@ async fn update_roles(
     service::get_community(&txn, community).await.map_err(api)?;
     let grants = change(service::get_roles(&txn, community, UserId(user.id)).await.map_err(api)?);
     let roles =
-        service::change_roles(&txn, community, UserId(user.id), &grants, None, Utc::now()).await.map_err(api)?;
+        service::change_roles(&txn, community, UserId(user.id), &grants, None, SystemClock.now()).await.map_err(api)?;
     txn.commit().await?;
     println!("user {} in community {}: {}", user.id, community, serde_json::to_string(&roles)?);
     Ok(())

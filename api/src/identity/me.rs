@@ -1,7 +1,6 @@
 //! The signed-in user's own profile: `GET/PATCH /me`, `POST /me/phone`.
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use ehome_entities::{household, household_member, member_role, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -9,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Nickname, Phone, phone};
 use crate::identity::auth::AuthUser;
 use crate::identity::users;
+use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -118,6 +119,12 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     let nickname = body.nickname.as_deref().map(Nickname::parse).transpose()?;
     let avatar = body.avatar_url.as_deref().map(parse_avatar).transpose()?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
+    // Neighbours see the nickname beside everything its owner writes.
+    let author = Author { openid: &user.openid, scene: TextScene::Profile };
+    let nickname = match nickname {
+        Some(nickname) => Some(content::screen_one(&state.wechat, author, nickname.into_inner()).await?),
+        None => None,
+    };
     let mut active: user::ActiveModel = user.into();
     if let Some(nickname) = nickname {
         active.nickname = Set(nickname.into_inner());
@@ -125,7 +132,7 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     if let Some(avatar) = avatar {
         active.avatar_url = Set(Some(avatar));
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }
@@ -151,7 +158,7 @@ async fn bind_phone(
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     let mut active: user::ActiveModel = user.into();
     active.phone = Set(Some(phone.as_str().to_owned()));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }

@@ -65,14 +65,18 @@ pub enum ApiError {
     WechatUnavailable,
     #[error("no phone number bound")]
     PhoneNotBound,
-    #[error("action {action} is not allowed from status {status}")]
-    InvalidTransition { action: String, status: String },
-    #[error("the reopen window has closed")]
-    ReopenWindowClosed,
+    #[error(transparent)]
+    Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error("content rejected by the text check")]
     ContentRejected,
-    #[error("already rated")]
-    AlreadyRated,
+    #[error("insufficient points")]
+    InsufficientPoints,
+    #[error("the points hold is already captured, released or expired")]
+    HoldAlreadyResolved,
+    #[error("the points hold has expired")]
+    HoldExpired,
+    #[error("the transfer is already reversed")]
+    AlreadyReversed,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -124,10 +128,12 @@ impl ApiError {
             ApiError::WechatRateLimited => "WECHAT_RATE_LIMITED",
             ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
-            ApiError::InvalidTransition { .. } => "INVALID_TRANSITION",
-            ApiError::ReopenWindowClosed => "REOPEN_WINDOW_CLOSED",
+            ApiError::Requests(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
-            ApiError::AlreadyRated => "ALREADY_RATED",
+            ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
+            ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
+            ApiError::HoldExpired => "HOLD_EXPIRED",
+            ApiError::AlreadyReversed => "ALREADY_REVERSED",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -211,18 +217,16 @@ impl ApiError {
                 pick("微信服务暂时不可用，请稍后再试", "WeChat is unavailable; please retry later")
             }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
-            ApiError::InvalidTransition { action, status } => {
-                if zh {
-                    format!("当前状态（{status}）不能执行操作 {action}")
-                } else {
-                    format!("Action {action} is not allowed while the request is {status}")
-                }
-            }
-            ApiError::ReopenWindowClosed => pick("已超过可重新打开的期限", "The window for reopening has closed"),
+            ApiError::Requests(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
-            ApiError::AlreadyRated => pick("您已评价过", "You have already rated this"),
+            ApiError::InsufficientPoints => pick("积分不足", "Not enough points"),
+            ApiError::HoldAlreadyResolved => {
+                pick("这笔冻结积分已使用、取消或过期", "These held points were already spent, released or expired")
+            }
+            ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
+            ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -258,12 +262,14 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::AlreadyMember
-            | ApiError::JoinRequestNotPending
-            | ApiError::JoinRequestExists
-            | ApiError::InvalidTransition { .. }
-            | ApiError::ReopenWindowClosed
-            | ApiError::AlreadyRated => StatusCode::CONFLICT,
+            ApiError::AlreadyMember | ApiError::JoinRequestNotPending | ApiError::JoinRequestExists => {
+                StatusCode::CONFLICT
+            }
+            ApiError::Requests(err) => err.status(),
+            ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
+                StatusCode::CONFLICT
+            }
+            ApiError::HoldExpired => StatusCode::GONE,
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

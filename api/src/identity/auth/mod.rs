@@ -5,14 +5,15 @@ pub mod jwt;
 pub mod refresh;
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub use extractor::AuthUser;
 
 use crate::identity::me::UserView;
 use crate::identity::users;
+use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -50,12 +51,12 @@ pub struct TokenPair {
     token_type: &'static str,
     expires_in: u64,
     refresh_token: String,
-    refresh_expires_at: chrono::DateTime<Utc>,
+    refresh_expires_at: chrono::DateTime<chrono::Utc>,
     user: UserView,
 }
 
 async fn tokens_for(state: &AppState, user: ehome_entities::user::Model) -> ApiResult<TokenPair> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let access_token = state.jwt.issue_access(user.id, now.timestamp()).map_err(ApiError::internal)?;
     let refresh =
         refresh::issue(&state.db, crate::domain::UserId(user.id), None, state.settings.auth.refresh_ttl_seconds, now)
@@ -81,7 +82,7 @@ async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) ->
         return Err(ApiError::validation("code", "1 to 128 characters"));
     }
     let session = state.wechat.code_to_session(code).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let user = users::find_or_create(
         &txn,
@@ -103,15 +104,19 @@ async fn dev_login(state: web::Data<AppState>, body: web::Json<DevLoginBody>) ->
         return Err(ApiError::validation("openid", "1 to 128 characters"));
     }
     let nickname = match &body.nickname {
-        Some(raw) => crate::domain::Nickname::parse(raw)?.into_inner(),
+        Some(raw) => {
+            let nickname = crate::domain::Nickname::parse(raw)?.into_inner();
+            let author = Author { openid, scene: TextScene::Profile };
+            content::screen_one(&state.wechat, author, nickname).await?.into_inner()
+        }
         None => default_nickname(openid),
     };
-    let user = users::find_or_create(&state.db, openid, None, &nickname, Utc::now()).await?;
+    let user = users::find_or_create(&state.db, openid, None, &nickname, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(tokens_for(&state, user).await?))
 }
 
 async fn refresh_tokens(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let ttl = state.settings.auth.refresh_ttl_seconds;
     // No enclosing transaction: when reuse is detected, the family's revocation must persist even
     // though the request fails. The rotation itself is one conditional update.
@@ -129,6 +134,6 @@ async fn refresh_tokens(state: web::Data<AppState>, body: web::Json<RefreshBody>
 }
 
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {
-    refresh::revoke(&state.db, &body.refresh_token, Utc::now()).await?;
+    refresh::revoke(&state.db, &body.refresh_token, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,10 +11,10 @@ use ehome_entities::service_request;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::lifecycle::Level;
-use super::requests::{self, Event};
-use super::routing;
-use crate::authz::{self, Actor, RequestScope};
+use super::lifecycle::{ActingRole, EventKind, Level};
+use super::store::{self, Event};
+use super::{routing, service};
+use crate::authz::{self, Actor};
 use crate::domain::{CommunityId, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
@@ -38,15 +38,9 @@ pub async fn after_role_change(
         .await?;
     let mut moved = 0;
     for request in assigned {
-        let scope = RequestScope {
-            community,
-            grid_id: request.grid_id,
-            building_id: request.building_id,
-            reporter_id: request.reporter_id,
-            assignee_id: request.assignee_id,
-            published: request.moderation == requests::PUBLISHED,
-        };
-        if !authz::can_be_assigned(&holder, &scope) && hand_up(db, &request, member, changed_by, now).await? {
+        if !authz::can_be_assigned(&holder, &service::scope_of(&request))
+            && hand_up(db, &request, member, changed_by, now).await?
+        {
             moved += 1;
         }
     }
@@ -69,7 +63,7 @@ async fn hand_up(
     changed_by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let status = requests::status_of(request)?;
+    let status = store::status_of(request)?;
     let from = level_above(Level::parse(&request.assignee_level).unwrap_or(Level::Committee));
     let (level, assignee) = routing::route_request(db, request, from).await?;
     let applied = service_request::Entity::update_many()
@@ -85,14 +79,14 @@ async fn hand_up(
     }
     let event = Event {
         actor_id: changed_by.map(|user| user.0),
-        actor_role: "system",
-        kind: "reassigned",
+        actor_role: ActingRole::System,
+        kind: EventKind::Reassigned,
         from: Some(status),
         to: Some(status),
         assignee_id: assignee,
-        note: Some("原处理人的角色已变更，转交上一级处理".to_owned()),
+        note: Some(format!("原处理人的角色已变更，转交{}处理", level.label())),
         internal: false,
     };
-    requests::append_event(db, request.id, event, now).await?;
+    store::append_event(db, request.id, event, now).await?;
     Ok(true)
 }

@@ -1,88 +1,28 @@
-//! HTTP handlers of 邻办事 requests: parse, authorise, call the service, map the result.
-
-use std::collections::HashMap;
-use std::time::Duration as StdDuration;
+//! HTTP of 邻办事 requests: bodies, and handlers that parse, load the caller, call `service.rs` and
+//! show the result.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use ehome_entities::{household_member, service_request, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use ehome_entities::{request_category, service_request};
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::{Action, ActorKind, Level, Status};
+use super::categories::{self, CategoryChange, NewCategory};
+use super::lifecycle::{Action, Urgency};
 use super::queue::{Cursor, QueueFilter};
-use super::requests::{self, NewRequest, Placement, Transition};
+use super::service::{self, Detail, Report};
 use super::views::{self, RequestView};
-use super::{categories, push_all, record_status_change, routing};
-use crate::authz::{self, Actor, RequestAccess, RequestScope};
-use crate::domain::{BuildingId, CommunityId, Role};
+use crate::authz::{Actor, RequestAccess};
+use crate::domain::{
+    BuildingId, CommunityId, Description, Label, Location, Note, RatingText, SearchText, Title, UserId,
+};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{LIMIT_DEFAULT, LIMIT_MAX};
-use crate::platform::wechat::{TextScene, TextVerdict};
 use crate::scenes::community::service as community;
 use crate::state::AppState;
 
-const TITLE_CHARS_MAX: usize = 60;
-const DESCRIPTION_CHARS_MAX: usize = 1000;
 const PHOTOS_MAX: usize = 9;
-
-fn scope_of(request: &service_request::Model) -> RequestScope {
-    RequestScope {
-        community: CommunityId(request.community_id),
-        grid_id: request.grid_id,
-        building_id: request.building_id,
-        reporter_id: request.reporter_id,
-        assignee_id: request.assignee_id,
-        published: request.moderation == requests::PUBLISHED,
-    }
-}
-
-fn text(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {
-    let trimmed = raw.trim();
-    let count = trimmed.chars().count();
-    if count == 0 || count > max_chars {
-        return Err(ApiError::validation(field, format!("1 to {max_chars} characters")));
-    }
-    Ok(trimmed.to_owned())
-}
-
-fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result<Option<String>, ApiError> {
-    raw.map(str::trim).filter(|t| !t.is_empty()).map(|t| text(field, t, max_chars)).transpose()
-}
-
-/// Loads requests' reporters in one query.
-async fn reporters(
-    db: &impl ConnectionTrait,
-    ids: impl Iterator<Item = i64>,
-) -> Result<HashMap<i64, user::Model>, ApiError> {
-    let users = user::Entity::find().filter(user::Column::Id.is_in(ids.collect::<Vec<_>>())).all(db).await?;
-    Ok(users.into_iter().map(|u| (u.id, u)).collect())
-}
-
-/// Loads a request the caller can see; one they cannot see does not exist for them.
-async fn visible_request(
-    state: &AppState,
-    caller: AuthUser,
-    id: i64,
-) -> ApiResult<(service_request::Model, Actor, RequestAccess)> {
-    let request = requests::get(&state.db, id).await?;
-    let actor = Actor::load(&state.db, caller).await?;
-    let access = authz::request_access(&actor, &scope_of(&request));
-    if !access.visible {
-        return Err(ApiError::NotFound("request"));
-    }
-    Ok((request, actor, access))
-}
-
-async fn single_view(
-    state: &AppState,
-    request: service_request::Model,
-    access: RequestAccess,
-) -> ApiResult<RequestView> {
-    let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
-    Ok(views::request_view(request, reporter.as_ref(), access, state.clock.now()))
-}
+const PHOTO_URL_BYTES_MAX: usize = 512;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,63 +39,32 @@ pub struct SubmitBody {
     anonymous: bool,
 }
 
-fn parse_submit(body: SubmitBody) -> Result<(i64, Option<i64>, NewRequest), ApiError> {
-    if body.photos.len() > PHOTOS_MAX {
+fn parse_photos(photos: Vec<String>) -> ApiResult<Vec<String>> {
+    if photos.len() > PHOTOS_MAX {
         return Err(ApiError::validation("photos", format!("at most {PHOTOS_MAX}")));
     }
-    for photo in &body.photos {
-        if photo.len() > 512 || !photo.starts_with("https://") {
+    for photo in &photos {
+        if photo.len() > PHOTO_URL_BYTES_MAX || !photo.starts_with("https://") {
             return Err(ApiError::validation("photos", "https:// URLs of at most 512 characters"));
         }
     }
-    let urgency = match body.urgency.as_deref() {
-        None | Some("normal") => "normal",
-        Some("urgent") => "urgent",
-        Some(_) => return Err(ApiError::validation("urgency", "normal or urgent")),
-    };
-    let new = NewRequest {
-        title: text("title", &body.title, TITLE_CHARS_MAX)?,
-        description: text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
-        location: optional_text("location", body.location.as_deref(), 100)?,
-        photos: body.photos,
-        urgency,
+    Ok(photos)
+}
+
+fn parse_submit(body: SubmitBody) -> ApiResult<Report> {
+    Ok(Report {
+        category_id: body.category_id,
+        building_id: body.building_id.map(BuildingId),
+        title: Title::parse("title", &body.title)?,
+        description: Description::parse("description", &body.description)?,
+        location: Location::parse_optional("location", body.location.as_deref())?,
+        photos: parse_photos(body.photos)?,
+        urgency: match body.urgency.as_deref() {
+            None => Urgency::Normal,
+            Some(word) => Urgency::parse(word).ok_or_else(|| ApiError::validation("urgency", "normal or urgent"))?,
+        },
         anonymous: body.anonymous,
-    };
-    Ok((body.category_id, body.building_id, new))
-}
-
-/// The building a report is about: the one named, else the reporter's household building.
-async fn building_for(
-    state: &AppState,
-    actor: &Actor,
-    named: Option<i64>,
-) -> ApiResult<ehome_entities::building::Model> {
-    if let Some(id) = named {
-        return community::get_building(&state.db, BuildingId(id))
-            .await
-            .map_err(|_| ApiError::validation("building_id", "no such building"));
-    }
-    let homes =
-        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
-    let [home] = homes.as_slice() else {
-        return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
-    };
-    let household = community::get_household(&state.db, crate::domain::HouseholdId(home.household_id)).await?;
-    community::get_building(&state.db, BuildingId(household.building_id)).await
-}
-
-/// The text check decides publication: pass publishes, review holds for the committee, risky is
-/// refused, and an unanswered check fails closed (held).
-async fn moderate(state: &AppState, openid: &str, content: &str) -> ApiResult<(&'static str, Option<String>)> {
-    match state.wechat.check_text(openid, TextScene::Forum, content).await {
-        Ok(TextVerdict::Pass) => Ok((requests::PUBLISHED, None)),
-        Ok(TextVerdict::Review) => Ok((requests::HELD, Some("内容安全检测建议人工审核".to_owned()))),
-        Ok(TextVerdict::Risky) => Err(ApiError::ContentRejected),
-        Err(err) => {
-            tracing::warn!(error = %err, "text check unavailable; holding the request for review");
-            Ok((requests::HELD, Some("内容安全检测暂不可用，待人工审核".to_owned())))
-        }
-    }
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -187,49 +96,11 @@ pub async fn submit(
     caller: AuthUser,
     body: web::Json<SubmitBody>,
 ) -> ApiResult<HttpResponse> {
-    let (category_id, building_id, new) = parse_submit(body.into_inner())?;
+    let report = parse_submit(body.into_inner())?;
     let actor = Actor::load(&state.db, caller).await?;
-    let building = building_for(&state, &actor, building_id).await?;
-    let community_id = CommunityId(building.community_id);
-    authz::submit_request(&actor, community_id)?;
-    let now = state.clock.now();
-    let category = categories::list(&state.db, community_id, now)
-        .await?
-        .into_iter()
-        .find(|c| c.id == category_id && c.active)
-        .ok_or_else(|| ApiError::validation("category_id", "not an active category of this community"))?;
-    let limit = state.settings.requests.submissions_per_hour;
-    crate::platform::rate_limit::check_in(
-        &state.cache,
-        &format!("rl:requests:user:{}", actor.id),
-        limit,
-        StdDuration::from_secs(3600),
-    )
-    .await?;
-    let reporter = crate::identity::users::get(&state.db, actor.id).await?;
-    let (moderation, moderation_note) =
-        moderate(&state, &reporter.openid, &format!("{}\n{}", new.title, new.description)).await?;
-    let similar = requests::similar_open(&state.db, building.id, category.id, &new.title).await?;
-
-    let txn = crate::platform::db::begin_write(&state.db).await?;
-    let case = authz::Case::Request { reporter: actor.id };
-    let (level, assignee_id) =
-        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader, &case)
-            .await?;
-    let placement = Placement {
-        community_id: building.community_id,
-        grid_id: building.grid_id,
-        building_id: building.id,
-        level,
-        assignee_id,
-    };
-    let created =
-        requests::submit(&txn, actor.id.0, &category, placement, new, moderation, moderation_note, now).await?;
-    txn.commit().await?;
-
-    let access = authz::request_access(&actor, &scope_of(&created));
-    let view = views::request_view(created, Some(&reporter), access, now);
-    Ok(HttpResponse::Created().json(serde_json::json!({"request": view, "similar": similar_views(similar)})))
+    let done = service::submit(&state, &actor, report).await?;
+    let view = views::request_view(done.request, Some(&done.reporter), done.access, state.clock.now());
+    Ok(HttpResponse::Created().json(serde_json::json!({"request": view, "similar": similar_views(done.similar)})))
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,11 +117,9 @@ pub async fn similar(
     query: web::Query<SimilarQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
-    let title = text("title", &query.title, TITLE_CHARS_MAX)?;
-    let building = community::get_building(&state.db, BuildingId(query.building_id)).await?;
+    let title = Title::parse("title", &query.title)?;
     let actor = Actor::load(&state.db, caller).await?;
-    authz::submit_request(&actor, CommunityId(building.community_id))?;
-    let found = requests::similar_open(&state.db, building.id, query.category_id, &title).await?;
+    let found = service::similar(&state, &actor, BuildingId(query.building_id), query.category_id, &title).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": similar_views(found)})))
 }
 
@@ -274,15 +143,6 @@ pub struct ListQuery {
     limit: Option<u64>,
 }
 
-/// The community a list is about: the one named, else the caller's only community.
-fn list_community(named: Option<i64>, homes: &[household_member::Model]) -> Result<CommunityId, ApiError> {
-    match (named, homes) {
-        (Some(id), _) => Ok(CommunityId(id)),
-        (None, [home]) => Ok(CommunityId(home.community_id)),
-        (None, _) => Err(ApiError::validation("community_id", "required unless you belong to exactly one community")),
-    }
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -293,28 +153,12 @@ pub async fn list(
     if !(1..=LIMIT_MAX).contains(&limit) {
         return Err(ApiError::validation("limit", format!("1 to {LIMIT_MAX}")));
     }
-    let statuses: Vec<String> = match query.status.as_deref() {
-        None => Vec::new(),
-        Some(list) => list
-            .split(',')
-            .map(|s| {
-                Status::parse(s.trim())
-                    .map(|s| s.as_str().to_owned())
-                    .ok_or_else(|| ApiError::validation("status", format!("unknown status {s:?}")))
-            })
-            .collect::<Result<_, _>>()?,
-    };
     let cursor = query.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
-    let text = optional_text("q", query.q.as_deref(), 60)?;
+    let text = SearchText::parse_optional("q", query.q.as_deref())?;
     let actor = Actor::load(&state.db, caller).await?;
-    let homes =
-        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
-    let community_id = list_community(query.community_id, &homes)?;
-    community::get_community(&state.db, community_id).await?;
-    let scope = authz::request_list_scope(&actor, community_id);
     let filter = QueueFilter {
-        community_id: community_id.0,
-        statuses,
+        community_id: 0,
+        statuses: service::parse_statuses(query.status.as_deref())?,
         overdue: query.overdue,
         category_id: query.category_id,
         grid_id: query.grid_id,
@@ -323,60 +167,30 @@ pub async fn list(
         reporter_id: query.mine.filter(|m| *m).map(|_| actor.id.0),
         created_from: query.created_from,
         created_to: query.created_to,
-        text,
+        text: text.map(SearchText::into_inner),
     };
+    let community = query.community_id.map(CommunityId);
+    let page = service::list(&state, &actor, community, filter, cursor, limit).await?;
     let now = state.clock.now();
-    let (rows, next_cursor) = super::queue::page(&state.db, &filter, &scope, cursor, limit, now).await?;
-    let people = reporters(&state.db, rows.iter().map(|(r, _)| r.reporter_id)).await?;
-    let items: Vec<RequestView> = rows
+    let items: Vec<RequestView> = page
+        .items
         .into_iter()
-        .map(|(request, _)| {
-            let access = authz::request_access(&actor, &scope_of(&request));
-            let reporter = people.get(&request.reporter_id);
-            views::request_view(request, reporter, access, now)
-        })
+        .map(|(request, reporter, access)| views::request_view(request, reporter.as_ref(), access, now))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": page.next_cursor})))
 }
 
-/// The actions the caller could take now, for the mini-program's buttons.
-fn available_actions(request: &service_request::Model, access: &RequestAccess) -> Vec<&'static str> {
-    let Some(status) = Status::parse(&request.status) else { return Vec::new() };
-    Action::ALL
-        .into_iter()
-        .filter(|action| kind_allows(action.actor(), access))
-        .filter(|action| action.apply(status).is_some())
-        .filter(|action| *action != Action::Release || request.moderation == requests::HELD)
-        .map(Action::as_str)
-        .collect()
-}
-
-fn kind_allows(kind: ActorKind, access: &RequestAccess) -> bool {
-    match kind {
-        ActorKind::Handler => access.handler,
-        ActorKind::Reporter => access.reporter,
-        ActorKind::Supervisor => access.supervisor,
-        ActorKind::Moderator => access.moderator,
-    }
-}
-
-async fn detail_view(
-    state: &AppState,
-    request: service_request::Model,
-    access: RequestAccess,
-) -> ApiResult<serde_json::Value> {
-    let full = access.handler || access.reporter;
-    let hide = (!full).then_some(request.reporter_id);
-    let events = requests::timeline(&state.db, request.id, access.handler).await?;
-    let timeline: Vec<views::EventView> = events.into_iter().map(|e| views::event_view(e, hide)).collect();
-    let actions = available_actions(&request, &access);
-    let view = single_view(state, request, access).await?;
-    Ok(serde_json::json!({"request": view, "timeline": timeline, "actions": actions}))
+fn detail_json(detail: Detail, now: DateTime<Utc>) -> serde_json::Value {
+    let hide = detail.hide_reporter;
+    let timeline: Vec<views::EventView> = detail.timeline.into_iter().map(|e| views::event_view(e, hide)).collect();
+    let view = views::request_view(detail.request, detail.reporter.as_ref(), detail.access, now);
+    serde_json::json!({"request": view, "timeline": timeline, "actions": detail.actions})
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let (request, _, access) = visible_request(&state, caller, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(detail_view(&state, request, access).await?))
+    let (request, _, access) = service::visible(&state, caller, path.into_inner()).await?;
+    let detail = service::detail(&state, request, access).await?;
+    Ok(HttpResponse::Ok().json(detail_json(detail, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,24 +201,6 @@ pub struct TransitionBody {
     assignee_id: Option<i64>,
 }
 
-/// The role an actor acts in, for the timeline.
-fn acting_role(actor: &Actor, request: &service_request::Model, kind: ActorKind) -> &'static str {
-    let community = CommunityId(request.community_id);
-    if kind == ActorKind::Reporter {
-        "reporter"
-    } else if actor.is_admin {
-        "admin"
-    } else if actor.has(community, Role::Committee) {
-        "committee"
-    } else if actor.has_scoped(community, Role::GridWorker, request.grid_id) {
-        "grid_worker"
-    } else if actor.has_scoped(community, Role::BuildingLeader, request.building_id) {
-        "building_leader"
-    } else {
-        "assignee"
-    }
-}
-
 pub async fn transition(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -412,50 +208,13 @@ pub async fn transition(
     body: web::Json<TransitionBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let note = optional_text("note", body.note.as_deref(), 500)?;
-    let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
-    let kind = body.action.actor();
-    if !kind_allows(kind, &access) {
-        return Err(access.refusal());
-    }
-    if body.action.needs_note() && note.is_none() {
-        return Err(ApiError::validation("note", "a reason is required for this action"));
-    }
-    let assignee_id = match (body.action, body.assignee_id) {
-        (Action::Reassign, None) => return Err(ApiError::validation("assignee_id", "required to reassign")),
-        (Action::Reassign, Some(id)) => {
-            let assignee = Actor::load(&state.db, AuthUser { id: crate::domain::UserId(id) })
-                .await
-                .map_err(|_| ApiError::validation("assignee_id", "no such user"))?;
-            if !authz::can_be_assigned(&assignee, &scope_of(&request)) {
-                return Err(ApiError::validation("assignee_id", "not a handler of this request, or its reporter"));
-            }
-            Some(id)
-        }
-        (_, Some(_)) => return Err(ApiError::validation("assignee_id", "only for reassign")),
-        (_, None) => None,
-    };
-    let now = state.clock.now();
-    let category = categories::get(&state.db, request.category_id).await?;
-    let change = Transition {
-        action: body.action,
-        actor_id: actor.id.0,
-        actor_role: acting_role(&actor, &request, kind),
-        note,
-        assignee_id,
-    };
-    let txn = crate::platform::db::begin_write(&state.db).await?;
-    let updated =
-        requests::transition(&txn, &request, &category, change, state.settings.requests.confirm_window_days, now)
-            .await?;
-    let notices = match Status::parse(&updated.status) {
-        Some(to) if updated.status != request.status => record_status_change(&txn, &updated, to, now).await?,
-        _ => Vec::new(),
-    };
-    txn.commit().await?;
-    push_all(&state, notices, now);
-    let access = authz::request_access(&actor, &scope_of(&updated));
-    Ok(HttpResponse::Ok().json(detail_view(&state, updated, access).await?))
+    let note = Note::parse_optional("note", body.note.as_deref())?;
+    let (request, actor, access) = service::visible(&state, caller, path.into_inner()).await?;
+    let assignee = body.assignee_id.map(UserId);
+    let updated = service::transition(&state, &actor, request, &access, body.action, note, assignee).await?;
+    let access = crate::authz::request_access(&actor, &service::scope_of(&updated));
+    let detail = service::detail(&state, updated, access).await?;
+    Ok(HttpResponse::Ok().json(detail_json(detail, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -473,28 +232,11 @@ pub async fn comment(
     body: web::Json<CommentBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let content = text("body", &body.body, 500)?;
-    let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
-    if body.internal && !access.handler {
-        return Err(ApiError::Forbidden);
-    }
-    // Internal notes are never published; public comments pass the text check first.
-    if !body.internal {
-        let author = crate::identity::users::get(&state.db, actor.id).await?;
-        match state.wechat.check_text(&author.openid, TextScene::Comment, &content).await? {
-            TextVerdict::Pass => {}
-            TextVerdict::Review | TextVerdict::Risky => return Err(ApiError::ContentRejected),
-        }
-    }
-    let role = if access.reporter {
-        "reporter"
-    } else if access.handler {
-        acting_role(&actor, &request, ActorKind::Handler)
-    } else {
-        "neighbour"
-    };
-    requests::comment(&state.db, &request, actor.id.0, role, content, body.internal, state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(detail_view(&state, request, access).await?))
+    let content = Note::parse("body", &body.body)?;
+    let (request, actor, access) = service::visible(&state, caller, path.into_inner()).await?;
+    service::comment(&state, &actor, &request, &access, content, body.internal).await?;
+    let detail = service::detail(&state, request, access).await?;
+    Ok(HttpResponse::Created().json(detail_json(detail, state.clock.now())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -514,23 +256,120 @@ pub async fn rate(
     if !(1..=5).contains(&body.score) {
         return Err(ApiError::validation("score", "1 to 5"));
     }
-    let rating_text = optional_text("text", body.text.as_deref(), 200)?;
-    let (request, _, access) = visible_request(&state, caller, path.into_inner()).await?;
-    if !access.reporter {
-        return Err(ApiError::Forbidden);
-    }
-    let rated = requests::rate(&state.db, &request, body.score, rating_text, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(single_view(&state, rated, access).await?))
+    let text = RatingText::parse_optional("text", body.text.as_deref())?;
+    let (request, actor, access) = service::visible(&state, caller, path.into_inner()).await?;
+    let rated = service::rate(&state, &actor, &request, &access, body.score, text).await?;
+    single_view(&state, rated, access).await
 }
 
 pub async fn me_too(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let (request, actor, access) = visible_request(&state, caller, path.into_inner()).await?;
-    if !request.is_open {
-        let status = request.status.clone();
-        return Err(ApiError::InvalidTransition { action: "me_too".to_owned(), status });
+    let (request, actor, access) = service::visible(&state, caller, path.into_inner()).await?;
+    let updated = service::me_too(&state, &actor, &request).await?;
+    single_view(&state, updated, access).await
+}
+
+async fn single_view(
+    state: &AppState,
+    request: service_request::Model,
+    access: RequestAccess,
+) -> ApiResult<HttpResponse> {
+    let reporter = crate::identity::users::get(&state.db, UserId(request.reporter_id)).await?;
+    Ok(HttpResponse::Ok().json(views::request_view(request, Some(&reporter), access, state.clock.now())))
+}
+
+#[derive(Debug, Serialize)]
+struct CategoryView {
+    id: i64,
+    community_id: i64,
+    key: String,
+    name: String,
+    response_sla_hours: i32,
+    resolution_sla_hours: i32,
+    active: bool,
+}
+
+impl From<request_category::Model> for CategoryView {
+    fn from(c: request_category::Model) -> Self {
+        CategoryView {
+            id: c.id,
+            community_id: c.community_id,
+            key: c.key,
+            name: c.name,
+            response_sla_hours: c.response_sla_hours,
+            resolution_sla_hours: c.resolution_sla_hours,
+            active: c.active,
+        }
     }
-    let txn = crate::platform::db::begin_write(&state.db).await?;
-    let updated = requests::me_too(&txn, &request, actor.id.0, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(single_view(&state, updated, access).await?))
+}
+
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
+    let rows = categories::list(&state.db, CommunityId(found.id), state.clock.now()).await?;
+    let items: Vec<CategoryView> = rows.into_iter().map(CategoryView::from).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategoryBody {
+    key: String,
+    name: String,
+    response_sla_hours: i32,
+    resolution_sla_hours: i32,
+}
+
+pub async fn create_category(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewCategoryBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let new = NewCategory {
+        key: categories::check_key(&body.key)?,
+        name: Label::parse("name", &body.name)?,
+        response_sla_hours: categories::check_sla("response_sla_hours", body.response_sla_hours)?,
+        resolution_sla_hours: categories::check_sla("resolution_sla_hours", body.resolution_sla_hours)?,
+    };
+    let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
+    let actor = Actor::load(&state.db, caller).await?;
+    let created = service::create_category(&state, &actor, CommunityId(found.id), new).await?;
+    Ok(HttpResponse::Created().json(CategoryView::from(created)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatch {
+    name: Option<String>,
+    response_sla_hours: Option<i32>,
+    resolution_sla_hours: Option<i32>,
+    active: Option<bool>,
+}
+
+pub async fn update_category(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<CategoryPatch>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let change = CategoryChange {
+        name: body.name.as_deref().map(|n| Label::parse("name", n)).transpose()?,
+        response_sla_hours: body
+            .response_sla_hours
+            .map(|h| categories::check_sla("response_sla_hours", h))
+            .transpose()?,
+        resolution_sla_hours: body
+            .resolution_sla_hours
+            .map(|h| categories::check_sla("resolution_sla_hours", h))
+            .transpose()?,
+        active: body.active,
+    };
+    let actor = Actor::load(&state.db, caller).await?;
+    let updated = service::update_category(&state, &actor, path.into_inner(), change).await?;
+    Ok(HttpResponse::Ok().json(CategoryView::from(updated)))
 }

@@ -83,7 +83,8 @@ fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
             visible = visible.add(service_request::Column::BuildingId.is_in(buildings.clone()));
         }
         if *published {
-            visible = visible.add(service_request::Column::Moderation.eq(super::requests::PUBLISHED));
+            visible =
+                visible.add(service_request::Column::Moderation.eq(super::lifecycle::Moderation::Published.as_str()));
         }
         condition = condition.add(visible);
     }

@@ -1,24 +1,24 @@
-//! Domain rules of 邻办事 requests. Every function takes a connection or transaction; every change
-//! appends to the request's immutable timeline in the same transaction.
+//! The rows of 邻办事 requests: every function takes a connection or transaction, so a use case in
+//! `service.rs` composes them in one transaction; every change appends to the request's immutable
+//! timeline in the same transaction. Statuses, moderation states, urgency and levels cross the column
+//! boundary here, as the enums of `lifecycle.rs`.
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::{request_category, request_event, request_follower, service_request};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use super::lifecycle::{Action, Level, Status};
+use super::error::RequestError;
+use super::lifecycle::{ActingRole, Action, Effect, EventKind, Level, Moderation, Refusal, State, Status, Urgency};
 use super::similarity;
 use crate::platform::error::ApiError;
-
-pub const PUBLISHED: &str = "published";
-pub const HELD: &str = "held";
 
 pub struct NewRequest {
     pub title: String,
     pub description: String,
     pub location: Option<String>,
     pub photos: Vec<String>,
-    pub urgency: &'static str,
+    pub urgency: Urgency,
     pub anonymous: bool,
 }
 
@@ -31,19 +31,43 @@ pub struct Placement {
     pub assignee_id: Option<i64>,
 }
 
+/// The text check's verdict on a new request.
+pub struct Moderated {
+    pub moderation: Moderation,
+    /// Why it is held, for the committee (an internal timeline note).
+    pub note: Option<String>,
+}
+
 fn hours(h: i32) -> Duration {
     Duration::hours(i64::from(h))
 }
 
-pub fn status_of(request: &service_request::Model) -> Result<Status, ApiError> {
-    Status::parse(&request.status)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored status {:?}", request.status)))
+fn stored<T>(column: &str, word: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(word).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored {column} {word:?}")))
 }
 
-pub struct Event<'a> {
+pub fn status_of(request: &service_request::Model) -> Result<Status, ApiError> {
+    stored("status", &request.status, Status::parse)
+}
+
+pub fn moderation_of(request: &service_request::Model) -> Result<Moderation, ApiError> {
+    stored("moderation", &request.moderation, Moderation::parse)
+}
+
+/// What the state machine needs of a stored request.
+pub fn state_of(request: &service_request::Model) -> Result<State, ApiError> {
+    Ok(State {
+        status: status_of(request)?,
+        moderation: moderation_of(request)?,
+        level: stored("assignee_level", &request.assignee_level, Level::parse)?,
+        resolved_at: request.resolved_at,
+    })
+}
+
+pub struct Event {
     pub actor_id: Option<i64>,
-    pub actor_role: &'a str,
-    pub kind: &'a str,
+    pub actor_role: ActingRole,
+    pub kind: EventKind,
     pub from: Option<Status>,
     pub to: Option<Status>,
     pub assignee_id: Option<i64>,
@@ -51,17 +75,24 @@ pub struct Event<'a> {
     pub internal: bool,
 }
 
+impl Event {
+    /// An entry that changes no status (a comment, a rating, "me too", a hold).
+    fn note(actor_id: Option<i64>, actor_role: ActingRole, kind: EventKind, note: Option<String>) -> Event {
+        Event { actor_id, actor_role, kind, from: None, to: None, assignee_id: None, note, internal: false }
+    }
+}
+
 pub async fn append_event(
     db: &impl ConnectionTrait,
     request_id: i64,
-    event: Event<'_>,
+    event: Event,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     request_event::ActiveModel {
         request_id: Set(request_id),
         actor_id: Set(event.actor_id),
-        actor_role: Set(Some(event.actor_role.to_owned())),
-        kind: Set(event.kind.to_owned()),
+        actor_role: Set(Some(event.actor_role.as_str().to_owned())),
+        kind: Set(event.kind.as_str().to_owned()),
         from_status: Set(event.from.map(|s| s.as_str().to_owned())),
         to_status: Set(event.to.map(|s| s.as_str().to_owned())),
         assignee_id: Set(event.assignee_id),
@@ -103,15 +134,13 @@ pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec
     Ok(rows.into_iter().map(|r| r.user_id).collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn submit(
+pub async fn insert(
     db: &impl ConnectionTrait,
     reporter_id: i64,
     category: &request_category::Model,
     placement: Placement,
     new: NewRequest,
-    moderation: &str,
-    moderation_note: Option<String>,
+    moderated: Moderated,
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
     let photos = serde_json::to_string(&new.photos).map_err(ApiError::internal)?;
@@ -125,11 +154,11 @@ pub async fn submit(
         description: Set(new.description),
         location: Set(new.location),
         photos: Set(photos),
-        urgency: Set(new.urgency.to_owned()),
+        urgency: Set(new.urgency.as_str().to_owned()),
         anonymous: Set(new.anonymous),
         status: Set(Status::Submitted.as_str().to_owned()),
         is_open: Set(true),
-        moderation: Set(moderation.to_owned()),
+        moderation: Set(moderated.moderation.as_str().to_owned()),
         assignee_level: Set(placement.level.as_str().to_owned()),
         assignee_id: Set(placement.assignee_id),
         escalation_level: Set(0),
@@ -148,27 +177,13 @@ pub async fn submit(
     .insert(db)
     .await?;
     let submitted = Event {
-        actor_id: Some(reporter_id),
-        actor_role: "reporter",
-        kind: "submitted",
-        from: None,
         to: Some(Status::Submitted),
         assignee_id: placement.assignee_id,
-        note: None,
-        internal: false,
+        ..Event::note(Some(reporter_id), ActingRole::Reporter, EventKind::Submitted, None)
     };
     append_event(db, request.id, submitted, now).await?;
-    if moderation == HELD {
-        let held = Event {
-            actor_id: None,
-            actor_role: "system",
-            kind: "held",
-            from: None,
-            to: None,
-            assignee_id: None,
-            note: moderation_note,
-            internal: true,
-        };
+    if moderated.moderation == Moderation::Held {
+        let held = Event { internal: true, ..Event::note(None, ActingRole::System, EventKind::Held, moderated.note) };
         append_event(db, request.id, held, now).await?;
     }
     follow(db, request.id, reporter_id, now).await?;
@@ -186,7 +201,7 @@ pub async fn similar_open(
         .filter(service_request::Column::BuildingId.eq(building_id))
         .filter(service_request::Column::CategoryId.eq(category_id))
         .filter(service_request::Column::IsOpen.eq(true))
-        .filter(service_request::Column::Moderation.eq(PUBLISHED))
+        .filter(service_request::Column::Moderation.eq(Moderation::Published.as_str()))
         .order_by_desc(service_request::Column::Id)
         .limit(200)
         .all(db)
@@ -205,52 +220,58 @@ pub async fn similar_open(
 }
 
 /// What a transition asks for, already authorised.
-pub struct Transition<'a> {
+pub struct Transition {
     pub action: Action,
-    pub actor_id: i64,
-    pub actor_role: &'a str,
+    /// Who acts; `None` for the system (the jobs).
+    pub actor_id: Option<i64>,
+    pub actor_role: ActingRole,
     pub note: Option<String>,
-    pub assignee_id: Option<i64>,
+    /// For `reassign`: the new assignee and the level they handle the request at.
+    pub reassign_to: Option<(i64, Level)>,
 }
 
-/// Applies a transition with a compare-and-set on (status, escalation level), so two concurrent
-/// transitions of one request cannot both apply: the loser gets `INVALID_TRANSITION`.
+fn refused(action: Action, from: Status, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotAllowed => {
+            RequestError::InvalidTransition { action: action.as_str().to_owned(), status: from.as_str().to_owned() }
+                .into()
+        }
+        Refusal::ReopenWindowClosed => RequestError::ReopenWindowClosed.into(),
+    }
+}
+
+/// Applies a transition the state machine allows, with a compare-and-set on (status, escalation level,
+/// moderation), so two concurrent transitions of one request — people's or the jobs' — cannot both
+/// apply: the loser gets `INVALID_TRANSITION`.
 pub async fn transition(
     db: &impl ConnectionTrait,
     request: &service_request::Model,
     category: &request_category::Model,
-    change: Transition<'_>,
-    confirm_window_days: i64,
+    change: Transition,
+    confirm_window: Duration,
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
-    let from = status_of(request)?;
-    let invalid =
-        || ApiError::InvalidTransition { action: change.action.as_str().to_owned(), status: from.as_str().to_owned() };
-    if change.action == Action::Release && request.moderation != HELD {
-        return Err(invalid());
-    }
-    let to = change.action.apply(from).ok_or_else(invalid)?;
-    if change.action == Action::Reopen {
-        let window_closed = request.resolved_at.is_none_or(|at| now > at + Duration::days(confirm_window_days));
-        if window_closed {
-            return Err(ApiError::ReopenWindowClosed);
-        }
-    }
+    let state = state_of(request)?;
+    let from = state.status;
+    let decision =
+        change.action.decide(&state, now, confirm_window).map_err(|refusal| refused(change.action, from, refusal))?;
     let mut update = service_request::Entity::update_many()
-        .col_expr(service_request::Column::Status, Expr::value(to.as_str()))
-        .col_expr(service_request::Column::IsOpen, Expr::value(to.is_open()))
+        .col_expr(service_request::Column::Status, Expr::value(decision.to.as_str()))
+        .col_expr(service_request::Column::IsOpen, Expr::value(decision.to.is_open()))
         .col_expr(service_request::Column::UpdatedAt, Expr::value(now))
         .filter(service_request::Column::Id.eq(request.id))
         .filter(service_request::Column::Status.eq(from.as_str()))
         .filter(service_request::Column::EscalationLevel.eq(request.escalation_level))
-        .filter(service_request::Column::Moderation.eq(request.moderation.clone()));
-    let mut assignee = request.assignee_id;
-    if change.action.is_response() && request.first_response_at.is_none() {
+        .filter(service_request::Column::Moderation.eq(state.moderation.as_str()));
+    if decision.answers && request.first_response_at.is_none() {
         update = update.col_expr(service_request::Column::FirstResponseAt, Expr::value(now));
     }
-    match change.action {
-        Action::Resolve => update = update.col_expr(service_request::Column::ResolvedAt, Expr::value(now)),
-        Action::Reopen => {
+    let mut assignee = request.assignee_id;
+    let mut note = change.note;
+    match decision.effect {
+        Effect::None => {}
+        Effect::Resolve => update = update.col_expr(service_request::Column::ResolvedAt, Expr::value(now)),
+        Effect::Reopen => {
             update = update
                 .col_expr(service_request::Column::ResolvedAt, Expr::value(Option::<DateTime<Utc>>::None))
                 .col_expr(
@@ -258,49 +279,55 @@ pub async fn transition(
                     Expr::value(now + hours(category.resolution_sla_hours)),
                 );
         }
-        Action::Confirm | Action::Reject | Action::Withdraw => {
-            update = update.col_expr(service_request::Column::ClosedAt, Expr::value(now));
-        }
-        Action::Escalate => {
-            let level = Level::parse(&request.assignee_level).unwrap_or(Level::Committee);
-            let next = level.next().ok_or_else(invalid)?;
+        Effect::Close => update = update.col_expr(service_request::Column::ClosedAt, Expr::value(now)),
+        Effect::EscalateTo(next) => {
             let (level, next_assignee) = super::routing::route_request(db, request, next).await?;
             assignee = next_assignee;
             update = escalated(update, level, assignee, request.escalation_level + 1, category, now);
+            if change.action == Action::EscalateOverdue {
+                note = Some(overdue_note(request, level, now));
+            }
         }
-        Action::Reassign => {
-            assignee = change.assignee_id;
-            update = update.col_expr(service_request::Column::AssigneeId, Expr::value(assignee));
+        Effect::Reassign => {
+            let (id, level) = change.reassign_to.ok_or_else(|| refused(change.action, from, Refusal::NotAllowed))?;
+            assignee = Some(id);
+            update = update
+                .col_expr(service_request::Column::AssigneeId, Expr::value(assignee))
+                .col_expr(service_request::Column::AssigneeLevel, Expr::value(level.as_str()));
         }
-        Action::Release => update = update.col_expr(service_request::Column::Moderation, Expr::value(PUBLISHED)),
-        Action::Accept | Action::Start => {}
+        Effect::Publish => {
+            update = update.col_expr(service_request::Column::Moderation, Expr::value(Moderation::Published.as_str()))
+        }
+    }
+    if change.action == Action::CloseUnconfirmed {
+        note = Some("居民未在期限内确认，自动关闭".to_owned());
     }
     let applied = update.exec(db).await?;
     if applied.rows_affected != 1 {
-        return Err(invalid());
+        return Err(refused(change.action, from, Refusal::NotAllowed));
     }
-    let kind = match change.action {
-        Action::Escalate => "escalated",
-        Action::Reassign => "reassigned",
-        Action::Release => "released",
-        _ => "transition",
-    };
     let event = Event {
-        actor_id: Some(change.actor_id),
+        actor_id: change.actor_id,
         actor_role: change.actor_role,
-        kind,
+        kind: decision.event,
         from: Some(from),
-        to: Some(to),
+        to: Some(decision.to),
         assignee_id: assignee,
-        note: change.note,
+        note,
         internal: false,
     };
     append_event(db, request.id, event, now).await?;
     get(db, request.id).await
 }
 
+/// The timeline note of an automatic escalation: which deadline passed, and where the request went.
+fn overdue_note(request: &service_request::Model, level: Level, now: DateTime<Utc>) -> String {
+    let which = if request.first_response_at.is_none() && request.response_due_at < now { "响应" } else { "办结" };
+    format!("{which}超时，自动升级至{}", level.label())
+}
+
 /// The columns an escalation sets: the new level and assignee, and fresh deadlines for that level.
-pub fn escalated(
+fn escalated(
     update: sea_orm::UpdateMany<service_request::Entity>,
     level: Level,
     assignee: Option<i64>,
@@ -338,21 +365,12 @@ pub async fn comment(
     db: &impl ConnectionTrait,
     request: &service_request::Model,
     actor_id: i64,
-    actor_role: &str,
+    actor_role: ActingRole,
     body: String,
     internal: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let event = Event {
-        actor_id: Some(actor_id),
-        actor_role,
-        kind: "comment",
-        from: None,
-        to: None,
-        assignee_id: None,
-        note: Some(body),
-        internal,
-    };
+    let event = Event { internal, ..Event::note(Some(actor_id), actor_role, EventKind::Comment, Some(body)) };
     append_event(db, request.id, event, now).await
 }
 
@@ -366,7 +384,9 @@ pub async fn rate(
 ) -> Result<service_request::Model, ApiError> {
     let status = status_of(request)?;
     if !matches!(status, Status::Resolved | Status::Confirmed | Status::ClosedTimeout) {
-        return Err(ApiError::InvalidTransition { action: "rate".to_owned(), status: status.as_str().to_owned() });
+        return Err(
+            RequestError::InvalidTransition { action: "rate".to_owned(), status: status.as_str().to_owned() }.into()
+        );
     }
     let applied = service_request::Entity::update_many()
         .col_expr(service_request::Column::Rating, Expr::value(score))
@@ -377,22 +397,13 @@ pub async fn rate(
         .exec(db)
         .await?;
     if applied.rows_affected != 1 {
-        return Err(ApiError::AlreadyRated);
+        return Err(RequestError::AlreadyRated.into());
     }
     let note = Some(match &text {
         Some(text) => format!("{score}/5 {text}"),
         None => format!("{score}/5"),
     });
-    let event = Event {
-        actor_id: Some(request.reporter_id),
-        actor_role: "reporter",
-        kind: "rated",
-        from: None,
-        to: None,
-        assignee_id: None,
-        note,
-        internal: false,
-    };
+    let event = Event::note(Some(request.reporter_id), ActingRole::Reporter, EventKind::Rated, note);
     append_event(db, request.id, event, now).await?;
     get(db, request.id).await
 }
@@ -410,16 +421,7 @@ pub async fn me_too(
             .filter(service_request::Column::Id.eq(request.id))
             .exec(db)
             .await?;
-        let event = Event {
-            actor_id: Some(user_id),
-            actor_role: "neighbour",
-            kind: "me_too",
-            from: None,
-            to: None,
-            assignee_id: None,
-            note: None,
-            internal: false,
-        };
+        let event = Event::note(Some(user_id), ActingRole::Neighbour, EventKind::MeToo, None);
         append_event(db, request.id, event, now).await?;
     }
     get(db, request.id).await
