@@ -13,6 +13,7 @@ mod requests_lifecycle;
 mod requests_stats;
 mod roles_matrix;
 mod scene_shape;
+mod security_authz;
 mod text_safety;
 mod wechat_client;
 mod wechat_login;

@@ -1,6 +1,9 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod party;
+mod requests;
+
 use std::collections::HashMap;
 
 use ehome_entities::{member_role, user};
@@ -9,6 +12,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
+
+pub use party::{Case, is_party_to, not_a_party};
+pub use requests::{
+    RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,
+    request_list_scope, submit_request,
+};
 
 /// The caller with every role they hold, loaded once per request that needs a decision.
 #[derive(Debug, Clone)]
@@ -49,7 +58,7 @@ impl Actor {
             .unwrap_or_default()
     }
 
-    fn committee_or_admin(&self, community: CommunityId) -> bool {
+    pub(crate) fn committee_or_admin(&self, community: CommunityId) -> bool {
         self.is_admin || self.has(community, Role::Committee)
     }
 }
@@ -68,9 +77,15 @@ pub fn manage_structure(actor: &Actor, community: CommunityId) -> Result<(), Api
     allow(actor.committee_or_admin(community))
 }
 
-/// Deciding (and listing) join requests for a building: its leader, the committee, an admin.
-pub fn decide_join_request(actor: &Actor, community: CommunityId, building: BuildingId) -> Result<(), ApiError> {
-    allow(actor.committee_or_admin(community) || actor.has_scoped(community, Role::BuildingLeader, building.0))
+/// Deciding join requests for a building: its leader, the committee, an admin — never the applicant.
+pub fn decide_join_request(
+    actor: &Actor,
+    community: CommunityId,
+    building: BuildingId,
+    applicant: UserId,
+) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community) || actor.has_scoped(community, Role::BuildingLeader, building.0))?;
+    not_a_party(actor.id, &Case::JoinRequest { applicant })
 }
 
 /// Listing join requests of a community: anyone who may decide some of them.
@@ -90,9 +105,10 @@ pub enum JoinRequestScope {
     Buildings(Vec<i64>),
 }
 
-/// Setting a member's roles: the committee or an admin.
-pub fn assign_roles(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
-    allow(actor.committee_or_admin(community))
+/// Setting a member's roles: the committee or an admin, and never their own.
+pub fn assign_roles(actor: &Actor, community: CommunityId, member: UserId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community))?;
+    not_a_party(actor.id, &Case::Roles { member })
 }
 
 /// Reading a member's roles: the member themself, the committee, an admin.
@@ -110,86 +126,4 @@ impl Actor {
     pub fn in_community(&self, community: CommunityId) -> bool {
         self.is_admin || self.roles.get(&community.0).is_some_and(|held| !held.is_empty())
     }
-}
-
-/// What the caller may do with one 邻办事 request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestAccess {
-    /// May see it at all (otherwise it does not exist for them: 404).
-    pub visible: bool,
-    pub reporter: bool,
-    /// May accept, start, resolve, reject, escalate; sees the reporter, held content and internal notes.
-    pub handler: bool,
-    /// May reassign.
-    pub supervisor: bool,
-    /// May release held content.
-    pub moderator: bool,
-}
-
-/// The scope fields of a request that decisions depend on.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestScope {
-    pub community: CommunityId,
-    pub grid_id: i64,
-    pub building_id: i64,
-    pub reporter_id: i64,
-    pub assignee_id: Option<i64>,
-    pub published: bool,
-}
-
-pub fn request_access(actor: &Actor, request: &RequestScope) -> RequestAccess {
-    let community = request.community;
-    let committee = actor.committee_or_admin(community);
-    let grid_worker = actor.has_scoped(community, Role::GridWorker, request.grid_id);
-    let leader = actor.has_scoped(community, Role::BuildingLeader, request.building_id);
-    let assignee = request.assignee_id == Some(actor.id.0);
-    let reporter = request.reporter_id == actor.id.0;
-    let handler = committee || grid_worker || leader || assignee;
-    let public = request.published && actor.in_community(community);
-    RequestAccess {
-        visible: handler || reporter || public,
-        reporter,
-        handler,
-        supervisor: committee || grid_worker,
-        moderator: committee,
-    }
-}
-
-/// Which requests of a community a caller may list.
-#[derive(Debug, Clone)]
-pub enum RequestListScope {
-    /// The committee and admins: everything in the community.
-    All,
-    /// Everyone else: their own, those in their scope or assigned to them, and — for members — the
-    /// published ones.
-    Limited { user_id: i64, grids: Vec<i64>, buildings: Vec<i64>, published: bool },
-}
-
-pub fn request_list_scope(actor: &Actor, community: CommunityId) -> RequestListScope {
-    if actor.committee_or_admin(community) {
-        return RequestListScope::All;
-    }
-    RequestListScope::Limited {
-        user_id: actor.id.0,
-        grids: actor.scopes(community, Role::GridWorker),
-        buildings: actor.scopes(community, Role::BuildingLeader),
-        published: actor.in_community(community),
-    }
-}
-
-/// Category settings and the statistics and CSV of a community: its committee or an admin.
-pub fn manage_requests(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
-    allow(actor.committee_or_admin(community))
-}
-
-/// Submitting a request in a community: its members.
-pub fn submit_request(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
-    allow(actor.in_community(community))
-}
-
-/// Whether a user may be assigned requests: a handler role in the community.
-pub fn can_be_assigned(actor: &Actor, community: CommunityId) -> bool {
-    [Role::BuildingLeader, Role::GridWorker, Role::Committee, Role::SocialWorker]
-        .into_iter()
-        .any(|role| actor.has(community, role))
 }

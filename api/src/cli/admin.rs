@@ -1,11 +1,13 @@
-//! `ehome admin …`: bootstrap tasks that no one can do over HTTP before a committee exists.
+//! `ehome admin …`: bootstrap tasks that no one can do over HTTP before a committee exists, and the
+//! operator's way to take a role away. Both go through `change_roles`, as `PUT …/roles` does, so a
+//! removed or narrowed role hands its open work one level up in the same transaction.
 
-use crate::platform::clock::{Clock, SystemClock};
 use clap::Subcommand;
 use ehome_entities::user;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::domain::{CommunityId, Role, RoleGrant, UserId};
+use crate::platform::clock::{Clock, SystemClock};
 use crate::scenes::community::service;
 
 #[derive(Debug, Subcommand)]
@@ -24,6 +26,20 @@ pub enum AdminAction {
         #[arg(long = "scope", value_delimiter = ',')]
         scope_ids: Vec<i64>,
     },
+    /// Take a role in a community away: all of it, or only the given scopes of a scoped role. The
+    /// user's open requests that their remaining roles do not cover go one level up.
+    Revoke {
+        /// User id, or the user's WeChat openid.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        community: i64,
+        #[arg(long)]
+        role: String,
+        /// Only these building, grid or merchant ids (the role stays for its other scopes).
+        #[arg(long = "scope", value_delimiter = ',')]
+        scope_ids: Vec<i64>,
+    },
 }
 
 async fn find_user(db: &DatabaseConnection, key: &str) -> anyhow::Result<user::Model> {
@@ -38,6 +54,58 @@ async fn find_user(db: &DatabaseConnection, key: &str) -> anyhow::Result<user::M
     found.ok_or_else(|| anyhow::anyhow!("no user with id or openid {key:?}; the user must sign in once first"))
 }
 
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Role::parse(role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))
+}
+
+/// The user's roles with `role` added (its scopes merged, each once).
+fn with_role(mut grants: Vec<RoleGrant>, role: Role, scope_ids: Vec<i64>) -> Vec<RoleGrant> {
+    match grants.iter_mut().find(|g| g.role == role) {
+        Some(existing) => {
+            existing.scope_ids.extend(scope_ids);
+            existing.scope_ids.sort_unstable();
+            existing.scope_ids.dedup();
+        }
+        None => grants.push(RoleGrant { role, scope_ids }),
+    }
+    grants
+}
+
+/// The user's roles without `role`, or without only the given scopes of it.
+fn without_role(grants: Vec<RoleGrant>, role: Role, scope_ids: &[i64]) -> Vec<RoleGrant> {
+    grants
+        .into_iter()
+        .filter_map(|mut grant| {
+            if grant.role != role {
+                return Some(grant);
+            }
+            if scope_ids.is_empty() {
+                return None;
+            }
+            grant.scope_ids.retain(|id| !scope_ids.contains(id));
+            (!grant.scope_ids.is_empty()).then_some(grant)
+        })
+        .collect()
+}
+
+/// Reads the user's roles in the community, changes them with `change`, and stores the result.
+async fn update_roles(
+    db: &DatabaseConnection,
+    user: &user::Model,
+    community: CommunityId,
+    change: impl FnOnce(Vec<RoleGrant>) -> Vec<RoleGrant>,
+) -> anyhow::Result<()> {
+    let api = |e: crate::platform::error::ApiError| anyhow::anyhow!("{e}");
+    let txn = db.begin().await?;
+    service::get_community(&txn, community).await.map_err(api)?;
+    let grants = change(service::get_roles(&txn, community, UserId(user.id)).await.map_err(api)?);
+    let roles =
+        service::change_roles(&txn, community, UserId(user.id), &grants, None, SystemClock.now()).await.map_err(api)?;
+    txn.commit().await?;
+    println!("user {} in community {}: {}", user.id, community, serde_json::to_string(&roles)?);
+    Ok(())
+}
+
 pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<()> {
     match action {
         AdminAction::Grant { user, community, role, scope_ids } => {
@@ -49,23 +117,15 @@ pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result
                 println!("user {} ({}) is now a platform admin", user.id, user.nickname);
                 return Ok(());
             }
-            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+            let role = parse_role(&role)?;
             let community =
                 CommunityId(community.ok_or_else(|| anyhow::anyhow!("--community is required for {}", role.as_str()))?);
-            let txn = db.begin().await?;
-            service::get_community(&txn, community).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut grants =
-                service::get_roles(&txn, community, UserId(user.id)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            match grants.iter_mut().find(|g| g.role == role) {
-                Some(existing) => existing.scope_ids.extend(scope_ids),
-                None => grants.push(RoleGrant { role, scope_ids }),
-            }
-            let roles = service::set_roles(&txn, community, UserId(user.id), &grants, SystemClock.now())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            txn.commit().await?;
-            println!("user {} in community {}: {}", user.id, community, serde_json::to_string(&roles)?);
-            Ok(())
+            update_roles(db, &user, community, |grants| with_role(grants, role, scope_ids)).await
+        }
+        AdminAction::Revoke { user, community, role, scope_ids } => {
+            let user = find_user(db, &user).await?;
+            let role = parse_role(&role)?;
+            update_roles(db, &user, CommunityId(community), |grants| without_role(grants, role, &scope_ids)).await
         }
     }
 }

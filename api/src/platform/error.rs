@@ -35,6 +35,8 @@ pub enum ApiError {
     RefreshTokenInvalid,
     #[error("forbidden")]
     Forbidden,
+    #[error("the caller is a party to the case and may not decide it")]
+    PartyToCase,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("no such route")]
@@ -111,6 +113,7 @@ impl ApiError {
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::RefreshTokenInvalid => "REFRESH_TOKEN_INVALID",
             ApiError::Forbidden => "FORBIDDEN",
+            ApiError::PartyToCase => "PARTY_TO_CASE",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::RouteNotFound => "ROUTE_NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -168,6 +171,10 @@ impl ApiError {
                 pick("登录已失效，请重新登录", "The refresh token is invalid, expired or revoked; please sign in again")
             }
             ApiError::Forbidden => pick("没有权限执行此操作", "You are not allowed to do this"),
+            ApiError::PartyToCase => pick(
+                "您是此事的当事人，不能自己处理，请由其他负责人处理",
+                "You are a party to this case and cannot decide it; another handler will",
+            ),
             ApiError::NotFound(what) => {
                 if zh {
                     format!("未找到：{what}")
@@ -250,7 +257,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::RefreshTokenInvalid | ApiError::WechatCodeInvalid => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Forbidden | ApiError::WechatUserBlocked => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::PartyToCase | ApiError::WechatUserBlocked => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

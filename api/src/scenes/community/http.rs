@@ -336,7 +336,9 @@ async fn decide(
     Note::parse_optional("note", body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
-    authz::decide_join_request(&actor, CommunityId(request.community_id), BuildingId(request.building_id))?;
+    let (community, building, applicant) =
+        (CommunityId(request.community_id), BuildingId(request.building_id), UserId(request.user_id));
+    authz::decide_join_request(&actor, community, building, applicant)?;
     let note = screen_note(&state, actor.id, body.note.as_deref()).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
@@ -399,11 +401,12 @@ pub async fn put_roles(
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
-    authz::assign_roles(&actor, CommunityId(community.id))?;
+    authz::assign_roles(&actor, CommunityId(community.id), UserId(user_id))?;
     let now = state.clock.now();
     let grants = body.into_inner().roles;
     let txn = crate::platform::db::begin_write(&state.db).await?;
-    let roles = service::set_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, now).await?;
+    let roles =
+        service::change_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, Some(actor.id), now).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))
 }

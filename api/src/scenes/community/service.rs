@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ehome_entities::{
     building, community, district, grid, household, household_member, join_request, member_role, merchant, street, user,
 };
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
@@ -298,17 +298,15 @@ async fn grant(
         created_at: Set(now),
         ..Default::default()
     })
-    .on_conflict(
-        OnConflict::columns([
-            member_role::Column::CommunityId,
-            member_role::Column::UserId,
-            member_role::Column::Role,
-            member_role::Column::ScopeId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .on_conflict_do_nothing()
+    // Idempotent: a role already held is left as it is. The conflict target must name the unique
+    // index; sea-orm's bare `on_conflict_do_nothing()` targets the primary key instead, and a
+    // duplicate grant then fails as a unique violation.
+    .on_conflict_do_nothing_on([
+        member_role::Column::CommunityId,
+        member_role::Column::UserId,
+        member_role::Column::Role,
+        member_role::Column::ScopeId,
+    ])
     .exec(db)
     .await?;
     Ok(())
@@ -350,7 +348,41 @@ async fn check_scope(db: &impl ConnectionTrait, community: CommunityId, grant: &
     Ok(())
 }
 
-/// Replaces a member's roles in a community with the given set.
+/// Refuses a role listed twice, or a scope id listed twice under one role: the set is meant to be
+/// the member's roles exactly, and a repeat is a client's mistake better named than silently merged.
+fn check_no_duplicates(grants: &[RoleGrant]) -> Result<(), ApiError> {
+    let mut roles = BTreeSet::new();
+    for grant in grants {
+        let role = grant.role.as_str();
+        if !roles.insert(grant.role) {
+            return Err(ApiError::InvalidRole(format!("{role} is listed twice")));
+        }
+        let mut scopes = BTreeSet::new();
+        if let Some(repeated) = grant.scope_ids.iter().find(|id| !scopes.insert(**id)) {
+            return Err(ApiError::InvalidRole(format!("{role}: scope id {repeated} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a member's roles in a community with the given set, and hands the member's open work
+/// that the new roles no longer cover one level up — in the caller's transaction, so that a role
+/// and the access it gave end together. `changed_by` is recorded on the handed-over work.
+pub async fn change_roles(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+    grants: &[RoleGrant],
+    changed_by: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<RoleGrant>, ApiError> {
+    let roles = set_roles(db, community, member, grants, now).await?;
+    crate::scenes::requests::handover::after_role_change(db, community, member, changed_by, now).await?;
+    Ok(roles)
+}
+
+/// Replaces a member's roles in a community with the given set. Only for a member with no work
+/// assigned yet (the demo data); everyone else goes through `change_roles`.
 pub async fn set_roles(
     db: &impl ConnectionTrait,
     community: CommunityId,
@@ -358,9 +390,7 @@ pub async fn set_roles(
     grants: &[RoleGrant],
     now: DateTime<Utc>,
 ) -> Result<Vec<RoleGrant>, ApiError> {
-    if grants.len() > Role::ALL.len() {
-        return Err(ApiError::InvalidRole("at most one entry per role".to_owned()));
-    }
+    check_no_duplicates(grants)?;
     user::Entity::find_by_id(member.0).one(db).await?.ok_or(ApiError::NotFound("user"))?;
     for grant in grants {
         check_scope(db, community, grant).await?;

@@ -5,6 +5,7 @@
 mod categories;
 pub mod error;
 mod export_csv;
+pub mod handover;
 mod http;
 pub mod jobs;
 pub mod lifecycle;

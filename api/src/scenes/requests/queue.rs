@@ -70,10 +70,12 @@ fn escape_like(text: &str) -> String {
 
 fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
     let mut condition = Condition::all().add(service_request::Column::CommunityId.eq(filter.community_id));
-    if let RequestListScope::Limited { user_id, grids, buildings, published } = scope {
-        let mut visible = Condition::any()
-            .add(service_request::Column::ReporterId.eq(*user_id))
-            .add(service_request::Column::AssigneeId.eq(*user_id));
+    if let RequestListScope::Limited { user_id, grids, buildings, assigned, published } = scope {
+        let mut visible = Condition::any().add(service_request::Column::ReporterId.eq(*user_id));
+        // Being the assignee lists a request only with a role that covers it (see `authz::requests`).
+        if *assigned {
+            visible = visible.add(service_request::Column::AssigneeId.eq(*user_id));
+        }
         if !grids.is_empty() {
             visible = visible.add(service_request::Column::GridId.is_in(grids.clone()));
         }

@@ -128,8 +128,10 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
         }
     };
     let txn = crate::platform::db::begin_write(&state.db).await?;
+    let case = authz::Case::Request { reporter: actor.id };
     let (level, assignee_id) =
-        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
+        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader, &case)
+            .await?;
     let placement = Placement {
         community_id: building.community_id,
         grid_id: building.grid_id,
@@ -211,9 +213,14 @@ async fn reassign_target(
             let assignee = Actor::load(&state.db, AuthUser { id })
                 .await
                 .map_err(|_| ApiError::validation("assignee_id", "no such user"))?;
-            let level = assignee_level(&assignee, request).ok_or_else(|| {
-                ApiError::validation("assignee_id", "not a handler of this request's building or grid")
-            })?;
+            let level = assignee_level(&assignee, request)
+                .filter(|_| authz::can_be_assigned(&assignee, &scope_of(request)))
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "assignee_id",
+                        "not a handler of this request's building or grid, or its reporter",
+                    )
+                })?;
             Ok(Some((id.0, level)))
         }
         (_, Some(_)) => Err(ApiError::validation("assignee_id", "only for reassign")),
@@ -234,7 +241,7 @@ pub async fn transition(
 ) -> ApiResult<service_request::Model> {
     let kind = action.actor();
     if !kind_allows(kind, access) {
-        return Err(ApiError::Forbidden);
+        return Err(access.refusal());
     }
     if action.needs_note() && note.is_none() {
         return Err(ApiError::validation("note", "a reason is required for this action"));

@@ -281,9 +281,7 @@ pub async fn transition(
         }
         Effect::Close => update = update.col_expr(service_request::Column::ClosedAt, Expr::value(now)),
         Effect::EscalateTo(next) => {
-            let (level, next_assignee) =
-                super::routing::route_from(db, request.community_id, request.grid_id, request.building_id, next)
-                    .await?;
+            let (level, next_assignee) = super::routing::route_request(db, request, next).await?;
             assignee = next_assignee;
             update = escalated(update, level, assignee, request.escalation_level + 1, category, now);
             if change.action == Action::EscalateOverdue {

@@ -1,0 +1,55 @@
+//! Nobody decides their own case. A case is anything someone decides about a person: whoever the
+//! case is about (its party) may still speak in it — withdraw, confirm, reopen, rate — but never
+//! decide it; the decision goes to someone else (and routing sends it elsewhere in the first place).
+//!
+//! Every decision consults [`is_party_to`], and a decider who holds the right role but is a party
+//! gets `403 PARTY_TO_CASE`. The scenes to come add their case here — a volunteer's hours (the
+//! volunteer), a help post (its author and helper), a redemption (the redeemer), a proposal (its
+//! proposer), a grant (its recipient) — so that one match decides who is a party.
+
+use crate::domain::UserId;
+use crate::platform::error::ApiError;
+
+/// A matter someone decides, with the people it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// A claim on a household: approving it makes the applicant a resident.
+    JoinRequest { applicant: UserId },
+    /// A 邻办事 request. Its party is the reporter only: "me too" is open to every member and costs
+    /// nothing, so counting followers would let anyone lock their building's leader out of a case,
+    /// and followers decide nothing in it (only the reporter confirms, reopens and rates).
+    Request { reporter: UserId },
+    /// A member's roles in a community: no one grants or removes their own (another committee
+    /// member, an admin, or the operator's `ehome admin` command does).
+    Roles { member: UserId },
+}
+
+/// Whether `user` is a party to `case`, and so may not decide it.
+pub fn is_party_to(user: UserId, case: &Case) -> bool {
+    match *case {
+        Case::JoinRequest { applicant } => applicant == user,
+        Case::Request { reporter } => reporter == user,
+        Case::Roles { member } => member == user,
+    }
+}
+
+/// For a decider the role already allows: refuses a party to the case with `PARTY_TO_CASE`.
+pub fn not_a_party(user: UserId, case: &Case) -> Result<(), ApiError> {
+    if is_party_to(user, case) { Err(ApiError::PartyToCase) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_party_of_each_case() {
+        let (me, other) = (UserId(1), UserId(2));
+        for case in [Case::JoinRequest { applicant: me }, Case::Request { reporter: me }, Case::Roles { member: me }] {
+            assert!(is_party_to(me, &case), "{case:?}");
+            assert!(!is_party_to(other, &case), "{case:?}");
+            assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));
+            assert!(not_a_party(other, &case).is_ok());
+        }
+    }
+}

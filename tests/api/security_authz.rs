@@ -1,0 +1,386 @@
+//! Issue 10, the authorisation half: handler access ends with the role (item 1), nobody decides their
+//! own case (item 3), and role grants are idempotent while duplicates are a 400 (item 5).
+
+use std::collections::{BTreeSet, HashMap};
+
+use ehome_api::cli::admin::{AdminAction, run};
+use ehome_api::platform::config::Environment;
+use ehome_api::scenes::requests::lifecycle::{Action, ActorKind};
+use ehome_tests::{Session, TestApp, error_code, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Ids of the demo community's first two buildings (1号楼 led by `demo-leader`, 2号楼 with no leader,
+/// both in 第一网格 served by `demo-grid`), a free household of 1号楼, and the repair category.
+struct Place {
+    community: i64,
+    building_1: i64,
+    building_2: i64,
+    free_household: i64,
+    repair: i64,
+}
+
+/// The demo data, a session per demo user named, and the demo's ids.
+async fn demo(names: &[&str]) -> (TestApp, HashMap<String, Session>, Place) {
+    let app = spawn_app().await;
+    let ids = app.seed_demo().await;
+    let mut sessions = HashMap::new();
+    for name in names {
+        sessions.insert((*name).to_owned(), app.dev_login(name).await);
+    }
+    let place = Place {
+        community: ids.community,
+        building_1: ids.buildings[0],
+        building_2: ids.buildings[1],
+        free_household: ids.households[0][2],
+        repair: ids.category("repair"),
+    };
+    (app, sessions, place)
+}
+
+/// Submits a repair request about `building` and returns it.
+async fn report(app: &TestApp, at: &Place, token: &str, building: i64, title: &str, anonymous: bool) -> Value {
+    let body = json!({"category_id": at.repair, "building_id": building, "title": title,
+        "description": format!("{title}，请处理"), "anonymous": anonymous});
+    app.submit_body(token, &body).await
+}
+
+async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
+    let response = app.get(&format!("/requests/{id}"), Some(token)).await;
+    assert_eq!(response.status(), 200, "GET /requests/{id}");
+    response.json().await.unwrap()
+}
+
+async fn put_roles(app: &TestApp, token: &str, community: i64, user: i64, roles: Value) -> reqwest::Response {
+    app.put(&format!("/communities/{community}/members/{user}/roles"), Some(token), &json!({"roles": roles})).await
+}
+
+async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<i64> {
+    let response = app.get(&format!("/requests?{query}"), Some(token)).await;
+    assert_eq!(response.status(), 200, "GET /requests?{query}");
+    let body: Value = response.json().await.unwrap();
+    body["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
+}
+
+/// What a former handler must no longer reach: the request, its list entry, its decisions and its
+/// internal notes.
+async fn assert_locked_out(app: &TestApp, token: &str, community: i64, ids: &[i64]) {
+    for &id in ids {
+        let read = app.get(&format!("/requests/{id}"), Some(token)).await;
+        assert_eq!(read.status(), 404, "request {id} must not exist for a former handler");
+        assert_eq!(app.act(token, id, "accept", None).await.status(), 404, "accept {id}");
+        let note = json!({"body": "内部备注", "internal": true});
+        let comment = app.post(&format!("/requests/{id}/comments"), Some(token), &note).await;
+        assert_eq!(comment.status(), 404, "internal comment on {id}");
+    }
+    let visible = listed(app, token, &format!("community_id={community}")).await;
+    assert!(ids.iter().all(|id| !visible.contains(id)), "{ids:?} listed to a former handler: {visible:?}");
+}
+
+/// The request now at `assignee` (none: the level's shared queue), with a public timeline entry saying so.
+async fn assert_handed_to(app: &TestApp, token: &str, id: i64, assignee: Option<i64>, level: &str) {
+    let found = detail(app, token, id).await;
+    assert_eq!(found["request"]["assignee_id"], json!(assignee), "assignee of {id}: {found}");
+    assert_eq!(found["request"]["assignee_level"], level, "level of {id}");
+    let timeline = found["timeline"].as_array().unwrap();
+    let handed = timeline.iter().any(|e| e["kind"] == "reassigned" && e["assignee_id"] == json!(assignee));
+    assert!(handed, "no handover entry in the timeline of {id}: {timeline:?}");
+}
+
+#[tokio::test]
+async fn removing_every_role_of_a_leader_ends_their_access_and_hands_their_requests_up() {
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
+    let (leader, committee, grid) = (&s["demo-leader"], &s["demo-committee"], &s["demo-grid"]);
+    let resident = &s["demo-resident-1"].access;
+    let anonymous = report(&app, &at, resident, at.building_1, "楼道灯坏了", true).await["id"].as_i64().unwrap();
+    app.wechat.set_text_verdict("待审核", "review");
+    let held = report(&app, &at, resident, at.building_1, "电梯异响待审核", false).await;
+    assert_eq!(held["moderation"], "held");
+    let ids = [anonymous, held["id"].as_i64().unwrap()];
+    for id in ids {
+        assert_eq!(detail(&app, &leader.access, id).await["request"]["assignee_id"], json!(leader.user_id));
+    }
+    let note = json!({"body": "联系物业维修", "internal": true});
+    let noted = app.post(&format!("/requests/{anonymous}/comments"), Some(&leader.access), &note).await;
+    assert_eq!(noted.status(), 201, "the leader handles it while a leader");
+
+    let removed = put_roles(&app, &committee.access, at.community, leader.user_id, json!([])).await;
+    assert_eq!(removed.status(), 200);
+
+    assert_locked_out(&app, &leader.access, at.community, &ids).await;
+    let by_assignee =
+        listed(&app, &leader.access, &format!("community_id={}&assignee_id={}", at.community, leader.user_id)).await;
+    assert!(by_assignee.is_empty(), "listing by assignee still shows {by_assignee:?}");
+    for id in ids {
+        assert_handed_to(&app, &committee.access, id, Some(grid.user_id), "grid_worker").await;
+    }
+    assert_eq!(app.act(&grid.access, anonymous, "accept", None).await.status(), 200, "the grid worker takes it");
+}
+
+#[tokio::test]
+async fn narrowing_a_leader_hands_over_only_the_buildings_they_lost() {
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid", "demo-resident-1"]).await;
+    let (leader, committee, grid) = (&s["demo-leader"], &s["demo-committee"], &s["demo-grid"]);
+    let both = json!([{"role": "building_leader", "scope_ids": [at.building_1, at.building_2]}]);
+    assert_eq!(put_roles(&app, &committee.access, at.community, leader.user_id, both).await.status(), 200);
+    let resident = &s["demo-resident-1"].access;
+    let lost = report(&app, &at, resident, at.building_1, "一号楼水管漏水", false).await["id"].as_i64().unwrap();
+    let kept = report(&app, &at, resident, at.building_2, "二号楼门禁坏了", false).await["id"].as_i64().unwrap();
+
+    let narrowed = json!([{"role": "building_leader", "scope_ids": [at.building_2]}]);
+    assert_eq!(put_roles(&app, &committee.access, at.community, leader.user_id, narrowed).await.status(), 200);
+
+    assert_handed_to(&app, &committee.access, lost, Some(grid.user_id), "grid_worker").await;
+    assert_eq!(detail(&app, &leader.access, kept).await["request"]["assignee_id"], json!(leader.user_id));
+    assert_eq!(app.act(&leader.access, kept, "accept", None).await.status(), 200, "still leads 2号楼");
+    // Published requests stay readable to members, but the lost one no longer as its handler.
+    let public = detail(&app, &leader.access, lost).await;
+    assert!(public["request"]["reporter"]["id"].is_null(), "the reporter's id leaks: {public}");
+    assert!(public["timeline"].as_array().unwrap().iter().all(|e| e["internal"] == false));
+    assert_eq!(app.act(&leader.access, lost, "accept", None).await.status(), 403);
+    // Nor can the committee hand it back to someone whose role does not cover it.
+    let back = json!({"action": "reassign", "assignee_id": leader.user_id});
+    let refused = app.post(&format!("/requests/{lost}/transitions"), Some(&committee.access), &back).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(error_code(refused).await, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn the_operator_revoking_a_social_worker_hands_their_assigned_requests_back_to_the_committee() {
+    let (app, s, at) = demo(&["demo-social", "demo-committee", "demo-resident-1"]).await;
+    let (social, committee) = (&s["demo-social"], &s["demo-committee"]);
+    // Held, so that only its handlers and reporter can see it at all.
+    app.wechat.set_text_verdict("待审核", "review");
+    let held = report(&app, &at, &s["demo-resident-1"].access, at.building_1, "独居老人需探访待审核", true).await;
+    let id = held["id"].as_i64().unwrap();
+    assert_eq!(app.get(&format!("/requests/{id}"), Some(&social.access)).await.status(), 404, "not theirs yet");
+    let to_social = json!({"action": "reassign", "assignee_id": social.user_id});
+    let reassigned = app.post(&format!("/requests/{id}/transitions"), Some(&committee.access), &to_social).await;
+    assert_eq!(reassigned.status(), 200);
+    assert_eq!(listed(&app, &social.access, &format!("community_id={}", at.community)).await, vec![id]);
+    let theirs = detail(&app, &social.access, id).await;
+    assert!(!theirs["request"]["reporter"]["id"].is_null(), "the assigned social worker handles it: {theirs}");
+
+    let revoke = AdminAction::Revoke {
+        user: social.user_id.to_string(),
+        community: at.community,
+        role: "social_worker".to_owned(),
+        scope_ids: vec![],
+    };
+    run(revoke, &app.db).await.unwrap();
+
+    assert_locked_out(&app, &social.access, at.community, &[id]).await;
+    // The committee assigned it at its own level; a handover does not climb past the committee.
+    assert_handed_to(&app, &committee.access, id, None, "committee").await;
+}
+
+#[tokio::test]
+async fn a_leader_reporting_in_their_own_building_is_passed_over_but_keeps_the_reporters_say() {
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-grid"]).await;
+    let (leader, grid) = (&s["demo-leader"], &s["demo-grid"]);
+    let own = report(&app, &at, &leader.access, at.building_1, "我楼下水道堵了", false).await;
+    let id = own["id"].as_i64().unwrap();
+    assert_eq!(own["assignee_id"], json!(grid.user_id), "routed past the reporter: {own}");
+    assert_eq!(own["assignee_level"], "grid_worker");
+
+    let seen = detail(&app, &leader.access, id).await;
+    assert_eq!(seen["actions"], json!(["withdraw"]), "a party is offered only the reporter's actions");
+    let refused = app.act(&leader.access, id, "accept", None).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(error_code(refused).await, "PARTY_TO_CASE");
+
+    for action in ["accept", "start", "resolve"] {
+        assert_eq!(app.act(&grid.access, id, action, None).await.status(), 200, "grid worker: {action}");
+    }
+    assert_eq!(app.act(&leader.access, id, "confirm", None).await.status(), 200, "the reporter confirms");
+    let rated = app.post(&format!("/requests/{id}/rating"), Some(&leader.access), &json!({"score": 5})).await;
+    assert_eq!(rated.status(), 200, "the reporter rates");
+}
+
+#[tokio::test]
+async fn a_leader_cannot_approve_their_own_join_request_but_the_committee_can() {
+    let (app, s, at) = demo(&["demo-leader", "demo-committee"]).await;
+    let (leader, committee) = (&s["demo-leader"], &s["demo-committee"]);
+    let path = format!("/households/{}/join-requests", at.free_household);
+    let claim: Value = app.post(&path, Some(&leader.access), &json!({})).await.json().await.unwrap();
+    let approve = format!("/join-requests/{}/approve", claim["id"]);
+    let refused = app.post(&approve, Some(&leader.access), &json!({})).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(error_code(refused).await, "PARTY_TO_CASE");
+    let approved = app.post(&approve, Some(&committee.access), &json!({})).await;
+    assert_eq!(approved.status(), 200);
+    assert_eq!(approved.json::<Value>().await.unwrap()["decided_by"], json!(committee.user_id));
+}
+
+/// One decision route: who holds the role to decide it, tried as a party to their own case.
+struct Decision {
+    method: Method,
+    path: &'static str,
+    /// For the transitions route: the action decided.
+    action: Option<&'static str>,
+    deciders: &'static [&'static str],
+}
+
+const JOIN_DECIDERS: &[&str] = &["demo-leader", "demo-committee", "demo-admin"];
+const HANDLERS: &[&str] = &["demo-leader", "demo-grid", "demo-committee", "demo-admin"];
+const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
+const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
+const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
+
+fn decisions() -> Vec<Decision> {
+    let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
+    let transition =
+        |action, deciders| Decision { method: Method::POST, path: TRANSITIONS, action: Some(action), deciders };
+    vec![
+        route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
+        route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
+        route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        transition("accept", HANDLERS),
+        transition("start", HANDLERS),
+        transition("resolve", HANDLERS),
+        transition("reject", HANDLERS),
+        transition("escalate", HANDLERS),
+        transition("reassign", SUPERVISORS),
+        transition("release", MODERATORS),
+    ]
+}
+
+/// Every other write route, and why it decides nothing about anyone but the caller's own matter or
+/// the community's structure.
+const NOT_DECISIONS: &[(&str, &str, &str)] = &[
+    ("POST", "/api/v1/auth/wechat/login", "signs the caller in"),
+    ("POST", "/api/v1/auth/refresh", "renews the caller's own session"),
+    ("POST", "/api/v1/auth/logout", "ends the caller's own session"),
+    ("POST", "/api/v1/auth/dev-login", "dev only: signs in"),
+    ("PATCH", "/api/v1/me", "the caller's own profile"),
+    ("POST", "/api/v1/me/phone", "the caller's own phone number"),
+    ("POST", "/api/v1/communities", "structure: no one is a party to a community's creation"),
+    ("POST", "/api/v1/communities/{id}/grids", "structure"),
+    ("POST", "/api/v1/grids/{id}/buildings", "structure"),
+    ("POST", "/api/v1/buildings/{id}/households", "structure"),
+    ("POST", "/api/v1/households/{id}/join-requests", "the applicant opens their own case"),
+    ("POST", "/api/v1/requests", "the reporter opens their own case"),
+    ("POST", "/api/v1/requests/{id}/comments", "a voice in the case, not a decision (internal notes need a handler)"),
+    ("POST", "/api/v1/requests/{id}/rating", "the reporter's own say about how they were served"),
+    ("POST", "/api/v1/requests/{id}/me-too", "follows a case"),
+    ("POST", "/api/v1/communities/{id}/categories", "settings"),
+    ("PATCH", "/api/v1/categories/{id}", "settings"),
+    ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
+    ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
+    ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
+];
+
+/// The decision table is complete: every write route is either a decision or listed as none, and
+/// every transition a non-reporter takes is a row.
+fn assert_every_decision_is_listed(table: &[Decision]) {
+    let writes: BTreeSet<(String, String)> =
+        ehome_api::routes::route_table(Environment::Dev).into_iter().filter(|(method, _)| method != "GET").collect();
+    let mut classified: BTreeSet<(String, String)> =
+        NOT_DECISIONS.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    classified.extend(table.iter().map(|d| (d.method.as_str().to_owned(), d.path.to_owned())));
+    assert_eq!(writes, classified, "a write route is neither a decision row nor in NOT_DECISIONS");
+    let decided: BTreeSet<&str> = table.iter().filter_map(|d| d.action).collect();
+    // The jobs' actions (`ActorKind::System`) are not on the route: the body cannot name them.
+    let handler_actions: BTreeSet<&str> = Action::ALL
+        .iter()
+        .filter(|a| !matches!(a.actor(), ActorKind::Reporter | ActorKind::System))
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(decided, handler_actions, "every action a person other than the reporter takes is a decision row");
+}
+
+/// The case each decider is a party to, made once and reused: a refused decision changes nothing.
+struct Cases {
+    join_requests: HashMap<&'static str, i64>,
+    requests: HashMap<&'static str, i64>,
+}
+
+async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
+    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new() };
+    for decider in JOIN_DECIDERS {
+        let path = format!("/households/{}/join-requests", at.free_household);
+        let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
+        assert_eq!(claim.status(), 201, "{decider} claims a home");
+        cases.join_requests.insert(decider, claim.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    for decider in HANDLERS {
+        let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
+        cases.requests.insert(decider, own["id"].as_i64().unwrap());
+    }
+    cases
+}
+
+#[tokio::test]
+async fn every_decision_route_refuses_a_party_to_the_case() {
+    let table = decisions();
+    assert_every_decision_is_listed(&table);
+    let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social"];
+    let (app, s, at) = demo(&names).await;
+    let cases = cases_of(&app, &s, &at).await;
+    for decision in &table {
+        for decider in decision.deciders {
+            let session = &s[*decider];
+            let (id, body) = match decision.action {
+                None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
+                None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
+                Some(action) => {
+                    let mut body = json!({"action": action, "note": "理由"});
+                    if action == "reassign" {
+                        body["assignee_id"] = json!(s["demo-social"].user_id);
+                    }
+                    (cases.requests[decider], body)
+                }
+            };
+            let path =
+                decision.path.replace("{id}", &id.to_string()).replace("{user_id}", &session.user_id.to_string());
+            let response =
+                app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
+            let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);
+            assert_eq!(response.status(), 403, "{what}");
+            assert_eq!(error_code(response).await, "PARTY_TO_CASE", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_role_or_scope_id_listed_twice_is_a_400() {
+    let (app, s, at) = demo(&["demo-committee", "demo-newcomer"]).await;
+    let target = s["demo-newcomer"].user_id;
+    let twice = [
+        json!([{"role": "volunteer"}, {"role": "volunteer"}]),
+        json!([{"role": "building_leader", "scope_ids": [at.building_1]}, {"role": "building_leader", "scope_ids": [at.building_2]}]),
+        json!([{"role": "building_leader", "scope_ids": [at.building_1, at.building_1]}]),
+    ];
+    for roles in twice {
+        let response = put_roles(&app, &s["demo-committee"].access, at.community, target, roles.clone()).await;
+        assert_eq!(response.status(), 400, "{roles}");
+        assert_eq!(error_code(response).await, "INVALID_ROLE", "{roles}");
+    }
+    let read: Value = app
+        .get(&format!("/communities/{}/members/{target}/roles", at.community), Some(&s["demo-committee"].access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["roles"], json!([]), "a refused set changes nothing");
+}
+
+#[tokio::test]
+async fn approving_someone_who_already_holds_the_resident_role_is_idempotent() {
+    let (app, s, at) = demo(&["demo-committee", "demo-newcomer"]).await;
+    let (committee, newcomer) = (&s["demo-committee"], &s["demo-newcomer"]);
+    let resident = json!([{"role": "resident"}]);
+    assert_eq!(put_roles(&app, &committee.access, at.community, newcomer.user_id, resident).await.status(), 200);
+    let path = format!("/households/{}/join-requests", at.free_household);
+    let claim: Value = app.post(&path, Some(&newcomer.access), &json!({})).await.json().await.unwrap();
+    let approved =
+        app.post(&format!("/join-requests/{}/approve", claim["id"]), Some(&committee.access), &json!({})).await;
+    assert_eq!(approved.status(), 200, "{}", approved.text().await.unwrap());
+    let read: Value = app
+        .get(&format!("/communities/{}/members/{}/roles", at.community, newcomer.user_id), Some(&newcomer.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["roles"], json!([{"role": "resident", "scope_ids": []}]));
+}
