@@ -1,12 +1,12 @@
 //! The signed-in user's own profile: `GET/PATCH /me`, `POST /me/phone`.
 
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use ehome_entities::{household, household_member, member_role, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
+use crate::domain::media_url::MediaUrl;
 use crate::domain::{Nickname, Phone, phone};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::Routes;
@@ -106,17 +106,14 @@ struct PatchMe {
     avatar_url: Option<String>,
 }
 
-fn parse_avatar(raw: &str) -> Result<String, ApiError> {
-    let url = raw.trim();
-    if url.len() > 512 || !url.starts_with("https://") {
-        return Err(ApiError::validation("avatar_url", "an https:// URL of at most 512 characters"));
-    }
-    Ok(url.to_owned())
-}
-
 async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<PatchMe>) -> ApiResult<HttpResponse> {
     let nickname = body.nickname.as_deref().map(Nickname::parse).transpose()?;
-    let avatar = body.avatar_url.as_deref().map(parse_avatar).transpose()?;
+    let media_hosts = &state.settings.security.media_hosts;
+    let avatar = body
+        .avatar_url
+        .as_deref()
+        .map(|raw| MediaUrl::parse("avatar_url", raw, media_hosts).map(MediaUrl::into_inner))
+        .transpose()?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     let mut active: user::ActiveModel = user.into();
     if let Some(nickname) = nickname {
@@ -125,7 +122,7 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     if let Some(avatar) = avatar {
         active.avatar_url = Set(Some(avatar));
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }
@@ -151,7 +148,7 @@ async fn bind_phone(
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     let mut active: user::ActiveModel = user.into();
     active.phone = Set(Some(phone.as_str().to_owned()));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }

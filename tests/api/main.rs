@@ -8,6 +8,8 @@ mod health;
 mod logs;
 mod openapi;
 mod roles_matrix;
+mod security_http;
+mod security_platform;
 mod services_flow;
 mod services_lifecycle;
 mod services_stats;

@@ -187,6 +187,8 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     // Nothing is overdue yet.
     assert_eq!(run_once(&first.state).await.unwrap().escalated, 0);
     first.clock.advance(Duration::hours(5));
+    // Access tokens follow the app's clock: sign in again after it moved.
+    let resident = first.dev_login("demo-resident-1").await;
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     let total = a.unwrap().escalated + b.unwrap().escalated;
     assert_eq!(total, ids.len(), "each overdue request escalated exactly once across both instances");
@@ -201,6 +203,7 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     // The new level got fresh deadlines: a second pass right away does nothing; past them, one more level.
     assert_eq!(run_once(&second.state).await.unwrap().escalated, 0);
     first.clock.advance(Duration::hours(5));
+    let resident = first.dev_login("demo-resident-1").await;
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     assert_eq!(a.unwrap().escalated + b.unwrap().escalated, ids.len());
     let detail: Value =
@@ -304,7 +307,6 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let resident = app.dev_login("demo-resident-1").await;
-    let committee = app.dev_login("demo-committee").await;
     let safety = category_id(&app, &resident.access, "safety").await;
     let repair = category_id(&app, &resident.access, "repair").await;
     let mut before = Vec::new();
@@ -319,6 +321,9 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     }
     // The safety ones pass their 4-hour response deadline: they sort first.
     app.clock.advance(Duration::hours(5));
+    // Access tokens follow the app's clock: sign in again after it moved.
+    let resident = app.dev_login("demo-resident-1").await;
+    let committee = app.dev_login("demo-committee").await;
     let communities: Value = app.get("/communities", Some(&committee.access)).await.json().await.unwrap();
     let cid = communities["items"][0]["id"].as_i64().unwrap();
 

@@ -45,7 +45,6 @@ async fn the_whole_lifecycle() {
     app.seed_demo().await;
     let resident = app.dev_login("demo-resident-1").await;
     let leader = app.dev_login("demo-leader").await;
-    let committee = app.dev_login("demo-committee").await;
     let repair = category_id(&app, &resident.access, "repair").await;
 
     // Routed to the leader of the resident's building; the leader takes it through to resolution.
@@ -97,6 +96,10 @@ async fn the_whole_lifecycle() {
     let late = submit(&app, &resident.access, repair, "电梯按钮失灵").await["id"].as_i64().unwrap();
     assert_eq!(act(&app, &leader.access, late, "resolve", None).await.status(), 200);
     app.clock.advance(Duration::days(8));
+    // Access tokens follow the app's clock: sign in again eight days later.
+    let resident = app.dev_login("demo-resident-1").await;
+    let leader = app.dev_login("demo-leader").await;
+    let committee = app.dev_login("demo-committee").await;
     let reopened = act(&app, &resident.access, late, "reopen", None).await;
     assert_eq!(reopened.status(), 409);
     assert_eq!(error_code(reopened).await, "REOPEN_WINDOW_CLOSED");

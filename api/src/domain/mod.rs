@@ -1,6 +1,7 @@
 //! Domain types that are valid once built: typed ids, roles, phone numbers, nicknames.
 
 mod ids;
+pub mod media_url;
 pub mod phone;
 mod role;
 mod text;

@@ -99,15 +99,20 @@ pub struct SubmitBody {
     anonymous: bool,
 }
 
-fn parse_submit(body: SubmitBody) -> Result<(i64, Option<i64>, NewRequest), ApiError> {
+fn parse_submit(
+    body: SubmitBody,
+    media_hosts: &crate::domain::media_url::MediaHosts,
+) -> Result<(i64, Option<i64>, NewRequest), ApiError> {
     if body.photos.len() > PHOTOS_MAX {
         return Err(ApiError::validation("photos", format!("at most {PHOTOS_MAX}")));
     }
-    for photo in &body.photos {
-        if photo.len() > 512 || !photo.starts_with("https://") {
-            return Err(ApiError::validation("photos", "https:// URLs of at most 512 characters"));
-        }
-    }
+    let photos = body
+        .photos
+        .iter()
+        .map(|photo| {
+            crate::domain::media_url::MediaUrl::parse("photos", photo, media_hosts).map(|url| url.into_inner())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let urgency = match body.urgency.as_deref() {
         None | Some("normal") => "normal",
         Some("urgent") => "urgent",
@@ -117,7 +122,7 @@ fn parse_submit(body: SubmitBody) -> Result<(i64, Option<i64>, NewRequest), ApiE
         title: text("title", &body.title, TITLE_CHARS_MAX)?,
         description: text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
         location: optional_text("location", body.location.as_deref(), 100)?,
-        photos: body.photos,
+        photos,
         urgency,
         anonymous: body.anonymous,
     };
@@ -187,7 +192,7 @@ pub async fn submit(
     caller: AuthUser,
     body: web::Json<SubmitBody>,
 ) -> ApiResult<HttpResponse> {
-    let (category_id, building_id, new) = parse_submit(body.into_inner())?;
+    let (category_id, building_id, new) = parse_submit(body.into_inner(), &state.settings.security.media_hosts)?;
     let actor = Actor::load(&state.db, caller).await?;
     let building = building_for(&state, &actor, building_id).await?;
     let community_id = CommunityId(building.community_id);
