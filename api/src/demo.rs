@@ -1,14 +1,14 @@
 //! Demo data for a new dev database: one street, one community with 2 grids, 4 buildings and 20
 //! households, and a user for every role, each reachable through dev-login by openid.
 
-use chrono::Utc;
+use crate::platform::clock::{Clock, SystemClock};
 use ehome_entities::{merchant, user};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
-use crate::community::service;
 use crate::domain::{CommunityId, Label, Role, RoleGrant, UserId};
-use crate::error::ApiError;
-use crate::users;
+use crate::identity::users;
+use crate::platform::error::ApiError;
+use crate::scenes::community::service;
 
 /// The dev-login openids of the demo users, with what each can do.
 pub const DEMO_USERS: &[(&str, &str)] = &[
@@ -35,8 +35,9 @@ pub async fn present(db: &DatabaseConnection) -> Result<bool, ApiError> {
 }
 
 pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
-    let txn = crate::db::begin_write(db).await?;
-    let now = Utc::now();
+    let txn = crate::platform::db::begin_write(db).await?;
+    // The demo seed runs outside the app (at start-up and from `ehome seed-demo`): system time.
+    let now = SystemClock.now();
     let community =
         service::create_community(&txn, label("海曙区")?, label("南门街道")?, label("新芝社区")?, now).await?;
     let community_id = CommunityId(community.id);

@@ -1,30 +1,20 @@
-//! 邻e家 API: configuration, start-up, auth, one module per scene, the WeChat client, the shared cache,
-//! errors.
+//! 邻e家 API. The folders show the architecture (`docs/architecture.md` is the map):
+//!
+//! - [`platform`]: plumbing every scene uses — configuration, clock, database, cache, JSON, metrics,
+//!   middleware, pagination, rate limits, telemetry, the WeChat client, the one error type;
+//! - [`identity`]: who the caller is — sign-in and tokens, the profile, users;
+//! - [`authz`]: what the caller may do — the `Actor` and one policy file per scene;
+//! - [`domain`]: validated value types shared by scenes;
+//! - [`scenes`]: one folder per scene, each with the same files;
+//! - [`routes`], [`startup`], [`state`]: the app assembled; [`cli`] and [`demo`]: the `ehome` command.
 
-pub mod auth;
 pub mod authz;
-pub mod cache;
 pub mod cli;
-pub mod clock;
-pub mod community;
-pub mod config;
-pub mod db;
 pub mod demo;
 pub mod domain;
-pub mod error;
-pub mod json;
-pub mod ledger_api;
-pub mod me;
-pub mod metrics;
-pub mod middleware;
-pub mod notifications;
-pub mod ops;
-pub mod pagination;
-pub mod rate_limit;
+pub mod identity;
+pub mod platform;
 pub mod routes;
-pub mod services;
+pub mod scenes;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
-pub mod users;
-pub mod wechat;

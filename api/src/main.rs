@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use ehome_api::cli::{Cli, Command, MigrateAction};
-use ehome_api::config::Settings;
+use ehome_api::platform::config::Settings;
 use ehome_api::startup::Application;
 use ehome_migrations::{Migrator, MigratorTrait};
 
@@ -23,11 +23,11 @@ async fn main() -> ExitCode {
 async fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let settings = Settings::from_env().context("configuration")?;
-    ehome_api::telemetry::init(settings.environment);
+    ehome_api::platform::telemetry::init(settings.environment);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => {
-            let db = ehome_api::db::connect(&settings.database).await?;
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
             match action {
                 MigrateAction::Up => Migrator::up(&db, None).await?,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
@@ -36,8 +36,8 @@ async fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::SeedDemo => {
-            let db = ehome_api::db::connect(&settings.database).await?;
-            ehome_api::db::migrate(&db).await?;
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
             if ehome_api::demo::present(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!("demo data is already loaded; nothing to do");
                 return Ok(ExitCode::SUCCESS);
@@ -47,12 +47,12 @@ async fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ledger { action } => {
-            let db = ehome_api::db::connect(&settings.database).await?;
-            ehome_api::db::migrate(&db).await?;
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::ledger::run(action, &db).await
         }
         Command::Admin { action } => {
-            let db = ehome_api::db::connect(&settings.database).await?;
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::cli::admin::run(action, &db).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -63,7 +63,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let dev = settings.environment.is_dev();
     let app = Application::build(settings).await?;
     if app.state().settings.requests.job_interval_seconds > 0 {
-        ehome_api::services::escalation::spawn(app.state().clone());
+        ehome_api::scenes::requests::jobs::spawn(app.state().clone());
     }
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));

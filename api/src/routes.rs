@@ -4,7 +4,7 @@
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, web};
 
-use crate::config::Environment;
+use crate::platform::config::Environment;
 
 /// Collects routes, one actix resource per path (so a wrong method on a known path is 405, not 404),
 /// and records (method, full path) of each.
@@ -62,17 +62,17 @@ impl Routes<'_> {
 
 /// The API under `/api/v1`, one line per scene.
 fn api_v1(routes: &mut Routes<'_>) {
-    crate::auth::routes(routes);
-    crate::me::routes(routes);
-    crate::community::routes(routes);
-    crate::services::routes(routes);
-    crate::notifications::routes(routes);
-    crate::ledger_api::routes(routes);
+    crate::identity::auth::routes(routes);
+    crate::identity::me::routes(routes);
+    crate::scenes::community::routes(routes);
+    crate::scenes::requests::routes(routes);
+    crate::scenes::notifications::routes(routes);
+    crate::scenes::ledger_admin::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.
 fn operations(routes: &mut Routes<'_>) {
-    crate::ops::routes(routes);
+    crate::platform::ops::routes(routes);
 }
 
 /// Configures the whole app and returns the table of what it registered.

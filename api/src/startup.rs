@@ -10,13 +10,13 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::auth::jwt::JwtKeys;
-use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Settings, TextCheck};
-use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::identity::auth::jwt::JwtKeys;
+use crate::platform::clock::{SharedClock, SystemClock};
+use crate::platform::config::{Settings, TextCheck};
+use crate::platform::error::ApiError;
+use crate::platform::metrics::Metrics;
+use crate::platform::wechat::WechatClient;
 use crate::state::AppState;
-use crate::wechat::WechatClient;
 
 pub struct Application {
     port: u16,
@@ -36,8 +36,8 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         settings.refuse_implicit_dev_mode()?;
         announce_modes(&settings);
-        let db = crate::db::connect(&settings.database).await?;
-        let fresh = crate::db::migrate(&db).await?;
+        let db = crate::platform::db::connect(&settings.database).await?;
+        let fresh = crate::platform::db::migrate(&db).await?;
         if fresh && settings.seed_demo {
             crate::demo::seed(&db).await.context("seeding demo data")?;
             tracing::info!("seeded demo data into the new database");
@@ -52,7 +52,7 @@ impl Application {
         listener: TcpListener,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let cache = crate::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+        let cache = crate::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
             .await
             .context("connecting to Redis")?;
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
@@ -106,14 +106,14 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         let body_limit = data.settings.body_limit_bytes;
         App::new()
             .app_data(data.clone())
-            .configure(|config| crate::json::configure(config, body_limit))
+            .configure(|config| crate::platform::json::configure(config, body_limit))
             .configure(|config| {
                 crate::routes::configure(config, environment);
             })
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
-            .wrap(from_fn(crate::json::objects_only))
-            .wrap(from_fn(crate::rate_limit::limit_requests))
-            .wrap(from_fn(crate::middleware::request_context))
+            .wrap(from_fn(crate::platform::json::objects_only))
+            .wrap(from_fn(crate::platform::rate_limit::limit_requests))
+            .wrap(from_fn(crate::platform::middleware::request_context))
     })
     .shutdown_timeout(shutdown_timeout)
     .listen(listener)

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::jwt::JwtKeys;
-use crate::cache::Cache;
-use crate::clock::SharedClock;
-use crate::config::Settings;
-use crate::metrics::Metrics;
-use crate::wechat::WechatClient;
+use crate::identity::auth::jwt::JwtKeys;
+use crate::platform::cache::Cache;
+use crate::platform::clock::SharedClock;
+use crate::platform::config::Settings;
+use crate::platform::metrics::Metrics;
+use crate::platform::wechat::WechatClient;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -60,9 +60,9 @@ async fn prod_mode_has_no_dev_login_and_refuses_weak_secrets() {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-    assert!(ehome_api::config::Settings::from_vars(&vars).is_err());
+    assert!(ehome_api::platform::config::Settings::from_vars(&vars).is_err());
     vars.remove("JWT_SECRET");
-    assert!(ehome_api::config::Settings::from_vars(&vars).is_err());
+    assert!(ehome_api::platform::config::Settings::from_vars(&vars).is_err());
 }
 
 #[tokio::test]

@@ -141,7 +141,7 @@ async fn every_protected_route_with_every_role() {
     ];
 
     // Every route the app serves is either public or in this matrix.
-    let table = ehome_api::routes::route_table(ehome_api::config::Environment::Dev);
+    let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
     for (method, path) in &table {
         let covered =
             PUBLIC.contains(&path.as_str()) || cases.iter().any(|c| c.method.as_str() == method && c.template == path);

@@ -134,7 +134,7 @@ async fn positional_array_bodies_are_refused_on_every_route() {
     let app = spawn_app().await;
     let session = app.dev_login("array-sender").await;
     let positional = json!(["nick", null]);
-    let table = ehome_api::routes::route_table(ehome_api::config::Environment::Dev);
+    let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
     let mut walked = 0;
     for (method, template) in &table {
         if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {

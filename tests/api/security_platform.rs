@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Duration;
-use ehome_api::clock::{Clock, TestClock};
-use ehome_api::config::{ConfigError, Settings, TextCheck};
+use ehome_api::platform::clock::{Clock, TestClock};
+use ehome_api::platform::config::{ConfigError, Settings, TextCheck};
 use ehome_api::startup::Application;
 use ehome_tests::{
     FakeWechat, Shared, TEST_JWT_SECRET, TestDatabase, error_code, session_from, settings_for, spawn_app_with,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::Duration;
-use ehome_api::services::escalation::run_once;
+use ehome_api::scenes::requests::jobs::run_once;
 use ehome_tests::{Endpoint, TestApp, error_code, spawn_app, spawn_app_sharing};
 use serde_json::{Value, json};
 

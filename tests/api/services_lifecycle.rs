@@ -1,7 +1,7 @@
 //! 邻办事: the lifecycle end to end, and every forbidden transition for every role.
 
 use chrono::Duration;
-use ehome_api::services::escalation::run_once;
+use ehome_api::scenes::requests::jobs::run_once;
 use ehome_tests::{TestApp, error_code, spawn_app};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use ehome_api::services::escalation::run_once;
+use ehome_api::scenes::requests::jobs::run_once;
 use ehome_tests::{TestApp, error_code, spawn_app};
 use serde_json::{Value, json};
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ehome_api::cache::{Cache, MemoryCache, RedisCache};
-use ehome_api::config::{Secret, WechatSettings};
-use ehome_api::wechat::{
+use ehome_api::platform::cache::{Cache, MemoryCache, RedisCache};
+use ehome_api::platform::config::{Secret, WechatSettings};
+use ehome_api::platform::wechat::{
     ACCESS_TOKEN_KEY, SendOutcome, SubscribeMessage, TextScene, TextVerdict, WechatClient, WechatError,
 };
 use ehome_tests::fake_wechat::{Endpoint, FAKE_APPID, FAKE_SECRET, FakeWechat, QR_PNG};
@@ -15,7 +15,7 @@ fn settings(base: &str) -> WechatSettings {
     WechatSettings {
         appid: FAKE_APPID.to_owned(),
         secret: Secret::new(FAKE_SECRET),
-        text_check: ehome_api::config::TextCheck::Wechat,
+        text_check: ehome_api::platform::config::TextCheck::Wechat,
         api_base: base.to_owned(),
         connect_timeout_ms: 1_000,
         request_timeout_ms: 2_000,

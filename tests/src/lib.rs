@@ -9,8 +9,8 @@ pub mod fake_wechat;
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
-use ehome_api::clock::{SharedClock, TestClock};
-use ehome_api::config::Settings;
+use ehome_api::platform::clock::{SharedClock, TestClock};
+use ehome_api::platform::config::Settings;
 use ehome_api::startup::Application;
 use ehome_api::state::AppState;
 use reqwest::{Method, RequestBuilder, Response};
@@ -66,7 +66,7 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            ehome_api::telemetry::init(ehome_api::config::Environment::Dev);
+            ehome_api::platform::telemetry::init(ehome_api::platform::config::Environment::Dev);
         }
     });
 }

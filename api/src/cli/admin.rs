@@ -1,12 +1,12 @@
 //! `ehome admin …`: bootstrap tasks that no one can do over HTTP before a committee exists.
 
-use chrono::Utc;
+use crate::platform::clock::{Clock, SystemClock};
 use clap::Subcommand;
 use ehome_entities::user;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::community::service;
 use crate::domain::{CommunityId, Role, RoleGrant, UserId};
+use crate::scenes::community::service;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {
@@ -60,7 +60,7 @@ pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result
                 Some(existing) => existing.scope_ids.extend(scope_ids),
                 None => grants.push(RoleGrant { role, scope_ids }),
             }
-            let roles = service::set_roles(&txn, community, UserId(user.id), &grants, Utc::now())
+            let roles = service::set_roles(&txn, community, UserId(user.id), &grants, SystemClock.now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             txn.commit().await?;

@@ -2,7 +2,7 @@
 //! media allow-list (`EHOME_MEDIA_HOSTS`), nothing else. A URL that names an internal address, carries
 //! credentials, picks a port or smuggles quotes into an `<image src>` is refused before it is stored.
 
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 pub const MEDIA_URL_CHARS_MAX: usize = 512;
 

@@ -1,12 +1,14 @@
-//! Domain types that are valid once built: typed ids, roles, phone numbers, nicknames.
+//! Domain types that are valid once built: typed ids, roles, phone numbers, the kinds of user text
+//! with their limits, and the macro for enums stored as text.
 
 mod ids;
 pub mod media_url;
 pub mod phone;
 mod role;
-mod text;
+mod stored_enum;
+pub mod text;
 
 pub use ids::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, UserId};
 pub use phone::Phone;
 pub use role::{Role, RoleGrant, Scope};
-pub use text::{Label, Nickname};
+pub use text::{Description, Label, Location, Nickname, Note, RatingText, SearchText, Title};

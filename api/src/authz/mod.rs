@@ -1,0 +1,195 @@
+//! Authorisation: who the caller is in each community, and one policy function per action. Handlers
+//! call a policy; they never check roles themselves.
+
+use std::collections::HashMap;
+
+use ehome_entities::{member_role, user};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::domain::{BuildingId, CommunityId, Role, UserId};
+use crate::identity::auth::AuthUser;
+use crate::platform::error::ApiError;
+
+/// The caller with every role they hold, loaded once per request that needs a decision.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: UserId,
+    pub is_admin: bool,
+    /// Community → (role, scope id) pairs.
+    roles: HashMap<i64, Vec<(Role, i64)>>,
+}
+
+impl Actor {
+    pub async fn load(db: &impl ConnectionTrait, caller: AuthUser) -> Result<Actor, ApiError> {
+        // A token can outlive its user only if the user was deleted; treat that as signed out.
+        let user = user::Entity::find_by_id(caller.id.0).one(db).await?.ok_or(ApiError::Unauthenticated)?;
+        let rows = member_role::Entity::find().filter(member_role::Column::UserId.eq(user.id)).all(db).await?;
+        let mut roles: HashMap<i64, Vec<(Role, i64)>> = HashMap::new();
+        for row in rows {
+            if let Some(role) = Role::parse(&row.role) {
+                roles.entry(row.community_id).or_default().push((role, row.scope_id));
+            }
+        }
+        Ok(Actor { id: UserId(user.id), is_admin: user.is_admin, roles })
+    }
+
+    pub fn has(&self, community: CommunityId, role: Role) -> bool {
+        self.roles.get(&community.0).is_some_and(|held| held.iter().any(|(r, _)| *r == role))
+    }
+
+    pub fn has_scoped(&self, community: CommunityId, role: Role, scope_id: i64) -> bool {
+        self.roles.get(&community.0).is_some_and(|held| held.iter().any(|(r, scope)| *r == role && *scope == scope_id))
+    }
+
+    /// The scope ids of a scoped role in a community (buildings led, grids served, shops worked for).
+    pub fn scopes(&self, community: CommunityId, role: Role) -> Vec<i64> {
+        self.roles
+            .get(&community.0)
+            .map(|held| held.iter().filter(|(r, _)| *r == role).map(|(_, scope)| *scope).collect())
+            .unwrap_or_default()
+    }
+
+    fn committee_or_admin(&self, community: CommunityId) -> bool {
+        self.is_admin || self.has(community, Role::Committee)
+    }
+}
+
+fn allow(allowed: bool) -> Result<(), ApiError> {
+    if allowed { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+/// Creating a community (and its street and district) is for platform admins.
+pub fn create_community(actor: &Actor) -> Result<(), ApiError> {
+    allow(actor.is_admin)
+}
+
+/// Adding grids, buildings and households: the community's committee or an admin.
+pub fn manage_structure(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community))
+}
+
+/// Deciding (and listing) join requests for a building: its leader, the committee, an admin.
+pub fn decide_join_request(actor: &Actor, community: CommunityId, building: BuildingId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community) || actor.has_scoped(community, Role::BuildingLeader, building.0))
+}
+
+/// Listing join requests of a community: anyone who may decide some of them.
+pub fn list_join_requests(actor: &Actor, community: CommunityId) -> Result<JoinRequestScope, ApiError> {
+    if actor.committee_or_admin(community) {
+        return Ok(JoinRequestScope::All);
+    }
+    let buildings = actor.scopes(community, Role::BuildingLeader);
+    if buildings.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(JoinRequestScope::Buildings(buildings))
+}
+
+pub enum JoinRequestScope {
+    All,
+    Buildings(Vec<i64>),
+}
+
+/// Setting a member's roles: the committee or an admin.
+pub fn assign_roles(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community))
+}
+
+/// Reading a member's roles: the member themself, the committee, an admin.
+pub fn view_roles(actor: &Actor, community: CommunityId, member: UserId) -> Result<(), ApiError> {
+    allow(actor.id == member || actor.committee_or_admin(community))
+}
+
+/// The books (verify, export, raw accounts and transfers): platform admins only.
+pub fn ledger_admin(actor: &Actor) -> Result<(), ApiError> {
+    allow(actor.is_admin)
+}
+
+impl Actor {
+    /// Holds any role in the community (residents get one when their household claim is approved).
+    pub fn in_community(&self, community: CommunityId) -> bool {
+        self.is_admin || self.roles.get(&community.0).is_some_and(|held| !held.is_empty())
+    }
+}
+
+/// What the caller may do with one 邻办事 request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestAccess {
+    /// May see it at all (otherwise it does not exist for them: 404).
+    pub visible: bool,
+    pub reporter: bool,
+    /// May accept, start, resolve, reject, escalate; sees the reporter, held content and internal notes.
+    pub handler: bool,
+    /// May reassign.
+    pub supervisor: bool,
+    /// May release held content.
+    pub moderator: bool,
+}
+
+/// The scope fields of a request that decisions depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestScope {
+    pub community: CommunityId,
+    pub grid_id: i64,
+    pub building_id: i64,
+    pub reporter_id: i64,
+    pub assignee_id: Option<i64>,
+    pub published: bool,
+}
+
+pub fn request_access(actor: &Actor, request: &RequestScope) -> RequestAccess {
+    let community = request.community;
+    let committee = actor.committee_or_admin(community);
+    let grid_worker = actor.has_scoped(community, Role::GridWorker, request.grid_id);
+    let leader = actor.has_scoped(community, Role::BuildingLeader, request.building_id);
+    let assignee = request.assignee_id == Some(actor.id.0);
+    let reporter = request.reporter_id == actor.id.0;
+    let handler = committee || grid_worker || leader || assignee;
+    let public = request.published && actor.in_community(community);
+    RequestAccess {
+        visible: handler || reporter || public,
+        reporter,
+        handler,
+        supervisor: committee || grid_worker,
+        moderator: committee,
+    }
+}
+
+/// Which requests of a community a caller may list.
+#[derive(Debug, Clone)]
+pub enum RequestListScope {
+    /// The committee and admins: everything in the community.
+    All,
+    /// Everyone else: their own, those in their scope or assigned to them, and — for members — the
+    /// published ones.
+    Limited { user_id: i64, grids: Vec<i64>, buildings: Vec<i64>, published: bool },
+}
+
+pub fn request_list_scope(actor: &Actor, community: CommunityId) -> RequestListScope {
+    if actor.committee_or_admin(community) {
+        return RequestListScope::All;
+    }
+    RequestListScope::Limited {
+        user_id: actor.id.0,
+        grids: actor.scopes(community, Role::GridWorker),
+        buildings: actor.scopes(community, Role::BuildingLeader),
+        published: actor.in_community(community),
+    }
+}
+
+/// Category settings and the statistics and CSV of a community: its committee or an admin.
+pub fn manage_requests(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.committee_or_admin(community))
+}
+
+/// Submitting a request in a community: its members.
+pub fn submit_request(actor: &Actor, community: CommunityId) -> Result<(), ApiError> {
+    allow(actor.in_community(community))
+}
+
+/// Whether a user may be assigned requests: a handler role in the community.
+pub fn can_be_assigned(actor: &Actor, community: CommunityId) -> bool {
+    [Role::BuildingLeader, Role::GridWorker, Role::Committee, Role::SocialWorker]
+        .into_iter()
+        .any(|role| actor.has(community, role))
+}

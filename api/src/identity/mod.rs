@@ -1,0 +1,5 @@
+//! Who the caller is: WeChat sign-in and tokens, the caller's own profile, and the users table.
+
+pub mod auth;
+pub mod me;
+pub mod users;

@@ -1,0 +1,291 @@
+//! The one error type of the API: stable codes, the right HTTP status, a message in Chinese (default)
+//! or English, and the underlying cause kept for the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The language of a response, from `Accept-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// English when the first language the client names is English; Chinese otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let first =
+            header.and_then(|h| h.split(',').next()).map(|tag| tag.trim().to_ascii_lowercase()).unwrap_or_default();
+        if first.starts_with("en") { Lang::En } else { Lang::Zh }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed JSON body: {0}")]
+    InvalidJson(String),
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    #[error("invalid field {field}: {reason}")]
+    Validation { field: String, reason: String },
+    #[error("not signed in or token invalid")]
+    Unauthenticated,
+    #[error("refresh token invalid, expired or revoked")]
+    RefreshTokenInvalid,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("rate limited; retry after {retry_after_seconds}s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("user already belongs to a household in this community")]
+    AlreadyMember,
+    #[error("join request is not pending")]
+    JoinRequestNotPending,
+    #[error("a pending join request already exists")]
+    JoinRequestExists,
+    #[error("invalid role assignment: {0}")]
+    InvalidRole(String),
+    #[error("WeChat code invalid or used")]
+    WechatCodeInvalid,
+    #[error("WeChat blocked this user")]
+    WechatUserBlocked,
+    #[error("WeChat quota exceeded")]
+    WechatRateLimited,
+    #[error("WeChat unavailable")]
+    WechatUnavailable,
+    #[error("no phone number bound")]
+    PhoneNotBound,
+    #[error(transparent)]
+    Requests(#[from] crate::scenes::requests::error::RequestError),
+    #[error("content rejected by the text check")]
+    ContentRejected,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    pub request_id: String,
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
+        ApiError::Validation { field: field.into(), reason: reason.into() }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> ApiError {
+        ApiError::Internal(err.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "INVALID_JSON",
+            ApiError::InvalidQuery(_) => "INVALID_QUERY",
+            ApiError::Validation { .. } => "VALIDATION_FAILED",
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::RefreshTokenInvalid => "REFRESH_TOKEN_INVALID",
+            ApiError::Forbidden => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::RouteNotFound => "ROUTE_NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::AlreadyMember => "ALREADY_MEMBER",
+            ApiError::JoinRequestNotPending => "JOIN_REQUEST_NOT_PENDING",
+            ApiError::JoinRequestExists => "JOIN_REQUEST_EXISTS",
+            ApiError::InvalidRole(_) => "INVALID_ROLE",
+            ApiError::WechatCodeInvalid => "WECHAT_CODE_INVALID",
+            ApiError::WechatUserBlocked => "WECHAT_USER_BLOCKED",
+            ApiError::WechatRateLimited => "WECHAT_RATE_LIMITED",
+            ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
+            ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
+            ApiError::Requests(err) => err.code(),
+            ApiError::ContentRejected => "CONTENT_REJECTED",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        let pick = |zh_text: &str, en_text: &str| if zh { zh_text.to_owned() } else { en_text.to_owned() };
+        match self {
+            ApiError::InvalidJson(detail) => {
+                if zh {
+                    format!("请求体不是有效的 JSON：{detail}")
+                } else {
+                    format!("The request body is not valid JSON: {detail}")
+                }
+            }
+            ApiError::InvalidQuery(detail) => {
+                if zh {
+                    format!("查询参数无效：{detail}")
+                } else {
+                    format!("Invalid query parameters: {detail}")
+                }
+            }
+            ApiError::Validation { field, reason } => {
+                if zh {
+                    format!("字段 {field} 无效：{reason}")
+                } else {
+                    format!("Field {field} is invalid: {reason}")
+                }
+            }
+            ApiError::Unauthenticated => {
+                pick("请先登录（令牌缺失、无效或已过期）", "Please sign in: the token is missing, invalid or expired")
+            }
+            ApiError::RefreshTokenInvalid => {
+                pick("登录已失效，请重新登录", "The refresh token is invalid, expired or revoked; please sign in again")
+            }
+            ApiError::Forbidden => pick("没有权限执行此操作", "You are not allowed to do this"),
+            ApiError::NotFound(what) => {
+                if zh {
+                    format!("未找到：{what}")
+                } else {
+                    format!("Not found: {what}")
+                }
+            }
+            ApiError::RouteNotFound => pick("接口不存在", "No such endpoint"),
+            ApiError::MethodNotAllowed => pick("该接口不支持此方法", "Method not allowed on this endpoint"),
+            ApiError::PayloadTooLarge => pick("请求体过大", "The request body is too large"),
+            ApiError::RateLimited { retry_after_seconds } => {
+                if zh {
+                    format!("操作过于频繁，请 {retry_after_seconds} 秒后再试")
+                } else {
+                    format!("Too many requests; retry in {retry_after_seconds} s")
+                }
+            }
+            ApiError::AlreadyMember => {
+                pick("您在本社区已登记住户", "You already belong to a household in this community")
+            }
+            ApiError::JoinRequestNotPending => pick("该入户申请已处理", "This join request has already been decided"),
+            ApiError::JoinRequestExists => pick("您已有待审核的入户申请", "You already have a pending join request"),
+            ApiError::InvalidRole(detail) => {
+                if zh {
+                    format!("角色设置无效：{detail}")
+                } else {
+                    format!("Invalid role assignment: {detail}")
+                }
+            }
+            ApiError::WechatCodeInvalid => {
+                pick("微信登录凭证无效或已使用，请重新登录", "The WeChat code is invalid or used; please sign in again")
+            }
+            ApiError::WechatUserBlocked => {
+                pick("该微信账号存在风险，已被微信限制", "WeChat has blocked this account as high-risk")
+            }
+            ApiError::WechatRateLimited => {
+                pick("微信接口调用过于频繁，请稍后再试", "WeChat's quota is exhausted; please retry later")
+            }
+            ApiError::WechatUnavailable => {
+                pick("微信服务暂时不可用，请稍后再试", "WeChat is unavailable; please retry later")
+            }
+            ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
+            ApiError::Requests(err) => err.message(lang),
+            ApiError::ContentRejected => {
+                pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
+            }
+            ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
+            ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
+        }
+    }
+
+    pub fn render(&self, lang: Lang, request_id: &str) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status_code());
+        if let ApiError::RateLimited { retry_after_seconds } = self {
+            builder.insert_header(("Retry-After", retry_after_seconds.to_string()));
+        }
+        builder.json(self.body(lang, request_id))
+    }
+
+    pub fn body(&self, lang: Lang, request_id: &str) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail { code: self.code(), message: self.message(lang), request_id: request_id.to_owned() },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::Validation { .. }
+            | ApiError::InvalidRole(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::RefreshTokenInvalid | ApiError::WechatCodeInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Forbidden | ApiError::WechatUserBlocked => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AlreadyMember | ApiError::JoinRequestNotPending | ApiError::JoinRequestExists => {
+                StatusCode::CONFLICT
+            }
+            ApiError::Requests(err) => err.status(),
+            ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Rendered in Chinese without a request id; the request-context middleware re-renders every error
+    /// response with the client's language and the request id.
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::Zh, "")
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<sea_orm::TransactionError<ApiError>> for ApiError {
+    fn from(err: sea_orm::TransactionError<ApiError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(api) => api,
+        }
+    }
+}
+
+impl From<crate::platform::cache::CacheError> for ApiError {
+    fn from(err: crate::platform::cache::CacheError) -> Self {
+        ApiError::Internal(anyhow::Error::new(err).context("shared cache"))
+    }
+}
+
+/// Writes the cause chain of an error on one line, for logs.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,16 @@
+//! Plumbing that every scene uses and that knows no scene.
+
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod json;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod pagination;
+pub mod rate_limit;
+pub mod telemetry;
+pub mod wechat;

@@ -1,0 +1,405 @@
+//! Domain rules of the community structure, join requests and roles. Every function takes a connection
+//! or transaction, so callers decide the transaction boundary.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use ehome_entities::{
+    building, community, district, grid, household, household_member, join_request, member_role, merchant, street, user,
+};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+
+use crate::authz::JoinRequestScope;
+use crate::domain::Scope;
+use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Role, RoleGrant, UserId};
+use crate::platform::error::ApiError;
+use crate::platform::pagination::Keyset;
+
+pub const JOIN_PENDING: &str = "pending";
+pub const JOIN_APPROVED: &str = "approved";
+pub const JOIN_REJECTED: &str = "rejected";
+
+async fn district_named(db: &impl ConnectionTrait, name: &str) -> Result<district::Model, ApiError> {
+    if let Some(found) = district::Entity::find().filter(district::Column::Name.eq(name)).one(db).await? {
+        return Ok(found);
+    }
+    Ok(district::ActiveModel { name: Set(name.to_owned()), ..Default::default() }.insert(db).await?)
+}
+
+async fn street_named(db: &impl ConnectionTrait, district_id: i64, name: &str) -> Result<street::Model, ApiError> {
+    let found = street::Entity::find()
+        .filter(street::Column::DistrictId.eq(district_id))
+        .filter(street::Column::Name.eq(name))
+        .one(db)
+        .await?;
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    Ok(street::ActiveModel { district_id: Set(district_id), name: Set(name.to_owned()), ..Default::default() }
+        .insert(db)
+        .await?)
+}
+
+pub async fn create_community(
+    db: &impl ConnectionTrait,
+    district_name: Label,
+    street_name: Label,
+    name: Label,
+    now: DateTime<Utc>,
+) -> Result<community::Model, ApiError> {
+    let district = district_named(db, &district_name.into_inner()).await?;
+    let street = street_named(db, district.id, &street_name.into_inner()).await?;
+    Ok(community::ActiveModel {
+        street_id: Set(street.id),
+        name: Set(name.into_inner()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn get_community(db: &impl ConnectionTrait, id: CommunityId) -> Result<community::Model, ApiError> {
+    community::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("community"))
+}
+
+pub async fn get_grid(db: &impl ConnectionTrait, id: GridId) -> Result<grid::Model, ApiError> {
+    grid::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("grid"))
+}
+
+pub async fn get_building(db: &impl ConnectionTrait, id: BuildingId) -> Result<building::Model, ApiError> {
+    building::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("building"))
+}
+
+pub async fn get_household(db: &impl ConnectionTrait, id: HouseholdId) -> Result<household::Model, ApiError> {
+    household::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("household"))
+}
+
+/// Rows after the keyset position, in id order, one more than the limit (see `pagination::page`).
+macro_rules! keyset_rows {
+    ($db:expr, $entity:ident, $filter:expr, $keyset:expr) => {{
+        let mut query =
+            $entity::Entity::find().filter($filter).order_by_asc($entity::Column::Id).limit($keyset.limit + 1);
+        if let Some(after) = $keyset.after_id {
+            query = query.filter($entity::Column::Id.gt(after));
+        }
+        query.all($db).await
+    }};
+}
+
+pub async fn list_communities(db: &impl ConnectionTrait, keyset: &Keyset) -> Result<Vec<community::Model>, ApiError> {
+    Ok(keyset_rows!(db, community, Expr::value(true), keyset)?)
+}
+
+pub async fn list_grids(
+    db: &impl ConnectionTrait,
+    id: CommunityId,
+    keyset: &Keyset,
+) -> Result<Vec<grid::Model>, ApiError> {
+    Ok(keyset_rows!(db, grid, grid::Column::CommunityId.eq(id.0), keyset)?)
+}
+
+pub async fn list_buildings(
+    db: &impl ConnectionTrait,
+    id: GridId,
+    keyset: &Keyset,
+) -> Result<Vec<building::Model>, ApiError> {
+    Ok(keyset_rows!(db, building, building::Column::GridId.eq(id.0), keyset)?)
+}
+
+pub async fn list_households(
+    db: &impl ConnectionTrait,
+    id: BuildingId,
+    keyset: &Keyset,
+) -> Result<Vec<household::Model>, ApiError> {
+    Ok(keyset_rows!(db, household, household::Column::BuildingId.eq(id.0), keyset)?)
+}
+
+pub async fn create_grid(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    name: Label,
+) -> Result<grid::Model, ApiError> {
+    Ok(grid::ActiveModel { community_id: Set(community.0), name: Set(name.into_inner()), ..Default::default() }
+        .insert(db)
+        .await?)
+}
+
+pub async fn create_building(
+    db: &impl ConnectionTrait,
+    grid: &grid::Model,
+    name: Label,
+) -> Result<building::Model, ApiError> {
+    Ok(building::ActiveModel {
+        community_id: Set(grid.community_id),
+        grid_id: Set(grid.id),
+        name: Set(name.into_inner()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn create_household(
+    db: &impl ConnectionTrait,
+    building: &building::Model,
+    label: Label,
+) -> Result<household::Model, ApiError> {
+    Ok(household::ActiveModel {
+        community_id: Set(building.community_id),
+        building_id: Set(building.id),
+        label: Set(label.into_inner()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+async fn is_member(db: &impl ConnectionTrait, community: i64, user: UserId) -> Result<bool, ApiError> {
+    let count = household_member::Entity::find()
+        .filter(household_member::Column::CommunityId.eq(community))
+        .filter(household_member::Column::UserId.eq(user.0))
+        .count(db)
+        .await?;
+    Ok(count > 0)
+}
+
+/// A resident claims residence in a household; one household per community, one pending claim.
+pub async fn create_join_request(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    household: &household::Model,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<join_request::Model, ApiError> {
+    if is_member(db, household.community_id, user).await? {
+        return Err(ApiError::AlreadyMember);
+    }
+    let pending = join_request::Entity::find()
+        .filter(join_request::Column::UserId.eq(user.0))
+        .filter(join_request::Column::CommunityId.eq(household.community_id))
+        .filter(join_request::Column::Status.eq(JOIN_PENDING))
+        .count(db)
+        .await?;
+    if pending > 0 {
+        return Err(ApiError::JoinRequestExists);
+    }
+    Ok(join_request::ActiveModel {
+        household_id: Set(household.id),
+        community_id: Set(household.community_id),
+        building_id: Set(household.building_id),
+        user_id: Set(user.0),
+        status: Set(JOIN_PENDING.to_owned()),
+        note: Set(note),
+        decided_by: Set(None),
+        decision_note: Set(None),
+        decided_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn get_join_request(db: &impl ConnectionTrait, id: JoinRequestId) -> Result<join_request::Model, ApiError> {
+    join_request::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("join request"))
+}
+
+/// Decides a pending request. The status change is conditional on `pending`, so two deciders racing
+/// cannot both win; approval makes the user a member and a resident of the community.
+pub async fn decide_join_request(
+    db: &impl ConnectionTrait,
+    request: &join_request::Model,
+    decider: UserId,
+    approve: bool,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<join_request::Model, ApiError> {
+    let status = if approve { JOIN_APPROVED } else { JOIN_REJECTED };
+    let updated = join_request::Entity::update_many()
+        .col_expr(join_request::Column::Status, Expr::value(status))
+        .col_expr(join_request::Column::DecidedBy, Expr::value(decider.0))
+        .col_expr(join_request::Column::DecisionNote, Expr::value(note))
+        .col_expr(join_request::Column::DecidedAt, Expr::value(now))
+        .filter(join_request::Column::Id.eq(request.id))
+        .filter(join_request::Column::Status.eq(JOIN_PENDING))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(ApiError::JoinRequestNotPending);
+    }
+    if approve {
+        if is_member(db, request.community_id, UserId(request.user_id)).await? {
+            return Err(ApiError::AlreadyMember);
+        }
+        household_member::ActiveModel {
+            household_id: Set(request.household_id),
+            community_id: Set(request.community_id),
+            user_id: Set(request.user_id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        grant(db, CommunityId(request.community_id), UserId(request.user_id), Role::Resident, 0, now).await?;
+    }
+    get_join_request(db, JoinRequestId(request.id)).await
+}
+
+pub async fn list_join_requests(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    scope: &JoinRequestScope,
+    status: Option<&str>,
+    keyset: &Keyset,
+) -> Result<Vec<(join_request::Model, Option<user::Model>)>, ApiError> {
+    let mut query = join_request::Entity::find()
+        .filter(join_request::Column::CommunityId.eq(community.0))
+        .order_by_asc(join_request::Column::Id)
+        .limit(keyset.limit + 1);
+    if let JoinRequestScope::Buildings(buildings) = scope {
+        query = query.filter(join_request::Column::BuildingId.is_in(buildings.clone()));
+    }
+    if let Some(status) = status {
+        query = query.filter(join_request::Column::Status.eq(status));
+    }
+    if let Some(after) = keyset.after_id {
+        query = query.filter(join_request::Column::Id.gt(after));
+    }
+    let requests = query.all(db).await?;
+    let users = user::Entity::find().filter(user::Column::Id.is_in(requests.iter().map(|r| r.user_id))).all(db).await?;
+    Ok(requests
+        .into_iter()
+        .map(|request| {
+            let applicant = users.iter().find(|u| u.id == request.user_id).cloned();
+            (request, applicant)
+        })
+        .collect())
+}
+
+async fn grant(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    user: UserId,
+    role: Role,
+    scope_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    member_role::Entity::insert(member_role::ActiveModel {
+        community_id: Set(community.0),
+        user_id: Set(user.0),
+        role: Set(role.as_str().to_owned()),
+        scope_id: Set(scope_id),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            member_role::Column::CommunityId,
+            member_role::Column::UserId,
+            member_role::Column::Role,
+            member_role::Column::ScopeId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Checks that every scope id names a building, grid or shop of this community.
+async fn check_scope(db: &impl ConnectionTrait, community: CommunityId, grant: &RoleGrant) -> Result<(), ApiError> {
+    let ids: BTreeSet<i64> = grant.scope_ids.iter().copied().collect();
+    let role = grant.role.as_str();
+    let found = match grant.role.scope() {
+        Scope::None if ids.is_empty() => return Ok(()),
+        Scope::None => return Err(ApiError::InvalidRole(format!("{role} takes no scope_ids"))),
+        _ if ids.is_empty() => return Err(ApiError::InvalidRole(format!("{role} needs scope_ids"))),
+        Scope::Building => {
+            building::Entity::find()
+                .filter(building::Column::CommunityId.eq(community.0))
+                .filter(building::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
+        Scope::Grid => {
+            grid::Entity::find()
+                .filter(grid::Column::CommunityId.eq(community.0))
+                .filter(grid::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
+        Scope::Merchant => {
+            merchant::Entity::find()
+                .filter(merchant::Column::CommunityId.eq(community.0))
+                .filter(merchant::Column::Id.is_in(ids.clone()))
+                .count(db)
+                .await?
+        }
+    };
+    if found != ids.len() as u64 {
+        return Err(ApiError::InvalidRole(format!("{role}: some scope_ids are not in this community")));
+    }
+    Ok(())
+}
+
+/// Replaces a member's roles in a community with the given set.
+pub async fn set_roles(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+    grants: &[RoleGrant],
+    now: DateTime<Utc>,
+) -> Result<Vec<RoleGrant>, ApiError> {
+    if grants.len() > Role::ALL.len() {
+        return Err(ApiError::InvalidRole("at most one entry per role".to_owned()));
+    }
+    user::Entity::find_by_id(member.0).one(db).await?.ok_or(ApiError::NotFound("user"))?;
+    for grant in grants {
+        check_scope(db, community, grant).await?;
+    }
+    member_role::Entity::delete_many()
+        .filter(member_role::Column::CommunityId.eq(community.0))
+        .filter(member_role::Column::UserId.eq(member.0))
+        .exec(db)
+        .await?;
+    for entry in grants {
+        if entry.scope_ids.is_empty() {
+            grant(db, community, member, entry.role, 0, now).await?;
+        }
+        for scope_id in &entry.scope_ids {
+            grant(db, community, member, entry.role, *scope_id, now).await?;
+        }
+    }
+    get_roles(db, community, member).await
+}
+
+pub async fn get_roles(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+) -> Result<Vec<RoleGrant>, ApiError> {
+    let rows = member_role::Entity::find()
+        .filter(member_role::Column::CommunityId.eq(community.0))
+        .filter(member_role::Column::UserId.eq(member.0))
+        .order_by_asc(member_role::Column::Role)
+        .order_by_asc(member_role::Column::ScopeId)
+        .all(db)
+        .await?;
+    let mut grants: Vec<RoleGrant> = Vec::new();
+    for row in rows {
+        let Some(role) = Role::parse(&row.role) else { continue };
+        let scope = (row.scope_id != 0).then_some(row.scope_id);
+        match grants.iter_mut().find(|g| g.role == role) {
+            Some(existing) => existing.scope_ids.extend(scope),
+            None => grants.push(RoleGrant { role, scope_ids: scope.into_iter().collect() }),
+        }
+    }
+    Ok(grants)
+}

@@ -1,0 +1,150 @@
+//! Request categories per community, each with its SLA. A community gets the default set the first time
+//! anyone asks for its categories; the committee edits them.
+
+use chrono::{DateTime, Utc};
+use ehome_entities::request_category;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::domain::CommunityId;
+use crate::platform::error::ApiError;
+
+/// (key, name, hours to first response, hours to resolution).
+pub const DEFAULTS: &[(&str, &str, i32, i32)] = &[
+    ("repair", "维修", 24, 72),
+    ("environment", "环境卫生", 24, 72),
+    ("safety", "安全隐患", 4, 24),
+    ("neighbour_dispute", "邻里纠纷", 24, 168),
+    ("elderly_care", "关爱老人", 12, 48),
+    ("facilities", "公共设施", 24, 120),
+    ("other", "其他", 48, 168),
+];
+
+const SLA_HOURS_MAX: i32 = 24 * 90;
+
+pub fn check_sla(field: &str, hours: i32) -> Result<i32, ApiError> {
+    if !(1..=SLA_HOURS_MAX).contains(&hours) {
+        return Err(ApiError::validation(field, format!("1 to {SLA_HOURS_MAX} hours")));
+    }
+    Ok(hours)
+}
+
+pub fn check_key(key: &str) -> Result<String, ApiError> {
+    let valid =
+        (1..=32).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        return Err(ApiError::validation("key", "1 to 32 of a-z, 0-9 and _"));
+    }
+    Ok(key.to_owned())
+}
+
+/// Inserts the default categories a community lacks (idempotent, safe across instances).
+async fn ensure_defaults(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let rows = DEFAULTS.iter().map(|(key, name, response, resolution)| request_category::ActiveModel {
+        community_id: Set(community.0),
+        key: Set((*key).to_owned()),
+        name: Set((*name).to_owned()),
+        response_sla_hours: Set(*response),
+        resolution_sla_hours: Set(*resolution),
+        active: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    request_category::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([request_category::Column::CommunityId, request_category::Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .on_conflict_do_nothing()
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    now: DateTime<Utc>,
+) -> Result<Vec<request_category::Model>, ApiError> {
+    let query = || {
+        request_category::Entity::find()
+            .filter(request_category::Column::CommunityId.eq(community.0))
+            .order_by_asc(request_category::Column::Id)
+    };
+    let found = query().all(db).await?;
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    ensure_defaults(db, community, now).await?;
+    Ok(query().all(db).await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<request_category::Model, ApiError> {
+    request_category::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("category"))
+}
+
+pub struct NewCategory {
+    pub key: String,
+    pub name: String,
+    pub response_sla_hours: i32,
+    pub resolution_sla_hours: i32,
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    new: NewCategory,
+    now: DateTime<Utc>,
+) -> Result<request_category::Model, ApiError> {
+    let existing = list(db, community, now).await?;
+    if existing.iter().any(|c| c.key == new.key) {
+        return Err(ApiError::validation("key", "a category with this key exists"));
+    }
+    Ok(request_category::ActiveModel {
+        community_id: Set(community.0),
+        key: Set(new.key),
+        name: Set(new.name),
+        response_sla_hours: Set(new.response_sla_hours),
+        resolution_sla_hours: Set(new.resolution_sla_hours),
+        active: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+#[derive(Default)]
+pub struct CategoryChange {
+    pub name: Option<String>,
+    pub response_sla_hours: Option<i32>,
+    pub resolution_sla_hours: Option<i32>,
+    pub active: Option<bool>,
+}
+
+/// New SLAs apply to requests submitted from now on; deadlines already set stay.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    category: request_category::Model,
+    change: CategoryChange,
+) -> Result<request_category::Model, ApiError> {
+    let mut active: request_category::ActiveModel = category.into();
+    if let Some(name) = change.name {
+        active.name = Set(name);
+    }
+    if let Some(hours) = change.response_sla_hours {
+        active.response_sla_hours = Set(hours);
+    }
+    if let Some(hours) = change.resolution_sla_hours {
+        active.resolution_sla_hours = Set(hours);
+    }
+    if let Some(flag) = change.active {
+        active.active = Set(flag);
+    }
+    Ok(active.update(db).await?)
+}

@@ -1,0 +1,267 @@
+//! The committee's CSV export of a community's requests: one row per request created in a range of
+//! Shanghai dates, Chinese headers, Shanghai times, UTF-8 with a BOM so that Excel opens it as
+//! UTF-8. The reporter's identity is never in it.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
+use ehome_entities::{building, service_request};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+
+use super::lifecycle::{Level, Status};
+use super::stats::{self, DateRange, Names};
+use crate::identity::auth::AuthUser;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub const HEADERS: [&str; 22] = [
+    "编号",
+    "类别",
+    "网格",
+    "楼栋",
+    "标题",
+    "描述",
+    "位置",
+    "状态",
+    "紧急程度",
+    "处理层级",
+    "升级次数",
+    "附议人数",
+    "提交时间",
+    "响应期限",
+    "办结期限",
+    "首次响应时间",
+    "解决时间",
+    "关闭时间",
+    "评分",
+    "评价",
+    "是否超时",
+    "审核状态",
+];
+
+/// One CSV field: quoted when it holds a comma, a quote or a line break, quotes doubled (RFC 4180).
+pub fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// Text a resident wrote, made safe for spreadsheets: a cell that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or carriage return) is prefixed with `'` so that Excel shows it instead of
+/// evaluating it.
+pub fn user_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+}
+
+fn shanghai_time(at: Option<DateTime<Utc>>) -> String {
+    at.map(|at| at.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+}
+
+fn status_name(status: &str) -> String {
+    Status::parse(status).map_or_else(|| status.to_owned(), |s| super::status_label(s).to_owned())
+}
+
+fn level_name(level: &str) -> String {
+    let name = match Level::parse(level) {
+        Some(Level::BuildingLeader) => "楼长",
+        Some(Level::GridWorker) => "网格员",
+        Some(Level::Committee) => "居委会",
+        Some(Level::Street) => "街道",
+        None => level,
+    };
+    name.to_owned()
+}
+
+fn urgency_name(urgency: &str) -> String {
+    match urgency {
+        "normal" => "一般".to_owned(),
+        "urgent" => "紧急".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn moderation_name(moderation: &str) -> String {
+    match moderation {
+        "published" => "已发布".to_owned(),
+        "held" => "待审核".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Where a request is: names of its category, grid and building.
+pub struct Places<'a> {
+    pub names: &'a Names,
+    pub buildings: &'a HashMap<i64, String>,
+}
+
+/// The cells of one request, in `HEADERS` order. "是否超时" is the queue's rule at `now`: open and
+/// past its response or resolution deadline.
+pub fn cells(request: &service_request::Model, places: &Places<'_>, now: DateTime<Utc>) -> Vec<String> {
+    let (response_overdue, resolution_overdue) = super::views::overdue(request, now);
+    let name = |names: &std::collections::BTreeMap<i64, String>, id: i64| {
+        names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    };
+    vec![
+        request.id.to_string(),
+        name(&places.names.categories, request.category_id),
+        name(&places.names.grids, request.grid_id),
+        places.buildings.get(&request.building_id).cloned().unwrap_or_else(|| format!("#{}", request.building_id)),
+        user_text(&request.title),
+        user_text(&request.description),
+        request.location.as_deref().map(user_text).unwrap_or_default(),
+        status_name(&request.status),
+        urgency_name(&request.urgency),
+        level_name(&request.assignee_level),
+        request.escalation_level.to_string(),
+        request.interest_count.to_string(),
+        shanghai_time(Some(request.created_at)),
+        shanghai_time(Some(request.response_due_at)),
+        shanghai_time(Some(request.resolution_due_at)),
+        shanghai_time(request.first_response_at),
+        shanghai_time(request.resolved_at),
+        shanghai_time(request.closed_at),
+        request.rating.map(|r| r.to_string()).unwrap_or_default(),
+        request.rating_text.as_deref().map(user_text).unwrap_or_default(),
+        if response_overdue || resolution_overdue { "是" } else { "否" }.to_owned(),
+        moderation_name(&request.moderation),
+    ]
+}
+
+/// The whole file: BOM, header line, one CRLF-terminated line per request.
+pub fn render(requests: &[service_request::Model], places: &Places<'_>, now: DateTime<Utc>) -> String {
+    let mut out = String::from("\u{FEFF}");
+    let mut line = |fields: &[String]| {
+        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        out.push_str(&quoted.join(","));
+        out.push_str("\r\n");
+    };
+    line(&HEADERS.map(str::to_owned));
+    for request in requests {
+        line(&cells(request, places, now));
+    }
+    out
+}
+
+async fn load(
+    db: &impl ConnectionTrait,
+    community_id: i64,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<(Vec<service_request::Model>, HashMap<i64, String>), ApiError> {
+    let requests = service_request::Entity::find()
+        .filter(service_request::Column::CommunityId.eq(community_id))
+        .filter(service_request::Column::CreatedAt.gte(start))
+        .filter(service_request::Column::CreatedAt.lt(end))
+        .order_by_asc(service_request::Column::CreatedAt)
+        .order_by_asc(service_request::Column::Id)
+        .all(db)
+        .await?;
+    let buildings = building::Entity::find().filter(building::Column::CommunityId.eq(community_id)).all(db).await?;
+    Ok((requests, buildings.into_iter().map(|b| (b.id, b.name)).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn requests_csv(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<CsvQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let now = state.clock.now();
+    let range = DateRange::parse(query.from.as_deref(), query.to.as_deref(), stats::shanghai_date(now))?;
+    let community_id = stats::authorised_community(&state, caller, path.into_inner()).await?;
+    let (requests, buildings) = load(&state.db, community_id, range.instants()?).await?;
+    let names = stats::load_names(&state.db, community_id).await?;
+    let body = render(&requests, &Places { names: &names, buildings: &buildings }, now);
+    let filename = format!("requests-{community_id}-{}-{}.csv", range.from(), range.to());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_follows_rfc_4180() {
+        assert_eq!(quote("楼道灯坏了"), "楼道灯坏了");
+        assert_eq!(quote("a,b"), "\"a,b\"");
+        assert_eq!(quote("说\"尽快\""), "\"说\"\"尽快\"\"\"");
+        assert_eq!(quote("第一行\n第二行"), "\"第一行\n第二行\"");
+        assert_eq!(quote("a\r\nb"), "\"a\r\nb\"");
+        assert_eq!(quote(""), "");
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(user_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(user_text("+86 电话"), "'+86 电话");
+        assert_eq!(user_text("-1"), "'-1");
+        assert_eq!(user_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(user_text("水管漏水"), "水管漏水");
+    }
+
+    #[test]
+    fn a_file_with_one_request() {
+        let at = DateTime::parse_from_rfc3339("2026-11-01T16:30:00Z").unwrap().with_timezone(&Utc);
+        let request = service_request::Model {
+            id: 7,
+            community_id: 1,
+            category_id: 2,
+            grid_id: 3,
+            building_id: 4,
+            reporter_id: 99,
+            title: "灯坏了, 请修".to_owned(),
+            description: "说\"尽快\"".to_owned(),
+            location: None,
+            photos: "[]".to_owned(),
+            urgency: "urgent".to_owned(),
+            anonymous: false,
+            status: "submitted".to_owned(),
+            is_open: true,
+            moderation: "published".to_owned(),
+            assignee_level: "building_leader".to_owned(),
+            assignee_id: None,
+            escalation_level: 0,
+            interest_count: 0,
+            response_due_at: at + chrono::Duration::hours(4),
+            resolution_due_at: at + chrono::Duration::hours(24),
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            rating: None,
+            rating_text: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut names = Names::default();
+        names.categories.insert(2, "维修".to_owned());
+        names.grids.insert(3, "第一网格".to_owned());
+        let buildings = HashMap::from([(4, "1号楼".to_owned())]);
+        let text =
+            render(&[request], &Places { names: &names, buildings: &buildings }, at + chrono::Duration::hours(5));
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(lines[0].starts_with("\u{FEFF}编号,类别,网格,楼栋,标题"));
+        assert_eq!(
+            lines[1],
+            "7,维修,第一网格,1号楼,\"灯坏了, 请修\",\"说\"\"尽快\"\"\",,已提交,紧急,楼长,0,0,2026-11-02 00:30:00,\
+             2026-11-02 04:30:00,2026-11-03 00:30:00,,,,,,是,已发布"
+        );
+        assert_eq!(lines[2], "");
+        assert_eq!(lines.len(), 3);
+    }
+}

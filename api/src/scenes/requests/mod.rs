@@ -1,0 +1,96 @@
+//! 邻办事 neighbour services: residents report problems and ask for services; building leaders, grid
+//! workers and the committee handle them under an SLA, escalated when overdue, closed with the
+//! resident's confirmation and rating, and measured.
+
+mod categories;
+mod category_handlers;
+pub mod error;
+mod export_csv;
+mod http;
+pub mod jobs;
+pub mod lifecycle;
+pub mod queue;
+mod routing;
+pub mod service;
+mod similarity;
+mod stats;
+mod store;
+mod views;
+
+use actix_web::http::Method;
+use ehome_entities::service_request;
+
+use crate::routes::Routes;
+use crate::scenes::notifications::Notice;
+use lifecycle::Status;
+
+pub fn routes(routes: &mut Routes<'_>) {
+    routes.post("/requests", http::submit);
+    routes.get("/requests", http::list);
+    routes.get("/requests/similar", http::similar);
+    routes.get("/requests/{id}", http::detail);
+    routes.post("/requests/{id}/transitions", http::transition);
+    routes.post("/requests/{id}/comments", http::comment);
+    routes.post("/requests/{id}/rating", http::rate);
+    routes.post("/requests/{id}/me-too", http::me_too);
+    routes.get("/communities/{id}/categories", category_handlers::list);
+    routes.post("/communities/{id}/categories", category_handlers::create);
+    routes.add(Method::PATCH, "/categories/{id}", category_handlers::update);
+    routes.get("/communities/{id}/stats", stats::stats);
+    routes.get("/communities/{id}/requests.csv", export_csv::requests_csv);
+}
+
+/// The word the mini-program shows for a status (≤ 5 characters, as a subscribe `phrase` must be).
+pub fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Submitted => "已提交",
+        Status::Accepted => "已受理",
+        Status::InProgress => "处理中",
+        Status::Escalated => "已升级",
+        Status::Reopened => "已重开",
+        Status::Resolved => "已解决",
+        Status::Confirmed => "已确认",
+        Status::ClosedTimeout => "超时关闭",
+        Status::Rejected => "已驳回",
+        Status::Withdrawn => "已撤回",
+    }
+}
+
+/// What the reporter and every follower ("me too") are told when a request changes status.
+pub fn status_notices(request: &service_request::Model, to: Status, followers: &[i64]) -> Vec<Notice> {
+    followers
+        .iter()
+        .map(|&user_id| {
+            let whose = if user_id == request.reporter_id { "您反映的" } else { "您关注的" };
+            Notice {
+                user_id,
+                kind: "request_status",
+                title: request.title.clone(),
+                body: format!("{whose}「{}」状态更新为：{}", request.title, status_label(to)),
+                request_id: Some(request.id),
+                phrase: status_label(to).to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Records the notices in the transaction; `push` them after it commits.
+pub async fn record_status_change(
+    db: &impl sea_orm::ConnectionTrait,
+    request: &service_request::Model,
+    to: Status,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Notice>, crate::platform::error::ApiError> {
+    let followers = store::followers(db, request.id).await?;
+    let notices = status_notices(request, to, &followers);
+    for notice in &notices {
+        crate::scenes::notifications::record(db, notice, now).await?;
+    }
+    Ok(notices)
+}
+
+pub fn push_all(state: &crate::state::AppState, notices: Vec<Notice>, now: chrono::DateTime<chrono::Utc>) {
+    for notice in notices {
+        crate::scenes::notifications::push(state, notice, now);
+    }
+}

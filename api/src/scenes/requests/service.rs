@@ -1,0 +1,444 @@
+//! The use cases of 邻办事: each takes the app's state (database, clock, cache, WeChat), the caller
+//! already loaded as an `Actor`, and input already parsed into domain types; it authorises, screens
+//! text that others will read, owns its transaction, and returns rows for `http.rs` to show.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use ehome_entities::{building, household_member, service_request, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::error::RequestError;
+use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
+use super::queue::{Cursor, QueueFilter};
+use super::store::{self, Moderated, NewRequest, Placement, Transition};
+use super::{categories, push_all, record_status_change, routing};
+use crate::authz::{self, Actor, RequestAccess, RequestScope};
+use crate::domain::{
+    BuildingId, CommunityId, Description, HouseholdId, Location, Note, RatingText, Role, Title, UserId,
+};
+use crate::identity::auth::AuthUser;
+use crate::platform::content::{self, Author, PublicText, Verdict, WhenUnsure};
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
+use crate::scenes::community::service as community;
+use crate::state::AppState;
+
+/// A new report as the resident typed it, validated.
+pub struct Report {
+    pub category_id: i64,
+    pub building_id: Option<BuildingId>,
+    pub title: Title,
+    pub description: Description,
+    pub location: Option<Location>,
+    pub photos: Vec<String>,
+    pub urgency: super::lifecycle::Urgency,
+    pub anonymous: bool,
+}
+
+pub struct Submitted {
+    pub request: service_request::Model,
+    pub reporter: user::Model,
+    pub access: RequestAccess,
+    pub similar: Vec<(service_request::Model, f64)>,
+}
+
+pub fn scope_of(request: &service_request::Model) -> RequestScope {
+    RequestScope {
+        community: CommunityId(request.community_id),
+        grid_id: request.grid_id,
+        building_id: request.building_id,
+        reporter_id: request.reporter_id,
+        assignee_id: request.assignee_id,
+        published: request.moderation == super::lifecycle::Moderation::Published.as_str(),
+    }
+}
+
+/// Loads a request the caller can see; one they cannot see does not exist for them.
+pub async fn visible(
+    state: &AppState,
+    caller: AuthUser,
+    id: i64,
+) -> ApiResult<(service_request::Model, Actor, RequestAccess)> {
+    let request = store::get(&state.db, id).await?;
+    let actor = Actor::load(&state.db, caller).await?;
+    let access = authz::request_access(&actor, &scope_of(&request));
+    if !access.visible {
+        return Err(ApiError::NotFound("request"));
+    }
+    Ok((request, actor, access))
+}
+
+/// The building a report is about: the one named, else the reporter's household building.
+async fn building_for(state: &AppState, actor: &Actor, named: Option<BuildingId>) -> ApiResult<building::Model> {
+    if let Some(id) = named {
+        return community::get_building(&state.db, id)
+            .await
+            .map_err(|_| ApiError::validation("building_id", "no such building"));
+    }
+    let homes =
+        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
+    let [home] = homes.as_slice() else {
+        return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
+    };
+    let household = community::get_household(&state.db, HouseholdId(home.household_id)).await?;
+    community::get_building(&state.db, BuildingId(household.building_id)).await
+}
+
+/// Submits a report: routed to the building's leader (else the grid worker, else the committee), held
+/// for the committee when the text check is unsure, refused when it finds the text risky.
+pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResult<Submitted> {
+    let building = building_for(state, actor, report.building_id).await?;
+    let community_id = CommunityId(building.community_id);
+    authz::submit_request(actor, community_id)?;
+    let now = state.clock.now();
+    let category = categories::list(&state.db, community_id, now)
+        .await?
+        .into_iter()
+        .find(|c| c.id == report.category_id && c.active)
+        .ok_or_else(|| ApiError::validation("category_id", "not an active category of this community"))?;
+    let key = format!("rl:requests:user:{}", actor.id);
+    let per_hour = state.settings.requests.submissions_per_hour;
+    crate::platform::rate_limit::check_in(&state.cache, &key, per_hour, StdDuration::from_secs(3600)).await?;
+    let reporter = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = Author { openid: &reporter.openid, scene: TextScene::Forum };
+    let texts = [
+        report.title.into_inner(),
+        report.description.into_inner(),
+        report.location.map(Location::into_inner).unwrap_or_default(),
+    ];
+    let ([title, description, location], verdict) =
+        content::screen(&state.wechat, author, texts, WhenUnsure::Hold).await?;
+    let similar = store::similar_open(&state.db, building.id, category.id, title.as_str()).await?;
+    let new = NewRequest {
+        title: title.into_inner(),
+        description: description.into_inner(),
+        location: Some(location.into_inner()).filter(|l| !l.is_empty()),
+        photos: report.photos,
+        urgency: report.urgency,
+        anonymous: report.anonymous,
+    };
+    let moderated = match verdict {
+        Verdict::Publish => Moderated { moderation: super::lifecycle::Moderation::Published, note: None },
+        Verdict::Hold(reason) => {
+            Moderated { moderation: super::lifecycle::Moderation::Held, note: Some(reason.to_owned()) }
+        }
+    };
+    let txn = crate::platform::db::begin_write(&state.db).await?;
+    let (level, assignee_id) =
+        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader).await?;
+    let placement = Placement {
+        community_id: building.community_id,
+        grid_id: building.grid_id,
+        building_id: building.id,
+        level,
+        assignee_id,
+    };
+    let request = store::insert(&txn, actor.id.0, &category, placement, new, moderated, now).await?;
+    txn.commit().await?;
+    let access = authz::request_access(actor, &scope_of(&request));
+    Ok(Submitted { request, reporter, access, similar })
+}
+
+/// Open requests like the one the resident is about to report.
+pub async fn similar(
+    state: &AppState,
+    actor: &Actor,
+    building_id: BuildingId,
+    category_id: i64,
+    title: &Title,
+) -> ApiResult<Vec<(service_request::Model, f64)>> {
+    let building = community::get_building(&state.db, building_id).await?;
+    authz::submit_request(actor, CommunityId(building.community_id))?;
+    store::similar_open(&state.db, building.id, category_id, title.as_str()).await
+}
+
+pub fn kind_allows(kind: ActorKind, access: &RequestAccess) -> bool {
+    match kind {
+        ActorKind::Handler => access.handler,
+        ActorKind::Reporter => access.reporter,
+        ActorKind::Supervisor => access.supervisor,
+        ActorKind::Moderator => access.moderator,
+        ActorKind::System => false,
+    }
+}
+
+/// The role an actor acts in, for the timeline.
+pub fn acting_role(actor: &Actor, request: &service_request::Model, kind: ActorKind) -> ActingRole {
+    let community = CommunityId(request.community_id);
+    if kind == ActorKind::Reporter {
+        ActingRole::Reporter
+    } else if actor.is_admin {
+        ActingRole::Admin
+    } else if actor.has(community, Role::Committee) {
+        ActingRole::Committee
+    } else if actor.has_scoped(community, Role::GridWorker, request.grid_id) {
+        ActingRole::GridWorker
+    } else if actor.has_scoped(community, Role::BuildingLeader, request.building_id) {
+        ActingRole::BuildingLeader
+    } else {
+        ActingRole::Assignee
+    }
+}
+
+/// The level a new assignee handles a request at: the most local of their roles that covers it, so
+/// that escalation climbs from there.
+fn assignee_level(assignee: &Actor, request: &service_request::Model) -> Option<Level> {
+    let community = CommunityId(request.community_id);
+    if assignee.has_scoped(community, Role::BuildingLeader, request.building_id) {
+        Some(Level::BuildingLeader)
+    } else if assignee.has_scoped(community, Role::GridWorker, request.grid_id) {
+        Some(Level::GridWorker)
+    } else if assignee.has(community, Role::Committee) || assignee.has(community, Role::SocialWorker) {
+        Some(Level::Committee)
+    } else {
+        None
+    }
+}
+
+async fn reassign_target(
+    state: &AppState,
+    request: &service_request::Model,
+    action: Action,
+    assignee_id: Option<UserId>,
+) -> ApiResult<Option<(i64, Level)>> {
+    match (action, assignee_id) {
+        (Action::Reassign, None) => Err(ApiError::validation("assignee_id", "required to reassign")),
+        (Action::Reassign, Some(id)) => {
+            let assignee = Actor::load(&state.db, AuthUser { id })
+                .await
+                .map_err(|_| ApiError::validation("assignee_id", "no such user"))?;
+            let level = assignee_level(&assignee, request).ok_or_else(|| {
+                ApiError::validation("assignee_id", "not a handler of this request's building or grid")
+            })?;
+            Ok(Some((id.0, level)))
+        }
+        (_, Some(_)) => Err(ApiError::validation("assignee_id", "only for reassign")),
+        (_, None) => Ok(None),
+    }
+}
+
+/// A person's transition: authorised by the kind of caller the action is for, screened (the note is
+/// shown on the timeline), applied through the state machine, and the followers told after commit.
+pub async fn transition(
+    state: &AppState,
+    actor: &Actor,
+    request: service_request::Model,
+    access: &RequestAccess,
+    action: Action,
+    note: Option<Note>,
+    assignee_id: Option<UserId>,
+) -> ApiResult<service_request::Model> {
+    let kind = action.actor();
+    if !kind_allows(kind, access) {
+        return Err(ApiError::Forbidden);
+    }
+    if action.needs_note() && note.is_none() {
+        return Err(ApiError::validation("note", "a reason is required for this action"));
+    }
+    let reassign_to = reassign_target(state, &request, action, assignee_id).await?;
+    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let note = screen_optional(state, &author, TextScene::Comment, note.map(Note::into_inner)).await?;
+    let now = state.clock.now();
+    let category = categories::get(&state.db, request.category_id).await?;
+    let change = Transition {
+        action,
+        actor_id: Some(actor.id.0),
+        actor_role: acting_role(actor, &request, kind),
+        note: note.map(PublicText::into_inner),
+        reassign_to,
+    };
+    let window = Duration::days(state.settings.requests.confirm_window_days);
+    let txn = crate::platform::db::begin_write(&state.db).await?;
+    let updated = store::transition(&txn, &request, &category, change, window, now).await?;
+    let notices = match store::status_of(&updated)? {
+        to if updated.status != request.status => record_status_change(&txn, &updated, to, now).await?,
+        _ => Vec::new(),
+    };
+    txn.commit().await?;
+    push_all(state, notices, now);
+    Ok(updated)
+}
+
+async fn screen_optional(
+    state: &AppState,
+    author: &user::Model,
+    scene: TextScene,
+    text: Option<String>,
+) -> ApiResult<Option<PublicText>> {
+    content::screen_optional(&state.wechat, Author { openid: &author.openid, scene }, text).await
+}
+
+/// A comment on the timeline: public ones are screened; internal notes are for handlers only.
+pub async fn comment(
+    state: &AppState,
+    actor: &Actor,
+    request: &service_request::Model,
+    access: &RequestAccess,
+    body: Note,
+    internal: bool,
+) -> ApiResult<()> {
+    if internal && !access.handler {
+        return Err(ApiError::Forbidden);
+    }
+    // Internal notes are never published; public comments pass the text check first.
+    let body = if internal {
+        body.into_inner()
+    } else {
+        let author = crate::identity::users::get(&state.db, actor.id).await?;
+        content::screen_one(
+            &state.wechat,
+            Author { openid: &author.openid, scene: TextScene::Comment },
+            body.into_inner(),
+        )
+        .await?
+        .into_inner()
+    };
+    let role = if access.reporter {
+        ActingRole::Reporter
+    } else if access.handler {
+        acting_role(actor, request, ActorKind::Handler)
+    } else {
+        ActingRole::Neighbour
+    };
+    store::comment(&state.db, request, actor.id.0, role, body, internal, state.clock.now()).await
+}
+
+/// The reporter's rating, once, after resolution; its words are shown with the request.
+pub async fn rate(
+    state: &AppState,
+    actor: &Actor,
+    request: &service_request::Model,
+    access: &RequestAccess,
+    score: i32,
+    text: Option<RatingText>,
+) -> ApiResult<service_request::Model> {
+    if !access.reporter {
+        return Err(ApiError::Forbidden);
+    }
+    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let text = screen_optional(state, &author, TextScene::Comment, text.map(RatingText::into_inner)).await?;
+    store::rate(&state.db, request, score, text.map(PublicText::into_inner), state.clock.now()).await
+}
+
+/// "Me too" on an open request.
+pub async fn me_too(
+    state: &AppState,
+    actor: &Actor,
+    request: &service_request::Model,
+) -> ApiResult<service_request::Model> {
+    if !request.is_open {
+        let status = request.status.clone();
+        return Err(RequestError::InvalidTransition { action: "me_too".to_owned(), status }.into());
+    }
+    let txn = crate::platform::db::begin_write(&state.db).await?;
+    let updated = store::me_too(&txn, request, actor.id.0, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The actions the caller could take now, for the mini-program's buttons.
+pub fn available_actions(request: &service_request::Model, access: &RequestAccess) -> Vec<&'static str> {
+    let Ok(state) = store::state_of(request) else { return Vec::new() };
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|action| kind_allows(action.actor(), access))
+        .filter(|action| action.apply(state.status).is_some())
+        .filter(|action| *action != Action::Release || state.moderation == super::lifecycle::Moderation::Held)
+        .map(Action::as_str)
+        .collect()
+}
+
+/// Whether the statuses named in a filter exist.
+pub fn parse_statuses(list: Option<&str>) -> ApiResult<Vec<String>> {
+    let Some(list) = list else { return Ok(Vec::new()) };
+    list.split(',')
+        .map(|s| {
+            Status::parse(s.trim())
+                .map(|s| s.as_str().to_owned())
+                .ok_or_else(|| ApiError::validation("status", format!("unknown status {s:?}")))
+        })
+        .collect()
+}
+
+/// The community a list is about: the one named, else the caller's only community.
+async fn list_community(state: &AppState, actor: &Actor, named: Option<CommunityId>) -> ApiResult<CommunityId> {
+    let id = match named {
+        Some(id) => id,
+        None => {
+            let homes = household_member::Entity::find()
+                .filter(household_member::Column::UserId.eq(actor.id.0))
+                .all(&state.db)
+                .await?;
+            match homes.as_slice() {
+                [home] => CommunityId(home.community_id),
+                _ => {
+                    let reason = "required unless you belong to exactly one community";
+                    return Err(ApiError::validation("community_id", reason));
+                }
+            }
+        }
+    };
+    community::get_community(&state.db, id).await?;
+    Ok(id)
+}
+
+/// One page of the queue (or a resident's list), each request with its reporter and the caller's
+/// access to it.
+pub struct Page {
+    pub items: Vec<(service_request::Model, Option<user::Model>, RequestAccess)>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    community: Option<CommunityId>,
+    mut filter: QueueFilter,
+    cursor: Option<Cursor>,
+    limit: u64,
+) -> ApiResult<Page> {
+    let community_id = list_community(state, actor, community).await?;
+    filter.community_id = community_id.0;
+    let scope = authz::request_list_scope(actor, community_id);
+    let now = state.clock.now();
+    let (rows, next_cursor) = super::queue::page(&state.db, &filter, &scope, cursor, limit, now).await?;
+    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.reporter_id).collect();
+    let people: HashMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let items = rows
+        .into_iter()
+        .map(|(request, _)| {
+            let access = authz::request_access(actor, &scope_of(&request));
+            let reporter = people.get(&request.reporter_id).cloned();
+            (request, reporter, access)
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// A request with its timeline (internal notes for handlers only; the reporter of an anonymous request
+/// hidden from the public) and the actions the caller may take.
+pub struct Detail {
+    pub request: service_request::Model,
+    pub reporter: Option<user::Model>,
+    pub access: RequestAccess,
+    pub timeline: Vec<ehome_entities::request_event::Model>,
+    pub hide_reporter: Option<i64>,
+    pub actions: Vec<&'static str>,
+}
+
+pub async fn detail(state: &AppState, request: service_request::Model, access: RequestAccess) -> ApiResult<Detail> {
+    let full = access.handler || access.reporter;
+    let timeline = store::timeline(&state.db, request.id, access.handler).await?;
+    let actions = available_actions(&request, &access);
+    let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
+    Ok(Detail { hide_reporter: (!full).then_some(request.reporter_id), request, reporter, access, timeline, actions })
+}

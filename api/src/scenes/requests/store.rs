@@ -1,0 +1,436 @@
+//! The rows of 邻办事 requests: every function takes a connection or transaction, so a use case in
+//! `service.rs` composes them in one transaction; every change appends to the request's immutable
+//! timeline in the same transaction. Statuses, moderation states, urgency and levels cross the column
+//! boundary here, as the enums of `lifecycle.rs`.
+
+use chrono::{DateTime, Duration, Utc};
+use ehome_entities::{request_category, request_event, request_follower, service_request};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use super::error::RequestError;
+use super::lifecycle::{ActingRole, Action, Effect, EventKind, Level, Moderation, Refusal, State, Status, Urgency};
+use super::similarity;
+use crate::platform::error::ApiError;
+
+pub struct NewRequest {
+    pub title: String,
+    pub description: String,
+    pub location: Option<String>,
+    pub photos: Vec<String>,
+    pub urgency: Urgency,
+    pub anonymous: bool,
+}
+
+/// Where a new request is and who gets it.
+pub struct Placement {
+    pub community_id: i64,
+    pub grid_id: i64,
+    pub building_id: i64,
+    pub level: Level,
+    pub assignee_id: Option<i64>,
+}
+
+/// The text check's verdict on a new request.
+pub struct Moderated {
+    pub moderation: Moderation,
+    /// Why it is held, for the committee (an internal timeline note).
+    pub note: Option<String>,
+}
+
+fn hours(h: i32) -> Duration {
+    Duration::hours(i64::from(h))
+}
+
+fn stored<T>(column: &str, word: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(word).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored {column} {word:?}")))
+}
+
+pub fn status_of(request: &service_request::Model) -> Result<Status, ApiError> {
+    stored("status", &request.status, Status::parse)
+}
+
+pub fn moderation_of(request: &service_request::Model) -> Result<Moderation, ApiError> {
+    stored("moderation", &request.moderation, Moderation::parse)
+}
+
+/// What the state machine needs of a stored request.
+pub fn state_of(request: &service_request::Model) -> Result<State, ApiError> {
+    Ok(State {
+        status: status_of(request)?,
+        moderation: moderation_of(request)?,
+        level: stored("assignee_level", &request.assignee_level, Level::parse)?,
+        resolved_at: request.resolved_at,
+    })
+}
+
+pub struct Event {
+    pub actor_id: Option<i64>,
+    pub actor_role: ActingRole,
+    pub kind: EventKind,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub assignee_id: Option<i64>,
+    pub note: Option<String>,
+    pub internal: bool,
+}
+
+impl Event {
+    /// An entry that changes no status (a comment, a rating, "me too", a hold).
+    fn note(actor_id: Option<i64>, actor_role: ActingRole, kind: EventKind, note: Option<String>) -> Event {
+        Event { actor_id, actor_role, kind, from: None, to: None, assignee_id: None, note, internal: false }
+    }
+}
+
+pub async fn append_event(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    event: Event,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    request_event::ActiveModel {
+        request_id: Set(request_id),
+        actor_id: Set(event.actor_id),
+        actor_role: Set(Some(event.actor_role.as_str().to_owned())),
+        kind: Set(event.kind.as_str().to_owned()),
+        from_status: Set(event.from.map(|s| s.as_str().to_owned())),
+        to_status: Set(event.to.map(|s| s.as_str().to_owned())),
+        assignee_id: Set(event.assignee_id),
+        note: Set(event.note),
+        internal: Set(event.internal),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn follow(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let inserted = request_follower::Entity::insert(request_follower::ActiveModel {
+        request_id: Set(request_id),
+        user_id: Set(user_id),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([request_follower::Column::RequestId, request_follower::Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+}
+
+pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec<i64>, ApiError> {
+    let rows =
+        request_follower::Entity::find().filter(request_follower::Column::RequestId.eq(request_id)).all(db).await?;
+    Ok(rows.into_iter().map(|r| r.user_id).collect())
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    reporter_id: i64,
+    category: &request_category::Model,
+    placement: Placement,
+    new: NewRequest,
+    moderated: Moderated,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
+    let photos = serde_json::to_string(&new.photos).map_err(ApiError::internal)?;
+    let request = service_request::ActiveModel {
+        community_id: Set(placement.community_id),
+        category_id: Set(category.id),
+        grid_id: Set(placement.grid_id),
+        building_id: Set(placement.building_id),
+        reporter_id: Set(reporter_id),
+        title: Set(new.title),
+        description: Set(new.description),
+        location: Set(new.location),
+        photos: Set(photos),
+        urgency: Set(new.urgency.as_str().to_owned()),
+        anonymous: Set(new.anonymous),
+        status: Set(Status::Submitted.as_str().to_owned()),
+        is_open: Set(true),
+        moderation: Set(moderated.moderation.as_str().to_owned()),
+        assignee_level: Set(placement.level.as_str().to_owned()),
+        assignee_id: Set(placement.assignee_id),
+        escalation_level: Set(0),
+        interest_count: Set(0),
+        response_due_at: Set(now + hours(category.response_sla_hours)),
+        resolution_due_at: Set(now + hours(category.resolution_sla_hours)),
+        first_response_at: Set(None),
+        resolved_at: Set(None),
+        closed_at: Set(None),
+        rating: Set(None),
+        rating_text: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let submitted = Event {
+        to: Some(Status::Submitted),
+        assignee_id: placement.assignee_id,
+        ..Event::note(Some(reporter_id), ActingRole::Reporter, EventKind::Submitted, None)
+    };
+    append_event(db, request.id, submitted, now).await?;
+    if moderated.moderation == Moderation::Held {
+        let held = Event { internal: true, ..Event::note(None, ActingRole::System, EventKind::Held, moderated.note) };
+        append_event(db, request.id, held, now).await?;
+    }
+    follow(db, request.id, reporter_id, now).await?;
+    Ok(request)
+}
+
+/// Open requests of the same building and category whose titles look like this one.
+pub async fn similar_open(
+    db: &impl ConnectionTrait,
+    building_id: i64,
+    category_id: i64,
+    title: &str,
+) -> Result<Vec<(service_request::Model, f64)>, ApiError> {
+    let candidates = service_request::Entity::find()
+        .filter(service_request::Column::BuildingId.eq(building_id))
+        .filter(service_request::Column::CategoryId.eq(category_id))
+        .filter(service_request::Column::IsOpen.eq(true))
+        .filter(service_request::Column::Moderation.eq(Moderation::Published.as_str()))
+        .order_by_desc(service_request::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    let mut similar: Vec<(service_request::Model, f64)> = candidates
+        .into_iter()
+        .map(|r| {
+            let score = similarity::similarity(title, &r.title);
+            (r, score)
+        })
+        .filter(|(_, score)| *score >= similarity::THRESHOLD)
+        .collect();
+    similar.sort_by(|a, b| b.1.total_cmp(&a.1));
+    similar.truncate(5);
+    Ok(similar)
+}
+
+/// What a transition asks for, already authorised.
+pub struct Transition {
+    pub action: Action,
+    /// Who acts; `None` for the system (the jobs).
+    pub actor_id: Option<i64>,
+    pub actor_role: ActingRole,
+    pub note: Option<String>,
+    /// For `reassign`: the new assignee and the level they handle the request at.
+    pub reassign_to: Option<(i64, Level)>,
+}
+
+fn refused(action: Action, from: Status, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotAllowed => {
+            RequestError::InvalidTransition { action: action.as_str().to_owned(), status: from.as_str().to_owned() }
+                .into()
+        }
+        Refusal::ReopenWindowClosed => RequestError::ReopenWindowClosed.into(),
+    }
+}
+
+/// Applies a transition the state machine allows, with a compare-and-set on (status, escalation level,
+/// moderation), so two concurrent transitions of one request — people's or the jobs' — cannot both
+/// apply: the loser gets `INVALID_TRANSITION`.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    request: &service_request::Model,
+    category: &request_category::Model,
+    change: Transition,
+    confirm_window: Duration,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
+    let state = state_of(request)?;
+    let from = state.status;
+    let decision =
+        change.action.decide(&state, now, confirm_window).map_err(|refusal| refused(change.action, from, refusal))?;
+    let mut update = service_request::Entity::update_many()
+        .col_expr(service_request::Column::Status, Expr::value(decision.to.as_str()))
+        .col_expr(service_request::Column::IsOpen, Expr::value(decision.to.is_open()))
+        .col_expr(service_request::Column::UpdatedAt, Expr::value(now))
+        .filter(service_request::Column::Id.eq(request.id))
+        .filter(service_request::Column::Status.eq(from.as_str()))
+        .filter(service_request::Column::EscalationLevel.eq(request.escalation_level))
+        .filter(service_request::Column::Moderation.eq(state.moderation.as_str()));
+    if decision.answers && request.first_response_at.is_none() {
+        update = update.col_expr(service_request::Column::FirstResponseAt, Expr::value(now));
+    }
+    let mut assignee = request.assignee_id;
+    let mut note = change.note;
+    match decision.effect {
+        Effect::None => {}
+        Effect::Resolve => update = update.col_expr(service_request::Column::ResolvedAt, Expr::value(now)),
+        Effect::Reopen => {
+            update = update
+                .col_expr(service_request::Column::ResolvedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    service_request::Column::ResolutionDueAt,
+                    Expr::value(now + hours(category.resolution_sla_hours)),
+                );
+        }
+        Effect::Close => update = update.col_expr(service_request::Column::ClosedAt, Expr::value(now)),
+        Effect::EscalateTo(next) => {
+            let (level, next_assignee) =
+                super::routing::route_from(db, request.community_id, request.grid_id, request.building_id, next)
+                    .await?;
+            assignee = next_assignee;
+            update = escalated(update, level, assignee, request.escalation_level + 1, category, now);
+            if change.action == Action::EscalateOverdue {
+                note = Some(overdue_note(request, level, now));
+            }
+        }
+        Effect::Reassign => {
+            let (id, level) = change.reassign_to.ok_or_else(|| refused(change.action, from, Refusal::NotAllowed))?;
+            assignee = Some(id);
+            update = update
+                .col_expr(service_request::Column::AssigneeId, Expr::value(assignee))
+                .col_expr(service_request::Column::AssigneeLevel, Expr::value(level.as_str()));
+        }
+        Effect::Publish => {
+            update = update.col_expr(service_request::Column::Moderation, Expr::value(Moderation::Published.as_str()))
+        }
+    }
+    if change.action == Action::CloseUnconfirmed {
+        note = Some("居民未在期限内确认，自动关闭".to_owned());
+    }
+    let applied = update.exec(db).await?;
+    if applied.rows_affected != 1 {
+        return Err(refused(change.action, from, Refusal::NotAllowed));
+    }
+    let event = Event {
+        actor_id: change.actor_id,
+        actor_role: change.actor_role,
+        kind: decision.event,
+        from: Some(from),
+        to: Some(decision.to),
+        assignee_id: assignee,
+        note,
+        internal: false,
+    };
+    append_event(db, request.id, event, now).await?;
+    get(db, request.id).await
+}
+
+/// The timeline note of an automatic escalation: which deadline passed, and where the request went.
+fn overdue_note(request: &service_request::Model, level: Level, now: DateTime<Utc>) -> String {
+    let which = if request.first_response_at.is_none() && request.response_due_at < now { "响应" } else { "办结" };
+    let to = match level {
+        Level::BuildingLeader => "楼长",
+        Level::GridWorker => "网格员",
+        Level::Committee => "居委会",
+        Level::Street => "街道",
+    };
+    format!("{which}超时，自动升级至{to}")
+}
+
+/// The columns an escalation sets: the new level and assignee, and fresh deadlines for that level.
+fn escalated(
+    update: sea_orm::UpdateMany<service_request::Entity>,
+    level: Level,
+    assignee: Option<i64>,
+    escalation_level: i32,
+    category: &request_category::Model,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<service_request::Entity> {
+    update
+        .col_expr(service_request::Column::AssigneeLevel, Expr::value(level.as_str()))
+        .col_expr(service_request::Column::AssigneeId, Expr::value(assignee))
+        .col_expr(service_request::Column::EscalationLevel, Expr::value(escalation_level))
+        .col_expr(service_request::Column::ResponseDueAt, Expr::value(now + hours(category.response_sla_hours)))
+        .col_expr(service_request::Column::ResolutionDueAt, Expr::value(now + hours(category.resolution_sla_hours)))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<service_request::Model, ApiError> {
+    service_request::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("request"))
+}
+
+pub async fn timeline(
+    db: &impl ConnectionTrait,
+    request_id: i64,
+    with_internal: bool,
+) -> Result<Vec<request_event::Model>, ApiError> {
+    let mut query = request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(request_id))
+        .order_by_asc(request_event::Column::Id);
+    if !with_internal {
+        query = query.filter(request_event::Column::Internal.eq(false));
+    }
+    Ok(query.all(db).await?)
+}
+
+pub async fn comment(
+    db: &impl ConnectionTrait,
+    request: &service_request::Model,
+    actor_id: i64,
+    actor_role: ActingRole,
+    body: String,
+    internal: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let event = Event { internal, ..Event::note(Some(actor_id), actor_role, EventKind::Comment, Some(body)) };
+    append_event(db, request.id, event, now).await
+}
+
+/// The reporter rates once, after resolution.
+pub async fn rate(
+    db: &impl ConnectionTrait,
+    request: &service_request::Model,
+    score: i32,
+    text: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
+    let status = status_of(request)?;
+    if !matches!(status, Status::Resolved | Status::Confirmed | Status::ClosedTimeout) {
+        return Err(
+            RequestError::InvalidTransition { action: "rate".to_owned(), status: status.as_str().to_owned() }.into()
+        );
+    }
+    let applied = service_request::Entity::update_many()
+        .col_expr(service_request::Column::Rating, Expr::value(score))
+        .col_expr(service_request::Column::RatingText, Expr::value(text.clone()))
+        .col_expr(service_request::Column::UpdatedAt, Expr::value(now))
+        .filter(service_request::Column::Id.eq(request.id))
+        .filter(service_request::Column::Rating.is_null())
+        .exec(db)
+        .await?;
+    if applied.rows_affected != 1 {
+        return Err(RequestError::AlreadyRated.into());
+    }
+    let note = Some(match &text {
+        Some(text) => format!("{score}/5 {text}"),
+        None => format!("{score}/5"),
+    });
+    let event = Event::note(Some(request.reporter_id), ActingRole::Reporter, EventKind::Rated, note);
+    append_event(db, request.id, event, now).await?;
+    get(db, request.id).await
+}
+
+/// "Me too": the user follows the request and its interest count grows, once per user.
+pub async fn me_too(
+    db: &impl ConnectionTrait,
+    request: &service_request::Model,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
+    if follow(db, request.id, user_id, now).await? {
+        service_request::Entity::update_many()
+            .col_expr(service_request::Column::InterestCount, Expr::col(service_request::Column::InterestCount).add(1))
+            .filter(service_request::Column::Id.eq(request.id))
+            .exec(db)
+            .await?;
+        let event = Event::note(Some(user_id), ActingRole::Neighbour, EventKind::MeToo, None);
+        append_event(db, request.id, event, now).await?;
+    }
+    get(db, request.id).await
+}
