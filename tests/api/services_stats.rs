@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use ehome_api::scenes::requests::jobs::run_once;
-use ehome_tests::{TestApp, error_code, spawn_app};
+use ehome_tests::{TestApp, error_code, spawn_app_with};
 use serde_json::{Value, json};
 
 const REQUESTS: usize = 220;
@@ -304,8 +304,8 @@ struct World {
     now: DateTime<Utc>,
 }
 
-/// Sets the app's clock. Access tokens are checked against that clock, so when it leaves the ten
-/// minutes after the tokens were issued, everyone signs in again at the new instant.
+/// Sets the app's clock. Access tokens are checked against that clock (they live a day here), so when
+/// it leaves the day after the tokens were issued, everyone signs in again at the new instant.
 async fn move_clock(
     app: &TestApp,
     at: DateTime<Utc>,
@@ -314,7 +314,7 @@ async fn move_clock(
     residents: &mut [String],
 ) {
     app.clock.set(at);
-    if issued_at.is_some_and(|issued| at >= issued && at < issued + Duration::minutes(10)) {
+    if issued_at.is_some_and(|issued| at >= issued && at < issued + Duration::hours(23)) {
         return;
     }
     *committee = app.dev_login("demo-committee").await.access;
@@ -326,7 +326,7 @@ async fn move_clock(
 
 /// Seeds the demo community and drives 220 requests through their lives; returns what it did.
 async fn world() -> World {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("JWT_ACCESS_TTL_SECONDS", "86400")]).await;
     app.seed_demo().await;
     let mut committee = app.dev_login("demo-committee").await.access;
     let mut residents = Vec::new();
