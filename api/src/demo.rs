@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use crate::domain::{CommunityId, Label, Role, RoleGrant, UserId};
 use crate::identity::users;
+use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 use crate::scenes::community::service;
 
@@ -24,8 +25,9 @@ pub const DEMO_USERS: &[(&str, &str)] = &[
     ("demo-shop", "staff of 邻家理发店 (merchant alliance)"),
 ];
 
-fn label(text: &str) -> Result<Label, ApiError> {
-    Label::parse("demo", text)
+/// A name of the demo community: validated like any label, and ours, so it needs no content check.
+fn label(text: &str) -> Result<PublicText, ApiError> {
+    Ok(PublicText::from_project(Label::parse("demo", text)?.into_inner()))
 }
 
 /// Whether the demo community is already loaded (its admin exists).

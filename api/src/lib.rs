@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod identity;
 pub mod platform;
+pub mod points;
 pub mod routes;
 pub mod scenes;
 pub mod startup;

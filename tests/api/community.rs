@@ -1,34 +1,13 @@
-use ehome_tests::{TestApp, error_code, spawn_app};
+use ehome_tests::{error_code, spawn_app};
 use serde_json::{Value, json};
-
-/// Ids from the demo community: (community, [buildings], [households of building 1], [households of building 2]).
-async fn demo_ids(app: &TestApp, token: &str) -> (i64, Vec<i64>, Vec<i64>, Vec<i64>) {
-    let communities: Value = app.get("/communities", Some(token)).await.json().await.unwrap();
-    let community = communities["items"][0]["id"].as_i64().unwrap();
-    let grids: Value = app.get(&format!("/communities/{community}/grids"), Some(token)).await.json().await.unwrap();
-    let mut buildings = Vec::new();
-    for grid in grids["items"].as_array().unwrap() {
-        let list: Value = app.get(&format!("/grids/{}/buildings", grid["id"]), Some(token)).await.json().await.unwrap();
-        buildings.extend(list["items"].as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()));
-    }
-    let mut households = Vec::new();
-    for building in &buildings[..2] {
-        let list: Value =
-            app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
-        households
-            .push(list["items"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect::<Vec<_>>());
-    }
-    (community, buildings, households[0].clone(), households[1].clone())
-}
 
 #[tokio::test]
 async fn household_claims_are_decided_by_that_buildings_leader_only() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let committee = app.dev_login("demo-committee").await;
-    let leader = app.dev_login("demo-leader").await;
-    let newcomer = app.dev_login("demo-newcomer").await;
-    let (community, buildings, building1_homes, building2_homes) = demo_ids(&app, &newcomer.access).await;
+    let demo = app.seed_demo().await;
+    let [committee, leader, newcomer] = app.dev_logins(["demo-committee", "demo-leader", "demo-newcomer"]).await;
+    let (community, buildings) = (demo.community, &demo.buildings);
+    let (building1_homes, building2_homes) = (&demo.households[0], &demo.households[1]);
 
     // A second leader, of building 2, appointed by the committee.
     let other_leader = app.dev_login("leader-of-building-2").await;
@@ -43,8 +22,7 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
 
     // The newcomer binds a phone so we can check masking, then claims a home in building 1.
     app.wechat.add_phone_code("phone-1", "13812345678");
-    let bound: Value =
-        app.post("/me/phone", Some(&newcomer.access), &json!({"code": "phone-1"})).await.json().await.unwrap();
+    let bound: Value = app.post_json("/me/phone", Some(&newcomer.access), &json!({"code": "phone-1"})).await;
     assert_eq!(bound["phone"], "13812345678", "the owner sees the whole number");
 
     let claim = app
@@ -65,20 +43,12 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
     assert_eq!(error_code(duplicate).await, "JOIN_REQUEST_EXISTS");
 
     // The leader sees it with the phone masked; the other leader does not see it.
-    let listed: Value = app
-        .get(&format!("/communities/{community}/join-requests?status=pending"), Some(&leader.access))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        app.get_json(&format!("/communities/{community}/join-requests?status=pending"), Some(&leader.access)).await;
     let mine = listed["items"].as_array().unwrap().iter().find(|r| r["id"] == claim_id).expect("listed for its leader");
     assert_eq!(mine["applicant"]["phone"], "138****5678");
-    let other_list: Value = app
-        .get(&format!("/communities/{community}/join-requests"), Some(&other_leader.access))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other_list: Value =
+        app.get_json(&format!("/communities/{community}/join-requests"), Some(&other_leader.access)).await;
     assert!(other_list["items"].as_array().unwrap().iter().all(|r| r["id"] != claim_id));
     let resident = app.dev_login("demo-resident-2").await;
     assert_eq!(app.get(&format!("/communities/{community}/join-requests"), Some(&resident.access)).await.status(), 403);
@@ -107,7 +77,7 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
     assert_eq!(again.status(), 409);
     assert_eq!(error_code(again).await, "JOIN_REQUEST_NOT_PENDING");
 
-    let me: Value = app.get("/me", Some(&newcomer.access)).await.json().await.unwrap();
+    let me: Value = app.get_json("/me", Some(&newcomer.access)).await;
     assert_eq!(me["households"][0]["household_id"], building1_homes[2]);
     assert!(me["roles"].as_array().unwrap().iter().any(|r| r["role"] == "resident" && r["community_id"] == community));
 
@@ -121,35 +91,31 @@ async fn household_claims_are_decided_by_that_buildings_leader_only() {
     // Rejection by the right leader (of building 2) for someone else's claim.
     let stranger = app.dev_login("stranger").await;
     let claim: Value = app
-        .post(&format!("/households/{}/join-requests", building2_homes[1]), Some(&stranger.access), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("/households/{}/join-requests", building2_homes[1]), Some(&stranger.access), &json!({}))
+        .await;
     let claim_id = claim["id"].as_i64().unwrap();
     assert_eq!(
         app.post(&format!("/join-requests/{claim_id}/reject"), Some(&leader.access), &json!({})).await.status(),
         403
     );
     let rejected: Value = app
-        .post(&format!("/join-requests/{claim_id}/reject"), Some(&other_leader.access), &json!({"note": "查无此人"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/join-requests/{claim_id}/reject"),
+            Some(&other_leader.access),
+            &json!({"note": "查无此人"}),
+        )
+        .await;
     assert_eq!(rejected["status"], "rejected");
-    let stranger_me: Value = app.get("/me", Some(&stranger.access)).await.json().await.unwrap();
+    let stranger_me: Value = app.get_json("/me", Some(&stranger.access)).await;
     assert!(stranger_me["households"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn roles_are_validated_against_the_community() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let committee = app.dev_login("demo-committee").await;
-    let target = app.dev_login("future-volunteer").await;
-    let admin = app.dev_login("demo-admin").await;
-    let (community, buildings, _, _) = demo_ids(&app, &committee.access).await;
+    let demo = app.seed_demo().await;
+    let [committee, target, admin] = app.dev_logins(["demo-committee", "future-volunteer", "demo-admin"]).await;
+    let (community, buildings) = (demo.community, &demo.buildings);
     let path = format!("/communities/{community}/members/{}/roles", target.user_id);
 
     for (body, code) in [
@@ -185,7 +151,7 @@ async fn roles_are_validated_against_the_community() {
 
     let set = app.put(&path, Some(&committee.access), &json!({"roles": [{"role": "volunteer"}, {"role": "building_leader", "scope_ids": [buildings[2], buildings[3]]}]})).await;
     assert_eq!(set.status(), 200);
-    let read: Value = app.get(&path, Some(&target.access)).await.json().await.unwrap();
+    let read: Value = app.get_json(&path, Some(&target.access)).await;
     let roles = read["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 2);
     assert!(

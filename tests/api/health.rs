@@ -68,7 +68,7 @@ async fn prod_mode_has_no_dev_login_and_refuses_weak_secrets() {
 #[tokio::test]
 async fn errors_speak_english_when_asked() {
     let app = spawn_app().await;
-    let zh: serde_json::Value = app.get("/me", None).await.json().await.unwrap();
+    let zh: serde_json::Value = app.get_json("/me", None).await;
     let en: serde_json::Value = app
         .request(reqwest::Method::GET, "/me", None)
         .header("accept-language", "en-US,en;q=0.9")

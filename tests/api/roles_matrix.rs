@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use ehome_tests::{TestApp, spawn_app};
+use ehome_tests::{Demo, TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -52,15 +52,12 @@ fn hidden(mut case: Case, from: &[&'static str]) -> Case {
 #[tokio::test]
 async fn every_protected_route_with_every_role() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let mut tokens: HashMap<&str, String> = HashMap::new();
-    let mut user_ids: HashMap<&str, i64> = HashMap::new();
     for caller in SIGNED_IN {
-        let session = app.dev_login(caller).await;
-        tokens.insert(caller, session.access);
-        user_ids.insert(caller, session.user_id);
+        tokens.insert(caller, app.dev_login(caller).await.access);
     }
-    let ids = fixture(&app, &tokens["demo-newcomer"]).await;
+    let ids = fixture(&app, &demo).await;
     for caller in SIGNED_IN {
         app.wechat.add_phone_code(&format!("phone-{caller}"), "13900001111");
     }
@@ -226,43 +223,23 @@ impl Ids {
 }
 
 /// Ids in the demo community; a pending claim by a stranger on a home in the demo leader's building.
-async fn fixture(app: &TestApp, token: &str) -> Ids {
-    let communities: Value = app.get("/communities", Some(token)).await.json().await.unwrap();
-    let community = communities["items"][0]["id"].as_i64().unwrap();
-    let grids: Value = app.get(&format!("/communities/{community}/grids"), Some(token)).await.json().await.unwrap();
-    let grid = grids["items"][0]["id"].as_i64().unwrap();
-    let buildings: Value = app.get(&format!("/grids/{grid}/buildings"), Some(token)).await.json().await.unwrap();
-    let building = buildings["items"][0]["id"].as_i64().unwrap();
-    let households: Value =
-        app.get(&format!("/buildings/{building}/households"), Some(token)).await.json().await.unwrap();
-    let household = households["items"][4]["id"].as_i64().unwrap();
+async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
+    let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
+    let household = demo.households[0][4];
     let stranger = app.dev_login("matrix-stranger").await;
-    let claim: Value = app
-        .post(&format!("/households/{household}/join-requests"), Some(&stranger.access), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let claim: Value =
+        app.post_json(&format!("/households/{household}/join-requests"), Some(&stranger.access), &json!({})).await;
     // A request by a resident who is not among the callers, in the demo leader's building, and the
     // notification its acceptance sends to that resident.
-    let categories: Value =
-        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
-    let category = categories["items"][0]["id"].as_i64().unwrap();
+    let category = demo.categories[0].1;
     let reporter = app.dev_login("demo-resident-2").await;
-    let request: Value = app
-        .post(
-            "/requests",
-            Some(&reporter.access),
-            &json!({"category_id": category, "title": "路灯不亮", "description": "d"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let request = request["request"]["id"].as_i64().unwrap();
+    let request = app
+        .submit_body(&reporter.access, &json!({"category_id": category, "title": "路灯不亮", "description": "d"}))
+        .await;
+    let request = request["id"].as_i64().unwrap();
     let committee = app.dev_login("demo-committee").await;
-    app.post(&format!("/requests/{request}/transitions"), Some(&committee.access), &json!({"action": "accept"})).await;
-    let inbox: Value = app.get("/me/notifications", Some(&reporter.access)).await.json().await.unwrap();
+    app.act(&committee.access, request, "accept", None).await;
+    let inbox: Value = app.get_json("/me/notifications", Some(&reporter.access)).await;
     let notification = inbox["items"][0]["id"].as_i64().unwrap();
     // A ledger account and transfer to look up.
     let ledger = ehome_ledger::Ledger::new(app.db.clone());

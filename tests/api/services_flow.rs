@@ -8,32 +8,14 @@ use ehome_api::scenes::requests::jobs::run_once;
 use ehome_tests::{Endpoint, TestApp, error_code, spawn_app, spawn_app_sharing};
 use serde_json::{Value, json};
 
-use crate::services_lifecycle::{act, category_id, submit};
-
-async fn list_ids(app: &TestApp, token: &str, query: &str) -> (u16, Vec<i64>) {
-    let response = app.get(&format!("/requests?{query}"), Some(token)).await;
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    let ids = body["items"]
-        .as_array()
-        .map(|items| items.iter().map(|r| r["id"].as_i64().unwrap()).collect())
-        .unwrap_or_default();
-    (status, ids)
-}
-
 /// A second community with its own committee, building leader and resident.
 async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     let admin = app.dev_login("demo-admin").await;
     let ehome_tests::OtherCommunity { community: cid, building, .. } = app.create_other_community(&admin.access).await;
     let home: Value = app
-        .post(&format!("/buildings/{building}/households"), Some(&admin.access), &json!({"label": "101"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let committee = app.dev_login("other-committee").await;
-    let leader = app.dev_login("other-leader").await;
-    let resident = app.dev_login("other-resident").await;
+        .post_json(&format!("/buildings/{building}/households"), Some(&admin.access), &json!({"label": "101"}))
+        .await;
+    let [committee, leader, resident] = app.dev_logins(["other-committee", "other-leader", "other-resident"]).await;
     let roles = |user: i64, body: Value| (format!("/communities/{cid}/members/{user}/roles"), body);
     for (path, body) in [
         roles(committee.user_id, json!({"roles": [{"role": "committee"}]})),
@@ -41,12 +23,8 @@ async fn second_community(app: &TestApp) -> (i64, String, String, String) {
     ] {
         assert_eq!(app.put(&path, Some(&admin.access), &body).await.status(), 200);
     }
-    let claim: Value = app
-        .post(&format!("/households/{}/join-requests", home["id"]), Some(&resident.access), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let claim: Value =
+        app.post_json(&format!("/households/{}/join-requests", home["id"]), Some(&resident.access), &json!({})).await;
     assert_eq!(
         app.post(&format!("/join-requests/{}/approve", claim["id"]), Some(&committee.access), &json!({}))
             .await
@@ -59,34 +37,25 @@ async fn second_community(app: &TestApp) -> (i64, String, String, String) {
 #[tokio::test]
 async fn visibility_across_two_communities_and_all_roles() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let (other_cid, other_committee, other_leader, other_resident) = second_community(&app).await;
-    let communities: Value = app.get("/communities", Some(&other_resident)).await.json().await.unwrap();
-    let demo_cid = communities["items"][0]["id"].as_i64().unwrap();
 
     // demo-resident-1 lives in 1号楼 (led by demo-leader, in demo-grid's grid).
     let reporter = app.dev_login("demo-resident-1").await;
-    let repair = category_id(&app, &reporter.access, "repair").await;
-    let public = submit(&app, &reporter.access, repair, "垃圾桶满了没人清理").await;
+    let repair = demo.category("repair");
+    let public = app.submit(&reporter.access, repair, "垃圾桶满了没人清理").await;
     let public_id = public["id"].as_i64().unwrap();
     let anonymous: Value = app
-        .post("/requests", Some(&reporter.access), &json!({"category_id": repair, "title": "楼上深夜噪音扰民", "description": "每晚十二点后", "anonymous": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/requests", Some(&reporter.access), &json!({"category_id": repair, "title": "楼上深夜噪音扰民", "description": "每晚十二点后", "anonymous": true})).await;
     let anonymous_id = anonymous["request"]["id"].as_i64().unwrap();
     app.wechat.set_text_verdict("待审核", "review");
     let held: Value = app
-        .post(
+        .post_json(
             "/requests",
             Some(&reporter.access),
             &json!({"category_id": repair, "title": "物业收费问题待审核", "description": "说明"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let held_id = held["request"]["id"].as_i64().unwrap();
     assert_eq!(held["request"]["moderation"], "held");
     // An internal note on the public request.
@@ -100,17 +69,13 @@ async fn visibility_across_two_communities_and_all_roles() {
         .await;
     assert_eq!(note.status(), 201);
 
-    let other_request = submit(
-        &app,
-        &other_resident,
-        category_id_in(&app, &other_resident, other_cid).await,
-        "9号楼门禁坏了",
-    )
-    .await["id"]
+    let other_request = app
+        .submit(&other_resident, category_id_in(&app, &other_resident, other_cid).await, "9号楼门禁坏了")
+        .await["id"]
         .as_i64()
         .unwrap();
 
-    let demo = format!("community_id={demo_cid}");
+    let in_demo = format!("community_id={}", demo.community);
     let viewers = [
         ("demo-admin", vec![public_id, anonymous_id, held_id], true),
         ("demo-committee", vec![public_id, anonymous_id, held_id], true),
@@ -124,7 +89,7 @@ async fn visibility_across_two_communities_and_all_roles() {
     ];
     for (openid, expected, sees_reporter) in viewers {
         let token = app.dev_login(openid).await.access;
-        let (status, ids) = list_ids(&app, &token, &demo).await;
+        let (status, ids) = app.request_ids(&token, &in_demo).await;
         assert_eq!(status, 200, "{openid}");
         let got: HashSet<i64> = ids.into_iter().collect();
         assert_eq!(got, expected.iter().copied().collect::<HashSet<_>>(), "{openid} lists");
@@ -157,17 +122,16 @@ async fn visibility_across_two_communities_and_all_roles() {
     }
     // The other community's people see none of the demo community's requests.
     for token in [&other_committee, &other_leader, &other_resident] {
-        let (_, ids) = list_ids(&app, token, &demo).await;
+        let (_, ids) = app.request_ids(token, &in_demo).await;
         assert!(ids.is_empty());
         assert_eq!(app.get(&format!("/requests/{public_id}"), Some(token)).await.status(), 404);
-        let (_, own) = list_ids(&app, token, &format!("community_id={other_cid}")).await;
+        let (_, own) = app.request_ids(token, &format!("community_id={other_cid}")).await;
         assert_eq!(own, vec![other_request]);
     }
 }
 
 async fn category_id_in(app: &TestApp, token: &str, community: i64) -> i64 {
-    let categories: Value =
-        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
+    let categories: Value = app.get_json(&format!("/communities/{community}/categories"), Some(token)).await;
     categories["items"][0]["id"].as_i64().unwrap()
 }
 
@@ -175,13 +139,13 @@ async fn category_id_in(app: &TestApp, token: &str, community: i64) -> i64 {
 async fn two_instances_escalate_each_overdue_request_exactly_once() {
     let first = spawn_app().await;
     let second = spawn_app_sharing(&first).await;
-    first.seed_demo().await;
+    let demo = first.seed_demo().await;
     let resident = first.dev_login("demo-resident-1").await;
-    let safety = category_id(&first, &resident.access, "safety").await; // 4 h to respond, 24 h to resolve
+    let safety = demo.category("safety"); // 4 h to respond, 24 h to resolve
     let mut ids = Vec::new();
     for n in 0..20 {
         ids.push(
-            submit(&first, &resident.access, safety, &format!("安全隐患第{n}处需要排查")).await["id"].as_i64().unwrap(),
+            first.submit(&resident.access, safety, &format!("安全隐患第{n}处需要排查")).await["id"].as_i64().unwrap(),
         );
     }
     // Nothing is overdue yet.
@@ -193,7 +157,7 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     let total = a.unwrap().escalated + b.unwrap().escalated;
     assert_eq!(total, ids.len(), "each overdue request escalated exactly once across both instances");
     for id in &ids {
-        let detail: Value = first.get(&format!("/requests/{id}"), Some(&resident.access)).await.json().await.unwrap();
+        let detail: Value = first.get_json(&format!("/requests/{id}"), Some(&resident.access)).await;
         assert_eq!(detail["request"]["status"], "escalated");
         assert_eq!(detail["request"]["assignee_level"], "grid_worker");
         assert_eq!(detail["request"]["escalation_level"], 1);
@@ -206,19 +170,17 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     let resident = first.dev_login("demo-resident-1").await;
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     assert_eq!(a.unwrap().escalated + b.unwrap().escalated, ids.len());
-    let detail: Value =
-        second.get(&format!("/requests/{}", ids[0]), Some(&resident.access)).await.json().await.unwrap();
+    let detail: Value = second.get_json(&format!("/requests/{}", ids[0]), Some(&resident.access)).await;
     assert_eq!(detail["request"]["assignee_level"], "committee");
 }
 
 #[tokio::test]
 async fn the_text_check_decides_publication_and_fails_closed() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let resident = app.dev_login("demo-resident-1").await;
-    let neighbour = app.dev_login("demo-resident-2").await;
-    let committee = app.dev_login("demo-committee").await;
-    let repair = category_id(&app, &resident.access, "repair").await;
+    let demo = app.seed_demo().await;
+    let [resident, neighbour, committee] =
+        app.dev_logins(["demo-resident-1", "demo-resident-2", "demo-committee"]).await;
+    let repair = demo.category("repair");
     let post = |title: &'static str| {
         let body = json!({"category_id": repair, "title": title, "description": "详情"});
         let token = resident.access.clone();
@@ -259,61 +221,53 @@ async fn the_text_check_decides_publication_and_fails_closed() {
 #[tokio::test]
 async fn duplicates_are_offered_and_me_too_counts_once() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let first = app.dev_login("demo-resident-1").await;
-    let second = app.dev_login("demo-resident-2").await; // same building (1号楼)
-    let repair = category_id(&app, &first.access, "repair").await;
-    let original = submit(&app, &first.access, repair, "1号楼楼道灯坏了").await;
+    let demo = app.seed_demo().await;
+    // Neighbours in one building (1号楼).
+    let [first, second] = app.dev_logins(["demo-resident-1", "demo-resident-2"]).await;
+    let repair = demo.category("repair");
+    let original = app.submit(&first.access, repair, "1号楼楼道灯坏了").await;
     let id = original["id"].as_i64().unwrap();
     let building = original["building_id"].as_i64().unwrap();
 
     let similar: Value = app
-        .get(&format!("/requests/similar?building_id={building}&category_id={repair}&title=1%E5%8F%B7%E6%A5%BC%E7%9A%84%E6%A5%BC%E9%81%93%E7%81%AF%E5%9D%8F%E4%BA%86"), Some(&second.access))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/requests/similar?building_id={building}&category_id={repair}&title=1%E5%8F%B7%E6%A5%BC%E7%9A%84%E6%A5%BC%E9%81%93%E7%81%AF%E5%9D%8F%E4%BA%86"), Some(&second.access)).await;
     assert_eq!(similar["items"][0]["id"], id);
     let on_submit: Value = app
-        .post(
+        .post_json(
             "/requests",
             Some(&second.access),
             &json!({"category_id": repair, "title": "楼道灯坏了不亮", "description": "晚上很黑"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(on_submit["similar"].as_array().unwrap().iter().any(|s| s["id"] == id));
 
     for _ in 0..2 {
-        let me_too: Value =
-            app.post(&format!("/requests/{id}/me-too"), Some(&second.access), &json!({})).await.json().await.unwrap();
+        let me_too: Value = app.post_json(&format!("/requests/{id}/me-too"), Some(&second.access), &json!({})).await;
         assert_eq!(me_too["interest_count"], 1, "counted once per neighbour");
     }
     // The follower hears of status changes too.
     let leader = app.dev_login("demo-leader").await;
-    assert_eq!(act(&app, &leader.access, id, "accept", None).await.status(), 200);
-    let inbox: Value = app.get("/me/notifications?unread=true", Some(&second.access)).await.json().await.unwrap();
+    assert_eq!(app.act(&leader.access, id, "accept", None).await.status(), 200);
+    let inbox: Value = app.get_json("/me/notifications?unread=true", Some(&second.access)).await;
     assert!(inbox["items"].as_array().unwrap().iter().any(|n| n["request_id"] == id));
     let marked = app.post("/me/notifications/read-all", Some(&second.access), &json!({})).await;
     assert_eq!(marked.status(), 200);
-    let after: Value = app.get("/me/notifications", Some(&second.access)).await.json().await.unwrap();
+    let after: Value = app.get_json("/me/notifications", Some(&second.access)).await;
     assert_eq!(after["unread"], 0);
 }
 
 #[tokio::test]
 async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let resident = app.dev_login("demo-resident-1").await;
-    let safety = category_id(&app, &resident.access, "safety").await;
-    let repair = category_id(&app, &resident.access, "repair").await;
+    let safety = demo.category("safety");
+    let repair = demo.category("repair");
     let mut before = Vec::new();
     for n in 0..30 {
         let category = if n % 3 == 0 { safety } else { repair };
         before.push(
-            submit(&app, &resident.access, category, &format!("第{n}号问题{}", "甲乙丙丁".chars().nth(n % 4).unwrap()))
+            app.submit(&resident.access, category, &format!("第{n}号问题{}", "甲乙丙丁".chars().nth(n % 4).unwrap()))
                 .await["id"]
                 .as_i64()
                 .unwrap(),
@@ -322,10 +276,8 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     // The safety ones pass their 4-hour response deadline: they sort first.
     app.clock.advance(Duration::hours(5));
     // Access tokens follow the app's clock: sign in again after it moved.
-    let resident = app.dev_login("demo-resident-1").await;
-    let committee = app.dev_login("demo-committee").await;
-    let communities: Value = app.get("/communities", Some(&committee.access)).await.json().await.unwrap();
-    let cid = communities["items"][0]["id"].as_i64().unwrap();
+    let [resident, committee] = app.dev_logins(["demo-resident-1", "demo-committee"]).await;
+    let cid = demo.community;
 
     let inserter = {
         let token = resident.access.clone();
@@ -346,7 +298,7 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
             Some(c) => format!("/requests?community_id={cid}&limit=7&cursor={c}"),
             None => format!("/requests?community_id={cid}&limit=7"),
         };
-        let page: Value = app.get(&query, Some(&committee.access)).await.json().await.unwrap();
+        let page: Value = app.get_json(&query, Some(&committee.access)).await;
         for item in page["items"].as_array().unwrap() {
             let overdue = item["overdue"].as_bool().unwrap();
             assert!(!(overdue && overdue_done), "overdue requests come first");

@@ -2,67 +2,32 @@
 
 use chrono::Duration;
 use ehome_api::scenes::requests::jobs::run_once;
-use ehome_tests::{TestApp, error_code, spawn_app};
+use ehome_tests::{error_code, spawn_app};
 use serde_json::{Value, json};
-
-pub async fn category_id(app: &TestApp, token: &str, key: &str) -> i64 {
-    let communities: Value = app.get("/communities", Some(token)).await.json().await.unwrap();
-    let community = communities["items"][0]["id"].as_i64().unwrap();
-    let categories: Value =
-        app.get(&format!("/communities/{community}/categories"), Some(token)).await.json().await.unwrap();
-    categories["items"].as_array().unwrap().iter().find(|c| c["key"] == key).unwrap()["id"].as_i64().unwrap()
-}
-
-pub async fn submit(app: &TestApp, token: &str, category: i64, title: &str) -> Value {
-    let response = app
-        .post(
-            "/requests",
-            Some(token),
-            &json!({"category_id": category, "title": title, "description": format!("{title}，请尽快处理")}),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "submit {title}");
-    let body: Value = response.json().await.unwrap();
-    body["request"].clone()
-}
-
-pub async fn act(app: &TestApp, token: &str, id: i64, action: &str, note: Option<&str>) -> reqwest::Response {
-    let mut body = json!({"action": action});
-    if let Some(note) = note {
-        body["note"] = json!(note);
-    }
-    app.post(&format!("/requests/{id}/transitions"), Some(token), &body).await
-}
-
-async fn status_of(app: &TestApp, token: &str, id: i64) -> String {
-    let detail: Value = app.get(&format!("/requests/{id}"), Some(token)).await.json().await.unwrap();
-    detail["request"]["status"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn the_whole_lifecycle() {
     let app = spawn_app().await;
-    app.seed_demo().await;
-    let resident = app.dev_login("demo-resident-1").await;
-    let leader = app.dev_login("demo-leader").await;
-    let repair = category_id(&app, &resident.access, "repair").await;
+    let demo = app.seed_demo().await;
+    let [resident, leader] = app.dev_logins(["demo-resident-1", "demo-leader"]).await;
+    let repair = demo.category("repair");
 
     // Routed to the leader of the resident's building; the leader takes it through to resolution.
-    let request = submit(&app, &resident.access, repair, "1号楼楼道灯坏了").await;
+    let request = app.submit(&resident.access, repair, "1号楼楼道灯坏了").await;
     let id = request["id"].as_i64().unwrap();
     assert_eq!(request["status"], "submitted");
     assert_eq!(request["assignee_id"], leader.user_id);
     assert_eq!(request["assignee_level"], "building_leader");
     for (action, to) in [("accept", "accepted"), ("start", "in_progress"), ("resolve", "resolved")] {
-        let response = act(&app, &leader.access, id, action, Some("已安排电工")).await;
+        let response = app.act(&leader.access, id, action, Some("已安排电工")).await;
         assert_eq!(response.status(), 200, "{action}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["request"]["status"], to);
     }
     // The reporter reopens within 7 days; it is resolved again and confirmed, then rated.
-    assert_eq!(act(&app, &resident.access, id, "reopen", Some("灯又不亮了")).await.status(), 200);
-    assert_eq!(act(&app, &leader.access, id, "resolve", None).await.status(), 200);
-    assert_eq!(act(&app, &resident.access, id, "confirm", None).await.status(), 200);
+    assert_eq!(app.act(&resident.access, id, "reopen", Some("灯又不亮了")).await.status(), 200);
+    assert_eq!(app.act(&leader.access, id, "resolve", None).await.status(), 200);
+    assert_eq!(app.act(&resident.access, id, "confirm", None).await.status(), 200);
     let rated = app
         .post(&format!("/requests/{id}/rating"), Some(&resident.access), &json!({"score": 5, "text": "很及时"}))
         .await;
@@ -71,7 +36,7 @@ async fn the_whole_lifecycle() {
     assert_eq!(error_code(again).await, "ALREADY_RATED");
 
     // The timeline holds every step, in order, with who and in which role.
-    let detail: Value = app.get(&format!("/requests/{id}"), Some(&resident.access)).await.json().await.unwrap();
+    let detail: Value = app.get_json(&format!("/requests/{id}"), Some(&resident.access)).await;
     let steps: Vec<(String, String)> = detail["timeline"]
         .as_array()
         .unwrap()
@@ -93,48 +58,44 @@ async fn the_whole_lifecycle() {
     assert_eq!(detail["timeline"][4]["actor_role"], "reporter");
 
     // Reopen after the window: resolved, then 8 days pass.
-    let late = submit(&app, &resident.access, repair, "电梯按钮失灵").await["id"].as_i64().unwrap();
-    assert_eq!(act(&app, &leader.access, late, "resolve", None).await.status(), 200);
+    let late = app.submit(&resident.access, repair, "电梯按钮失灵").await["id"].as_i64().unwrap();
+    assert_eq!(app.act(&leader.access, late, "resolve", None).await.status(), 200);
     app.clock.advance(Duration::days(8));
     // Access tokens follow the app's clock: sign in again eight days later.
-    let resident = app.dev_login("demo-resident-1").await;
-    let leader = app.dev_login("demo-leader").await;
-    let committee = app.dev_login("demo-committee").await;
-    let reopened = act(&app, &resident.access, late, "reopen", None).await;
+    let [resident, leader, committee] = app.dev_logins(["demo-resident-1", "demo-leader", "demo-committee"]).await;
+    let reopened = app.act(&resident.access, late, "reopen", None).await;
     assert_eq!(reopened.status(), 409);
     assert_eq!(error_code(reopened).await, "REOPEN_WINDOW_CLOSED");
     // ... and the job closes it as closed_timeout.
     let outcome = run_once(&app.state).await.unwrap();
     assert!(outcome.closed >= 1);
-    assert_eq!(status_of(&app, &resident.access, late).await, "closed_timeout");
+    assert_eq!(app.request_status(&resident.access, late).await, "closed_timeout");
 
     // Withdraw by the reporter; reject by the committee needs a reason.
-    let withdrawn = submit(&app, &resident.access, repair, "门禁卡无法使用").await["id"].as_i64().unwrap();
-    assert_eq!(act(&app, &resident.access, withdrawn, "withdraw", None).await.status(), 200);
-    assert_eq!(status_of(&app, &resident.access, withdrawn).await, "withdrawn");
-    let rejected = submit(&app, &resident.access, repair, "希望小区装游泳池").await["id"].as_i64().unwrap();
-    let no_reason = act(&app, &committee.access, rejected, "reject", None).await;
+    let withdrawn = app.submit(&resident.access, repair, "门禁卡无法使用").await["id"].as_i64().unwrap();
+    assert_eq!(app.act(&resident.access, withdrawn, "withdraw", None).await.status(), 200);
+    assert_eq!(app.request_status(&resident.access, withdrawn).await, "withdrawn");
+    let rejected = app.submit(&resident.access, repair, "希望小区装游泳池").await["id"].as_i64().unwrap();
+    let no_reason = app.act(&committee.access, rejected, "reject", None).await;
     assert_eq!(no_reason.status(), 400);
-    assert_eq!(act(&app, &committee.access, rejected, "reject", Some("不属于物业维修范围")).await.status(), 200);
+    assert_eq!(app.act(&committee.access, rejected, "reject", Some("不属于物业维修范围")).await.status(), 200);
 
     // Escalation by hand: leader → grid worker → committee → street, then no further.
     let grid_worker = app.dev_login("demo-grid").await;
-    let escalated = submit(&app, &resident.access, repair, "外墙瓷砖脱落有安全隐患").await["id"].as_i64().unwrap();
-    let first: Value =
-        act(&app, &leader.access, escalated, "escalate", Some("需要网格协调")).await.json().await.unwrap();
+    let escalated = app.submit(&resident.access, repair, "外墙瓷砖脱落有安全隐患").await["id"].as_i64().unwrap();
+    let first: Value = app.act(&leader.access, escalated, "escalate", Some("需要网格协调")).await.json().await.unwrap();
     assert_eq!(first["request"]["assignee_level"], "grid_worker");
     assert_eq!(first["request"]["assignee_id"], grid_worker.user_id);
     assert_eq!(first["request"]["status"], "escalated");
     let second: Value =
-        act(&app, &grid_worker.access, escalated, "escalate", Some("需居委会处理")).await.json().await.unwrap();
+        app.act(&grid_worker.access, escalated, "escalate", Some("需居委会处理")).await.json().await.unwrap();
     assert_eq!(second["request"]["assignee_level"], "committee");
-    let third: Value =
-        act(&app, &committee.access, escalated, "escalate", Some("上报街道")).await.json().await.unwrap();
+    let third: Value = app.act(&committee.access, escalated, "escalate", Some("上报街道")).await.json().await.unwrap();
     assert_eq!(third["request"]["assignee_level"], "street");
-    assert_eq!(act(&app, &committee.access, escalated, "escalate", Some("再上报")).await.status(), 409);
+    assert_eq!(app.act(&committee.access, escalated, "escalate", Some("再上报")).await.status(), 409);
 
     // The reporter was told of every status change, in the inbox.
-    let inbox: Value = app.get("/me/notifications", Some(&resident.access)).await.json().await.unwrap();
+    let inbox: Value = app.get_json("/me/notifications", Some(&resident.access)).await;
     assert!(inbox["unread"].as_u64().unwrap() >= 10, "{inbox}");
     assert!(inbox["items"][0]["body"].as_str().unwrap().contains("状态更新"));
 }
@@ -142,7 +103,7 @@ async fn the_whole_lifecycle() {
 #[tokio::test]
 async fn every_forbidden_transition_for_every_role() {
     let app = spawn_app().await;
-    app.seed_demo().await;
+    let demo = app.seed_demo().await;
     let callers = [
         "demo-admin",
         "demo-committee",
@@ -158,7 +119,7 @@ async fn every_forbidden_transition_for_every_role() {
         tokens.insert(caller, app.dev_login(caller).await.access);
     }
     let reporter = "demo-resident-1";
-    let repair = category_id(&app, &tokens[reporter], "repair").await;
+    let repair = demo.category("repair");
     let handlers = ["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
     let supervisors = ["demo-admin", "demo-committee", "demo-grid"];
     let moderators = ["demo-admin", "demo-committee"];
@@ -177,20 +138,19 @@ async fn every_forbidden_transition_for_every_role() {
     for (index, (status, steps)) in paths.iter().enumerate() {
         for caller in callers {
             for action in actions {
-                let id =
-                    submit(&app, &tokens[reporter], repair, &format!("第{index}类问题{caller}{action}")).await["id"]
-                        .as_i64()
-                        .unwrap();
+                let id = app.submit(&tokens[reporter], repair, &format!("第{index}类问题{caller}{action}")).await["id"]
+                    .as_i64()
+                    .unwrap();
                 for (who, step) in *steps {
                     assert_eq!(
-                        act(&app, &tokens[who], id, step, Some("理由")).await.status(),
+                        app.act(&tokens[who], id, step, Some("理由")).await.status(),
                         200,
                         "{step} to reach {status}"
                     );
                 }
                 let mut body = json!({"action": action, "note": "理由"});
                 if action == "reassign" {
-                    body["assignee_id"] = json!(app.dev_login("demo-social").await.user_id);
+                    body["assignee_id"] = json!(demo.user("demo-social"));
                 }
                 let response = app.post(&format!("/requests/{id}/transitions"), Some(&tokens[caller]), &body).await;
                 let code = response.status().as_u16();

@@ -89,6 +89,25 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// Request `reporter` is about to submit at `created`, not yet given its id.
+    fn new(reporter: usize, category: Category, created: DateTime<Utc>) -> Tracked {
+        Tracked {
+            id: 0,
+            reporter,
+            created,
+            status: "submitted",
+            // Residents 1 and 2 live in 1号楼, which has a leader; resident 3's 2号楼 has none, so the
+            // grid worker gets it.
+            level: if reporter == 2 { 1 } else { 0 },
+            response_due: created + Duration::hours(category.response_hours),
+            resolution_due: created + Duration::hours(category.resolution_hours),
+            category,
+            first_response: None,
+            resolved: None,
+            rating: None,
+        }
+    }
+
     fn is_open(&self) -> bool {
         OPEN.contains(&self.status)
     }
@@ -267,11 +286,7 @@ async fn take(app: &TestApp, token: &str, id: i64, act: Act) {
                 Act::Withdraw => ("withdraw", None),
                 _ => ("reopen", Some("问题依旧")),
             };
-            let mut body = json!({"action": action});
-            if let Some(note) = note {
-                body["note"] = json!(note);
-            }
-            app.post(&format!("/requests/{id}/transitions"), Some(token), &body).await
+            app.act(token, id, action, note).await
         }
     };
     let status = response.status();
@@ -279,19 +294,18 @@ async fn take(app: &TestApp, token: &str, id: i64, act: Act) {
 }
 
 /// Submits request number `i` as its reporter and checks where it was routed; returns its id.
-async fn submit(app: &TestApp, token: &str, t: &Tracked, i: usize) -> i64 {
+async fn submit_tracked(app: &TestApp, token: &str, t: &Tracked, i: usize) -> i64 {
     let description = if i == 0 {
         "厨房水管\n一直在漏, 地板都湿了".to_owned()
     } else {
         format!("{}，麻烦尽快处理", title(i))
     };
-    let body = json!({"category_id": t.category.id, "title": title(i), "description": description});
-    let response = app.post("/requests", Some(token), &body).await;
-    assert_eq!(response.status(), 201, "submit {i}");
-    let body: Value = response.json().await.unwrap();
+    let request = app
+        .submit_body(token, &json!({"category_id": t.category.id, "title": title(i), "description": description}))
+        .await;
     let level = ["building_leader", "grid_worker"][t.level as usize];
-    assert_eq!(body["request"]["assignee_level"], level, "routing of {i}");
-    body["request"]["id"].as_i64().unwrap()
+    assert_eq!(request["assignee_level"], level, "routing of {i}");
+    request["id"].as_i64().unwrap()
 }
 
 struct World {
@@ -327,17 +341,14 @@ async fn move_clock(
 /// Seeds the demo community and drives 220 requests through their lives; returns what it did.
 async fn world() -> World {
     let app = spawn_app_with(&[("JWT_ACCESS_TTL_SECONDS", "86400")]).await;
-    app.seed_demo().await;
+    let community = app.seed_demo().await.community;
     let mut committee = app.dev_login("demo-committee").await.access;
     let mut residents = Vec::new();
     for openid in RESIDENTS {
         residents.push(app.dev_login(openid).await.access);
     }
     let mut issued_at = None;
-    let communities: Value = app.get("/communities", Some(&committee)).await.json().await.unwrap();
-    let community = communities["items"][0]["id"].as_i64().unwrap();
-    let listed: Value =
-        app.get(&format!("/communities/{community}/categories"), Some(&residents[0])).await.json().await.unwrap();
+    let listed: Value = app.get_json(&format!("/communities/{community}/categories"), Some(&residents[0])).await;
     let categories: Vec<Category> = listed["items"]
         .as_array()
         .unwrap()
@@ -380,22 +391,8 @@ async fn world() -> World {
         if rate_late {
             rate_after_job.push(i);
         }
-        // Residents 1 and 2 live in 1号楼, which has a leader; resident 3's 2号楼 has none, so the
-        // grid worker gets it.
         let reporter = i % 3;
-        tracked.push(Tracked {
-            id: 0,
-            reporter,
-            created,
-            status: "submitted",
-            level: if reporter == 2 { 1 } else { 0 },
-            response_due: created + Duration::hours(category.response_hours),
-            resolution_due: created + Duration::hours(category.resolution_hours),
-            category,
-            first_response: None,
-            resolved: None,
-            rating: None,
-        });
+        tracked.push(Tracked::new(reporter, category, created));
     }
     let mut timeline: Vec<(DateTime<Utc>, usize, Option<Act>)> =
         tracked.iter().enumerate().map(|(i, t)| (t.created, i, None)).collect();
@@ -405,7 +402,7 @@ async fn world() -> World {
         move_clock(&app, at, &mut issued_at, &mut committee, &mut residents).await;
         let t = &tracked[i];
         let Some(act) = act else {
-            tracked[i].id = submit(&app, &residents[t.reporter], t, i).await;
+            tracked[i].id = submit_tracked(&app, &residents[t.reporter], t, i).await;
             continue;
         };
         let token = if act.by_reporter() { &residents[t.reporter] } else { &committee };
@@ -440,21 +437,9 @@ async fn world() -> World {
         let created = rated_at + Duration::hours(1) + Duration::minutes(10 * k as i64);
         let category = categories[k % categories.len()].clone();
         let reporter = k % 3;
-        let mut t = Tracked {
-            id: 0,
-            reporter,
-            created,
-            status: "submitted",
-            level: if reporter == 2 { 1 } else { 0 },
-            response_due: created + Duration::hours(category.response_hours),
-            resolution_due: created + Duration::hours(category.resolution_hours),
-            category,
-            first_response: None,
-            resolved: None,
-            rating: None,
-        };
+        let mut t = Tracked::new(reporter, category, created);
         move_clock(&app, created, &mut issued_at, &mut committee, &mut residents).await;
-        t.id = submit(&app, &residents[reporter], &t, i).await;
+        t.id = submit_tracked(&app, &residents[reporter], &t, i).await;
         let acts: &[Act] = [&[][..], &[Act::Accept], &[Act::Accept, Act::Start], &[Act::Resolve, Act::Reopen]][k % 4];
         for (n, act) in acts.iter().enumerate() {
             let at = created + Duration::minutes(5 * (n as i64 + 1));

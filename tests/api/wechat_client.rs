@@ -312,19 +312,13 @@ async fn two_instances_over_one_memory_cache_fetch_one_token() {
 /// backend of the harness (`EHOME_TEST_BACKEND=postgres`) or when `EHOME_TEST_REDIS_URL` is set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_over_one_redis_fetch_one_token() {
-    let url = match std::env::var("EHOME_TEST_REDIS_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var("EHOME_TEST_BACKEND").as_deref() == Ok("postgres") => {
-            "redis://127.0.0.1:6379".to_owned()
-        }
-        Err(_) => {
-            eprintln!("skipped: Redis is used with EHOME_TEST_BACKEND=postgres or EHOME_TEST_REDIS_URL");
-            return;
-        }
-    };
-    let prefix = format!("ehome-test:{}:", uuid::Uuid::new_v4().simple());
-    let first: Cache = Arc::new(RedisCache::connect(&url, &prefix).await.expect("redis"));
-    let second: Cache = Arc::new(RedisCache::connect(&url, &prefix).await.expect("redis"));
+    if !ehome_tests::redis_configured() {
+        eprintln!("skipped: Redis is used with EHOME_TEST_BACKEND=postgres or EHOME_TEST_REDIS_URL");
+        return;
+    }
+    let redis = ehome_tests::RedisPrefix::new();
+    let first: Cache = Arc::new(RedisCache::connect(&redis.server, &redis.prefix).await.expect("redis"));
+    let second: Cache = Arc::new(RedisCache::connect(&redis.server, &redis.prefix).await.expect("redis"));
     two_instances_fetch_one_token(first.clone(), second).await;
     first.delete(ACCESS_TOKEN_KEY).await.expect("cleanup");
 }

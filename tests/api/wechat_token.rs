@@ -132,6 +132,6 @@ async fn phone_codes_map_like_login_codes() {
     let quota = bind_phone(&app, &resident, "p2").await;
     assert_eq!(quota.status(), 429);
     assert_eq!(error_code(quota).await, "WECHAT_RATE_LIMITED");
-    let me: Value = app.get("/me", Some(&resident.access)).await.json().await.unwrap();
+    let me: Value = app.get_json("/me", Some(&resident.access)).await;
     assert_eq!(me["phone"], "13800138000", "the failed calls changed nothing");
 }

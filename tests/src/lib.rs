@@ -1,10 +1,13 @@
-//! The end-to-end harness: the real application on port 0 with a fresh database (SQLite file or a
-//! PostgreSQL database of its own), its own Redis key prefix, and a fake WeChat server on a real socket.
-//! `EHOME_TEST_BACKEND=postgres` selects PostgreSQL + Redis; the default is SQLite + in-process cache.
+//! The end-to-end harness: the real application on port 0 with a fresh database and its own Redis key
+//! prefix (both from `ehome-test-harness`, which the ledger's tests share), and a fake WeChat server on
+//! a real socket. `EHOME_TEST_BACKEND=postgres` selects PostgreSQL + Redis; `sqlite` or unset, SQLite +
+//! in-process cache; anything else panics. `seed_demo` returns the demo community's ids (`Demo`); the
+//! request helpers are methods of `TestApp` (`requests.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod database;
+pub mod demo;
 pub mod fake_wechat;
+mod requests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
@@ -17,7 +20,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-pub use database::{Backend, TestDatabase};
+pub use demo::Demo;
+pub use ehome_test_harness::{Backend, RedisPrefix, TestDatabase, redis_configured};
 pub use fake_wechat::{Endpoint, FakeWechat};
 
 /// The JWT secret every test app signs with, so tests can forge tokens with it or without it.
@@ -106,7 +110,7 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     put("EHOME_SEED_DEMO", "0");
     put("DATABASE_URL", &shared.database.url);
     put("DATABASE_MAX_CONNECTIONS", "8");
-    put("REDIS_KEY_PREFIX", &shared.database.redis_prefix);
+    put("REDIS_KEY_PREFIX", &shared.database.redis.prefix);
     if let Some(redis) = &shared.database.redis_url {
         put("REDIS_URL", redis);
     }
@@ -182,15 +186,29 @@ impl TestApp {
         self.request(Method::PATCH, path, token).json(body).send().await.unwrap()
     }
 
+    /// GET, the answer read as JSON whatever its status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// POST, the answer read as JSON whatever its status.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Value {
+        self.post(path, token, body).await.json().await.unwrap()
+    }
+
     pub async fn dev_login(&self, openid: &str) -> Session {
         let response = self.post("/auth/dev-login", None, &json!({"openid": openid})).await;
         assert_eq!(response.status(), 200, "dev-login as {openid}");
         session_from(response.json().await.unwrap())
     }
 
-    /// Loads the demo community (every role has a user; see `ehome_api::demo::DEMO_USERS`).
-    pub async fn seed_demo(&self) {
-        ehome_api::demo::seed(&self.db).await.expect("demo data loads");
+    /// Signs each in by dev-login, one after the other, in order.
+    pub async fn dev_logins<const N: usize>(&self, openids: [&str; N]) -> [Session; N] {
+        let mut sessions = Vec::with_capacity(N);
+        for openid in openids {
+            sessions.push(self.dev_login(openid).await);
+        }
+        sessions.try_into().unwrap_or_else(|_| unreachable!("one session per openid"))
     }
 
     /// A second community (安丰社区, 白云街道) with one grid and one building (9号楼), made through the

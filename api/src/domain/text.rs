@@ -25,8 +25,9 @@ fn is_invisible(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
 }
 
-/// Checks raw text against the rule and returns it trimmed; `Ok(None)` when nothing visible is left
-/// (the caller decides whether that is allowed).
+/// Checks raw text against the rule and returns it trimmed; `Ok(None)` when it is empty or only
+/// whitespace (the caller decides whether that is allowed). Text of invisible characters only is
+/// refused: it looks empty and is not.
 fn clean(field: &str, raw: &str, chars_max: usize, multiline: bool) -> Result<Option<String>, ApiError> {
     let allowed_control = |c: char| multiline && (c == '\n' || c == '\t');
     if raw.chars().any(|c| c.is_control() && !allowed_control(c)) {
@@ -36,9 +37,12 @@ fn clean(field: &str, raw: &str, chars_max: usize, multiline: bool) -> Result<Op
     if raw.chars().any(is_bidi_control) {
         return Err(ApiError::validation(field, "no bidirectional override characters"));
     }
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
     let text = raw.trim_matches(is_invisible);
     if text.is_empty() {
-        return Ok(None);
+        return Err(ApiError::validation(field, "must show something: only invisible characters"));
     }
     if text.chars().count() > chars_max {
         return Err(ApiError::validation(field, format!("at most {chars_max} characters")));
@@ -139,7 +143,8 @@ mod tests {
         }
         assert!(Description::parse("description", "第一行\n第二行\t缩进").is_ok());
         assert!(Description::parse("description", "a\rb").is_err());
-        assert_eq!(Note::parse_optional("note", Some(" \u{200B} ")).unwrap(), None);
+        assert_eq!(Note::parse_optional("note", Some("  ")).unwrap(), None);
+        assert!(Note::parse_optional("note", Some(" \u{200B} ")).is_err());
         assert!(Title::parse("title", &"字".repeat(TITLE_CHARS_MAX)).is_ok());
         assert!(Title::parse("title", &"字".repeat(TITLE_CHARS_MAX + 1)).is_err());
     }

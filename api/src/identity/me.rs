@@ -9,7 +9,9 @@ use crate::domain::media_url::MediaUrl;
 use crate::domain::{Nickname, Phone, phone};
 use crate::identity::auth::AuthUser;
 use crate::identity::users;
+use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -115,6 +117,12 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
         .map(|raw| MediaUrl::parse("avatar_url", raw, media_hosts).map(MediaUrl::into_inner))
         .transpose()?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
+    // Neighbours see the nickname beside everything its owner writes.
+    let author = Author { openid: &user.openid, scene: TextScene::Profile };
+    let nickname = match nickname {
+        Some(nickname) => Some(content::screen_one(&state.wechat, author, nickname.into_inner()).await?),
+        None => None,
+    };
     let mut active: user::ActiveModel = user.into();
     if let Some(nickname) = nickname {
         active.nickname = Set(nickname.into_inner());

@@ -1,5 +1,6 @@
 //! Who the caller is: WeChat sign-in and tokens, the caller's own profile, and the users table.
 
 pub mod auth;
+pub mod author;
 pub mod me;
 pub mod users;

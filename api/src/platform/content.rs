@@ -11,6 +11,12 @@ use crate::platform::wechat::{TextScene, TextVerdict, WechatClient};
 pub struct PublicText(String);
 
 impl PublicText {
+    /// Text the project itself writes — the demo community's names, system notes — never text a
+    /// person typed, which only [`screen`] turns into a `PublicText`.
+    pub fn from_project(text: String) -> PublicText {
+        PublicText(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -60,18 +66,6 @@ pub async fn screen<const N: usize>(
         decide(wechat.check_text(author.openid, author.scene, &joined.join("\n")).await, when_unsure)?
     };
     Ok((texts.map(PublicText), verdict))
-}
-
-/// Screens one optional text (a note, a rating's words) that is refused when unsure.
-pub async fn screen_optional(
-    wechat: &WechatClient,
-    author: Author<'_>,
-    text: Option<String>,
-) -> Result<Option<PublicText>, ApiError> {
-    match text {
-        None => Ok(None),
-        Some(text) => Ok(Some(screen_one(wechat, author, text).await?)),
-    }
 }
 
 /// Screens one text that is refused when unsure.

@@ -67,6 +67,14 @@ pub enum ApiError {
     Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error("content rejected by the text check")]
     ContentRejected,
+    #[error("insufficient points")]
+    InsufficientPoints,
+    #[error("the points hold is already captured, released or expired")]
+    HoldAlreadyResolved,
+    #[error("the points hold has expired")]
+    HoldExpired,
+    #[error("the transfer is already reversed")]
+    AlreadyReversed,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -119,6 +127,10 @@ impl ApiError {
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
+            ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
+            ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
+            ApiError::HoldExpired => "HOLD_EXPIRED",
+            ApiError::AlreadyReversed => "ALREADY_REVERSED",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -202,6 +214,12 @@ impl ApiError {
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
+            ApiError::InsufficientPoints => pick("积分不足", "Not enough points"),
+            ApiError::HoldAlreadyResolved => {
+                pick("这笔冻结积分已使用、取消或过期", "These held points were already spent, released or expired")
+            }
+            ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
+            ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -241,6 +259,10 @@ impl ResponseError for ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::Requests(err) => err.status(),
+            ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
+                StatusCode::CONFLICT
+            }
+            ApiError::HoldExpired => StatusCode::GONE,
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

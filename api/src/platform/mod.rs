@@ -4,6 +4,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod content;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod json;

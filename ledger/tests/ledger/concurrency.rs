@@ -22,7 +22,7 @@ struct Scale {
 }
 
 fn scale() -> Scale {
-    match crate::support::backend() {
+    match Backend::from_env() {
         Backend::Postgres => Scale { tasks: 64, transfers: 500, accounts: 50 },
         Backend::Sqlite => Scale { tasks: 8, transfers: 60, accounts: 50 },
     }

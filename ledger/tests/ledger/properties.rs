@@ -581,7 +581,7 @@ impl Harness {
 }
 
 fn cases() -> u32 {
-    let default = if crate::support::backend() == crate::support::Backend::Postgres { 24 } else { 48 };
+    let default = if crate::support::Backend::from_env() == crate::support::Backend::Postgres { 24 } else { 48 };
     std::env::var("EHOME_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 

@@ -11,7 +11,9 @@ pub use extractor::AuthUser;
 
 use crate::identity::me::UserView;
 use crate::identity::users;
+use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::wechat::TextScene;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -102,7 +104,11 @@ async fn dev_login(state: web::Data<AppState>, body: web::Json<DevLoginBody>) ->
         return Err(ApiError::validation("openid", "1 to 128 characters"));
     }
     let nickname = match &body.nickname {
-        Some(raw) => crate::domain::Nickname::parse(raw)?.into_inner(),
+        Some(raw) => {
+            let nickname = crate::domain::Nickname::parse(raw)?.into_inner();
+            let author = Author { openid, scene: TextScene::Profile };
+            content::screen_one(&state.wechat, author, nickname).await?.into_inner()
+        }
         None => DEFAULT_NICKNAME.to_owned(),
     };
     let user = users::find_or_create(&state.db, openid, None, &nickname, state.clock.now()).await?;

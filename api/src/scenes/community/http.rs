@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::service;
 use crate::authz::{self, Actor};
-use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, RoleGrant, UserId};
+use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Note, RoleGrant, UserId};
 use crate::identity::auth::AuthUser;
 use crate::identity::me::UserView;
+use crate::platform::content::{self, Author, PublicText, WhenUnsure};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{PageQuery, page};
+use crate::platform::wechat::TextScene;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -114,12 +116,22 @@ fn join_request_view(request: join_request::Model, applicant: Option<user::Model
     }
 }
 
-fn optional_note(note: Option<&str>) -> Result<Option<String>, ApiError> {
-    match note.map(str::trim).filter(|n| !n.is_empty()) {
-        None => Ok(None),
-        Some(n) if n.chars().count() > 500 => Err(ApiError::validation("note", "at most 500 characters")),
-        Some(n) => Ok(Some(n.to_owned())),
-    }
+/// Names of places are read by every resident: screened together, in one check.
+async fn screen_names<const N: usize>(
+    state: &AppState,
+    actor: &Actor,
+    names: [Label; N],
+) -> ApiResult<[PublicText; N]> {
+    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = Author { openid: &author.openid, scene: TextScene::Profile };
+    let (names, _) = content::screen(&state.wechat, author, names.map(Label::into_inner), WhenUnsure::Refuse).await?;
+    Ok(names)
+}
+
+/// A join request's note (the applicant's, or the decision's) is read by the other side.
+async fn screen_note(state: &AppState, author: UserId, raw: Option<&str>) -> ApiResult<Option<PublicText>> {
+    let note = Note::parse_optional("note", raw)?;
+    crate::identity::author::screen_optional(state, author, TextScene::Comment, note.map(Note::into_inner)).await
 }
 
 pub async fn list_communities(
@@ -150,6 +162,7 @@ pub async fn create_community(
     let name = Label::parse("name", &body.name)?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::create_community(&actor)?;
+    let [district, street, name] = screen_names(&state, &actor, [district, street, name]).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let created = service::create_community(&txn, district, street, name, now).await?;
@@ -194,6 +207,7 @@ pub async fn create_grid(
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::manage_structure(&actor, CommunityId(community.id))?;
+    let [name] = screen_names(&state, &actor, [name]).await?;
     let created = service::create_grid(&state.db, CommunityId(community.id), name).await?;
     Ok(HttpResponse::Created().json(GridView::from(created)))
 }
@@ -220,6 +234,7 @@ pub async fn create_building(
     let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::manage_structure(&actor, CommunityId(grid.community_id))?;
+    let [name] = screen_names(&state, &actor, [name]).await?;
     let created = service::create_building(&state.db, &grid, name).await?;
     Ok(HttpResponse::Created().json(BuildingView::from(created)))
 }
@@ -252,6 +267,7 @@ pub async fn create_household(
     let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::manage_structure(&actor, CommunityId(building.community_id))?;
+    let [label] = screen_names(&state, &actor, [label]).await?;
     let created = service::create_household(&state.db, &building, label).await?;
     Ok(HttpResponse::Created().json(HouseholdView::from(created)))
 }
@@ -269,8 +285,9 @@ pub async fn create_join_request(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
-    let note = optional_note(body.note.as_deref())?;
+    Note::parse_optional("note", body.note.as_deref())?;
     let household = service::get_household(&state.db, HouseholdId(path.into_inner())).await?;
+    let note = screen_note(&state, caller.id, body.note.as_deref()).await?;
     let now = state.clock.now();
     let user = caller.id;
     let txn = crate::platform::db::begin_write(&state.db).await?;
@@ -316,10 +333,11 @@ async fn decide(
     approve: bool,
 ) -> ApiResult<HttpResponse> {
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
-    let note = optional_note(body.note.as_deref())?;
+    Note::parse_optional("note", body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::decide_join_request(&actor, CommunityId(request.community_id), BuildingId(request.building_id))?;
+    let note = screen_note(&state, actor.id, body.note.as_deref()).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;

@@ -15,7 +15,8 @@ use sea_orm::{
 
 use crate::authz::JoinRequestScope;
 use crate::domain::Scope;
-use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Role, RoleGrant, UserId};
+use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Role, RoleGrant, UserId};
+use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 use crate::platform::pagination::Keyset;
 
@@ -46,9 +47,9 @@ async fn street_named(db: &impl ConnectionTrait, district_id: i64, name: &str) -
 
 pub async fn create_community(
     db: &impl ConnectionTrait,
-    district_name: Label,
-    street_name: Label,
-    name: Label,
+    district_name: PublicText,
+    street_name: PublicText,
+    name: PublicText,
     now: DateTime<Utc>,
 ) -> Result<community::Model, ApiError> {
     let district = district_named(db, &district_name.into_inner()).await?;
@@ -122,7 +123,7 @@ pub async fn list_households(
 pub async fn create_grid(
     db: &impl ConnectionTrait,
     community: CommunityId,
-    name: Label,
+    name: PublicText,
 ) -> Result<grid::Model, ApiError> {
     Ok(grid::ActiveModel { community_id: Set(community.0), name: Set(name.into_inner()), ..Default::default() }
         .insert(db)
@@ -132,7 +133,7 @@ pub async fn create_grid(
 pub async fn create_building(
     db: &impl ConnectionTrait,
     grid: &grid::Model,
-    name: Label,
+    name: PublicText,
 ) -> Result<building::Model, ApiError> {
     Ok(building::ActiveModel {
         community_id: Set(grid.community_id),
@@ -147,7 +148,7 @@ pub async fn create_building(
 pub async fn create_household(
     db: &impl ConnectionTrait,
     building: &building::Model,
-    label: Label,
+    label: PublicText,
 ) -> Result<household::Model, ApiError> {
     Ok(household::ActiveModel {
         community_id: Set(building.community_id),
@@ -173,7 +174,7 @@ pub async fn create_join_request(
     db: &impl ConnectionTrait,
     user: UserId,
     household: &household::Model,
-    note: Option<String>,
+    note: Option<PublicText>,
     now: DateTime<Utc>,
 ) -> Result<join_request::Model, ApiError> {
     if is_member(db, household.community_id, user).await? {
@@ -194,7 +195,7 @@ pub async fn create_join_request(
         building_id: Set(household.building_id),
         user_id: Set(user.0),
         status: Set(JOIN_PENDING.to_owned()),
-        note: Set(note),
+        note: Set(note.map(PublicText::into_inner)),
         decided_by: Set(None),
         decision_note: Set(None),
         decided_at: Set(None),
@@ -216,14 +217,14 @@ pub async fn decide_join_request(
     request: &join_request::Model,
     decider: UserId,
     approve: bool,
-    note: Option<String>,
+    note: Option<PublicText>,
     now: DateTime<Utc>,
 ) -> Result<join_request::Model, ApiError> {
     let status = if approve { JOIN_APPROVED } else { JOIN_REJECTED };
     let updated = join_request::Entity::update_many()
         .col_expr(join_request::Column::Status, Expr::value(status))
         .col_expr(join_request::Column::DecidedBy, Expr::value(decider.0))
-        .col_expr(join_request::Column::DecisionNote, Expr::value(note))
+        .col_expr(join_request::Column::DecisionNote, Expr::value(note.map(PublicText::into_inner)))
         .col_expr(join_request::Column::DecidedAt, Expr::value(now))
         .filter(join_request::Column::Id.eq(request.id))
         .filter(join_request::Column::Status.eq(JOIN_PENDING))

@@ -7,6 +7,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::CommunityId;
+use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 
 /// (key, name, hours to first response, hours to resolution).
@@ -88,9 +89,10 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<request_category:
     request_category::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("category"))
 }
 
-pub struct NewCategory {
+/// A category to create; its name is a `Label` as typed, a `PublicText` once screened.
+pub struct NewCategory<Name = PublicText> {
     pub key: String,
-    pub name: String,
+    pub name: Name,
     pub response_sla_hours: i32,
     pub resolution_sla_hours: i32,
 }
@@ -108,7 +110,7 @@ pub async fn create(
     Ok(request_category::ActiveModel {
         community_id: Set(community.0),
         key: Set(new.key),
-        name: Set(new.name),
+        name: Set(new.name.into_inner()),
         response_sla_hours: Set(new.response_sla_hours),
         resolution_sla_hours: Set(new.resolution_sla_hours),
         active: Set(true),
@@ -120,8 +122,8 @@ pub async fn create(
 }
 
 #[derive(Default)]
-pub struct CategoryChange {
-    pub name: Option<String>,
+pub struct CategoryChange<Name = PublicText> {
+    pub name: Option<Name>,
     pub response_sla_hours: Option<i32>,
     pub resolution_sla_hours: Option<i32>,
     pub active: Option<bool>,
@@ -135,7 +137,7 @@ pub async fn update(
 ) -> Result<request_category::Model, ApiError> {
     let mut active: request_category::ActiveModel = category.into();
     if let Some(name) = change.name {
-        active.name = Set(name);
+        active.name = Set(name.into_inner());
     }
     if let Some(hours) = change.response_sla_hours {
         active.response_sla_hours = Set(hours);

@@ -12,9 +12,10 @@ use ehome_entities::{building, service_request};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
-use super::lifecycle::{Level, Status};
+use super::lifecycle::{Level, Moderation, Status, Urgency};
 use super::stats::{self, DateRange, Names};
 use crate::identity::auth::AuthUser;
+use crate::platform::csv::Document;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -43,55 +44,13 @@ pub const HEADERS: [&str; 22] = [
     "审核状态",
 ];
 
-/// One CSV field: quoted when it holds a comma, a quote or a line break, quotes doubled (RFC 4180).
-pub fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
-}
-
-/// Text a resident wrote, made safe for spreadsheets: a cell that starts like a formula (`=`, `+`,
-/// `-`, `@`, a tab or carriage return) is prefixed with `'` so that Excel shows it instead of
-/// evaluating it.
-pub fn user_text(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
-}
-
 fn shanghai_time(at: Option<DateTime<Utc>>) -> String {
     at.map(|at| at.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
-fn status_name(status: &str) -> String {
-    Status::parse(status).map_or_else(|| status.to_owned(), |s| super::status_label(s).to_owned())
-}
-
-fn level_name(level: &str) -> String {
-    let name = match Level::parse(level) {
-        Some(Level::BuildingLeader) => "楼长",
-        Some(Level::GridWorker) => "网格员",
-        Some(Level::Committee) => "居委会",
-        Some(Level::Street) => "街道",
-        None => level,
-    };
-    name.to_owned()
-}
-
-fn urgency_name(urgency: &str) -> String {
-    match urgency {
-        "normal" => "一般".to_owned(),
-        "urgent" => "紧急".to_owned(),
-        other => other.to_owned(),
-    }
-}
-
-fn moderation_name(moderation: &str) -> String {
-    match moderation {
-        "published" => "已发布".to_owned(),
-        "held" => "待审核".to_owned(),
-        other => other.to_owned(),
-    }
+/// The Chinese word for a stored value, or the stored word itself if it is unknown.
+fn label<T: Copy>(stored: &str, parse: impl Fn(&str) -> Option<T>, label: impl Fn(T) -> &'static str) -> String {
+    parse(stored).map_or_else(|| stored.to_owned(), |value| label(value).to_owned())
 }
 
 /// Where a request is: names of its category, grid and building.
@@ -112,12 +71,12 @@ pub fn cells(request: &service_request::Model, places: &Places<'_>, now: DateTim
         name(&places.names.categories, request.category_id),
         name(&places.names.grids, request.grid_id),
         places.buildings.get(&request.building_id).cloned().unwrap_or_else(|| format!("#{}", request.building_id)),
-        user_text(&request.title),
-        user_text(&request.description),
-        request.location.as_deref().map(user_text).unwrap_or_default(),
-        status_name(&request.status),
-        urgency_name(&request.urgency),
-        level_name(&request.assignee_level),
+        request.title.clone(),
+        request.description.clone(),
+        request.location.clone().unwrap_or_default(),
+        label(&request.status, Status::parse, Status::label),
+        label(&request.urgency, Urgency::parse, Urgency::label),
+        label(&request.assignee_level, Level::parse, Level::label),
         request.escalation_level.to_string(),
         request.interest_count.to_string(),
         shanghai_time(Some(request.created_at)),
@@ -127,25 +86,20 @@ pub fn cells(request: &service_request::Model, places: &Places<'_>, now: DateTim
         shanghai_time(request.resolved_at),
         shanghai_time(request.closed_at),
         request.rating.map(|r| r.to_string()).unwrap_or_default(),
-        request.rating_text.as_deref().map(user_text).unwrap_or_default(),
+        request.rating_text.clone().unwrap_or_default(),
         if response_overdue || resolution_overdue { "是" } else { "否" }.to_owned(),
-        moderation_name(&request.moderation),
+        label(&request.moderation, Moderation::parse, Moderation::label),
     ]
 }
 
-/// The whole file: BOM, header line, one CRLF-terminated line per request.
+/// The whole file: BOM, header line, one CRLF-terminated line per request; every cell through
+/// `platform::csv::cell` (names typed by the committee as much as residents' text).
 pub fn render(requests: &[service_request::Model], places: &Places<'_>, now: DateTime<Utc>) -> String {
-    let mut out = String::from("\u{FEFF}");
-    let mut line = |fields: &[String]| {
-        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        out.push_str(&quoted.join(","));
-        out.push_str("\r\n");
-    };
-    line(&HEADERS.map(str::to_owned));
+    let mut document = Document::new(&HEADERS);
     for request in requests {
-        line(&cells(request, places, now));
+        document.line(cells(request, places, now).iter().map(String::as_str));
     }
-    out
+    document.finish()
 }
 
 async fn load(
@@ -197,25 +151,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_follows_rfc_4180() {
-        assert_eq!(quote("楼道灯坏了"), "楼道灯坏了");
-        assert_eq!(quote("a,b"), "\"a,b\"");
-        assert_eq!(quote("说\"尽快\""), "\"说\"\"尽快\"\"\"");
-        assert_eq!(quote("第一行\n第二行"), "\"第一行\n第二行\"");
-        assert_eq!(quote("a\r\nb"), "\"a\r\nb\"");
-        assert_eq!(quote(""), "");
-    }
-
-    #[test]
-    fn formulas_are_neutralised() {
-        assert_eq!(user_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(user_text("+86 电话"), "'+86 电话");
-        assert_eq!(user_text("-1"), "'-1");
-        assert_eq!(user_text("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(user_text("水管漏水"), "水管漏水");
-    }
-
-    #[test]
     fn a_file_with_one_request() {
         let at = DateTime::parse_from_rfc3339("2026-11-01T16:30:00Z").unwrap().with_timezone(&Utc);
         let request = service_request::Model {
@@ -250,7 +185,7 @@ mod tests {
         };
         let mut names = Names::default();
         names.categories.insert(2, "维修".to_owned());
-        names.grids.insert(3, "第一网格".to_owned());
+        names.grids.insert(3, "=第一网格".to_owned());
         let buildings = HashMap::from([(4, "1号楼".to_owned())]);
         let text =
             render(&[request], &Places { names: &names, buildings: &buildings }, at + chrono::Duration::hours(5));
@@ -258,7 +193,7 @@ mod tests {
         assert!(lines[0].starts_with("\u{FEFF}编号,类别,网格,楼栋,标题"));
         assert_eq!(
             lines[1],
-            "7,维修,第一网格,1号楼,\"灯坏了, 请修\",\"说\"\"尽快\"\"\",,已提交,紧急,楼长,0,0,2026-11-02 00:30:00,\
+            "7,维修,'=第一网格,1号楼,\"灯坏了, 请修\",\"说\"\"尽快\"\"\",,已提交,紧急,楼长,0,0,2026-11-02 00:30:00,\
              2026-11-02 04:30:00,2026-11-03 00:30:00,,,,,,是,已发布"
         );
         assert_eq!(lines[2], "");

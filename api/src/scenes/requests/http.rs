@@ -3,19 +3,23 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use ehome_entities::service_request;
+use ehome_entities::{request_category, service_request};
 use serde::{Deserialize, Serialize};
 
+use super::categories::{self, CategoryChange, NewCategory};
 use super::lifecycle::{Action, Urgency};
 use super::queue::{Cursor, QueueFilter};
 use super::service::{self, Detail, Report};
 use super::views::{self, RequestView};
 use crate::authz::{Actor, RequestAccess};
 use crate::domain::media_url::{MediaHosts, MediaUrl};
-use crate::domain::{BuildingId, CommunityId, Description, Location, Note, RatingText, SearchText, Title, UserId};
+use crate::domain::{
+    BuildingId, CommunityId, Description, Label, Location, Note, RatingText, SearchText, Title, UserId,
+};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{LIMIT_DEFAULT, LIMIT_MAX};
+use crate::scenes::community::service as community;
 use crate::state::AppState;
 
 const PHOTOS_MAX: usize = 9;
@@ -267,4 +271,101 @@ async fn single_view(
 ) -> ApiResult<HttpResponse> {
     let reporter = crate::identity::users::get(&state.db, UserId(request.reporter_id)).await?;
     Ok(HttpResponse::Ok().json(views::request_view(request, Some(&reporter), access, state.clock.now())))
+}
+
+#[derive(Debug, Serialize)]
+struct CategoryView {
+    id: i64,
+    community_id: i64,
+    key: String,
+    name: String,
+    response_sla_hours: i32,
+    resolution_sla_hours: i32,
+    active: bool,
+}
+
+impl From<request_category::Model> for CategoryView {
+    fn from(c: request_category::Model) -> Self {
+        CategoryView {
+            id: c.id,
+            community_id: c.community_id,
+            key: c.key,
+            name: c.name,
+            response_sla_hours: c.response_sla_hours,
+            resolution_sla_hours: c.resolution_sla_hours,
+            active: c.active,
+        }
+    }
+}
+
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
+    let rows = categories::list(&state.db, CommunityId(found.id), state.clock.now()).await?;
+    let items: Vec<CategoryView> = rows.into_iter().map(CategoryView::from).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategoryBody {
+    key: String,
+    name: String,
+    response_sla_hours: i32,
+    resolution_sla_hours: i32,
+}
+
+pub async fn create_category(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<NewCategoryBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let new = NewCategory {
+        key: categories::check_key(&body.key)?,
+        name: Label::parse("name", &body.name)?,
+        response_sla_hours: categories::check_sla("response_sla_hours", body.response_sla_hours)?,
+        resolution_sla_hours: categories::check_sla("resolution_sla_hours", body.resolution_sla_hours)?,
+    };
+    let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
+    let actor = Actor::load(&state.db, caller).await?;
+    let created = service::create_category(&state, &actor, CommunityId(found.id), new).await?;
+    Ok(HttpResponse::Created().json(CategoryView::from(created)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatch {
+    name: Option<String>,
+    response_sla_hours: Option<i32>,
+    resolution_sla_hours: Option<i32>,
+    active: Option<bool>,
+}
+
+pub async fn update_category(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<CategoryPatch>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let change = CategoryChange {
+        name: body.name.as_deref().map(|n| Label::parse("name", n)).transpose()?,
+        response_sla_hours: body
+            .response_sla_hours
+            .map(|h| categories::check_sla("response_sla_hours", h))
+            .transpose()?,
+        resolution_sla_hours: body
+            .resolution_sla_hours
+            .map(|h| categories::check_sla("resolution_sla_hours", h))
+            .transpose()?,
+        active: body.active,
+    };
+    let actor = Actor::load(&state.db, caller).await?;
+    let updated = service::update_category(&state, &actor, path.into_inner(), change).await?;
+    Ok(HttpResponse::Ok().json(CategoryView::from(updated)))
 }

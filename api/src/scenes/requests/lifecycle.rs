@@ -28,6 +28,22 @@ stored_enum! {
 }
 
 impl Status {
+    /// The word the mini-program shows (≤ 5 characters, as a subscribe `phrase` must be).
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Submitted => "已提交",
+            Status::Accepted => "已受理",
+            Status::InProgress => "处理中",
+            Status::Escalated => "已升级",
+            Status::Reopened => "已重开",
+            Status::Resolved => "已解决",
+            Status::Confirmed => "已确认",
+            Status::ClosedTimeout => "超时关闭",
+            Status::Rejected => "已驳回",
+            Status::Withdrawn => "已撤回",
+        }
+    }
+
     /// Waiting for a handler: counts against the SLA.
     pub fn is_open(self) -> bool {
         matches!(self, Status::Submitted | Status::Accepted | Status::InProgress | Status::Escalated | Status::Reopened)
@@ -48,10 +64,28 @@ stored_enum! {
     }
 }
 
+impl Moderation {
+    pub fn label(self) -> &'static str {
+        match self {
+            Moderation::Published => "已发布",
+            Moderation::Held => "待审核",
+        }
+    }
+}
+
 stored_enum! {
     pub enum Urgency {
         Normal => "normal",
         Urgent => "urgent",
+    }
+}
+
+impl Urgency {
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::Normal => "一般",
+            Urgency::Urgent => "紧急",
+        }
     }
 }
 
@@ -66,6 +100,16 @@ stored_enum! {
 }
 
 impl Level {
+    /// Who handles a request at this level, as residents call them.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::BuildingLeader => "楼长",
+            Level::GridWorker => "网格员",
+            Level::Committee => "居委会",
+            Level::Street => "街道",
+        }
+    }
+
     pub fn next(self) -> Option<Level> {
         match self {
             Level::BuildingLeader => Some(Level::GridWorker),

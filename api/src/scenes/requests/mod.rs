@@ -3,7 +3,6 @@
 //! resident's confirmation and rating, and measured.
 
 mod categories;
-mod category_handlers;
 pub mod error;
 mod export_csv;
 mod http;
@@ -33,27 +32,11 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.post("/requests/{id}/comments", http::comment);
     routes.post("/requests/{id}/rating", http::rate);
     routes.post("/requests/{id}/me-too", http::me_too);
-    routes.get("/communities/{id}/categories", category_handlers::list);
-    routes.post("/communities/{id}/categories", category_handlers::create);
-    routes.add(Method::PATCH, "/categories/{id}", category_handlers::update);
+    routes.get("/communities/{id}/categories", http::list_categories);
+    routes.post("/communities/{id}/categories", http::create_category);
+    routes.add(Method::PATCH, "/categories/{id}", http::update_category);
     routes.get("/communities/{id}/stats", stats::stats);
     routes.get("/communities/{id}/requests.csv", export_csv::requests_csv);
-}
-
-/// The word the mini-program shows for a status (≤ 5 characters, as a subscribe `phrase` must be).
-pub fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Submitted => "已提交",
-        Status::Accepted => "已受理",
-        Status::InProgress => "处理中",
-        Status::Escalated => "已升级",
-        Status::Reopened => "已重开",
-        Status::Resolved => "已解决",
-        Status::Confirmed => "已确认",
-        Status::ClosedTimeout => "超时关闭",
-        Status::Rejected => "已驳回",
-        Status::Withdrawn => "已撤回",
-    }
 }
 
 /// What the reporter and every follower ("me too") are told when a request changes status.
@@ -66,9 +49,9 @@ pub fn status_notices(request: &service_request::Model, to: Status, followers: &
                 user_id,
                 kind: "request_status",
                 title: request.title.clone(),
-                body: format!("{whose}「{}」状态更新为：{}", request.title, status_label(to)),
+                body: format!("{whose}「{}」状态更新为：{}", request.title, to.label()),
                 request_id: Some(request.id),
-                phrase: status_label(to).to_owned(),
+                phrase: to.label().to_owned(),
             }
         })
         .collect()

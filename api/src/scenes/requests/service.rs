@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use ehome_entities::{building, household_member, service_request, user};
+use ehome_entities::{building, household_member, request_category, service_request, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use super::categories::{CategoryChange, NewCategory};
 use super::error::RequestError;
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
@@ -16,9 +17,10 @@ use super::store::{self, Moderated, NewRequest, Placement, Transition};
 use super::{categories, push_all, record_status_change, routing};
 use crate::authz::{self, Actor, RequestAccess, RequestScope};
 use crate::domain::{
-    BuildingId, CommunityId, Description, HouseholdId, Location, Note, RatingText, Role, Title, UserId,
+    BuildingId, CommunityId, Description, HouseholdId, Label, Location, Note, RatingText, Role, Title, UserId,
 };
 use crate::identity::auth::AuthUser;
+use crate::identity::author;
 use crate::platform::content::{self, Author, PublicText, Verdict, WhenUnsure};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::wechat::TextScene;
@@ -238,8 +240,7 @@ pub async fn transition(
         return Err(ApiError::validation("note", "a reason is required for this action"));
     }
     let reassign_to = reassign_target(state, &request, action, assignee_id).await?;
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
-    let note = screen_optional(state, &author, TextScene::Comment, note.map(Note::into_inner)).await?;
+    let note = author::screen_optional(state, actor.id, TextScene::Comment, note.map(Note::into_inner)).await?;
     let now = state.clock.now();
     let category = categories::get(&state.db, request.category_id).await?;
     let change = Transition {
@@ -259,15 +260,6 @@ pub async fn transition(
     txn.commit().await?;
     push_all(state, notices, now);
     Ok(updated)
-}
-
-async fn screen_optional(
-    state: &AppState,
-    author: &user::Model,
-    scene: TextScene,
-    text: Option<String>,
-) -> ApiResult<Option<PublicText>> {
-    content::screen_optional(&state.wechat, Author { openid: &author.openid, scene }, text).await
 }
 
 /// A comment on the timeline: public ones are screened; internal notes are for handlers only.
@@ -317,8 +309,7 @@ pub async fn rate(
     if !access.reporter {
         return Err(ApiError::Forbidden);
     }
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
-    let text = screen_optional(state, &author, TextScene::Comment, text.map(RatingText::into_inner)).await?;
+    let text = author::screen_optional(state, actor.id, TextScene::Comment, text.map(RatingText::into_inner)).await?;
     store::rate(&state.db, request, score, text.map(PublicText::into_inner), state.clock.now()).await
 }
 
@@ -441,4 +432,40 @@ pub async fn detail(state: &AppState, request: service_request::Model, access: R
     let actions = available_actions(&request, &access);
     let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
     Ok(Detail { hide_reporter: (!full).then_some(request.reporter_id), request, reporter, access, timeline, actions })
+}
+
+/// A new category: its name is shown to every resident who reports, so it is screened.
+pub async fn create_category(
+    state: &AppState,
+    actor: &Actor,
+    community: CommunityId,
+    draft: NewCategory<Label>,
+) -> ApiResult<request_category::Model> {
+    authz::manage_requests(actor, community)?;
+    let name = author::screen(state, actor.id, TextScene::Profile, draft.name.into_inner()).await?;
+    let new = NewCategory {
+        key: draft.key,
+        name,
+        response_sla_hours: draft.response_sla_hours,
+        resolution_sla_hours: draft.resolution_sla_hours,
+    };
+    categories::create(&state.db, community, new, state.clock.now()).await
+}
+
+pub async fn update_category(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    draft: CategoryChange<Label>,
+) -> ApiResult<request_category::Model> {
+    let category = categories::get(&state.db, id).await?;
+    authz::manage_requests(actor, CommunityId(category.community_id))?;
+    let name = author::screen_optional(state, actor.id, TextScene::Profile, draft.name.map(Label::into_inner)).await?;
+    let change = CategoryChange {
+        name,
+        response_sla_hours: draft.response_sla_hours,
+        resolution_sla_hours: draft.resolution_sla_hours,
+        active: draft.active,
+    };
+    categories::update(&state.db, category, change).await
 }

@@ -325,13 +325,7 @@ pub async fn transition(
 /// The timeline note of an automatic escalation: which deadline passed, and where the request went.
 fn overdue_note(request: &service_request::Model, level: Level, now: DateTime<Utc>) -> String {
     let which = if request.first_response_at.is_none() && request.response_due_at < now { "响应" } else { "办结" };
-    let to = match level {
-        Level::BuildingLeader => "楼长",
-        Level::GridWorker => "网格员",
-        Level::Committee => "居委会",
-        Level::Street => "街道",
-    };
-    format!("{which}超时，自动升级至{to}")
+    format!("{which}超时，自动升级至{}", level.label())
 }
 
 /// The columns an escalation sets: the new level and assignee, and fresh deadlines for that level.

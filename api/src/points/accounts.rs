@@ -1,0 +1,171 @@
+//! The chart of accounts and the transfer codes: the only place in the API that spells a ledger
+//! account code. `docs/ledger.md` ("Chart of accounts") lists the same table.
+
+use ehome_ledger::{AccountFlags, AccountId, Asset, LedgerError, NewAccount};
+use sea_orm::ConnectionTrait;
+
+use super::error::PointsError;
+use crate::domain::{CommunityId, MerchantId, UserId};
+
+/// A ledger account of the chart, by what it is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LedgerAccount {
+    /// `user:{u}:points`: a resident's balance; never negative.
+    User(UserId),
+    /// `merchant:{m}:points`: points redeemed at a shop, awaiting settlement; never negative.
+    Merchant(MerchantId),
+    /// `community:{c}:points:issuance`: points come into being here (debited by every award).
+    Issuance(CommunityId),
+    /// `community:{c}:points:expired`: points that expired unspent.
+    Expired(CommunityId),
+    /// `community:{c}:points:rewards_payable`: help-post rewards held from their posters until the
+    /// help is confirmed, then paid to the helper; never negative. A hold is placed before anyone has
+    /// claimed the post, and a hold cannot change its credit account later, so rewards wait here.
+    RewardsPayable(CommunityId),
+}
+
+impl LedgerAccount {
+    pub(super) fn code(self) -> String {
+        match self {
+            LedgerAccount::User(u) => format!("user:{u}:points"),
+            LedgerAccount::Merchant(m) => format!("merchant:{m}:points"),
+            LedgerAccount::Issuance(c) => format!("community:{c}:points:issuance"),
+            LedgerAccount::Expired(c) => format!("community:{c}:points:expired"),
+            LedgerAccount::RewardsPayable(c) => format!("community:{c}:points:rewards_payable"),
+        }
+    }
+
+    fn flags(self) -> AccountFlags {
+        match self {
+            // Balances somebody owns or is owed must never go negative, whatever the concurrency.
+            LedgerAccount::User(_) | LedgerAccount::Merchant(_) | LedgerAccount::RewardsPayable(_) => {
+                AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS
+            }
+            // Issuance is debited without limit; expired only receives.
+            LedgerAccount::Issuance(_) | LedgerAccount::Expired(_) => AccountFlags::NONE,
+        }
+    }
+
+    fn new_account(self) -> NewAccount {
+        NewAccount::new(self.code(), Asset::Points, self.flags())
+    }
+}
+
+/// Finds or creates the accounts, returning their ids in the order given.
+///
+/// Runs in the caller's transaction, so an account first used by a transfer that rolls back is rolled
+/// back with it. The accounts are created in the order of their codes, so two transactions that create
+/// the same accounts wait for each other in one order and never in a cycle; the ledger's
+/// `create_account` inserts with `ON CONFLICT DO NOTHING` and reads the row back, so a concurrent
+/// creation of the same code (another API instance) is waited for and then found, never an error.
+pub(super) async fn ensure(
+    conn: &impl ConnectionTrait,
+    accounts: &[LedgerAccount],
+) -> Result<Vec<AccountId>, PointsError> {
+    let mut by_code: Vec<(String, usize, LedgerAccount)> =
+        accounts.iter().enumerate().map(|(i, a)| (a.code(), i, *a)).collect();
+    by_code.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut ids = vec![AccountId(0); accounts.len()];
+    for (code, index, wanted) in by_code {
+        let account = match ehome_ledger::account_by_code(conn, &code).await {
+            Ok(account) => account,
+            Err(LedgerError::UnknownAccountCode(_)) => {
+                ehome_ledger::create_account(conn, &wanted.new_account()).await?
+            }
+            Err(other) => return Err(other.into()),
+        };
+        if let Some(slot) = ids.get_mut(index) {
+            *slot = account.id;
+        }
+    }
+    Ok(ids)
+}
+
+/// The account if it exists (reading never creates one).
+pub(super) async fn find(
+    conn: &impl ConnectionTrait,
+    account: LedgerAccount,
+) -> Result<Option<ehome_ledger::Account>, PointsError> {
+    match ehome_ledger::account_by_code(conn, &account.code()).await {
+        Ok(found) => Ok(Some(found)),
+        Err(LedgerError::UnknownAccountCode(_)) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Why points moved: the ledger's transfer `code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Approved volunteer hours.
+    VolunteerAward,
+    /// A correction of an award: the difference awarded, or part of the award taken back.
+    AwardAdjustment,
+    /// A help-post reward: held from the poster, paid to the helper.
+    AidReward,
+    /// The community's bonus for confirmed help.
+    AidBonus,
+    /// Points held for, or spent on, a merchant's offer.
+    Redemption,
+    /// Points that expired unspent (and the ledger's own release of a hold that timed out).
+    Expiry,
+    /// A whole transfer moved back (a refund); names the original.
+    Reversal,
+}
+
+impl Purpose {
+    const ALL: [Purpose; 7] = [
+        Purpose::VolunteerAward,
+        Purpose::AwardAdjustment,
+        Purpose::AidReward,
+        Purpose::AidBonus,
+        Purpose::Redemption,
+        Purpose::Expiry,
+        Purpose::Reversal,
+    ];
+
+    /// Credits to a resident with these codes are earnings; `lifetime earned` sums them.
+    pub(super) const EARNINGS: [Purpose; 4] =
+        [Purpose::VolunteerAward, Purpose::AwardAdjustment, Purpose::AidReward, Purpose::AidBonus];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Purpose::VolunteerAward => "volunteer_award",
+            Purpose::AwardAdjustment => "award_adjustment",
+            Purpose::AidReward => "aid_reward",
+            Purpose::AidBonus => "aid_bonus",
+            Purpose::Redemption => "redemption",
+            Purpose::Expiry => "expiry",
+            Purpose::Reversal => "reversal",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_chart_in_docs_ledger_md() {
+        let (u, m, c) = (UserId(42), MerchantId(5), CommunityId(7));
+        assert_eq!(LedgerAccount::User(u).code(), "user:42:points");
+        assert_eq!(LedgerAccount::Merchant(m).code(), "merchant:5:points");
+        assert_eq!(LedgerAccount::Issuance(c).code(), "community:7:points:issuance");
+        assert_eq!(LedgerAccount::Expired(c).code(), "community:7:points:expired");
+        assert_eq!(LedgerAccount::RewardsPayable(c).code(), "community:7:points:rewards_payable");
+        assert!(LedgerAccount::User(u).flags().debits_must_not_exceed_credits());
+        assert_eq!(LedgerAccount::Issuance(c).flags(), AccountFlags::NONE);
+    }
+
+    #[test]
+    fn every_purpose_parses_back_from_its_code() {
+        for purpose in Purpose::ALL {
+            assert_eq!(Purpose::parse(purpose.code()), Some(purpose));
+        }
+        assert_eq!(Purpose::parse("settlement"), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! Text that other people see: every route that takes such text runs the content check (a table of
+//! routes, walked with a risky text, that must cover every write route of the app); one rule refuses
+//! control characters, bidirectional overrides and invisible-only text; every CSV cell is neutralised.
+
+use std::collections::BTreeSet;
+
+use ehome_api::platform::config::Environment;
+use ehome_tests::{error_code, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The text the fake WeChat finds risky.
+const RISKY: &str = "违禁词RISKY";
+
+/// Write routes whose bodies carry no text that anyone but the caller reads. Every other write route
+/// must be in the table of `every_route_that_publishes_text_runs_the_content_check`.
+const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/wechat/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/me/phone"),
+    ("PUT", "/api/v1/communities/{id}/members/{user_id}/roles"),
+    ("POST", "/api/v1/ledger/verify"),
+    ("POST", "/api/v1/me/notifications/{id}/read"),
+    ("POST", "/api/v1/me/notifications/read-all"),
+    ("POST", "/api/v1/requests/{id}/me-too"),
+];
+
+struct Case {
+    method: Method,
+    template: &'static str,
+    path: String,
+    token: String,
+    body: Value,
+}
+
+fn case(method: Method, template: &'static str, path: String, token: &str, body: Value) -> Case {
+    Case { method, template, path, token: token.to_owned(), body }
+}
+
+#[tokio::test]
+async fn every_route_that_publishes_text_runs_the_content_check() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    app.wechat.set_text_verdict("RISKY", "risky");
+    let admin = app.dev_login("demo-admin").await.access;
+    let committee = app.dev_login("demo-committee").await.access;
+    let leader = app.dev_login("demo-leader").await.access;
+    let resident = app.dev_login("demo-resident-1").await.access;
+    let newcomer = app.dev_login("demo-newcomer").await.access;
+    let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
+    let household = demo.households[0][0];
+    let repair = demo.category("repair");
+    let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
+    let claim: Value = app
+        .post(&format!("/households/{household}/join-requests"), Some(&newcomer), &json!({"note": "新搬来的"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claim = claim["id"].as_i64().unwrap();
+
+    let risky = |extra: Value| {
+        let mut body = extra;
+        body.as_object_mut().unwrap().iter_mut().for_each(|(_, v)| {
+            if v == "RISKY" {
+                *v = json!(RISKY);
+            }
+        });
+        body
+    };
+    let cases = vec![
+        case(
+            Method::POST,
+            "/api/v1/auth/dev-login",
+            "/auth/dev-login".into(),
+            "",
+            risky(json!({"openid": "new-neighbour", "nickname": "RISKY"})),
+        ),
+        case(Method::PATCH, "/api/v1/me", "/me".into(), &resident, risky(json!({"nickname": "RISKY"}))),
+        case(
+            Method::POST,
+            "/api/v1/communities",
+            "/communities".into(),
+            &admin,
+            risky(json!({"district": "海曙区", "street": "白云街道", "name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/communities/{id}/grids",
+            format!("/communities/{community}/grids"),
+            &committee,
+            risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/grids/{id}/buildings",
+            format!("/grids/{grid}/buildings"),
+            &committee,
+            risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/buildings/{id}/households",
+            format!("/buildings/{building}/households"),
+            &committee,
+            risky(json!({"label": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/households/{id}/join-requests",
+            format!("/households/{household}/join-requests"),
+            &newcomer,
+            risky(json!({"note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/join-requests/{id}/approve",
+            format!("/join-requests/{claim}/approve"),
+            &committee,
+            risky(json!({"note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/join-requests/{id}/reject",
+            format!("/join-requests/{claim}/reject"),
+            &committee,
+            risky(json!({"note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests",
+            "/requests".into(),
+            &resident,
+            risky(json!({"category_id": repair, "title": "水管漏水", "description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests",
+            "/requests".into(),
+            &resident,
+            risky(json!({"category_id": repair, "title": "水管漏水", "description": "厨房", "location": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests/{id}/transitions",
+            format!("/requests/{request}/transitions"),
+            &leader,
+            risky(json!({"action": "accept", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests/{id}/comments",
+            format!("/requests/{request}/comments"),
+            &resident,
+            risky(json!({"body": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/requests/{id}/rating",
+            format!("/requests/{request}/rating"),
+            &resident,
+            risky(json!({"score": 5, "text": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/communities/{id}/categories",
+            format!("/communities/{community}/categories"),
+            &committee,
+            risky(json!({"key": "lift", "name": "RISKY", "response_sla_hours": 4, "resolution_sla_hours": 24})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/categories/{id}",
+            format!("/categories/{repair}"),
+            &committee,
+            risky(json!({"name": "RISKY"})),
+        ),
+    ];
+
+    // Every write route is either in the table or has no text anyone else reads.
+    let covered: BTreeSet<(String, String)> =
+        cases.iter().map(|c| (c.method.as_str().to_owned(), c.template.to_owned())).collect();
+    let exempt: BTreeSet<(String, String)> =
+        NO_PUBLIC_TEXT.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let writes: BTreeSet<(String, String)> = ehome_api::routes::route_table(Environment::Dev)
+        .into_iter()
+        .filter(|(method, _)| ["POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()))
+        .collect();
+    let unlisted: Vec<_> = writes.iter().filter(|r| !covered.contains(*r) && !exempt.contains(*r)).collect();
+    assert!(unlisted.is_empty(), "write routes missing from the public-text table (or NO_PUBLIC_TEXT): {unlisted:?}");
+
+    for case in cases {
+        let token = (!case.token.is_empty()).then_some(case.token.as_str());
+        let response = app.request(case.method.clone(), &case.path, token).json(&case.body).send().await.unwrap();
+        let status = response.status();
+        let code = error_code(response).await;
+        assert_eq!((status.as_u16(), code.as_str()), (422, "CONTENT_REJECTED"), "{} {}", case.method, case.path);
+    }
+
+    // Nothing the risky texts were part of exists.
+    let names: Value =
+        app.get(&format!("/communities/{community}/grids"), Some(&committee)).await.json().await.unwrap();
+    assert!(!names.to_string().contains("RISKY"));
+    let me: Value = app.get("/me", Some(&resident)).await.json().await.unwrap();
+    assert!(!me.to_string().contains("RISKY"));
+    let detail: Value = app.get(&format!("/requests/{request}"), Some(&resident)).await.json().await.unwrap();
+    assert!(!detail.to_string().contains("RISKY"), "no risky comment, note or rating: {detail}");
+    assert_eq!(detail["request"]["status"], "submitted", "the risky note did not accept it");
+}
+
+#[tokio::test]
+async fn control_bidi_and_invisible_text_is_refused_everywhere() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let resident = app.dev_login("demo-resident-1").await.access;
+    let repair = demo.category("repair");
+    let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
+    for bad in ["灯\u{0}坏了", "灯\u{7}坏了", "\u{202E}了坏灯", "\u{2066}隔离", "\u{200B}\u{200B}", " \u{FEFF} "]
+    {
+        let attempts = [
+            ("/requests", json!({"category_id": repair, "title": bad, "description": "楼道"})),
+            ("/requests", json!({"category_id": repair, "title": "楼道灯", "description": bad})),
+            ("/requests", json!({"category_id": repair, "title": "楼道灯", "description": "楼道", "location": bad})),
+            (&*format!("/requests/{request}/comments"), json!({"body": bad})),
+        ];
+        for (path, body) in attempts {
+            let response = app.post(path, Some(&resident), &body).await;
+            assert_eq!(response.status(), 400, "{bad:?} at {path}");
+            assert_eq!(error_code(response).await, "VALIDATION_FAILED");
+        }
+        let response = app.patch("/me", Some(&resident), &json!({"nickname": bad})).await;
+        assert_eq!(response.status(), 400, "{bad:?} as a nickname");
+    }
+    // A multi-line description keeps its newlines and tabs; a title is one line.
+    let multi = app
+        .post(
+            "/requests",
+            Some(&resident),
+            &json!({"category_id": repair, "title": "水管", "description": "第一行\n\t第二行"}),
+        )
+        .await;
+    assert_eq!(multi.status(), 201);
+    let one_line = app
+        .post("/requests", Some(&resident), &json!({"category_id": repair, "title": "水\n管", "description": "x"}))
+        .await;
+    assert_eq!(one_line.status(), 400);
+}
+
+#[tokio::test]
+async fn every_csv_cell_is_neutralised_whoever_typed_it() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let committee = app.dev_login("demo-committee").await.access;
+    let resident = app.dev_login("demo-resident-1").await.access;
+    let community = demo.community;
+    let created = app
+        .post(
+            &format!("/communities/{community}/categories"),
+            Some(&committee),
+            &json!({"key": "lift", "name": "=HYPERLINK(\"http://x\")", "response_sla_hours": 4, "resolution_sla_hours": 24}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let lift = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.submit(&resident, lift, "@电梯停了").await;
+    let csv = app.get(&format!("/communities/{community}/requests.csv"), Some(&committee)).await.text().await.unwrap();
+    let row = csv.lines().nth(1).expect("one request row");
+    assert!(row.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "the category name is neutralised: {row}");
+    assert!(row.contains(",'@电梯停了,"), "the title is neutralised: {row}");
+    for cell in row.split(',') {
+        assert!(!cell.starts_with(['=', '+', '-', '@']), "a cell starts like a formula: {cell:?} in {row}");
+    }
+}
