@@ -12,7 +12,9 @@
 # Environment: EHOME_BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432),
 # CLIENTS (32), SECONDS_PER_RUN (30), IN_FLIGHT (transfers each client keeps in flight in batched
 # mode, 64), ONE_IN_FLIGHT (1: also run batched with one transfer in flight per client; 0 to skip),
-# KEEP_DB=1 to keep the ledger database for `ehome ledger export`.
+# KEEP_DB=1 to keep the ledger database for `ehome ledger export`, EHOME_BIN (the `ehome` binary to
+# bench; by default the release binary of this checkout, built first) — so that two builds, e.g.
+# before and after a change, run through the same script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,9 +37,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the release ehome binary"
-cargo build --release --bin ehome
-EHOME=target/release/ehome
+if [ -n "${EHOME_BIN:-}" ]; then
+  EHOME="$EHOME_BIN"
+  echo "== benching ${EHOME}"
+else
+  echo "== building the release ehome binary"
+  cargo build --release --bin ehome
+  EHOME="${CARGO_TARGET_DIR:-target}/release/ehome"
+fi
+[ -x "$EHOME" ] || { echo "no executable ehome binary at ${EHOME}" >&2; exit 1; }
 
 echo "== pgbench TPC-B: scale 10, ${CLIENTS} clients, 2 threads, ${SECS} s"
 psql -q "$PG/postgres" -c "CREATE DATABASE ${PGBENCH_DB}"

@@ -102,6 +102,22 @@ pub fn journal_account_name(code: &str) -> String {
     name
 }
 
+/// Each account's journal name (made unique by its id where two codes clean to the same name) and
+/// asset, by account id.
+fn journal_names(accounts: &[ledger_account::Model]) -> HashMap<i64, (String, String)> {
+    let mut names = HashMap::with_capacity(accounts.len());
+    let mut used = HashSet::new();
+    for a in accounts {
+        let mut name = journal_account_name(&a.code);
+        if !used.insert(name.clone()) {
+            name = format!("{name}-A{}", a.id);
+            used.insert(name.clone());
+        }
+        names.insert(a.id, (name, a.asset.clone()));
+    }
+    names
+}
+
 fn date_of(us: i64) -> NaiveDate {
     DateTime::from_timestamp_micros(us).unwrap_or_default().date_naive()
 }
@@ -132,16 +148,7 @@ pub async fn export(
     let total = transfers_query.clone().count(conn).await?;
     progress(0, total);
 
-    let mut names: HashMap<i64, (String, String)> = HashMap::new();
-    let mut used = HashSet::new();
-    for a in &accounts {
-        let mut name = journal_account_name(&a.code);
-        if !used.insert(name.clone()) {
-            name = format!("{name}-A{}", a.id);
-            used.insert(name.clone());
-        }
-        names.insert(a.id, (name, a.asset.clone()));
-    }
+    let names = journal_names(&accounts);
     let mut w = JournalWriter { format: options.format, out };
     let first_day = accounts.iter().map(|a| date_of(a.created_at_us)).min();
     w.header(&accounts, &names, first_day).map_err(io)?;

@@ -211,7 +211,7 @@ impl AccountFlags {
         }
     }
 
-    pub fn bits(self) -> i32 {
+    pub const fn bits(self) -> i32 {
         self.0
     }
 

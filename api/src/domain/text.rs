@@ -50,8 +50,8 @@ fn clean(field: &str, raw: &str, chars_max: usize, multiline: bool) -> Result<Op
     Ok(Some(text.to_owned()))
 }
 
-macro_rules! text_type {
-    ($(#[$meta:meta])* $name:ident, $chars_max:expr, multiline = $multiline:expr) => {
+macro_rules! text_types {
+    ($($(#[$meta:meta])* $name:ident: $chars_max:expr, multiline = $multiline:expr;)+) => {$(
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(String);
@@ -83,37 +83,26 @@ macro_rules! text_type {
                 self.0
             }
         }
-    };
+    )+};
 }
 
-text_type!(
+text_types! {
     /// A request's (or later a post's, an activity's) title: one line.
-    Title, TITLE_CHARS_MAX, multiline = false
-);
-text_type!(
+    Title: TITLE_CHARS_MAX, multiline = false;
     /// A longer description: several lines.
-    Description, DESCRIPTION_CHARS_MAX, multiline = true
-);
-text_type!(
+    Description: DESCRIPTION_CHARS_MAX, multiline = true;
     /// A note, a reason, a comment: several lines.
-    Note, NOTE_CHARS_MAX, multiline = true
-);
-text_type!(
+    Note: NOTE_CHARS_MAX, multiline = true;
     /// The words of a rating.
-    RatingText, RATING_TEXT_CHARS_MAX, multiline = true
-);
-text_type!(
+    RatingText: RATING_TEXT_CHARS_MAX, multiline = true;
     /// Where something is, in words ("3单元楼道", "东门口").
-    Location, LOCATION_CHARS_MAX, multiline = false
-);
-text_type!(
+    Location: LOCATION_CHARS_MAX, multiline = false;
     /// The name of a place (community, grid, building, household) or of a category.
-    Label, LABEL_CHARS_MAX, multiline = false
-);
-text_type!(
+    Label: LABEL_CHARS_MAX, multiline = false;
     /// Words to search for.
-    SearchText, SEARCH_CHARS_MAX, multiline = false
-);
+    SearchText: SEARCH_CHARS_MAX, multiline = false;
+}
+
 /// A display name: 1 to 32 characters on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nickname(String);

@@ -161,7 +161,7 @@ async fn every_forbidden_transition_for_every_role() {
                     _ => moderators.contains(&caller),
                 };
                 // Every caller holds a role in the demo community, so published requests are visible
-                // to all of them (visibility itself is tested in services_visibility).
+                // to all of them (visibility itself is tested in requests_flow).
                 let visible = true;
                 let state_allowed = match (action, *status) {
                     ("accept", "submitted") => true,
