@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::identity::auth::jwt::JwtKeys;
 use crate::platform::clock::{SharedClock, SystemClock};
-use crate::platform::config::Settings;
+use crate::platform::config::{Settings, TextCheck};
 use crate::platform::error::ApiError;
 use crate::platform::metrics::Metrics;
 use crate::platform::wechat::WechatClient;
@@ -31,8 +31,11 @@ impl Application {
         Application::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    /// As `build`, with the clock the domain reads (tests move a `TestClock`).
+    /// As `build`, with the clock the domain reads (tests move a `TestClock`). Refuses an implicit
+    /// dev mode where the setup looks deployed, before touching the database.
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
+        settings.refuse_implicit_dev_mode()?;
+        announce_modes(&settings);
         let db = crate::platform::db::connect(&settings.database).await?;
         let fresh = crate::platform::db::migrate(&db).await?;
         if fresh && settings.seed_demo {
@@ -81,6 +84,20 @@ impl Application {
     }
 }
 
+/// Says once at start what a reader of the log must know about this instance's trust.
+fn announce_modes(settings: &Settings) {
+    if settings.environment.is_dev() && settings.environment_explicit {
+        tracing::warn!(
+            bind = %settings.bind,
+            "EHOME_ENV=dev: dev-login is served and signs anyone in as any user; never run this where others can reach it"
+        );
+    }
+    match settings.wechat.text_check {
+        TextCheck::LocalWordList => tracing::warn!("content check: local word list (dev)"),
+        TextCheck::Wechat => tracing::info!("content check: WeChat msg_sec_check"),
+    }
+}
+
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let shutdown_timeout = state.settings.shutdown_timeout_seconds;
     let data = web::Data::new(state);
@@ -94,7 +111,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 crate::routes::configure(config, environment);
             })
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
-            .wrap(from_fn(crate::platform::rate_limit::limit_writes))
+            .wrap(from_fn(crate::platform::json::objects_only))
+            .wrap(from_fn(crate::platform::rate_limit::limit_requests))
             .wrap(from_fn(crate::platform::middleware::request_context))
     })
     .shutdown_timeout(shutdown_timeout)

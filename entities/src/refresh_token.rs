@@ -16,6 +16,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub rotated_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When the family (one sign-in) began; its rows expire by this plus the family's maximum life.
+    pub family_started_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,11 @@
 use ehome_tests::{error_code, spawn_app};
 
+/// `/metrics` is served only to this bearer token (see `security_http::metrics_need_the_configured_token`).
+const METRICS_TOKEN: &str = "health-metrics-token-0123";
+
 #[tokio::test]
 async fn health_ready_metrics_and_request_ids() {
-    let app = spawn_app().await;
+    let app = ehome_tests::spawn_app_with(&[("EHOME_METRICS_TOKEN", METRICS_TOKEN)]).await;
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-request-id"));
@@ -22,7 +25,7 @@ async fn health_ready_metrics_and_request_ids() {
         app.request(reqwest::Method::GET, "/healthz", None).header("x-request-id", "a b\"c").send().await.unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "a b\"c");
 
-    let metrics = app.get("/metrics", None).await;
+    let metrics = app.get("/metrics", Some(METRICS_TOKEN)).await;
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(text.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{text}");

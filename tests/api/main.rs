@@ -14,6 +14,8 @@ mod requests_stats;
 mod roles_matrix;
 mod scene_shape;
 mod security_authz;
+mod security_http;
+mod security_platform;
 mod text_safety;
 mod wechat_client;
 mod wechat_login;

@@ -151,6 +151,8 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     // Nothing is overdue yet.
     assert_eq!(run_once(&first.state).await.unwrap().escalated, 0);
     first.clock.advance(Duration::hours(5));
+    // Access tokens follow the app's clock: sign in again after it moved.
+    let resident = first.dev_login("demo-resident-1").await;
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     let total = a.unwrap().escalated + b.unwrap().escalated;
     assert_eq!(total, ids.len(), "each overdue request escalated exactly once across both instances");
@@ -165,6 +167,7 @@ async fn two_instances_escalate_each_overdue_request_exactly_once() {
     // The new level got fresh deadlines: a second pass right away does nothing; past them, one more level.
     assert_eq!(run_once(&second.state).await.unwrap().escalated, 0);
     first.clock.advance(Duration::hours(5));
+    let resident = first.dev_login("demo-resident-1").await;
     let (a, b) = tokio::join!(run_once(&first.state), run_once(&second.state));
     assert_eq!(a.unwrap().escalated + b.unwrap().escalated, ids.len());
     let detail: Value = second.get_json(&format!("/requests/{}", ids[0]), Some(&resident.access)).await;
@@ -257,7 +260,7 @@ async fn duplicates_are_offered_and_me_too_counts_once() {
 async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     let app = spawn_app().await;
     let demo = app.seed_demo().await;
-    let [resident, committee] = app.dev_logins(["demo-resident-1", "demo-committee"]).await;
+    let resident = app.dev_login("demo-resident-1").await;
     let safety = demo.category("safety");
     let repair = demo.category("repair");
     let mut before = Vec::new();
@@ -272,6 +275,8 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     }
     // The safety ones pass their 4-hour response deadline: they sort first.
     app.clock.advance(Duration::hours(5));
+    // Access tokens follow the app's clock: sign in again after it moved.
+    let [resident, committee] = app.dev_logins(["demo-resident-1", "demo-committee"]).await;
     let cid = demo.community;
 
     let inserter = {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use ehome_api::scenes::requests::jobs::run_once;
-use ehome_tests::{TestApp, error_code, spawn_app};
+use ehome_tests::{TestApp, error_code, spawn_app_with};
 use serde_json::{Value, json};
 
 const REQUESTS: usize = 220;
@@ -318,15 +318,36 @@ struct World {
     now: DateTime<Utc>,
 }
 
+/// Sets the app's clock. Access tokens are checked against that clock (they live a day here), so when
+/// it leaves the day after the tokens were issued, everyone signs in again at the new instant.
+async fn move_clock(
+    app: &TestApp,
+    at: DateTime<Utc>,
+    issued_at: &mut Option<DateTime<Utc>>,
+    committee: &mut String,
+    residents: &mut [String],
+) {
+    app.clock.set(at);
+    if issued_at.is_some_and(|issued| at >= issued && at < issued + Duration::hours(23)) {
+        return;
+    }
+    *committee = app.dev_login("demo-committee").await.access;
+    for (token, openid) in residents.iter_mut().zip(RESIDENTS) {
+        *token = app.dev_login(openid).await.access;
+    }
+    *issued_at = Some(at);
+}
+
 /// Seeds the demo community and drives 220 requests through their lives; returns what it did.
 async fn world() -> World {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("JWT_ACCESS_TTL_SECONDS", "86400")]).await;
     let community = app.seed_demo().await.community;
-    let committee = app.dev_login("demo-committee").await.access;
+    let mut committee = app.dev_login("demo-committee").await.access;
     let mut residents = Vec::new();
     for openid in RESIDENTS {
         residents.push(app.dev_login(openid).await.access);
     }
+    let mut issued_at = None;
     let listed: Value = app.get_json(&format!("/communities/{community}/categories"), Some(&residents[0])).await;
     let categories: Vec<Category> = listed["items"]
         .as_array()
@@ -378,7 +399,7 @@ async fn world() -> World {
     timeline.extend(steps.iter().map(|s| (s.at, s.request, Some(s.act))));
     timeline.sort_by_key(|(at, request, act)| (*at, act.is_some(), *request));
     for (at, i, act) in timeline {
-        app.clock.set(at);
+        move_clock(&app, at, &mut issued_at, &mut committee, &mut residents).await;
         let t = &tracked[i];
         let Some(act) = act else {
             tracked[i].id = submit_tracked(&app, &residents[t.reporter], t, i).await;
@@ -392,7 +413,7 @@ async fn world() -> World {
     // Eight days after the last step the job escalates what is overdue and closes what was resolved
     // and never confirmed; then some reporters rate what was closed.
     let job_at = steps.iter().map(|s| s.at).max().unwrap() + Duration::days(8);
-    app.clock.set(job_at);
+    move_clock(&app, job_at, &mut issued_at, &mut committee, &mut residents).await;
     loop {
         let outcome = run_once(&app.state).await.unwrap();
         if outcome.escalated == 0 && outcome.closed == 0 {
@@ -403,7 +424,7 @@ async fn world() -> World {
         t.job(job_at);
     }
     let rated_at = job_at + Duration::hours(1);
-    app.clock.set(rated_at);
+    move_clock(&app, rated_at, &mut issued_at, &mut committee, &mut residents).await;
     for (n, i) in rate_after_job.into_iter().enumerate() {
         let score = 1 + (n % 5) as i32;
         take(&app, &residents[tracked[i].reporter], tracked[i].id, Act::Rate(score)).await;
@@ -417,12 +438,12 @@ async fn world() -> World {
         let category = categories[k % categories.len()].clone();
         let reporter = k % 3;
         let mut t = Tracked::new(reporter, category, created);
-        app.clock.set(created);
+        move_clock(&app, created, &mut issued_at, &mut committee, &mut residents).await;
         t.id = submit_tracked(&app, &residents[reporter], &t, i).await;
         let acts: &[Act] = [&[][..], &[Act::Accept], &[Act::Accept, Act::Start], &[Act::Resolve, Act::Reopen]][k % 4];
         for (n, act) in acts.iter().enumerate() {
             let at = created + Duration::minutes(5 * (n as i64 + 1));
-            app.clock.set(at);
+            move_clock(&app, at, &mut issued_at, &mut committee, &mut residents).await;
             let token = if act.by_reporter() { &residents[reporter] } else { &committee };
             take(&app, token, t.id, *act).await;
             t.apply(*act, at);
@@ -432,7 +453,7 @@ async fn world() -> World {
 
     // The figures are read 30 hours after the job: some of what it escalated is overdue again.
     let now = job_at + Duration::hours(30);
-    app.clock.set(now);
+    move_clock(&app, now, &mut issued_at, &mut committee, &mut residents).await;
     World { app, community, committee, residents, tracked, first_day, now }
 }
 

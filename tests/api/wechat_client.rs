@@ -15,6 +15,7 @@ fn settings(base: &str) -> WechatSettings {
     WechatSettings {
         appid: FAKE_APPID.to_owned(),
         secret: Secret::new(FAKE_SECRET),
+        text_check: ehome_api::platform::config::TextCheck::Wechat,
         api_base: base.to_owned(),
         connect_timeout_ms: 1_000,
         request_timeout_ms: 2_000,

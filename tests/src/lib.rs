@@ -124,6 +124,8 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     put("RATE_LOGIN_PER_IP_PER_MINUTE", "100000");
     put("RATE_WRITES_PER_USER_PER_MINUTE", "100000");
     put("RATE_WRITES_PER_IP_PER_MINUTE", "100000");
+    put("RATE_READS_PER_USER_PER_MINUTE", "100000");
+    put("RATE_READS_PER_IP_PER_MINUTE", "100000");
     for (k, v) in vars {
         put(k, v);
     }

@@ -2,6 +2,7 @@
 //! with their limits, and the macro for enums stored as text.
 
 mod ids;
+pub mod media_url;
 pub mod phone;
 mod role;
 mod stored_enum;

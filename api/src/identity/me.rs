@@ -5,6 +5,7 @@ use ehome_entities::{household, household_member, member_role, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::media_url::MediaUrl;
 use crate::domain::{Nickname, Phone, phone};
 use crate::identity::auth::AuthUser;
 use crate::identity::users;
@@ -107,17 +108,14 @@ struct PatchMe {
     avatar_url: Option<String>,
 }
 
-fn parse_avatar(raw: &str) -> Result<String, ApiError> {
-    let url = raw.trim();
-    if url.len() > 512 || !url.starts_with("https://") {
-        return Err(ApiError::validation("avatar_url", "an https:// URL of at most 512 characters"));
-    }
-    Ok(url.to_owned())
-}
-
 async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<PatchMe>) -> ApiResult<HttpResponse> {
     let nickname = body.nickname.as_deref().map(Nickname::parse).transpose()?;
-    let avatar = body.avatar_url.as_deref().map(parse_avatar).transpose()?;
+    let media_hosts = &state.settings.security.media_hosts;
+    let avatar = body
+        .avatar_url
+        .as_deref()
+        .map(|raw| MediaUrl::parse("avatar_url", raw, media_hosts).map(MediaUrl::into_inner))
+        .transpose()?;
     let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
     // Neighbours see the nickname beside everything its owner writes.
     let author = Author { openid: &user.openid, scene: TextScene::Profile };

@@ -1,12 +1,18 @@
 //! How JSON bodies, query strings and path segments become errors: malformed JSON is `INVALID_JSON`,
 //! a well-formed body of the wrong shape (unknown field, wrong type) is `VALIDATION_FAILED`, a body over
-//! the limit is 413.
+//! the limit is 413, and a body that is not a JSON object (`["nick", null]`, which serde would read
+//! positionally into a struct) is `INVALID_JSON`.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest, web};
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::platform::error::ApiError;
+use crate::state::AppState;
 
 fn from_serde(err: &serde_json::Error) -> ApiError {
     match err.classify() {
@@ -48,4 +54,56 @@ pub fn optional_body<T: DeserializeOwned + Default>(bytes: &web::Bytes) -> Resul
         return Ok(T::default());
     }
     serde_json::from_slice(bytes).map_err(|err| from_serde(&err))
+}
+
+/// Whether a body is read as JSON: declared so, or undeclared (optional bodies are read as JSON
+/// whatever their content type says, so an undeclared one is checked too).
+fn read_as_json(req: &ServiceRequest) -> bool {
+    let Some(value) = req.headers().get(actix_web::http::header::CONTENT_TYPE) else {
+        return true;
+    };
+    let essence = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// Every request body of the API is a JSON object. serde reads a struct from an array too (by
+/// position), so a body's first significant byte is checked here, once for every route, before any
+/// extractor runs: a body that starts with anything but `{` is `INVALID_JSON`. The bytes read to find
+/// it are put back in front of the rest of the stream; leading whitespace is read at most up to the
+/// body limit, after which the extractors' own limit answers.
+pub async fn objects_only(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if !read_as_json(&req) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let limit = req.app_data::<web::Data<AppState>>().map_or(usize::MAX, |state| state.settings.body_limit_bytes);
+    let mut payload = req.take_payload();
+    let mut read = Vec::new();
+    let mut read_bytes = 0usize;
+    let first = loop {
+        match payload.next().await {
+            Some(Ok(chunk)) => {
+                let first = chunk.iter().copied().find(|byte| !byte.is_ascii_whitespace());
+                read_bytes = read_bytes.saturating_add(chunk.len());
+                read.push(Ok(chunk));
+                if first.is_some() || read_bytes > limit {
+                    break first;
+                }
+            }
+            Some(Err(err)) => {
+                read.push(Err(err));
+                break None;
+            }
+            None => break None,
+        }
+    };
+    if first.is_some_and(|byte| byte != b'{') {
+        let refused = ApiError::InvalidJson("the body must be a JSON object ({…})".to_owned());
+        return Ok(req.error_response(refused));
+    }
+    let replayed = futures::stream::iter(read).chain(payload);
+    req.set_payload(Payload::Stream { payload: Box::pin(replayed) });
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
 }

@@ -1,5 +1,7 @@
-//! Rate limits on sign-in and on writes, per IP address and per signed-in user, counted in the shared
-//! cache so that every API instance sees the same counts. Over the limit: 429 with `Retry-After`.
+//! Rate limits on sign-in, on writes and on reads, per client address and per signed-in user, counted
+//! in the shared cache so that every API instance sees the same counts. Over the limit: 429 with
+//! `Retry-After`. The client address is the one the request context resolved (the TCP peer, or the
+//! forwarded client behind a trusted proxy).
 
 use std::time::Duration;
 
@@ -7,11 +9,12 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpMessage, web};
 
 use crate::identity::auth::jwt::bearer_token;
 use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
+use crate::platform::middleware::ClientAddr;
 use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -35,32 +38,47 @@ fn is_write(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
 }
 
+fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
 fn is_login(path: &str) -> bool {
     path.ends_with("/auth/wechat/login") || path.ends_with("/auth/dev-login")
 }
 
-pub async fn limit_writes(
+/// Which limits a request counts against: (kind, limit per address, limit per user). Sign-ins are not
+/// counted per user (there is none yet); operations endpoints (probes, metrics) are not limited.
+fn limits_for(req: &ServiceRequest, state: &AppState) -> Option<(&'static str, u32, Option<u32>)> {
+    let limits = &state.settings.rate_limits;
+    if is_write(req.method()) {
+        if is_login(req.path()) {
+            return Some(("login", limits.login_per_ip_per_minute, None));
+        }
+        return Some(("write", limits.writes_per_ip_per_minute, Some(limits.writes_per_user_per_minute)));
+    }
+    if is_read(req.method()) && req.path().starts_with("/api/") {
+        return Some(("read", limits.reads_per_ip_per_minute, Some(limits.reads_per_user_per_minute)));
+    }
+    None
+}
+
+pub async fn limit_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if !is_write(req.method()) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    // The peer address, not a forwarded header a client could forge.
-    let ip = req.peer_addr().map(|addr| addr.ip().to_string()).unwrap_or_else(|| "unknown".to_owned());
-    let limits = &state.settings.rate_limits;
-    let mut outcome = if is_login(req.path()) {
-        check(&state.cache, &format!("rl:login:ip:{ip}"), limits.login_per_ip_per_minute).await
-    } else {
-        check(&state.cache, &format!("rl:write:ip:{ip}"), limits.writes_per_ip_per_minute).await
+    let Some((kind, per_address, per_user)) = limits_for(&req, &state) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    if outcome.is_ok() {
-        let user = bearer_token(req.headers()).and_then(|token| state.jwt.verify_access(token).ok());
+    let client = req.extensions().get::<ClientAddr>().copied().unwrap_or(ClientAddr(None));
+    let mut outcome = check(&state.cache, &format!("rl:{kind}:ip:{client}"), per_address).await;
+    if let (Ok(()), Some(per_user)) = (&outcome, per_user) {
+        let now = state.clock.now().timestamp();
+        let user = bearer_token(req.headers()).and_then(|token| state.jwt.verify_access(token, now).ok());
         if let Some(user_id) = user {
-            outcome = check(&state.cache, &format!("rl:write:user:{user_id}"), limits.writes_per_user_per_minute).await;
+            outcome = check(&state.cache, &format!("rl:{kind}:user:{user_id}"), per_user).await;
         }
     }
     match outcome {

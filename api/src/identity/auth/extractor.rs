@@ -24,7 +24,8 @@ impl FromRequest for AuthUser {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let token = bearer_token(req.headers()).ok_or(ApiError::Unauthenticated)?;
-            let user_id = state.jwt.verify_access(token).map_err(|_| ApiError::Unauthenticated)?;
+            let user_id =
+                state.jwt.verify_access(token, state.clock.now().timestamp()).map_err(|_| ApiError::Unauthenticated)?;
             Ok(AuthUser { id: UserId(user_id) })
         })();
         ready(outcome)

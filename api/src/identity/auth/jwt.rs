@@ -1,11 +1,19 @@
 //! Access tokens: HS256 JWTs with a short life. Only HS256 is accepted, so `alg: none` and tokens
 //! signed with another algorithm or key are refused.
+//!
+//! Times are checked here against the injected clock (`state.clock`), not by `jsonwebtoken` against the
+//! system time, so that tests can move time: a token is valid while `now < exp` (no leeway), when it
+//! was issued no more than [`IAT_FUTURE_LEEWAY_SECONDS`] ahead of `now` (instances' clocks differ a
+//! little), and when it claims no longer a life (`exp - iat`) than the configured access TTL.
 
 use actix_web::http::header::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::config::AuthSettings;
+
+/// How far in the future a token's `iat` may lie: the skew between our own instances' clocks.
+pub const IAT_FUTURE_LEEWAY_SECONDS: i64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -32,6 +40,8 @@ impl JwtKeys {
     pub fn new(settings: &AuthSettings) -> JwtKeys {
         let secret = settings.jwt_secret.expose().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked against the injected clock in `verify_access`.
+        validation.validate_exp = false;
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         JwtKeys {
@@ -49,12 +59,23 @@ impl JwtKeys {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user id of a valid access token.
-    pub fn verify_access(&self, token: &str) -> Result<i64, TokenRejected> {
+    /// The user id of an access token valid at `now` (Unix seconds, from the injected clock).
+    pub fn verify_access(&self, token: &str, now: i64) -> Result<i64, TokenRejected> {
         let data = decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|err| TokenRejected(err.to_string()))?;
+        let AccessClaims { iat, exp, .. } = data.claims;
         if data.claims.typ != "access" {
             return Err(TokenRejected("not an access token".to_owned()));
+        }
+        if now >= exp {
+            return Err(TokenRejected("expired".to_owned()));
+        }
+        if iat > now.saturating_add(IAT_FUTURE_LEEWAY_SECONDS) {
+            return Err(TokenRejected("issued in the future".to_owned()));
+        }
+        let ttl = i64::try_from(self.access_ttl_seconds).unwrap_or(i64::MAX);
+        if exp.saturating_sub(iat) > ttl {
+            return Err(TokenRejected("lives longer than an access token may".to_owned()));
         }
         data.claims.sub.parse().map_err(|_| TokenRejected("subject is not a user id".to_owned()))
     }

@@ -55,26 +55,33 @@ pub struct TokenPair {
     user: UserView,
 }
 
-async fn tokens_for(state: &AppState, user: ehome_entities::user::Model) -> ApiResult<TokenPair> {
-    let now = state.clock.now();
+/// The pair answered to a sign-in or a refresh, with an access token issued now.
+fn token_pair(
+    state: &AppState,
+    user: &ehome_entities::user::Model,
+    refresh: refresh::IssuedRefresh,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<TokenPair> {
     let access_token = state.jwt.issue_access(user.id, now.timestamp()).map_err(ApiError::internal)?;
-    let refresh =
-        refresh::issue(&state.db, crate::domain::UserId(user.id), None, state.settings.auth.refresh_ttl_seconds, now)
-            .await?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
         expires_in: state.jwt.access_ttl_seconds,
         refresh_token: refresh.token,
         refresh_expires_at: refresh.expires_at,
-        user: UserView::owner(&user),
+        user: UserView::owner(user),
     })
 }
 
-fn default_nickname(openid: &str) -> String {
-    let tail: String = openid.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("邻居{tail}")
+async fn tokens_for(state: &AppState, user: ehome_entities::user::Model) -> ApiResult<TokenPair> {
+    let now = state.clock.now();
+    let refresh = refresh::issue(&state.db, crate::domain::UserId(user.id), &state.settings.auth, now).await?;
+    token_pair(state, &user, refresh, now)
 }
+
+/// The nickname of a new user until they choose one: the same for everyone, so that nothing of the
+/// openid (an identifier WeChat treats as private) is shown to neighbours.
+pub const DEFAULT_NICKNAME: &str = "邻居";
 
 async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> ApiResult<HttpResponse> {
     let code = body.code.trim();
@@ -84,14 +91,7 @@ async fn wechat_login(state: web::Data<AppState>, body: web::Json<LoginBody>) ->
     let session = state.wechat.code_to_session(code).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
-    let user = users::find_or_create(
-        &txn,
-        &session.openid,
-        session.unionid.as_deref(),
-        &default_nickname(&session.openid),
-        now,
-    )
-    .await?;
+    let user = users::find_or_create(&txn, &session.openid, session.unionid.as_deref(), DEFAULT_NICKNAME, now).await?;
     users::store_session_key(&txn, crate::domain::UserId(user.id), session.session_key.expose(), now).await?;
     txn.commit().await?;
     tracing::info!(user_id = user.id, "signed in with WeChat");
@@ -109,7 +109,7 @@ async fn dev_login(state: web::Data<AppState>, body: web::Json<DevLoginBody>) ->
             let author = Author { openid, scene: TextScene::Profile };
             content::screen_one(&state.wechat, author, nickname).await?.into_inner()
         }
-        None => default_nickname(openid),
+        None => DEFAULT_NICKNAME.to_owned(),
     };
     let user = users::find_or_create(&state.db, openid, None, &nickname, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(tokens_for(&state, user).await?))
@@ -117,20 +117,11 @@ async fn dev_login(state: web::Data<AppState>, body: web::Json<DevLoginBody>) ->
 
 async fn refresh_tokens(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let ttl = state.settings.auth.refresh_ttl_seconds;
     // No enclosing transaction: when reuse is detected, the family's revocation must persist even
-    // though the request fails. The rotation itself is one conditional update.
-    let (user_id, issued) = refresh::rotate(&state.db, &body.refresh_token, ttl, now).await?;
+    // though the request fails. The rotation owns its own transaction.
+    let (user_id, issued) = refresh::rotate(&state.db, &body.refresh_token, &state.settings.auth, now).await?;
     let user = users::get(&state.db, user_id).await?;
-    let access_token = state.jwt.issue_access(user.id, now.timestamp()).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(TokenPair {
-        access_token,
-        token_type: "Bearer",
-        expires_in: state.jwt.access_ttl_seconds,
-        refresh_token: issued.token,
-        refresh_expires_at: issued.expires_at,
-        user: UserView::owner(&user),
-    }))
+    Ok(HttpResponse::Ok().json(token_pair(&state, &user, issued, now)?))
 }
 
 async fn logout(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> ApiResult<HttpResponse> {

@@ -15,16 +15,21 @@
 //! | 43101 | [`SendOutcome::NotSubscribed`], not an error |
 //! | 47003 | [`WechatError::InvalidTemplateData`] naming the field |
 //!
+//! In dev mode without credentials, `check_text` answers from a local word list instead
+//! ([`local_text_check`]); everywhere else WeChat decides.
+//!
 //! Timeouts, non-2xx answers and unreadable bodies are [`WechatError::Transport`] (503). Nothing
 //! here logs or returns a secret, an access token or a session key.
 
 mod client;
 mod error;
+mod local_check;
 mod token;
 mod types;
 
 pub use client::WechatClient;
 pub use error::WechatError;
+pub use local_check::{LOCAL_BANNED_WORDS, local_text_check};
 pub use token::{LOCK_KEY as ACCESS_TOKEN_LOCK_KEY, TOKEN_KEY as ACCESS_TOKEN_KEY, token_ttl_seconds};
 pub use types::{
     PhoneInfo, QR_SCENE_CHARS_MAX, QR_WIDTH_MAX, QR_WIDTH_MIN, SendOutcome, SubscribeMessage, TEXT_CHECK_CHARS_MAX,

@@ -12,6 +12,7 @@ use super::queue::{Cursor, QueueFilter};
 use super::service::{self, Detail, Report};
 use super::views::{self, RequestView};
 use crate::authz::{Actor, RequestAccess};
+use crate::domain::media_url::{MediaHosts, MediaUrl};
 use crate::domain::{
     BuildingId, CommunityId, Description, Label, Location, Note, RatingText, SearchText, Title, UserId,
 };
@@ -22,7 +23,6 @@ use crate::scenes::community::service as community;
 use crate::state::AppState;
 
 const PHOTOS_MAX: usize = 9;
-const PHOTO_URL_BYTES_MAX: usize = 512;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,26 +39,22 @@ pub struct SubmitBody {
     anonymous: bool,
 }
 
-fn parse_photos(photos: Vec<String>) -> ApiResult<Vec<String>> {
+/// Photos are shown to neighbours: each must be a `MediaUrl` (https on a configured media host).
+fn parse_photos(photos: Vec<String>, media_hosts: &MediaHosts) -> ApiResult<Vec<String>> {
     if photos.len() > PHOTOS_MAX {
         return Err(ApiError::validation("photos", format!("at most {PHOTOS_MAX}")));
     }
-    for photo in &photos {
-        if photo.len() > PHOTO_URL_BYTES_MAX || !photo.starts_with("https://") {
-            return Err(ApiError::validation("photos", "https:// URLs of at most 512 characters"));
-        }
-    }
-    Ok(photos)
+    photos.iter().map(|photo| MediaUrl::parse("photos", photo, media_hosts).map(MediaUrl::into_inner)).collect()
 }
 
-fn parse_submit(body: SubmitBody) -> ApiResult<Report> {
+fn parse_submit(body: SubmitBody, media_hosts: &MediaHosts) -> ApiResult<Report> {
     Ok(Report {
         category_id: body.category_id,
         building_id: body.building_id.map(BuildingId),
         title: Title::parse("title", &body.title)?,
         description: Description::parse("description", &body.description)?,
         location: Location::parse_optional("location", body.location.as_deref())?,
-        photos: parse_photos(body.photos)?,
+        photos: parse_photos(body.photos, media_hosts)?,
         urgency: match body.urgency.as_deref() {
             None => Urgency::Normal,
             Some(word) => Urgency::parse(word).ok_or_else(|| ApiError::validation("urgency", "normal or urgent"))?,
@@ -96,7 +92,7 @@ pub async fn submit(
     caller: AuthUser,
     body: web::Json<SubmitBody>,
 ) -> ApiResult<HttpResponse> {
-    let report = parse_submit(body.into_inner())?;
+    let report = parse_submit(body.into_inner(), &state.settings.security.media_hosts)?;
     let actor = Actor::load(&state.db, caller).await?;
     let done = service::submit(&state, &actor, report).await?;
     let view = views::request_view(done.request, Some(&done.reporter), done.access, state.clock.now());
