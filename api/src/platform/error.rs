@@ -47,14 +47,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("rate limited; retry after {retry_after_seconds}s")]
     RateLimited { retry_after_seconds: u64 },
-    #[error("user already belongs to a household in this community")]
-    AlreadyMember,
-    #[error("join request is not pending")]
-    JoinRequestNotPending,
-    #[error("a pending join request already exists")]
-    JoinRequestExists,
-    #[error("invalid role assignment: {0}")]
-    InvalidRole(String),
+    #[error(transparent)]
+    Community(#[from] crate::scenes::community::error::CommunityError),
     #[error("WeChat code invalid or used")]
     WechatCodeInvalid,
     #[error("WeChat blocked this user")]
@@ -119,10 +113,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::AlreadyMember => "ALREADY_MEMBER",
-            ApiError::JoinRequestNotPending => "JOIN_REQUEST_NOT_PENDING",
-            ApiError::JoinRequestExists => "JOIN_REQUEST_EXISTS",
-            ApiError::InvalidRole(_) => "INVALID_ROLE",
+            ApiError::Community(err) => err.code(),
             ApiError::WechatCodeInvalid => "WECHAT_CODE_INVALID",
             ApiError::WechatUserBlocked => "WECHAT_USER_BLOCKED",
             ApiError::WechatRateLimited => "WECHAT_RATE_LIMITED",
@@ -192,18 +183,7 @@ impl ApiError {
                     format!("Too many requests; retry in {retry_after_seconds} s")
                 }
             }
-            ApiError::AlreadyMember => {
-                pick("您在本社区已登记住户", "You already belong to a household in this community")
-            }
-            ApiError::JoinRequestNotPending => pick("该入户申请已处理", "This join request has already been decided"),
-            ApiError::JoinRequestExists => pick("您已有待审核的入户申请", "You already have a pending join request"),
-            ApiError::InvalidRole(detail) => {
-                if zh {
-                    format!("角色设置无效：{detail}")
-                } else {
-                    format!("Invalid role assignment: {detail}")
-                }
-            }
+            ApiError::Community(err) => err.message(lang),
             ApiError::WechatCodeInvalid => {
                 pick("微信登录凭证无效或已使用，请重新登录", "The WeChat code is invalid or used; please sign in again")
             }
@@ -250,10 +230,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_)
-            | ApiError::InvalidQuery(_)
-            | ApiError::Validation { .. }
-            | ApiError::InvalidRole(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_) | ApiError::InvalidQuery(_) | ApiError::Validation { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthenticated | ApiError::RefreshTokenInvalid | ApiError::WechatCodeInvalid => {
                 StatusCode::UNAUTHORIZED
             }
@@ -262,9 +241,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::AlreadyMember | ApiError::JoinRequestNotPending | ApiError::JoinRequestExists => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT

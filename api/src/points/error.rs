@@ -84,13 +84,6 @@ impl From<LedgerError> for PointsError {
             LedgerError::AccountClosed(_) => PointsError::AccountClosed,
             LedgerError::AmountOverflow => PointsError::AmountOverflow,
             LedgerError::Busy => PointsError::Busy,
-            // Inside a caller's transaction the ledger's one-statement path (PostgreSQL) answers a
-            // concurrent writer's unique violation or deadlock by falling back to its general path in
-            // the transaction that error has just aborted, which then fails with 25P02, carried only as
-            // text. The transaction is lost either way and a retry finds the other writer's transfer,
-            // so it is `Busy`. (Reported to the ledger's owner: `one_statement::post` should answer
-            // `Busy` itself for `Shape::InTransaction`; this arm can go then.)
-            LedgerError::Database(message) if message.contains("current transaction is aborted") => PointsError::Busy,
             other => PointsError::Ledger(other),
         }
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use ehome_entities::{building, community, grid, household, join_request, user};
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::JoinStatus;
 use super::service;
 use crate::authz::{self, Actor};
 use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Note, RoleGrant, UserId};
@@ -315,8 +316,11 @@ pub async fn list_join_requests(
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let status = match query.status.as_deref() {
         None => None,
-        Some(s @ (service::JOIN_PENDING | service::JOIN_APPROVED | service::JOIN_REJECTED)) => Some(s),
-        Some(_) => return Err(ApiError::validation("status", "pending, approved or rejected")),
+        Some(word) => Some(
+            JoinStatus::parse(word)
+                .ok_or_else(|| ApiError::validation("status", "pending, approved or rejected"))?
+                .as_str(),
+        ),
     };
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let actor = Actor::load(&state.db, caller).await?;

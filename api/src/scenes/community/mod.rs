@@ -1,7 +1,9 @@
 //! The community structure (district → street → community → grid → building → household), residents
 //! claiming a household, and roles.
 
+pub mod error;
 mod http;
+pub mod lifecycle;
 pub mod service;
 
 use actix_web::http::Method;

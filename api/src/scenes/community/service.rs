@@ -13,16 +13,14 @@ use sea_orm::{
     Set,
 };
 
+use super::error::CommunityError;
+use super::lifecycle::JoinStatus;
 use crate::authz::JoinRequestScope;
 use crate::domain::Scope;
 use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Role, RoleGrant, UserId};
 use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 use crate::platform::pagination::Keyset;
-
-pub const JOIN_PENDING: &str = "pending";
-pub const JOIN_APPROVED: &str = "approved";
-pub const JOIN_REJECTED: &str = "rejected";
 
 async fn district_named(db: &impl ConnectionTrait, name: &str) -> Result<district::Model, ApiError> {
     if let Some(found) = district::Entity::find().filter(district::Column::Name.eq(name)).one(db).await? {
@@ -178,23 +176,23 @@ pub async fn create_join_request(
     now: DateTime<Utc>,
 ) -> Result<join_request::Model, ApiError> {
     if is_member(db, household.community_id, user).await? {
-        return Err(ApiError::AlreadyMember);
+        return Err(CommunityError::AlreadyMember.into());
     }
     let pending = join_request::Entity::find()
         .filter(join_request::Column::UserId.eq(user.0))
         .filter(join_request::Column::CommunityId.eq(household.community_id))
-        .filter(join_request::Column::Status.eq(JOIN_PENDING))
+        .filter(join_request::Column::Status.eq(JoinStatus::Pending.as_str()))
         .count(db)
         .await?;
     if pending > 0 {
-        return Err(ApiError::JoinRequestExists);
+        return Err(CommunityError::JoinRequestExists.into());
     }
     Ok(join_request::ActiveModel {
         household_id: Set(household.id),
         community_id: Set(household.community_id),
         building_id: Set(household.building_id),
         user_id: Set(user.0),
-        status: Set(JOIN_PENDING.to_owned()),
+        status: Set(JoinStatus::Pending.as_str().to_owned()),
         note: Set(note.map(PublicText::into_inner)),
         decided_by: Set(None),
         decision_note: Set(None),
@@ -220,22 +218,22 @@ pub async fn decide_join_request(
     note: Option<PublicText>,
     now: DateTime<Utc>,
 ) -> Result<join_request::Model, ApiError> {
-    let status = if approve { JOIN_APPROVED } else { JOIN_REJECTED };
+    let status = JoinStatus::decided(approve).as_str();
     let updated = join_request::Entity::update_many()
         .col_expr(join_request::Column::Status, Expr::value(status))
         .col_expr(join_request::Column::DecidedBy, Expr::value(decider.0))
         .col_expr(join_request::Column::DecisionNote, Expr::value(note.map(PublicText::into_inner)))
         .col_expr(join_request::Column::DecidedAt, Expr::value(now))
         .filter(join_request::Column::Id.eq(request.id))
-        .filter(join_request::Column::Status.eq(JOIN_PENDING))
+        .filter(join_request::Column::Status.eq(JoinStatus::Pending.as_str()))
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(ApiError::JoinRequestNotPending);
+        return Err(CommunityError::JoinRequestNotPending.into());
     }
     if approve {
         if is_member(db, request.community_id, UserId(request.user_id)).await? {
-            return Err(ApiError::AlreadyMember);
+            return Err(CommunityError::AlreadyMember.into());
         }
         household_member::ActiveModel {
             household_id: Set(request.household_id),
@@ -318,8 +316,8 @@ async fn check_scope(db: &impl ConnectionTrait, community: CommunityId, grant: &
     let role = grant.role.as_str();
     let found = match grant.role.scope() {
         Scope::None if ids.is_empty() => return Ok(()),
-        Scope::None => return Err(ApiError::InvalidRole(format!("{role} takes no scope_ids"))),
-        _ if ids.is_empty() => return Err(ApiError::InvalidRole(format!("{role} needs scope_ids"))),
+        Scope::None => return Err(CommunityError::InvalidRole(format!("{role} takes no scope_ids")).into()),
+        _ if ids.is_empty() => return Err(CommunityError::InvalidRole(format!("{role} needs scope_ids")).into()),
         Scope::Building => {
             building::Entity::find()
                 .filter(building::Column::CommunityId.eq(community.0))
@@ -343,7 +341,7 @@ async fn check_scope(db: &impl ConnectionTrait, community: CommunityId, grant: &
         }
     };
     if found != ids.len() as u64 {
-        return Err(ApiError::InvalidRole(format!("{role}: some scope_ids are not in this community")));
+        return Err(CommunityError::InvalidRole(format!("{role}: some scope_ids are not in this community")).into());
     }
     Ok(())
 }
@@ -355,11 +353,11 @@ fn check_no_duplicates(grants: &[RoleGrant]) -> Result<(), ApiError> {
     for grant in grants {
         let role = grant.role.as_str();
         if !roles.insert(grant.role) {
-            return Err(ApiError::InvalidRole(format!("{role} is listed twice")));
+            return Err(CommunityError::InvalidRole(format!("{role} is listed twice")).into());
         }
         let mut scopes = BTreeSet::new();
         if let Some(repeated) = grant.scope_ids.iter().find(|id| !scopes.insert(**id)) {
-            return Err(ApiError::InvalidRole(format!("{role}: scope id {repeated} is listed twice")));
+            return Err(CommunityError::InvalidRole(format!("{role}: scope id {repeated} is listed twice")).into());
         }
     }
     Ok(())

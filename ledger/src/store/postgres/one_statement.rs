@@ -77,6 +77,10 @@ pub(super) async fn post(
     };
     let answer = match conn.query_one_raw(sql.statement(DbBackend::Postgres, values)?).await {
         Ok(answer) => answer,
+        // Inside the caller's transaction a failed statement has aborted that transaction: the general
+        // path cannot run in it, so the caller hears `Busy` and runs its transaction again. On the
+        // pool nothing is lost and the general path decides.
+        Err(e) if crate::retry::is_retryable(&e) && shape == Shape::InTransaction => return Err(LedgerError::Busy),
         Err(e) if crate::retry::is_retryable(&e) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
