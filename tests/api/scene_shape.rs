@@ -88,3 +88,30 @@ async fn join_requests_read_the_injected_clock() {
     let decided_at: DateTime<Utc> = decided["decided_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(decided_at, at + Duration::days(3));
 }
+
+#[tokio::test]
+async fn racing_first_uses_answer_once_and_never_500() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    // Ten first sign-ins of one new openid at once: one user, ten sessions.
+    let body = json!({"openid": "brand-new-neighbour"});
+    let logins =
+        (0..10).map(|_| async { app.post("/auth/dev-login", None, &body).await.json::<Value>().await.unwrap() });
+    let answers = futures::future::join_all(logins).await;
+    let ids: std::collections::BTreeSet<i64> =
+        answers.iter().map(|a| a["user"]["id"].as_i64().unwrap_or_else(|| panic!("signed in: {a}"))).collect();
+    assert_eq!(ids.len(), 1, "one user for one openid");
+
+    // A new community's default categories, first listed by ten callers at once.
+    let admin = app.dev_login("demo-admin").await;
+    let other = app.create_other_community(&admin.access).await;
+    let path = format!("/communities/{}/categories", other.community);
+    let lists = (0..10).map(|_| app.get(&path, Some(&admin.access)));
+    for response in futures::future::join_all(lists).await {
+        assert_eq!(response.status(), 200);
+    }
+    let listed: Value = app.get(&path, Some(&admin.access)).await.json().await.unwrap();
+    let keys: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    let distinct: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+    assert_eq!(keys.len(), distinct.len(), "each default category once: {keys:?}");
+}

@@ -37,8 +37,9 @@ pub async fn find_or_create(
         updated_at: Set(now),
         ..Default::default()
     })
-    .on_conflict(OnConflict::column(user::Column::Openid).do_nothing().to_owned())
-    .on_conflict_do_nothing()
+    // Two first sign-ins of one openid at once: the second finds the first's row. The conflict target
+    // names the unique index (a bare `on_conflict_do_nothing()` would target the primary key).
+    .on_conflict_do_nothing_on([user::Column::Openid])
     .exec(db)
     .await?;
     user::Entity::find()

@@ -129,6 +129,19 @@ async fn screen_names<const N: usize>(
     Ok(names)
 }
 
+/// Adding a grid, a building or a household: the committee (or an admin) names it, and the name is
+/// screened like any text residents read.
+async fn structure_names<const N: usize>(
+    state: &AppState,
+    caller: AuthUser,
+    community: CommunityId,
+    names: [Label; N],
+) -> ApiResult<[PublicText; N]> {
+    let actor = Actor::load(&state.db, caller).await?;
+    authz::manage_structure(&actor, community)?;
+    screen_names(state, &actor, names).await
+}
+
 /// A join request's note (the applicant's, or the decision's) is read by the other side.
 async fn screen_note(state: &AppState, author: UserId, raw: Option<&str>) -> ApiResult<Option<PublicText>> {
     let note = Note::parse_optional("note", raw)?;
@@ -206,9 +219,7 @@ pub async fn create_grid(
 ) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
-    let actor = Actor::load(&state.db, caller).await?;
-    authz::manage_structure(&actor, CommunityId(community.id))?;
-    let [name] = screen_names(&state, &actor, [name]).await?;
+    let [name] = structure_names(&state, caller, CommunityId(community.id), [name]).await?;
     let created = service::create_grid(&state.db, CommunityId(community.id), name).await?;
     Ok(HttpResponse::Created().json(GridView::from(created)))
 }
@@ -233,9 +244,7 @@ pub async fn create_building(
 ) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
     let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
-    let actor = Actor::load(&state.db, caller).await?;
-    authz::manage_structure(&actor, CommunityId(grid.community_id))?;
-    let [name] = screen_names(&state, &actor, [name]).await?;
+    let [name] = structure_names(&state, caller, CommunityId(grid.community_id), [name]).await?;
     let created = service::create_building(&state.db, &grid, name).await?;
     Ok(HttpResponse::Created().json(BuildingView::from(created)))
 }
@@ -266,9 +275,7 @@ pub async fn create_household(
 ) -> ApiResult<HttpResponse> {
     let label = Label::parse("label", &body.label)?;
     let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
-    let actor = Actor::load(&state.db, caller).await?;
-    authz::manage_structure(&actor, CommunityId(building.community_id))?;
-    let [label] = screen_names(&state, &actor, [label]).await?;
+    let [label] = structure_names(&state, caller, CommunityId(building.community_id), [label]).await?;
     let created = service::create_household(&state.db, &building, label).await?;
     Ok(HttpResponse::Created().json(HouseholdView::from(created)))
 }

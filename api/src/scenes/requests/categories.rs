@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use ehome_entities::request_category;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::CommunityId;
@@ -55,13 +54,10 @@ async fn ensure_defaults(
         created_at: Set(now),
         ..Default::default()
     });
+    // The conflict target names the unique index: sea-orm's bare `on_conflict_do_nothing()` targets the
+    // primary key, and two instances listing a new community's categories at once would then fail.
     request_category::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([request_category::Column::CommunityId, request_category::Column::Key])
-                .do_nothing()
-                .to_owned(),
-        )
-        .on_conflict_do_nothing()
+        .on_conflict_do_nothing_on([request_category::Column::CommunityId, request_category::Column::Key])
         .exec(db)
         .await?;
     Ok(())

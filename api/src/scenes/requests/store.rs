@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::{request_category, request_event, request_follower, service_request};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::error::RequestError;
@@ -117,12 +117,7 @@ async fn follow(
         user_id: Set(user_id),
         created_at: Set(now),
     })
-    .on_conflict(
-        OnConflict::columns([request_follower::Column::RequestId, request_follower::Column::UserId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .on_conflict_do_nothing()
+    .on_conflict_do_nothing_on([request_follower::Column::RequestId, request_follower::Column::UserId])
     .exec(db)
     .await?;
     Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
