@@ -143,8 +143,7 @@ async fn structure_names<const N: usize>(
 }
 
 /// A join request's note (the applicant's, or the decision's) is read by the other side.
-async fn screen_note(state: &AppState, author: UserId, raw: Option<&str>) -> ApiResult<Option<PublicText>> {
-    let note = Note::parse_optional("note", raw)?;
+async fn screen_note(state: &AppState, author: UserId, note: Option<Note>) -> ApiResult<Option<PublicText>> {
     crate::identity::author::screen_optional(state, author, TextScene::Comment, note.map(Note::into_inner)).await
 }
 
@@ -293,9 +292,9 @@ pub async fn create_join_request(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
-    Note::parse_optional("note", body.note.as_deref())?;
+    let note = Note::parse_optional("note", body.note.as_deref())?;
     let household = service::get_household(&state.db, HouseholdId(path.into_inner())).await?;
-    let note = screen_note(&state, caller.id, body.note.as_deref()).await?;
+    let note = screen_note(&state, caller.id, note).await?;
     let now = state.clock.now();
     let user = caller.id;
     let txn = crate::platform::db::begin_write(&state.db).await?;
@@ -344,13 +343,13 @@ async fn decide(
     approve: bool,
 ) -> ApiResult<HttpResponse> {
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
-    Note::parse_optional("note", body.note.as_deref())?;
+    let note = Note::parse_optional("note", body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
     let actor = Actor::load(&state.db, caller).await?;
     let (community, building, applicant) =
         (CommunityId(request.community_id), BuildingId(request.building_id), UserId(request.user_id));
     authz::decide_join_request(&actor, community, building, applicant)?;
-    let note = screen_note(&state, actor.id, body.note.as_deref()).await?;
+    let note = screen_note(&state, actor.id, note).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;

@@ -49,7 +49,8 @@ impl Status {
         matches!(self, Status::Submitted | Status::Accepted | Status::InProgress | Status::Escalated | Status::Reopened)
     }
 
-    /// Done: the SLA and satisfaction figures count it as resolved.
+    /// Closed as resolved: confirmed by the reporter, or closed when they did not answer in time (the
+    /// statistics' resolution rate counts these).
     pub fn is_resolved(self) -> bool {
         matches!(self, Status::Confirmed | Status::ClosedTimeout)
     }

@@ -173,7 +173,7 @@ impl StatRow {
 
     /// Closed as resolved: confirmed by the reporter, or closed when they did not answer in time.
     fn resolved_for_good(&self) -> bool {
-        self.status == Status::Confirmed.as_str() || self.status == Status::ClosedTimeout.as_str()
+        Status::parse(&self.status).is_some_and(Status::is_resolved)
     }
 }
 
