@@ -66,6 +66,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::identity::me::routes(routes);
     crate::scenes::community::routes(routes);
     crate::scenes::requests::routes(routes);
+    crate::scenes::activities::routes(routes);
     crate::scenes::notifications::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
 }

@@ -1,0 +1,128 @@
+//! What the hours scene reads of an activity and may do to it: its facts, its attendance, who may
+//! organise it, and the one status change it makes (`ended → hours_approved`). The hours scene calls
+//! these through `service` and nothing else of this scene.
+
+use chrono::{DateTime, Utc};
+use ehome_entities::{activity, activity_signup};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::error::ActivityError;
+use super::lifecycle::{Action, State, Status};
+use super::signups::SignupStatus;
+use super::store;
+use crate::authz::Actor;
+use crate::domain::{ActivityId, CommunityId, TeamId, UserId};
+use crate::platform::error::ApiError;
+
+/// An activity as the hours scene needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityForHours {
+    pub id: ActivityId,
+    pub community_id: CommunityId,
+    pub organiser_id: UserId,
+    pub team_id: Option<TeamId>,
+    /// The leader of the activity's team, who may organise it.
+    pub team_leader_id: Option<UserId>,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub points_per_hour_minor: i64,
+    pub status: Status,
+}
+
+/// One confirmed volunteer's attendance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendance {
+    pub signup_id: i64,
+    pub user_id: UserId,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// Comma list, e.g. `outside_radius`.
+    pub checkin_flags: Option<String>,
+    pub checked_out_at: Option<DateTime<Utc>>,
+    /// Comma list, e.g. `auto_checkout,outside_radius`.
+    pub checkout_flags: Option<String>,
+}
+
+pub(super) fn status_of(row: &activity::Model) -> Result<Status, ApiError> {
+    Status::parse(&row.status)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown activity status {}", row.status)))
+}
+
+pub(super) async fn describe(db: &impl ConnectionTrait, row: &activity::Model) -> Result<ActivityForHours, ApiError> {
+    let team_leader_id = match row.team_id {
+        Some(team) => store::team(db, TeamId(team)).await?.map(|team| UserId(team.leader_id)),
+        None => None,
+    };
+    Ok(ActivityForHours {
+        id: ActivityId(row.id),
+        community_id: CommunityId(row.community_id),
+        organiser_id: UserId(row.organiser_id),
+        team_id: row.team_id.map(TeamId),
+        team_leader_id,
+        title: row.title.clone(),
+        starts_at: row.starts_at,
+        ends_at: row.ends_at,
+        points_per_hour_minor: row.points_per_hour_minor,
+        status: status_of(row)?,
+    })
+}
+
+pub async fn activity_for_hours(db: &impl ConnectionTrait, id: ActivityId) -> Result<ActivityForHours, ApiError> {
+    let row = store::get(db, id).await?;
+    describe(db, &row).await
+}
+
+/// Confirmed sign-ups in arrival order, with their check-in and check-out.
+pub async fn attendance(db: &impl ConnectionTrait, activity_id: ActivityId) -> Result<Vec<Attendance>, ApiError> {
+    let rows = activity_signup::Entity::find()
+        .filter(activity_signup::Column::ActivityId.eq(activity_id.0))
+        .filter(activity_signup::Column::Status.eq(SignupStatus::Confirmed.as_str()))
+        .order_by_asc(activity_signup::Column::Arrival)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Attendance {
+            signup_id: row.id,
+            user_id: UserId(row.user_id),
+            checked_in_at: row.checked_in_at,
+            checkin_flags: row.checkin_flags,
+            checked_out_at: row.checked_out_at,
+            checkout_flags: row.checkout_flags,
+        })
+        .collect())
+}
+
+/// The committee, a social worker of the activity's community, an admin, or the leader of its team.
+pub async fn may_organise(actor: &Actor, activity: &ActivityForHours) -> bool {
+    crate::authz::organises(actor, activity.community_id, activity.team_leader_id)
+}
+
+/// `ended → hours_approved`, as a compare-and-set through the lifecycle: of two approvals racing, one
+/// moves the status and the other gets `INVALID_TRANSITION`.
+pub async fn mark_hours_approved(
+    txn: &impl ConnectionTrait,
+    activity_id: ActivityId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let row = store::get(txn, activity_id).await?;
+    let from = status_of(&row)?;
+    let state = State { status: from, starts_at: row.starts_at, ends_at: row.ends_at };
+    let refused = || ActivityError::InvalidTransition {
+        action: Action::ApproveHours.as_str().to_owned(),
+        status: from.as_str().to_owned(),
+    };
+    let to = Action::ApproveHours.decide(&state, now).map_err(|_| refused())?;
+    let updated = activity::Entity::update_many()
+        .col_expr(activity::Column::Status, Expr::value(to.as_str()))
+        .col_expr(activity::Column::UpdatedAt, Expr::value(now))
+        .filter(activity::Column::Id.eq(activity_id.0))
+        .filter(activity::Column::Status.eq(from.as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(refused().into());
+    }
+    Ok(())
+}
