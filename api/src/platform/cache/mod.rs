@@ -41,6 +41,8 @@ pub trait SharedCache: Send + Sync + 'static {
     /// Counts a hit in the window that starts with the first hit.
     async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError>;
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError>;
+    /// Replaces the whole set with these members and scores, atomically (a rebuilt leaderboard).
+    async fn sorted_replace(&self, key: &str, members: &[(String, f64)]) -> Result<(), CacheError>;
     /// Highest scores first, `limit` members from `offset`.
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;

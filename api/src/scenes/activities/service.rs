@@ -13,6 +13,7 @@ pub use super::for_hours::{
     ActivityForHours, Attendance, activity_for_hours, attendance, mark_hours_approved, may_organise,
 };
 use super::for_hours::{describe, status_of};
+pub use super::for_hours::{held_between, leaderboard_consents, real_name, team_count, titles};
 use super::lifecycle::{Action, ActorKind, Audience, State, Status};
 use super::{code, settings, signups, store};
 use crate::authz::{self, Actor};
