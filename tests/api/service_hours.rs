@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 mod board;
 mod races;
-mod setup;
+pub mod setup;
 
 use setup::{approve, assert_books_verify, at_time, ended_activity, points_of, shown, sign_up, volunteer};
 
@@ -309,7 +309,7 @@ async fn statistics_count_activities_volunteers_hours_people_served_and_teams() 
     assert_eq!(v["totals"]["people_served"], 12);
     assert_eq!(v["teams"], 0);
     assert_eq!(v["series"].as_array().unwrap().len(), 3);
-    assert_eq!(v["series"][1]["hours_served"], "4.00");
+    assert_eq!(v["series"][1]["figures"]["hours_served"], "4.00");
     assert!(stats["totals"]["reported"].is_number(), "the requests figures stay: {stats}");
     let csv =
         app.get(&format!("/communities/{}/volunteering.csv?{query}", demo.community), Some(&committee.access)).await;

@@ -37,7 +37,6 @@ pub struct Figures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bucket {
     pub start: NaiveDate,
-    #[serde(flatten)]
     pub figures: Figures,
 }
 
