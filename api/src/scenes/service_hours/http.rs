@@ -75,9 +75,9 @@ pub async fn approve(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<i64>,
-    body: Option<web::Json<ApproveBody>>,
+    body: web::Json<ApproveBody>,
 ) -> ApiResult<HttpResponse> {
-    let signup_ids = body.and_then(|b| b.into_inner().signup_ids);
+    let signup_ids = body.into_inner().signup_ids;
     if signup_ids.as_ref().is_some_and(|ids| ids.is_empty() || ids.len() > SIGNUPS_PER_APPROVAL_MAX) {
         return Err(ApiError::validation(
             "signup_ids",
