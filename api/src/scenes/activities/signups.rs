@@ -297,3 +297,90 @@ pub async fn of_user(
 ) -> Result<Option<activity_signup::Model>, ApiError> {
     Ok(find(db, id, user).await?)
 }
+
+/// Whether the caller is among those the activity is for.
+async fn in_audience(state: &AppState, user: UserId, row: &activity::Model) -> Result<bool, ApiError> {
+    use super::lifecycle::Audience;
+    use crate::domain::{CommunityId, TeamId};
+    let audience = Audience::parse(&row.audience).unwrap_or(Audience::Community);
+    let community_id = CommunityId(row.community_id);
+    Ok(match (audience, row.audience_id) {
+        (Audience::Community, _) => true,
+        (Audience::Grid, Some(grid)) => {
+            super::store::homes(&state.db, community_id, user).await?.iter().any(|(g, _)| *g == grid)
+        }
+        (Audience::Building, Some(building)) => {
+            super::store::homes(&state.db, community_id, user).await?.iter().any(|(_, b)| *b == building)
+        }
+        (Audience::Team, Some(team)) => super::store::is_team_member(&state.db, TeamId(team), user).await?,
+        (_, None) => false,
+    })
+}
+
+/// The use case behind `POST /activities/{id}/signups`: an approved volunteer of the community, in
+/// the audience, before the deadline. Returns the sign-up and its waitlist position.
+pub async fn join(
+    state: &AppState,
+    actor: &crate::authz::Actor,
+    id: ActivityId,
+) -> Result<(activity_signup::Model, Option<u64>), ApiError> {
+    let row = super::service::visible(state, actor, id).await?;
+    let now = state.clock.now();
+    if !super::for_hours::status_of(&row)?.takes_signups() || now >= row.signup_deadline {
+        return Err(ActivityError::SignupClosed.into());
+    }
+    super::volunteers::require_approved(&state.db, crate::domain::CommunityId(row.community_id), actor.id).await?;
+    if !in_audience(state, actor.id, &row).await? {
+        return Err(ActivityError::NotInAudience.into());
+    }
+    let signup = sign_up(state, id, actor.id, now).await?;
+    let position = position(&state.db, &signup).await?;
+    Ok((signup, position))
+}
+
+/// The use case behind `DELETE /activities/{id}/signups/me`: the caller's own sign-up, until the
+/// activity starts.
+pub async fn leave(
+    state: &AppState,
+    actor: &crate::authz::Actor,
+    id: ActivityId,
+) -> Result<Option<activity_signup::Model>, ApiError> {
+    let row = super::service::visible(state, actor, id).await?;
+    let now = state.clock.now();
+    if !super::for_hours::status_of(&row)?.takes_signups() || now >= row.starts_at {
+        return Err(ActivityError::SignupClosed.into());
+    }
+    cancel(state, &row, actor.id, now).await
+}
+
+/// The organiser's roster: confirmed and waiting sign-ups in arrival order, each waiting one with
+/// its position, and their users.
+pub async fn roster(
+    state: &AppState,
+    actor: &crate::authz::Actor,
+    id: ActivityId,
+) -> Result<Vec<(activity_signup::Model, Option<u64>, Option<ehome_entities::user::Model>)>, ApiError> {
+    use ehome_entities::user;
+    super::service::organised(state, actor, id).await?;
+    let rows = active(&state.db, id).await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.user_id).collect();
+    let users: std::collections::HashMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut waiting = 0;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let position = (row.status == SignupStatus::Waiting.as_str()).then(|| {
+                waiting += 1;
+                waiting
+            });
+            let user = users.get(&row.user_id).cloned();
+            (row, position, user)
+        })
+        .collect())
+}

@@ -49,14 +49,3 @@ pub async fn homes(
     let buildings = building::Entity::find().filter(building::Column::Id.is_in(building_ids)).all(db).await?;
     Ok(buildings.into_iter().map(|b| (b.grid_id, b.id)).collect())
 }
-
-/// The teams the user belongs to.
-pub async fn teams_of(db: &impl ConnectionTrait, user: UserId) -> Result<Vec<i64>, ApiError> {
-    Ok(volunteer_team_member::Entity::find()
-        .filter(volunteer_team_member::Column::UserId.eq(user.0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.team_id)
-        .collect())
-}

@@ -205,3 +205,12 @@ pub async fn require_approved(
         _ => Err(ActivityError::NotAVolunteer.into()),
     }
 }
+
+/// A community's skill list and default rate, for its members (the registration form shows them).
+pub async fn settings_for(state: &AppState, actor: &Actor, community_id: CommunityId) -> ApiResult<settings::Settings> {
+    community::get_community(&state.db, community_id).await?;
+    if !actor.in_community(community_id) {
+        return Err(ApiError::Forbidden);
+    }
+    settings::of(&state.db, community_id).await
+}
