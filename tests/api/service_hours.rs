@@ -7,6 +7,7 @@ use ehome_tests::{error_code, spawn_app};
 use serde_json::{Value, json};
 
 mod board;
+mod journey;
 mod races;
 pub mod setup;
 
