@@ -11,7 +11,10 @@ mod journey;
 mod races;
 pub mod setup;
 
-use setup::{approve, assert_books_verify, at_time, ended_activity, points_of, shown, sign_up, volunteer};
+use setup::{
+    approve, assert_books_verify, assert_hledger_accepts_the_export, at_time, ended_activity, points_of, shown,
+    sign_up, volunteer,
+};
 
 /// 28 November 2026, 09:00–12:00 in Shanghai, 10 points an hour.
 const MORNING: (&str, &str) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
@@ -169,6 +172,7 @@ async fn adjustments_award_the_difference_or_take_part_back_and_declines_keep_a_
     let review = app.get_json(&format!("/activities/{activity}/hours"), Some(&committee.access)).await;
     assert_eq!(codes(&review["items"][0]["records"]).len(), 3);
     assert_books_verify(&app).await;
+    assert_hledger_accepts_the_export(&app).await;
 }
 
 #[tokio::test]

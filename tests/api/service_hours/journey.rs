@@ -23,6 +23,9 @@ async fn attendance_checked_in_through_the_routes_becomes_hours_and_points() {
     for person in &people {
         assert_eq!(app.sign_up(&person.access, id).await.status(), 201);
     }
+    // Hours are reviewed once the activity has ended.
+    let (status, early) = approve(&app, &committee, id, None).await;
+    assert_eq!((status, early["error"]["code"].as_str()), (409, Some("HOURS_NOT_OPEN")));
     // Checking in before the start counts from the start.
     let code = app.checkin_code(&committee, id).await;
     for person in &people[..2] {

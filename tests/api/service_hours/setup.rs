@@ -130,3 +130,22 @@ pub async fn assert_books_verify(app: &TestApp) {
     let report = ehome_ledger::verify(&app.db, &mut |_, _| {}).await.unwrap();
     assert!(report.faults.is_empty(), "ledger verify: {:?}", report.faults);
 }
+
+/// The books as an hledger journal (`GET /ledger/export`) pass `hledger check`, when hledger is
+/// installed (`scripts/ensure-ledger-tools.sh`); skipped, and said so, when it is not.
+pub async fn assert_hledger_accepts_the_export(app: &TestApp) {
+    let admin = app.dev_login("demo-admin").await.access;
+    let response = app.get("/ledger/export?format=hledger", Some(&admin)).await;
+    assert_eq!(response.status(), 200);
+    let journal = response.text().await.unwrap();
+    assert!(journal.contains("volunteer_award") || journal.contains("POINTS"), "{journal}");
+    if std::process::Command::new("hledger").arg("--version").output().is_err() {
+        eprintln!("hledger is not installed: the journal's check is skipped");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("ehome-hours-{}.journal", uuid::Uuid::new_v4()));
+    std::fs::write(&path, journal).unwrap();
+    let checked = std::process::Command::new("hledger").arg("check").arg("-f").arg(&path).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(checked.status.success(), "hledger check: {}", String::from_utf8_lossy(&checked.stderr));
+}

@@ -2,6 +2,8 @@
 //! (reading the volunteer's other credited minutes that day in the deciding transaction), the points
 //! they earn, and the transfer that moves those points in the same transaction.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use ehome_entities::hour_record;
 use sea_orm::ConnectionTrait;
@@ -63,21 +65,17 @@ pub fn caps(activity: &ActivityForHours, daily_hours_max: u32) -> Caps {
     Caps { daily_minutes_max: i64::from(daily_hours_max) * 60, activity_minutes_max: window_of(activity).minutes() }
 }
 
-/// Credits `minutes` falling on `portions` for `user`, within the caps, against what the volunteer
-/// has credited elsewhere on those days.
-pub async fn credit_for(
+/// What the volunteers have credited on the days of the activity's window at other activities.
+pub async fn credited_elsewhere(
     db: &impl ConnectionTrait,
-    user: UserId,
-    signup_id: i64,
-    minutes: i64,
-    portions: &[(NaiveDate, i64)],
-    caps: Caps,
-) -> Result<hours::Credit, ApiError> {
-    let (Some(first), Some(last)) = (portions.first(), portions.last()) else {
-        return Ok(hours::Credit::default());
+    activity: &ActivityForHours,
+    users: &[UserId],
+) -> Result<HashMap<UserId, BTreeMap<NaiveDate, i64>>, ApiError> {
+    let window = window_portions(activity);
+    let (Some(first), Some(last)) = (window.first(), window.last()) else {
+        return Ok(HashMap::new());
     };
-    let elsewhere = store::credited_by_day(db, user, first.0, last.0, signup_id).await?;
-    Ok(hours::credit(minutes, portions, &elsewhere, caps))
+    store::credited_by_day(db, users, first.0, last.0, activity.id.0).await
 }
 
 /// The days an attendance falls on: the attended part of the window, else the day it started.

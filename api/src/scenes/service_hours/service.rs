@@ -97,12 +97,12 @@ async fn with_retries<T>(mut attempt: impl AsyncFnMut() -> ApiResult<T>) -> ApiR
 
 /// Serialises the decisions about the same volunteers' hours on PostgreSQL (their daily cap reads
 /// what the others credit); SQLite's writer is one at a time already.
-async fn lock_volunteers(db: &impl ConnectionTrait, users: &[i64]) -> ApiResult<()> {
+async fn lock_volunteers(db: &impl ConnectionTrait, users: &[UserId]) -> ApiResult<()> {
     if db.get_database_backend() == DatabaseBackend::Postgres && !users.is_empty() {
         user::Entity::find()
             .select_only()
             .column(user::Column::Id)
-            .filter(user::Column::Id.is_in(users.iter().copied()))
+            .filter(user::Column::Id.is_in(users.iter().map(|u| u.0)))
             .order_by_asc(user::Column::Id)
             .lock_exclusive()
             .into_tuple::<i64>()
@@ -179,14 +179,16 @@ async fn approve_once(
     let now = state.clock.now();
     let caps = decide::caps(activity, state.settings.hours.daily_hours_max);
     let txn = crate::platform::db::begin_write(&state.db).await?;
-    let users: Vec<i64> = chosen.iter().map(|a| a.user_id.0).collect();
+    let users: Vec<UserId> = chosen.iter().map(|a| a.user_id).collect();
     lock_volunteers(&txn, &users).await?;
     let decided: HashSet<i64> = store::of_activity(&txn, activity.id.0).await?.iter().map(|r| r.signup_id).collect();
+    let elsewhere = decide::credited_elsewhere(&txn, activity, &users).await?;
     let mut records = Vec::new();
     for one in chosen.iter().filter(|a| !decided.contains(&a.signup_id)) {
         let measured = decide::measure(activity, one);
         let portions = decide::attended_portions(activity, &measured);
-        let credit = decide::credit_for(&txn, one.user_id, one.signup_id, measured.minutes, &portions, caps).await?;
+        let theirs = elsewhere.get(&one.user_id).cloned().unwrap_or_default();
+        let credit = hours::credit(measured.minutes, &portions, &theirs, caps);
         let decision = Decision {
             kind: Kind::Original,
             corrects_id: None,
@@ -240,11 +242,13 @@ async fn adjust_once(
     let now = state.clock.now();
     let caps = decide::caps(activity, state.settings.hours.daily_hours_max);
     let txn = crate::platform::db::begin_write(&state.db).await?;
-    lock_volunteers(&txn, &[one.user_id.0]).await?;
+    lock_volunteers(&txn, &[one.user_id]).await?;
     let chain = store::of_signup(&txn, one.signup_id).await?;
     let latest = decide::latest(&chain).ok_or(HoursError::NotDecided)?;
     let portions = decide::window_portions(activity);
-    let credit = decide::credit_for(&txn, one.user_id, one.signup_id, minutes, &portions, caps).await?;
+    let elsewhere = decide::credited_elsewhere(&txn, activity, &[one.user_id]).await?;
+    let theirs = elsewhere.get(&one.user_id).cloned().unwrap_or_default();
+    let credit = hours::credit(minutes, &portions, &theirs, caps);
     let mut flags = Vec::new();
     if hours::is_short(minutes, decide::window_of(activity).minutes()) {
         flags.push(super::lifecycle::Flag::ShortAttendance);

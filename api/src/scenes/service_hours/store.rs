@@ -128,29 +128,35 @@ pub fn latest_by_signup(records: &[hour_record::Model]) -> HashMap<i64, &hour_re
     latest
 }
 
-/// A volunteer's credited minutes per Shanghai day from `first` to `last`, from the latest record of
-/// each of their sign-ups except `except_signup` (the one being decided).
+/// Volunteers' credited minutes per Shanghai day from `first` to `last`, from the latest record of
+/// each of their sign-ups to other activities than `except_activity` (the one being decided: a
+/// volunteer has one sign-up there). One query for all of them, so a bulk approval reads its caps
+/// at once.
 pub async fn credited_by_day(
     db: &impl ConnectionTrait,
-    user: UserId,
+    users: &[UserId],
     first: NaiveDate,
     last: NaiveDate,
-    except_signup: i64,
-) -> Result<BTreeMap<NaiveDate, i64>, ApiError> {
+    except_activity: i64,
+) -> Result<HashMap<UserId, BTreeMap<NaiveDate, i64>>, ApiError> {
+    let mut days: HashMap<UserId, BTreeMap<NaiveDate, i64>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(days);
+    }
     // A record's service day is the day its activity started, so its minutes fall on that day or
     // later; a day earlier covers activities that crossed midnight into `first`.
     let since = first.checked_sub_days(Days::new(1)).unwrap_or(first);
     let records = hour_record::Entity::find()
-        .filter(hour_record::Column::UserId.eq(user.0))
+        .filter(hour_record::Column::UserId.is_in(users.iter().map(|u| u.0)))
         .filter(hour_record::Column::ServiceDay.between(since, last))
-        .filter(hour_record::Column::SignupId.ne(except_signup))
+        .filter(hour_record::Column::ActivityId.ne(except_activity))
         .all(db)
         .await?;
-    let mut days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     for record in latest_by_signup(&records).into_values() {
+        let mine = days.entry(UserId(record.user_id)).or_default();
         for (day, minutes) in by_day_of(record) {
             if (first..=last).contains(&day) {
-                *days.entry(day).or_default() += minutes;
+                *mine.entry(day).or_default() += minutes;
             }
         }
     }
