@@ -225,6 +225,7 @@ const JOIN_DECIDERS: &[&str] = &["demo-leader", "demo-committee", "demo-admin"];
 const HANDLERS: &[&str] = &["demo-leader", "demo-grid", "demo-committee", "demo-admin"];
 const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
+const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
 /// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
 const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
@@ -237,6 +238,7 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
         route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
         route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
         route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/decline", ORGANISERS),
@@ -273,6 +275,18 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
+    ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
+    ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
+    ("POST", "/api/v1/teams/{id}/members", "arranges a team (approved volunteers only); no one's case"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}", "arranges a team; no one's case"),
+    ("POST", "/api/v1/activities", "organises an activity"),
+    ("PATCH", "/api/v1/activities/{id}", "edits a draft activity"),
+    ("POST", "/api/v1/activities/{id}/transitions", "moves an activity; decides about no person"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries", "a count of people served"),
+    ("POST", "/api/v1/activities/{id}/signups", "the volunteer's own sign-up"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
+    ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -298,12 +312,24 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
 struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
+    volunteers: HashMap<&'static str, i64>,
     /// An ended activity and the decider's own sign-up to it.
     hours: HashMap<&'static str, (i64, i64)>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
-    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new(), hours: HashMap::new() };
+    let mut cases = Cases {
+        join_requests: HashMap::new(),
+        requests: HashMap::new(),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
+    };
+    for decider in VOLUNTEER_DECIDERS {
+        let body = json!({"community_id": at.community, "skills": ["environment"]});
+        let registration = app.post("/volunteers", Some(&s[*decider].access), &body).await;
+        assert_eq!(registration.status(), 201, "{decider} registers as a volunteer");
+        cases.volunteers.insert(decider, registration.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -338,6 +364,9 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
             let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
+                None if decision.path.contains("volunteers") => {
+                    (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
                 None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
                 None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
                 None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),

@@ -105,10 +105,11 @@ async fn a_cancellation_promotes_the_first_waiting_volunteer_and_tells_them() {
 
 #[tokio::test]
 async fn only_approved_volunteers_in_the_audience_sign_up_before_the_deadline() {
-    let (app, demo, s) = demo(&["demo-committee", "demo-resident-1", "demo-resident-3"]).await;
+    let (app, demo, s) = demo(&["demo-committee", "demo-resident-2", "demo-resident-3"]).await;
     let community = demo.community;
     let committee = &s["demo-committee"].access;
-    let (at_1, at_2) = (&s["demo-resident-1"], &s["demo-resident-3"]);
+    // demo-resident-2 lives in 1号楼, demo-resident-3 in 2号楼.
+    let (at_1, at_2) = (&s["demo-resident-2"], &s["demo-resident-3"]);
     let building_1 = demo.buildings[0];
     let id =
         app.published_activity(committee, community, json!({"audience": "building", "building_id": building_1})).await;
@@ -125,7 +126,7 @@ async fn only_approved_volunteers_in_the_audience_sign_up_before_the_deadline() 
     let deadline = app.now() + Duration::minutes(30);
     let closing = app.published_activity(committee, community, json!({"signup_deadline": deadline})).await;
     app.clock.advance(Duration::minutes(31));
-    let token = app.dev_login("demo-resident-1").await.access;
+    let token = app.dev_login("demo-resident-2").await.access;
     let late = app.sign_up(&token, closing).await;
     assert_eq!((late.status().as_u16(), error_code(late).await.as_str()), (409, "SIGNUP_CLOSED"));
 }

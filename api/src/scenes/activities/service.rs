@@ -438,3 +438,34 @@ pub async fn visible(state: &AppState, actor: &Actor, id: ActivityId) -> ApiResu
     }
     Ok(row)
 }
+
+/// An approved registration with the default skill, for the demo data (whose volunteer already holds
+/// the role); a registration already there is left as it is.
+pub async fn seed_approved_volunteer(
+    db: &impl sea_orm::ConnectionTrait,
+    community_id: CommunityId,
+    user: UserId,
+    decided_by: UserId,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    use ehome_entities::volunteer;
+    let skill = settings::DEFAULT_SKILLS.first().map_or("environment", |(key, _)| *key);
+    volunteer::Entity::insert(volunteer::ActiveModel {
+        community_id: Set(community_id.0),
+        user_id: Set(user.0),
+        status: Set(super::lifecycle::VolunteerStatus::Approved.as_str().to_owned()),
+        skills: Set(serde_json::json!([skill]).to_string()),
+        available_times: Set(None),
+        real_name: Set(None),
+        leaderboard_consent: Set(true),
+        note: Set(None),
+        decided_by: Set(Some(decided_by.0)),
+        decided_at: Set(Some(now)),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([volunteer::Column::CommunityId, volunteer::Column::UserId])
+    .exec(db)
+    .await?;
+    Ok(())
+}

@@ -141,16 +141,14 @@ pub async fn add_member(state: &AppState, actor: &Actor, id: TeamId, member: Use
     detail(state, actor, id).await
 }
 
-/// Removes a member; the leader stays (a new leader is a new team).
+/// Removes a member (a non-member: nothing changes); the leader stays (a new leader is a new team).
 pub async fn remove_member(state: &AppState, actor: &Actor, id: TeamId, member: UserId) -> ApiResult<TeamDetail> {
     let team = get(state, actor, id).await?;
     authz::manage_team(actor, CommunityId(team.community_id), UserId(team.leader_id))?;
     if member.0 == team.leader_id {
         return Err(ApiError::validation("user_id", "the leader cannot be removed from their team"));
     }
-    let removed = volunteer_team_member::Entity::delete_by_id((id.0, member.0)).exec(&state.db).await?;
-    if removed.rows_affected == 0 {
-        return Err(ApiError::NotFound("team member"));
-    }
+    // Idempotent, as a DELETE is: removing someone who is not a member leaves the team as it is.
+    volunteer_team_member::Entity::delete_by_id((id.0, member.0)).exec(&state.db).await?;
     detail(state, actor, id).await
 }
