@@ -15,7 +15,7 @@ use serde_json::json;
 use super::accounts::{LedgerAccount, Purpose, ensure};
 use super::amount::Points;
 use super::error::PointsError;
-use super::verbs::{Posted, keyed, merged, points_transfer, positive, post};
+use super::verbs::{Posted, keyed, merged, points_transfer, positive, post, post_single};
 use crate::domain::{CommunityId, MerchantId, UserId};
 
 /// A hold as placed.
@@ -67,18 +67,16 @@ pub async fn hold_for_redemption(
     hold: &RedemptionHold,
     now: DateTime<Utc>,
 ) -> Result<Hold, PointsError> {
-    let amount = positive(hold.amount)?;
-    let ids = ensure(conn, &[LedgerAccount::User(hold.user), LedgerAccount::Merchant(hold.merchant)]).await?;
-    let action = TransferAction::Pending {
-        debit: ids[0],
-        credit: ids[1],
-        asset: Asset::Points,
-        amount,
+    let placement = Placement {
+        from: LedgerAccount::User(hold.user),
+        to: LedgerAccount::Merchant(hold.merchant),
+        amount: hold.amount,
         timeout_seconds: Some(hold.timeout_seconds),
+        purpose: Purpose::Redemption,
+        key: format!("points:hold:redemption_code:{}", hold.redemption_code),
+        metadata: json!({ "redemption_code": hold.redemption_code, "user": hold.user, "merchant": hold.merchant }),
     };
-    let key = format!("points:hold:redemption_code:{}", hold.redemption_code);
-    let metadata = json!({ "redemption_code": hold.redemption_code, "user": hold.user, "merchant": hold.merchant });
-    place(conn, keyed(action, Purpose::Redemption, &key, metadata), now).await
+    place(conn, placement, now).await
 }
 
 /// Places a help-post reward hold; refused with `InsufficientPoints` like a redemption.
@@ -87,22 +85,41 @@ pub async fn hold_reward(
     hold: &RewardHold,
     now: DateTime<Utc>,
 ) -> Result<Hold, PointsError> {
-    let amount = positive(hold.amount)?;
-    let ids = ensure(conn, &[LedgerAccount::User(hold.poster), LedgerAccount::RewardsPayable(hold.community)]).await?;
-    let action =
-        TransferAction::Pending { debit: ids[0], credit: ids[1], asset: Asset::Points, amount, timeout_seconds: None };
-    let key = format!("points:hold:help_post:{}", hold.help_post);
-    let metadata = json!({ "help_post": hold.help_post, "user": hold.poster, "community": hold.community });
-    place(conn, keyed(action, Purpose::AidReward, &key, metadata), now).await
+    let placement = Placement {
+        from: LedgerAccount::User(hold.poster),
+        to: LedgerAccount::RewardsPayable(hold.community),
+        amount: hold.amount,
+        timeout_seconds: None,
+        purpose: Purpose::AidReward,
+        key: format!("points:hold:help_post:{}", hold.help_post),
+        metadata: json!({ "help_post": hold.help_post, "user": hold.poster, "community": hold.community }),
+    };
+    place(conn, placement, now).await
 }
 
-async fn place(
-    conn: &impl ConnectionTrait,
-    request: ehome_ledger::TransferRequest,
-    now: DateTime<Utc>,
-) -> Result<Hold, PointsError> {
-    let posted = post(conn, std::slice::from_ref(&request), now).await?;
-    Hold::from_transfer(posted.first().ok_or(PointsError::UnknownTransfer(request.id))?)
+/// A hold to place: from whose balance, towards which account, why, and the key its id derives from.
+struct Placement {
+    from: LedgerAccount,
+    to: LedgerAccount,
+    amount: Points,
+    timeout_seconds: Option<u32>,
+    purpose: Purpose,
+    key: String,
+    metadata: serde_json::Value,
+}
+
+async fn place(conn: &impl ConnectionTrait, placement: Placement, now: DateTime<Utc>) -> Result<Hold, PointsError> {
+    let amount = positive(placement.amount)?;
+    let ids = ensure(conn, &[placement.from, placement.to]).await?;
+    let action = TransferAction::Pending {
+        debit: ids[0],
+        credit: ids[1],
+        asset: Asset::Points,
+        amount,
+        timeout_seconds: placement.timeout_seconds,
+    };
+    let request = keyed(action, placement.purpose, &placement.key, placement.metadata);
+    Hold::from_transfer(&post_single(conn, request, now).await?)
 }
 
 /// The stored hold `id`, which must be a hold of points placed for `purpose`.
@@ -145,8 +162,7 @@ pub async fn capture(
     let action = TransferAction::PostPending { pending_id: hold, amount: Some(minor) };
     let metadata = merged(&[stored.metadata.clone(), json!({ "hold": hold.to_text() })]);
     let request = keyed(action, Purpose::Redemption, &format!("points:capture:{hold}"), metadata);
-    let posted = post(conn, std::slice::from_ref(&request), now).await?;
-    Posted::from_transfer(posted.first().ok_or(PointsError::UnknownTransfer(request.id))?)
+    Posted::from_transfer(&post_single(conn, request, now).await?)
 }
 
 /// Pays a help-post reward to the helper: the hold is posted (in full, or in part when the committee
@@ -185,6 +201,5 @@ pub async fn release(conn: &impl ConnectionTrait, hold: TransferId, now: DateTim
     let action = TransferAction::VoidPending { pending_id: hold };
     let metadata = merged(&[stored.metadata.clone(), json!({ "hold": hold.to_text() })]);
     let request = keyed(action, purpose, &format!("points:release:{hold}"), metadata);
-    let posted = post(conn, std::slice::from_ref(&request), now).await?;
-    Posted::from_transfer(posted.first().ok_or(PointsError::UnknownTransfer(request.id))?)
+    Posted::from_transfer(&post_single(conn, request, now).await?)
 }

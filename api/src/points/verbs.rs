@@ -130,15 +130,23 @@ pub(super) async fn post(
     Ok(ehome_ledger::store::post_linked_at(conn, requests, now.timestamp_micros()).await?)
 }
 
+/// Posts one request and returns the transfer as stored.
+pub(super) async fn post_single(
+    conn: &impl ConnectionTrait,
+    request: TransferRequest,
+    now: DateTime<Utc>,
+) -> Result<Transfer, PointsError> {
+    let posted = post(conn, std::slice::from_ref(&request), now).await?;
+    posted.into_iter().next().ok_or(PointsError::UnknownTransfer(request.id))
+}
+
 /// Posts one request and reports it.
 async fn post_one(
     conn: &impl ConnectionTrait,
     request: TransferRequest,
     now: DateTime<Utc>,
 ) -> Result<Posted, PointsError> {
-    let posted = post(conn, std::slice::from_ref(&request), now).await?;
-    let transfer = posted.first().ok_or(PointsError::UnknownTransfer(request.id))?;
-    Posted::from_transfer(transfer)
+    Posted::from_transfer(&post_single(conn, request, now).await?)
 }
 
 pub(super) fn positive(amount: Points) -> Result<i64, PointsError> {

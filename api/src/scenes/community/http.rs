@@ -11,7 +11,7 @@ use crate::authz::{self, Actor};
 use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Label, Note, RoleGrant, UserId};
 use crate::identity::auth::AuthUser;
 use crate::identity::me::UserView;
-use crate::platform::content::{self, Author, PublicText, WhenUnsure};
+use crate::platform::content::PublicText;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{PageQuery, page};
 use crate::platform::wechat::TextScene;
@@ -118,30 +118,6 @@ fn join_request_view(request: join_request::Model, applicant: Option<user::Model
 }
 
 /// Names of places are read by every resident: screened together, in one check.
-async fn screen_names<const N: usize>(
-    state: &AppState,
-    actor: &Actor,
-    names: [Label; N],
-) -> ApiResult<[PublicText; N]> {
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
-    let author = Author { openid: &author.openid, scene: TextScene::Profile };
-    let (names, _) = content::screen(&state.wechat, author, names.map(Label::into_inner), WhenUnsure::Refuse).await?;
-    Ok(names)
-}
-
-/// Adding a grid, a building or a household: the committee (or an admin) names it, and the name is
-/// screened like any text residents read.
-async fn structure_names<const N: usize>(
-    state: &AppState,
-    caller: AuthUser,
-    community: CommunityId,
-    names: [Label; N],
-) -> ApiResult<[PublicText; N]> {
-    let actor = Actor::load(&state.db, caller).await?;
-    authz::manage_structure(&actor, community)?;
-    screen_names(state, &actor, names).await
-}
-
 /// A join request's note (the applicant's, or the decision's) is read by the other side.
 async fn screen_note(state: &AppState, author: UserId, note: Option<Note>) -> ApiResult<Option<PublicText>> {
     crate::identity::author::screen_optional(state, author, TextScene::Comment, note.map(Note::into_inner)).await
@@ -175,7 +151,7 @@ pub async fn create_community(
     let name = Label::parse("name", &body.name)?;
     let actor = Actor::load(&state.db, caller).await?;
     authz::create_community(&actor)?;
-    let [district, street, name] = screen_names(&state, &actor, [district, street, name]).await?;
+    let [district, street, name] = service::screen_names(&state, &actor, [district, street, name]).await?;
     let now = state.clock.now();
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let created = service::create_community(&txn, district, street, name, now).await?;
@@ -199,8 +175,7 @@ pub async fn list_grids(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
-    let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
-    let rows = service::list_grids(&state.db, CommunityId(community.id), &keyset).await?;
+    let rows = service::grids_of(&state.db, CommunityId(path.into_inner()), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, GridView::from)))
 }
 
@@ -217,9 +192,7 @@ pub async fn create_grid(
     body: web::Json<NewName>,
 ) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
-    let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
-    let [name] = structure_names(&state, caller, CommunityId(community.id), [name]).await?;
-    let created = service::create_grid(&state.db, CommunityId(community.id), name).await?;
+    let created = service::add_grid(&state, caller, CommunityId(path.into_inner()), name).await?;
     Ok(HttpResponse::Created().json(GridView::from(created)))
 }
 
@@ -230,8 +203,7 @@ pub async fn list_buildings(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
-    let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
-    let rows = service::list_buildings(&state.db, GridId(grid.id), &keyset).await?;
+    let rows = service::buildings_of(&state.db, GridId(path.into_inner()), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, BuildingView::from)))
 }
 
@@ -242,9 +214,7 @@ pub async fn create_building(
     body: web::Json<NewName>,
 ) -> ApiResult<HttpResponse> {
     let name = Label::parse("name", &body.name)?;
-    let grid = service::get_grid(&state.db, GridId(path.into_inner())).await?;
-    let [name] = structure_names(&state, caller, CommunityId(grid.community_id), [name]).await?;
-    let created = service::create_building(&state.db, &grid, name).await?;
+    let created = service::add_building(&state, caller, GridId(path.into_inner()), name).await?;
     Ok(HttpResponse::Created().json(BuildingView::from(created)))
 }
 
@@ -255,8 +225,7 @@ pub async fn list_households(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
-    let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
-    let rows = service::list_households(&state.db, BuildingId(building.id), &keyset).await?;
+    let rows = service::households_of(&state.db, BuildingId(path.into_inner()), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, HouseholdView::from)))
 }
 
@@ -273,9 +242,7 @@ pub async fn create_household(
     body: web::Json<NewHousehold>,
 ) -> ApiResult<HttpResponse> {
     let label = Label::parse("label", &body.label)?;
-    let building = service::get_building(&state.db, BuildingId(path.into_inner())).await?;
-    let [label] = structure_names(&state, caller, CommunityId(building.community_id), [label]).await?;
-    let created = service::create_household(&state.db, &building, label).await?;
+    let created = service::add_household(&state, caller, BuildingId(path.into_inner()), label).await?;
     Ok(HttpResponse::Created().json(HouseholdView::from(created)))
 }
 

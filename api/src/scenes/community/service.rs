@@ -1,5 +1,6 @@
-//! Domain rules of the community structure, join requests and roles. Every function takes a connection
-//! or transaction, so callers decide the transaction boundary.
+//! Domain rules of the community structure, join requests and roles. Row functions take a connection or
+//! transaction, so callers decide the transaction boundary; the `add_*` use cases take the app state,
+//! authorise the caller and screen the names others will read.
 
 use std::collections::BTreeSet;
 
@@ -15,12 +16,16 @@ use sea_orm::{
 
 use super::error::CommunityError;
 use super::lifecycle::JoinStatus;
-use crate::authz::JoinRequestScope;
+use crate::authz::{self, Actor, JoinRequestScope};
+use crate::domain::Label;
 use crate::domain::Scope;
 use crate::domain::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, Role, RoleGrant, UserId};
-use crate::platform::content::PublicText;
+use crate::identity::auth::AuthUser;
+use crate::platform::content::{self, Author, PublicText, WhenUnsure};
 use crate::platform::error::ApiError;
 use crate::platform::pagination::Keyset;
+use crate::platform::wechat::TextScene;
+use crate::state::AppState;
 
 async fn district_named(db: &impl ConnectionTrait, name: &str) -> Result<district::Model, ApiError> {
     if let Some(found) = district::Entity::find().filter(district::Column::Name.eq(name)).one(db).await? {
@@ -94,28 +99,91 @@ pub async fn list_communities(db: &impl ConnectionTrait, keyset: &Keyset) -> Res
     Ok(keyset_rows!(db, community, Expr::value(true), keyset)?)
 }
 
-pub async fn list_grids(
+pub async fn grids_of(
     db: &impl ConnectionTrait,
     id: CommunityId,
     keyset: &Keyset,
 ) -> Result<Vec<grid::Model>, ApiError> {
-    Ok(keyset_rows!(db, grid, grid::Column::CommunityId.eq(id.0), keyset)?)
+    let community = get_community(db, id).await?;
+    Ok(keyset_rows!(db, grid, grid::Column::CommunityId.eq(community.id), keyset)?)
 }
 
-pub async fn list_buildings(
+pub async fn buildings_of(
     db: &impl ConnectionTrait,
     id: GridId,
     keyset: &Keyset,
 ) -> Result<Vec<building::Model>, ApiError> {
-    Ok(keyset_rows!(db, building, building::Column::GridId.eq(id.0), keyset)?)
+    let grid = get_grid(db, id).await?;
+    Ok(keyset_rows!(db, building, building::Column::GridId.eq(grid.id), keyset)?)
 }
 
-pub async fn list_households(
+pub async fn households_of(
     db: &impl ConnectionTrait,
     id: BuildingId,
     keyset: &Keyset,
 ) -> Result<Vec<household::Model>, ApiError> {
-    Ok(keyset_rows!(db, household, household::Column::BuildingId.eq(id.0), keyset)?)
+    let building = get_building(db, id).await?;
+    Ok(keyset_rows!(db, household, household::Column::BuildingId.eq(building.id), keyset)?)
+}
+
+pub(super) async fn screen_names<const N: usize>(
+    state: &AppState,
+    actor: &Actor,
+    names: [Label; N],
+) -> Result<[PublicText; N], ApiError> {
+    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = Author { openid: &author.openid, scene: TextScene::Profile };
+    let (names, _) = content::screen(&state.wechat, author, names.map(Label::into_inner), WhenUnsure::Refuse).await?;
+    Ok(names)
+}
+
+/// Adding a grid, a building or a household: the committee (or an admin) names it, and the name is
+/// screened like any text residents read.
+async fn structure_names<const N: usize>(
+    state: &AppState,
+    caller: AuthUser,
+    community: CommunityId,
+    names: [Label; N],
+) -> Result<[PublicText; N], ApiError> {
+    let actor = Actor::load(&state.db, caller).await?;
+    authz::manage_structure(&actor, community)?;
+    screen_names(state, &actor, names).await
+}
+
+/// The committee adds a grid to its community.
+pub async fn add_grid(
+    state: &AppState,
+    caller: AuthUser,
+    id: CommunityId,
+    name: Label,
+) -> Result<grid::Model, ApiError> {
+    let community = get_community(&state.db, id).await?;
+    let [name] = structure_names(state, caller, CommunityId(community.id), [name]).await?;
+    create_grid(&state.db, CommunityId(community.id), name).await
+}
+
+/// The committee adds a building to one of its grids.
+pub async fn add_building(
+    state: &AppState,
+    caller: AuthUser,
+    id: GridId,
+    name: Label,
+) -> Result<building::Model, ApiError> {
+    let grid = get_grid(&state.db, id).await?;
+    let [name] = structure_names(state, caller, CommunityId(grid.community_id), [name]).await?;
+    create_building(&state.db, &grid, name).await
+}
+
+/// The committee adds a household (a door) to one of its buildings.
+pub async fn add_household(
+    state: &AppState,
+    caller: AuthUser,
+    id: BuildingId,
+    label: Label,
+) -> Result<household::Model, ApiError> {
+    let building = get_building(&state.db, id).await?;
+    let [label] = structure_names(state, caller, CommunityId(building.community_id), [label]).await?;
+    create_household(&state.db, &building, label).await
 }
 
 pub async fn create_grid(

@@ -57,13 +57,7 @@ async fn escalate_overdue(state: &AppState, now: DateTime<Utc>) -> Result<usize,
         .limit(BATCH)
         .all(&state.db)
         .await?;
-    let mut escalated = 0;
-    for request in overdue {
-        if apply(state, &request, Action::EscalateOverdue, now).await? {
-            escalated += 1;
-        }
-    }
-    Ok(escalated)
+    apply_each(state, &overdue, Action::EscalateOverdue, now).await
 }
 
 async fn close_unconfirmed(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
@@ -75,13 +69,23 @@ async fn close_unconfirmed(state: &AppState, now: DateTime<Utc>) -> Result<usize
         .limit(BATCH)
         .all(&state.db)
         .await?;
-    let mut closed = 0;
-    for request in due {
-        if apply(state, &request, Action::CloseUnconfirmed, now).await? {
-            closed += 1;
+    apply_each(state, &due, Action::CloseUnconfirmed, now).await
+}
+
+/// Takes `action` on each request in turn; how many it changed (the others changed first).
+async fn apply_each(
+    state: &AppState,
+    requests: &[service_request::Model],
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let mut changed = 0;
+    for request in requests {
+        if apply(state, request, action, now).await? {
+            changed += 1;
         }
     }
-    Ok(closed)
+    Ok(changed)
 }
 
 /// Takes a system action through the state machine, as a person's action is taken. `false` when the
