@@ -2,8 +2,12 @@
 //! database equals the one kept up incrementally; answered from the database when the cache is not
 //! built.
 
-use ehome_api::domain::CommunityId;
+use std::sync::Arc;
+
+use ehome_api::domain::{CommunityId, UserId};
+use ehome_api::platform::cache::{Cache, CacheError, SharedCache, WindowCount};
 use ehome_api::platform::clock::Clock;
+use ehome_api::scenes::service_hours::leaderboard::{self, Period, Standing};
 use ehome_tests::spawn_app;
 use indicatif::ProgressBar;
 use serde_json::Value;
@@ -69,4 +73,65 @@ async fn opted_out_volunteers_are_anonymous_and_a_rebuilt_board_equals_the_incre
     assert_eq!(by_points.status(), 400);
     let stranger = app.dev_login("board-stranger").await;
     assert_eq!(app.get(&path, Some(&stranger.access)).await.status(), 403);
+}
+
+/// A shared cache that never answers, as Redis does when it is down.
+struct DownCache;
+
+#[async_trait::async_trait]
+impl SharedCache for DownCache {
+    async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn set(&self, _: &str, _: &str, _: Option<std::time::Duration>) -> Result<(), CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn set_if_absent(&self, _: &str, _: &str, _: std::time::Duration) -> Result<bool, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn delete(&self, _: &str) -> Result<(), CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn delete_if_equals(&self, _: &str, _: &str) -> Result<bool, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn take(&self, _: &str) -> Result<Option<String>, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn hit(&self, _: &str, _: std::time::Duration) -> Result<WindowCount, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn sorted_add(&self, _: &str, _: &str, _: f64) -> Result<f64, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn sorted_replace(&self, _: &str, _: &[(String, f64)]) -> Result<(), CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn sorted_top(&self, _: &str, _: usize, _: usize) -> Result<Vec<(String, f64)>, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    async fn ping(&self) -> Result<(), CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
+    fn backend(&self) -> &'static str {
+        "down"
+    }
+}
+
+#[tokio::test]
+async fn with_the_cache_down_the_board_is_answered_from_the_database() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let [committee, a] = at_time(&app, "2026-11-29T12:00:00+08:00", ["demo-committee", "down-a"]).await;
+    let id =
+        ended_activity(&app, &demo, "缓存故障", "2026-11-28T09:00:00+08:00", "2026-11-28T11:00:00+08:00", 100).await;
+    sign_up(&app, id, a.user_id, Some("2026-11-28T09:00:00+08:00"), Some("2026-11-28T11:00:00+08:00")).await;
+    assert_eq!(approve(&app, &committee.access, id, None).await.0, 200);
+    let community = CommunityId(demo.community);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let down: Cache = Arc::new(DownCache);
+    let answered = leaderboard::top(&app.db, &down, community, Period::Month, today, 10).await.unwrap();
+    assert_eq!(answered, vec![Standing { user: UserId(a.user_id), minutes: 120 }]);
+    let cached = leaderboard::top(&app.db, &app.state.cache, community, Period::Month, today, 10).await.unwrap();
+    assert_eq!(cached, answered);
 }

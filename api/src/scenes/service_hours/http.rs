@@ -210,7 +210,7 @@ pub async fn leaderboard(
         return Err(ApiError::Forbidden);
     }
     let today = shanghai_date(state.clock.now());
-    let standings = leaderboard::top(&state, community_id, period, today, limit).await?;
+    let standings = leaderboard::top(&state.db, &state.cache, community_id, period, today, limit).await?;
     let users: Vec<UserId> = standings.iter().map(|s| s.user).collect();
     let consenting = activities::leaderboard_consents(&state.db, community_id, &users).await?;
     let names = nicknames(&state, users.iter().map(|u| u.0)).await?;

@@ -106,17 +106,18 @@ async fn add_if_built(cache: &Cache, key: &str, user: UserId, minutes: i64) -> R
 /// The top `limit` of a community's board for the period holding `today`: from the cache, built from
 /// the database on first read; from the database when the cache does not answer.
 pub async fn top(
-    state: &AppState,
+    db: &impl ConnectionTrait,
+    cache: &Cache,
     community: CommunityId,
     period: Period,
     today: NaiveDate,
     limit: usize,
 ) -> Result<Vec<Standing>, ApiError> {
-    match from_cache(&state.db, &state.cache, community, period, today, limit).await {
+    match from_cache(db, cache, community, period, today, limit).await {
         Ok(standings) => Ok(standings),
         Err(err) => {
             tracing::warn!(error = %err, "leaderboard cache unavailable; answering from the database");
-            let mut standings = from_database(&state.db, community, period, today).await?;
+            let mut standings = from_database(db, community, period, today).await?;
             standings.truncate(limit);
             Ok(standings)
         }
