@@ -10,6 +10,7 @@ mod board;
 mod journey;
 mod races;
 pub mod setup;
+mod wording;
 
 use setup::{
     approve, assert_books_verify, assert_hledger_accepts_the_export, at_time, ended_activity, points_of, shown,

@@ -36,7 +36,8 @@ pub struct Line {
     pub title: String,
     pub purpose: Purpose,
     pub change: Change,
-    /// Signed: what the line did to the available points ("+12.50", "-3.00", "0.00" for a release).
+    /// The transfer's amount signed by direction ("+12.50" came in, "-3.00" went out or was set
+    /// aside); a redemption shows as `held`, then `hold_captured`, and `change` tells them apart.
     pub amount: String,
     pub at: chrono::DateTime<chrono::Utc>,
 }
