@@ -1,4 +1,6 @@
-//! `hour_records` table: decisions about volunteers' service hours, never updated or deleted.
+//! `hour_records` table: decisions about volunteers' service hours, never updated or deleted once
+//! committed. (`transfer_id` is filled in the inserting transaction, right after the award it names:
+//! the transfer's id is derived from the row's id, which exists only once the row is inserted.)
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};

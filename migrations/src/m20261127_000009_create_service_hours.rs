@@ -3,7 +3,8 @@
 //! A sign-up gets at most one `original` record (approved or declined; the partial unique index makes
 //! a second approval — a retry, another API instance, a replay after a crash — fail instead of
 //! recording or awarding twice). A correction is an `adjustment` record naming the record it corrects;
-//! rows are never updated or deleted. Besides the full values of the decision (`minutes`,
+//! rows are never updated or deleted once committed (`transfer_id` is set in the inserting
+//! transaction, after the award whose id derives from the row's id). Besides the full values of the decision (`minutes`,
 //! `credited_minutes`, `points_minor`), each row carries what it changes in the volunteer's totals
 //! (`credited_delta_minutes`, `points_delta_minor`), so that leaderboards and statistics are sums, and
 //! its credited minutes per Asia/Shanghai day (`credited_by_day`, JSON), which the daily cap reads.

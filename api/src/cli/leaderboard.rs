@@ -61,6 +61,12 @@ pub async fn run(cmd: LeaderboardCommand, db: &DatabaseConnection, cache: &Cache
             let rebuilt = rebuild(db, cache, community.map(CommunityId), now, &bar).await?;
             bar.finish_and_clear();
             println!("rebuilt the hours leaderboards of {rebuilt} communities ({} cache)", cache.backend());
+            if cache.backend() == "memory" {
+                println!(
+                    "without REDIS_URL each server keeps its own boards in memory and builds them from the database \
+                     on first read; this rebuild reached none of them"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

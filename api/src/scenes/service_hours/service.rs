@@ -155,7 +155,9 @@ pub async fn approve(
     open_for_review(&activity)?;
     let attendance = activities::attendance(&state.db, id).await?;
     let chosen: Vec<Attendance> = match signup_ids {
-        Some(ids) => {
+        Some(mut ids) => {
+            ids.sort_unstable();
+            ids.dedup();
             let mut chosen = Vec::new();
             for signup_id in ids {
                 chosen.push(signup_of(actor, &attendance, signup_id)?.clone());
