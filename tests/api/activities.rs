@@ -2,6 +2,7 @@
 //! jobs, sign-ups with capacity and a waitlist (raced on two instances), and check-in on site.
 
 mod checkin;
+mod for_hours;
 mod lifecycle;
 mod signups;
 mod teams;

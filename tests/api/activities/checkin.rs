@@ -155,3 +155,37 @@ async fn the_printable_code_comes_from_getwxacodeunlimit_with_the_activity_in_it
     let sent = app.wechat.requests(Endpoint::QrCode);
     assert_eq!(sent.last().unwrap().body.as_ref().unwrap()["scene"], format!("a={id}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_check_ins_on_two_instances_answers_all_and_records_each_once() {
+    let (app, demo, s) = demo(&["demo-committee"]).await;
+    let other = spawn_app_sharing(&app).await;
+    let committee = &s["demo-committee"].access;
+    let extra = json!({"capacity": 120, "starts_at": app.now() + Duration::minutes(10),
+        "ends_at": app.now() + Duration::hours(2)});
+    let id = app.published_activity(committee, demo.community, extra).await;
+    let people = app.bulk_volunteers(demo.community, "burst", 120).await;
+    for person in &people {
+        assert_eq!(app.sign_up(&person.access, id).await.status(), 201);
+    }
+    let code = app.checkin_code(committee, id).await;
+    // Every volunteer's phone sends its check-in twice at once, one to each instance.
+    let tries = people.iter().flat_map(|person| [(&app, person), (&other, person)]).map(|(instance, person)| {
+        let body = json!({"code": code});
+        async move {
+            let response = instance.post(&format!("/activities/{id}/checkin"), Some(&person.access), &body).await;
+            let status = response.status().as_u16();
+            (person.user_id, status, response.json::<Value>().await.unwrap()["checked_in_at"].clone())
+        }
+    });
+    let answers = futures::future::join_all(tries).await;
+    assert!(answers.iter().all(|(_, status, _)| *status == 200), "every check-in answered");
+    for person in &people {
+        let times: Vec<&Value> =
+            answers.iter().filter(|(user, _, _)| *user == person.user_id).map(|(_, _, at)| at).collect();
+        assert_eq!(times[0], times[1], "one check-in time per volunteer, whichever instance answered");
+    }
+    let roster = app.get_json(&format!("/activities/{id}/signups"), Some(committee)).await;
+    let checked_in = roster["confirmed"].as_array().unwrap().iter().filter(|r| r["checked_in_at"].is_string()).count();
+    assert_eq!(checked_in, 120);
+}

@@ -127,6 +127,75 @@ pub async fn mark_hours_approved(
     Ok(())
 }
 
+/// What certificates and leaderboards need of a volunteer: the private real name (certificates only)
+/// and whether they consented to appear by name on leaderboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolunteerProfile {
+    pub user_id: UserId,
+    pub real_name: Option<String>,
+    pub leaderboard_consent: bool,
+}
+
+/// The approved volunteers of a community, by user.
+pub async fn volunteer_profiles(
+    db: &impl ConnectionTrait,
+    community_id: CommunityId,
+) -> Result<std::collections::HashMap<UserId, VolunteerProfile>, ApiError> {
+    use ehome_entities::volunteer;
+    let rows = volunteer::Entity::find()
+        .filter(volunteer::Column::CommunityId.eq(community_id.0))
+        .filter(volunteer::Column::Status.eq(super::lifecycle::VolunteerStatus::Approved.as_str()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let user_id = UserId(row.user_id);
+            (
+                user_id,
+                VolunteerProfile { user_id, real_name: row.real_name, leaderboard_consent: row.leaderboard_consent },
+            )
+        })
+        .collect())
+}
+
+/// The committee's volunteering figures of a community over `[from, to)`: activities held (ended in
+/// the period, hours approved or not), people they served (their recorded beneficiaries), and the
+/// teams that existed by `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActivityFigures {
+    pub activities_held: u64,
+    pub people_served: i64,
+    pub teams: u64,
+}
+
+pub async fn activity_figures(
+    db: &impl ConnectionTrait,
+    community_id: CommunityId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<ActivityFigures, ApiError> {
+    use ehome_entities::volunteer_team;
+    use sea_orm::PaginatorTrait;
+    let held = activity::Entity::find()
+        .filter(activity::Column::CommunityId.eq(community_id.0))
+        .filter(activity::Column::Status.is_in([Status::Ended.as_str(), Status::HoursApproved.as_str()]))
+        .filter(activity::Column::EndsAt.gte(from))
+        .filter(activity::Column::EndsAt.lt(to))
+        .all(db)
+        .await?;
+    let teams = volunteer_team::Entity::find()
+        .filter(volunteer_team::Column::CommunityId.eq(community_id.0))
+        .filter(volunteer_team::Column::CreatedAt.lt(to))
+        .count(db)
+        .await?;
+    Ok(ActivityFigures {
+        activities_held: held.len() as u64,
+        people_served: held.iter().filter_map(|row| row.beneficiaries).map(i64::from).sum(),
+        teams,
+    })
+}
+
 // What the hours scene reads besides (added by the hours half, issue #11): titles for its records,
 // the volunteer's private real name for their certificate, leaderboard consent, and the statistics'
 // activities held and teams.

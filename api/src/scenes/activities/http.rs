@@ -142,7 +142,8 @@ pub async fn update(
 
 async fn shown(state: &AppState, actor: &Actor, row: ehome_entities::activity::Model) -> ApiResult<ActivityView> {
     let id = ActivityId(row.id);
-    let mine = signups::of_user(&state.db, id, actor.id).await?.filter(|s| s.status != "cancelled");
+    let cancelled = signups::SignupStatus::Cancelled.as_str();
+    let mine = signups::of_user(&state.db, id, actor.id).await?.filter(|s| s.status != cancelled);
     let mine = match mine {
         Some(signup) => {
             let position = signups::position(&state.db, &signup).await?;

@@ -1,7 +1,8 @@
 //! The use cases of 邻互助 activities: an organiser drafts, edits, publishes, starts, ends or cancels
 //! an activity and records how many people it served; residents list what is coming near them. What
 //! the hours scene may call is re-exported here: [`activity_for_hours`], [`attendance`],
-//! [`may_organise`] and [`mark_hours_approved`].
+//! [`may_organise`] and [`mark_hours_approved`] (the contract), and for its certificates, leaderboards
+//! and statistics [`volunteer_profiles`] and [`activity_figures`].
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::activity;
@@ -10,7 +11,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::error::ActivityError;
 pub use super::for_hours::{
-    ActivityForHours, Attendance, activity_for_hours, attendance, mark_hours_approved, may_organise,
+    ActivityFigures, ActivityForHours, Attendance, VolunteerProfile, activity_figures, activity_for_hours, attendance,
+    mark_hours_approved, may_organise, volunteer_profiles,
 };
 use super::for_hours::{describe, status_of};
 pub use super::for_hours::{held_between, leaderboard_consents, real_name, team_count, titles};

@@ -57,7 +57,15 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        let txn = crate::platform::db::begin_write(&state.db).await?;
+        let txn = match crate::platform::db::begin_write(&state.db).await {
+            Ok(txn) => txn,
+            // SQLite's write lock stayed taken through the busy timeout: wait a little and try again.
+            Err(err) if ehome_ledger::retry::is_retryable(&err) && tries < ehome_ledger::retry::MAX_ATTEMPTS => {
+                tokio::time::sleep(ehome_ledger::retry::backoff(tries)).await;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
         match attempt(txn).await {
             Ok((value, txn)) => match txn.commit().await {
                 Ok(()) => return Ok(value),
