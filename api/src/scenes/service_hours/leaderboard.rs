@@ -7,6 +7,8 @@
 //! never built is not added to (it will be built from the database, which already holds the change).
 //! When the cache does not answer, the board is answered from the database.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use sea_orm::ConnectionTrait;
 
@@ -85,20 +87,27 @@ pub struct Standing {
 /// already built. Called after the deciding transaction commits; a failure is logged (the rebuild
 /// repairs a board that missed a change).
 pub async fn count(state: &AppState, community: CommunityId, credited: &[(UserId, NaiveDate, i64)]) {
+    // Summed per board and volunteer first, so a bulk approval asks once per board whether it is built.
+    let mut per_board: BTreeMap<String, BTreeMap<UserId, i64>> = BTreeMap::new();
     for (user, day, minutes) in credited {
         for period in Period::ALL {
-            let key = period.key(community, *day);
-            if let Err(err) = add_if_built(&state.cache, &key, *user, *minutes).await {
-                tracing::warn!(error = %err, key, "leaderboard not updated; `ehome leaderboard rebuild` repairs it");
-            }
+            *per_board.entry(period.key(community, *day)).or_default().entry(*user).or_default() += minutes;
+        }
+    }
+    for (key, changes) in per_board {
+        if let Err(err) = add_if_built(&state.cache, &key, &changes).await {
+            tracing::warn!(error = %err, key, "leaderboard not updated; `ehome leaderboard rebuild` repairs it");
         }
     }
 }
 
-async fn add_if_built(cache: &Cache, key: &str, user: UserId, minutes: i64) -> Result<(), CacheError> {
-    if cache.get(&built_marker(key)).await?.is_some() {
+async fn add_if_built(cache: &Cache, key: &str, changes: &BTreeMap<UserId, i64>) -> Result<(), CacheError> {
+    if cache.get(&built_marker(key)).await?.is_none() {
+        return Ok(());
+    }
+    for (user, minutes) in changes.iter().filter(|(_, m)| **m != 0) {
         // Minutes are whole numbers far below 2^53: exact as a score.
-        cache.sorted_add(key, &user.to_string(), minutes as f64).await?;
+        cache.sorted_add(key, &user.to_string(), *minutes as f64).await?;
     }
     Ok(())
 }
