@@ -156,6 +156,11 @@ async fn adjustments_award_the_difference_or_take_part_back_and_declines_keep_a_
     let mine = app.get_json("/me/hours", Some(&a.access)).await;
     let kinds: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["adjustment", "adjustment", "original"]);
+    let first = app.get_json("/me/hours?limit=2", Some(&a.access)).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let next = first["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app.get_json(&format!("/me/hours?limit=2&cursor={next}"), Some(&a.access)).await;
+    assert_eq!((rest["items"][0]["kind"].as_str(), rest["next_cursor"].is_null()), (Some("original"), true));
     // The wallet's words: the activity for the award, 调整 for each correction.
     let history = app.get_json("/me/points/history", Some(&a.access)).await;
     let lines: Vec<(String, String)> = history["items"]
