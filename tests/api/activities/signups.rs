@@ -130,3 +130,42 @@ async fn only_approved_volunteers_in_the_audience_sign_up_before_the_deadline() 
     let late = app.sign_up(&token, closing).await;
     assert_eq!((late.status().as_u16(), error_code(late).await.as_str()), (409, "SIGNUP_CLOSED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancellations_racing_sign_ups_keep_the_count_and_the_queue() {
+    let (app, demo, s) = demo(&["demo-committee"]).await;
+    let other = spawn_app_sharing(&app).await;
+    let committee = &s["demo-committee"].access;
+    let id = app.published_activity(committee, demo.community, json!({"capacity": 10})).await;
+    let people = app.bulk_volunteers(demo.community, "churn", 40).await;
+    for person in &people[..20] {
+        assert_eq!(app.sign_up(&person.access, id).await.status(), 201);
+    }
+    // Five confirmed volunteers cancel while twenty newcomers sign up, across both instances.
+    let mine = format!("/activities/{id}/signups/me");
+    let cancels =
+        people[..5].iter().enumerate().map(|(i, person)| {
+            let instance = if i % 2 == 0 { &app } else { &other };
+            let mine = mine.clone();
+            async move {
+                instance.request(reqwest::Method::DELETE, &mine, Some(&person.access)).send().await.unwrap().status()
+            }
+        });
+    let joins = people[20..].iter().enumerate().map(|(i, person)| {
+        let instance = if i % 2 == 0 { &other } else { &app };
+        async move { instance.sign_up(&person.access, id).await.status() }
+    });
+    let (cancelled, joined) = tokio::join!(futures::future::join_all(cancels), futures::future::join_all(joins));
+    assert!(cancelled.iter().all(|s| *s == 200) && joined.iter().all(|s| *s == 201));
+
+    let roster = app.get_json(&format!("/activities/{id}/signups"), Some(committee)).await;
+    let confirmed = roster["confirmed"].as_array().unwrap();
+    let waiting = roster["waiting"].as_array().unwrap();
+    assert_eq!((confirmed.len(), waiting.len()), (10, 25), "a freed place is never left empty while someone waits");
+    let user = |row: &Value| row["user_id"].as_i64().unwrap();
+    let promoted: Vec<i64> = people[10..15].iter().map(|p| p.user_id).collect();
+    assert!(promoted.iter().all(|id| confirmed.iter().any(|row| user(row) == *id)), "the first five waiting moved up");
+    let arrivals: Vec<i64> = waiting.iter().map(|r| r["arrival"].as_i64().unwrap()).collect();
+    assert!(arrivals.windows(2).all(|w| w[0] < w[1]), "the queue stays in arrival order");
+    assert_eq!(app.get_json(&format!("/activities/{id}"), Some(committee)).await["confirmed_count"], 10);
+}

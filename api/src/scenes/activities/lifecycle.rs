@@ -91,6 +91,8 @@ pub enum ActorKind {
     Organiser,
     /// A background job; no person may take these actions through `/transitions`.
     System,
+    /// The hours scene, once an organiser approved the attendance (never through `/transitions`).
+    HoursReview,
 }
 
 /// What the machine needs to know of an activity.
@@ -113,10 +115,9 @@ pub enum Refusal {
 impl Action {
     pub fn actor(self) -> ActorKind {
         match self {
-            Action::Publish | Action::Cancel | Action::Start | Action::End | Action::ApproveHours => {
-                ActorKind::Organiser
-            }
+            Action::Publish | Action::Cancel | Action::Start | Action::End => ActorKind::Organiser,
             Action::StartDue | Action::EndDue => ActorKind::System,
+            Action::ApproveHours => ActorKind::HoursReview,
         }
     }
 

@@ -123,6 +123,15 @@ fn check_times(draft: &Draft, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
     Ok(deadline)
 }
 
+/// A row that is not there as `None`; any other failure (the database) stays an error.
+fn absent_as_none<T>(found: ApiResult<T>) -> ApiResult<Option<T>> {
+    match found {
+        Ok(row) => Ok(Some(row)),
+        Err(ApiError::NotFound(_)) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Checks the grid, building, team and audience against the community; the audience's id defaults to
 /// the activity's own grid, building or team.
 async fn place(state: &AppState, draft: &Draft) -> ApiResult<Placed> {
@@ -131,8 +140,8 @@ async fn place(state: &AppState, draft: &Draft) -> ApiResult<Placed> {
     let mut grid_id = draft.grid_id.map(|g| g.0);
     let building_id = draft.building_id.map(|b| b.0);
     if let Some(id) = building_id {
-        let building =
-            community::get_building(db, BuildingId(id)).await.ok().filter(|b| b.community_id == community_id.0);
+        let building = absent_as_none(community::get_building(db, BuildingId(id)).await)?
+            .filter(|b| b.community_id == community_id.0);
         let building =
             building.ok_or_else(|| ApiError::validation("building_id", "not a building of this community"))?;
         if grid_id.is_some_and(|g| g != building.grid_id) {
@@ -140,7 +149,8 @@ async fn place(state: &AppState, draft: &Draft) -> ApiResult<Placed> {
         }
         grid_id = Some(building.grid_id);
     } else if let Some(id) = grid_id {
-        let grid = community::get_grid(db, GridId(id)).await.ok().filter(|g| g.community_id == community_id.0);
+        let grid =
+            absent_as_none(community::get_grid(db, GridId(id)).await)?.filter(|g| g.community_id == community_id.0);
         grid.ok_or_else(|| ApiError::validation("grid_id", "not a grid of this community"))?;
     }
     let team = match draft.team_id {
@@ -159,14 +169,15 @@ async fn place(state: &AppState, draft: &Draft) -> ApiResult<Placed> {
         Audience::Community => None,
         Audience::Grid => {
             let id = draft.audience_id.or(grid_id).ok_or_else(|| ApiError::validation("audience_id", "a grid"))?;
-            let grid = community::get_grid(db, GridId(id)).await.ok().filter(|g| g.community_id == community_id.0);
+            let grid =
+                absent_as_none(community::get_grid(db, GridId(id)).await)?.filter(|g| g.community_id == community_id.0);
             Some(grid.ok_or_else(|| ApiError::validation("audience_id", "not a grid of this community"))?.id)
         }
         Audience::Building => {
             let id =
                 draft.audience_id.or(building_id).ok_or_else(|| ApiError::validation("audience_id", "a building"))?;
-            let found =
-                community::get_building(db, BuildingId(id)).await.ok().filter(|b| b.community_id == community_id.0);
+            let found = absent_as_none(community::get_building(db, BuildingId(id)).await)?
+                .filter(|b| b.community_id == community_id.0);
             Some(found.ok_or_else(|| ApiError::validation("audience_id", "not a building of this community"))?.id)
         }
         Audience::Team => {
@@ -367,7 +378,7 @@ pub async fn transition(state: &AppState, actor: &Actor, id: ActivityId, action:
         action: action.as_str().to_owned(),
         status: status.to_owned(),
     };
-    if action.actor() != ActorKind::Organiser || action == Action::ApproveHours {
+    if action.actor() != ActorKind::Organiser {
         return Err(refused(&row.status).into());
     }
     if action == Action::Publish && row.signup_deadline <= now {
