@@ -101,6 +101,9 @@ impl SharedCache for DownCache {
     async fn hit(&self, _: &str, _: std::time::Duration) -> Result<WindowCount, CacheError> {
         Err(CacheError::Corrupt("down".to_owned()))
     }
+    async fn add_counts(&self, _: &[(String, u64)], _: std::time::Duration) -> Result<Vec<u64>, CacheError> {
+        Err(CacheError::Corrupt("down".to_owned()))
+    }
     async fn sorted_add(&self, _: &str, _: &str, _: f64) -> Result<f64, CacheError> {
         Err(CacheError::Corrupt("down".to_owned()))
     }
