@@ -68,6 +68,8 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::requests::routes(routes);
     crate::scenes::notifications::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
+    crate::scenes::merchants::routes(routes);
+    crate::scenes::redemptions::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

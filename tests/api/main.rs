@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alliance;
 mod auth_tokens;
 mod bad_input;
 mod community;

@@ -22,6 +22,11 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
+    /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
+    /// staff, which `authz::decide_merchant` checks from their roles).
+    Merchant { owner: UserId },
+    /// A redemption: the resident who redeems never captures or refunds it themself.
+    Redemption { redeemer: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -30,6 +35,8 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
+        Case::Merchant { owner } => owner == user,
+        Case::Redemption { redeemer } => redeemer == user,
     }
 }
 
@@ -45,7 +52,14 @@ mod tests {
     #[test]
     fn the_party_of_each_case() {
         let (me, other) = (UserId(1), UserId(2));
-        for case in [Case::JoinRequest { applicant: me }, Case::Request { reporter: me }, Case::Roles { member: me }] {
+        let cases = [
+            Case::JoinRequest { applicant: me },
+            Case::Request { reporter: me },
+            Case::Roles { member: me },
+            Case::Merchant { owner: me },
+            Case::Redemption { redeemer: me },
+        ];
+        for case in cases {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");
             assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));

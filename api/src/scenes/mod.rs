@@ -5,5 +5,7 @@
 
 pub mod community;
 pub mod ledger_admin;
+pub mod merchants;
 pub mod notifications;
+pub mod redemptions;
 pub mod requests;
