@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::identity::auth::jwt::bearer_token;
+use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
 use crate::state::AppState;
 
@@ -113,44 +114,52 @@ pub async fn replay(
     };
     let request = fingerprint(req.method().as_str(), req.path(), &body);
     let cache_key = format!("idem:user:{user}:{key}");
-    let running = Entry { request: request.clone(), status: None, body: None };
-    let running = serde_json::to_string(&running).map_err(ApiError::internal)?;
-    match state.cache.set_if_absent(&cache_key, &running, IN_PROGRESS_FOR).await {
-        Ok(true) => {}
-        Ok(false) => return Ok(answer_repeat(req, &state, &cache_key, &request).await),
-        Err(err) => return Ok(req.error_response(unavailable(err))),
+    match start(&state.cache, &cache_key, &request).await {
+        Ok(Start::Run) => {}
+        Ok(Start::Replay { status, body }) => return Ok(req.into_response(replayed(status, body))),
+        Err(refused) => return Ok(req.error_response(refused)),
     }
     req.set_payload(Payload::Stream { payload: Box::pin(futures::stream::once(async move { Ok(body) })) });
     let response = next.call(req).await?.map_into_boxed_body();
     keep(&state, &cache_key, request, response).await
 }
 
-/// A repeat: the first answer again, or why not.
-async fn answer_repeat(
-    req: ServiceRequest,
-    state: &AppState,
-    cache_key: &str,
-    request: &str,
-) -> ServiceResponse<BoxBody> {
-    let stored = match state.cache.get(cache_key).await {
-        Ok(Some(text)) => serde_json::from_str::<Entry>(&text).ok(),
-        // Gone between the two calls (expired, or the first failed and let go): run it again later.
-        Ok(None) => None,
-        Err(err) => return req.error_response(unavailable(err)),
-    };
-    let Some(entry) = stored else { return req.error_response(ApiError::IdempotencyKeyInProgress) };
-    if entry.request != request {
-        return req.error_response(ApiError::IdempotencyKeyReused);
+/// What a request with a key does.
+#[derive(Debug, PartialEq, Eq)]
+enum Start {
+    /// The first with this key: run it (the key is now marked as running).
+    Run,
+    /// A repeat of a request that succeeded: answer as it did.
+    Replay { status: u16, body: String },
+}
+
+/// Marks the key as running, or finds why not: a repeat to replay, another request under the same
+/// key, one still running. A cache that does not answer refuses the request (fail closed).
+async fn start(cache: &Cache, cache_key: &str, request: &str) -> Result<Start, ApiError> {
+    let running = Entry { request: request.to_owned(), status: None, body: None };
+    let running = serde_json::to_string(&running).map_err(ApiError::internal)?;
+    if cache.set_if_absent(cache_key, &running, IN_PROGRESS_FOR).await.map_err(unavailable)? {
+        return Ok(Start::Run);
     }
-    let (Some(status), Some(body)) = (entry.status, entry.body) else {
-        return req.error_response(ApiError::IdempotencyKeyInProgress);
+    // Gone between the two calls (expired, or the first failed and let go): a retry runs it again.
+    let Some(text) = cache.get(cache_key).await.map_err(unavailable)? else {
+        return Err(ApiError::IdempotencyKeyInProgress);
     };
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let response = HttpResponse::build(status)
+    let entry = serde_json::from_str::<Entry>(&text).map_err(ApiError::internal)?;
+    if entry.request != request {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    match (entry.status, entry.body) {
+        (Some(status), Some(body)) => Ok(Start::Replay { status, body }),
+        _ => Err(ApiError::IdempotencyKeyInProgress),
+    }
+}
+
+fn replayed(status: u16, body: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .insert_header((REPLAYED_HEADER, HeaderValue::from_static("true")))
-        .body(body);
-    req.into_response(response)
+        .body(body)
 }
 
 /// Keeps a successful answer for replays; lets go of the key after a failure, so a retry runs again.
@@ -186,7 +195,72 @@ async fn keep(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::platform::cache::{CacheError, MemoryCache, SharedCache, WindowCount};
+
+    /// A shared cache that never answers, as Redis down does.
+    struct DownCache;
+
+    fn down() -> CacheError {
+        CacheError::Corrupt("down".to_owned())
+    }
+
+    #[async_trait::async_trait]
+    impl SharedCache for DownCache {
+        async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
+            Err(down())
+        }
+        async fn set(&self, _: &str, _: &str, _: Option<Duration>) -> Result<(), CacheError> {
+            Err(down())
+        }
+        async fn set_if_absent(&self, _: &str, _: &str, _: Duration) -> Result<bool, CacheError> {
+            Err(down())
+        }
+        async fn delete(&self, _: &str) -> Result<(), CacheError> {
+            Err(down())
+        }
+        async fn delete_if_equals(&self, _: &str, _: &str) -> Result<bool, CacheError> {
+            Err(down())
+        }
+        async fn take(&self, _: &str) -> Result<Option<String>, CacheError> {
+            Err(down())
+        }
+        async fn hit(&self, _: &str, _: Duration) -> Result<WindowCount, CacheError> {
+            Err(down())
+        }
+        async fn sorted_add(&self, _: &str, _: &str, _: f64) -> Result<f64, CacheError> {
+            Err(down())
+        }
+        async fn sorted_top(&self, _: &str, _: usize, _: usize) -> Result<Vec<(String, f64)>, CacheError> {
+            Err(down())
+        }
+        async fn ping(&self) -> Result<(), CacheError> {
+            Err(down())
+        }
+        fn backend(&self) -> &'static str {
+            "down"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cache_that_does_not_answer_refuses_the_request() {
+        let cache: Cache = Arc::new(DownCache);
+        assert!(matches!(start(&cache, "k", "r").await, Err(ApiError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn first_runs_repeat_replays_another_body_is_refused() {
+        let cache: Cache = Arc::new(MemoryCache::new("t:"));
+        assert_eq!(start(&cache, "k", "r").await.unwrap(), Start::Run);
+        assert!(matches!(start(&cache, "k", "r").await, Err(ApiError::IdempotencyKeyInProgress)));
+        assert!(matches!(start(&cache, "k", "other").await, Err(ApiError::IdempotencyKeyReused)));
+        let done = Entry { request: "r".to_owned(), status: Some(201), body: Some("{}".to_owned()) };
+        cache.set("k", &serde_json::to_string(&done).unwrap(), None).await.unwrap();
+        assert_eq!(start(&cache, "k", "r").await.unwrap(), Start::Replay { status: 201, body: "{}".to_owned() });
+        assert!(matches!(start(&cache, "k", "other").await, Err(ApiError::IdempotencyKeyReused)));
+    }
 
     #[test]
     fn templates_match_one_segment_per_placeholder() {

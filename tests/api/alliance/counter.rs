@@ -127,6 +127,22 @@ async fn guessing_codes_locks_the_staff_member_out() {
     let locked = app.redeem(&w.owner, &code).await;
     assert_eq!(locked.status(), 429, "locked out even with the right code");
     assert!(locked.headers().get("retry-after").is_some());
+
+    // Two more clerks guess ten times each: thirty wrong codes lock the whole shop, a fresh clerk too.
+    let mut clerks = Vec::new();
+    for name in ["clerk-a", "clerk-b", "clerk-c"] {
+        let invite = app.post_json(&format!("/merchants/{shop}/staff-invites"), Some(&w.owner), &json!({})).await;
+        let clerk = app.dev_login(name).await.access;
+        let joined = app.post("/staff-invites/accept", Some(&clerk), &json!({"code": invite["code"]})).await;
+        assert_eq!(joined.status(), 200);
+        clerks.push(clerk);
+    }
+    for clerk in &clerks[..2] {
+        for guess in (0..10).map(|i| format!("9{i:07}")).filter(|g| *g != code) {
+            assert_eq!(app.redeem(clerk, &guess).await.status(), 404);
+        }
+    }
+    assert_eq!(app.redeem(&clerks[2], &code).await.status(), 429, "the shop is locked out");
 }
 
 #[tokio::test]
@@ -235,5 +251,29 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
     let (once, again) = (capture().await, capture().await);
     assert_eq!((once.status().as_u16(), again.status().as_u16()), (200, 200));
     assert_eq!(once.json::<Value>().await.unwrap(), again.json::<Value>().await.unwrap());
+    app.assert_books_verify().await;
+}
+
+#[tokio::test]
+async fn a_code_whose_hold_the_ledger_expired_first_is_still_expired_and_given_back() {
+    let w = world().await;
+    let app = &w.app;
+    let shop = shop_with_points(&w, "100").await;
+    let offer = app.add_offer(&w.owner, shop, "洗剪吹", "30", json!({"stock": 2})).await;
+    app.code_for(&w.resident, offer).await;
+    app.clock.advance(Duration::minutes(6));
+    // The ledger's own expiry job (every instance runs it) voids the timed-out hold first.
+    let txn = ehome_api::platform::db::begin_write(&app.db).await.unwrap();
+    let voided = ehome_ledger::store::expire_holds(&txn, app.clock_now().timestamp_micros(), 100).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(voided.len(), 1);
+    assert_eq!(app.points_of(w.resident_id).await, pair("100.00", "0.00"));
+    assert_eq!(ehome_api::scenes::redemptions::jobs::run_once(&app.state).await.unwrap(), 1);
+    let resident = app.dev_login("demo-resident-1").await.access;
+    let mine = app.get_json("/me/redemptions", Some(&resident)).await;
+    assert_eq!(mine["items"][0]["status"], "expired", "{mine}");
+    let stock = app.get_json(&format!("/offers/{offer}"), Some(&resident)).await["stock"].clone();
+    assert_eq!(stock, json!({"total": 2, "available": 2}));
+    assert_eq!(app.points_of(w.resident_id).await, pair("100.00", "0.00"));
     app.assert_books_verify().await;
 }

@@ -267,7 +267,7 @@ fn parse_offer(body: OfferBody, state: &AppState) -> ApiResult<OfferDraft> {
     let price = body.price_points.as_deref().map(Points::parse).transpose();
     Ok(OfferDraft {
         title: body.title.as_deref().map(|t| Title::parse("title", t)).transpose()?,
-        description: Description::parse_optional("description", body.description.as_deref())?.map(Some).unwrap_or(None),
+        description: Description::parse_optional("description", body.description.as_deref())?,
         photo_url,
         price: price.map_err(|err| ApiError::validation("price_points", err.to_string()))?,
         stock: body.stock,
