@@ -30,9 +30,11 @@ pub const HEADER: &str = "idempotency-key";
 /// The header on a replayed answer.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// The routes that honour `Idempotency-Key`: every POST that moves points. A scene opts a route in
-/// by adding it here (`{…}` matches one path segment).
+/// The routes that honour `Idempotency-Key`: every POST that moves points (a merchant's suspension
+/// releases its codes' holds). A scene opts a route in by adding it here (`{…}` matches one path
+/// segment).
 pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/merchants/{id}/transitions"),
     ("POST", "/api/v1/redemptions/codes"),
     ("POST", "/api/v1/redemptions"),
     ("POST", "/api/v1/redemptions/{id}/cancel"),
