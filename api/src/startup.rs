@@ -7,6 +7,8 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+
+use crate::platform::rate_limit::ReadCounts;
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
@@ -64,7 +66,13 @@ impl Application {
             cache,
             wechat,
             clock,
+            read_counts: Arc::new(ReadCounts::new()),
         };
+        crate::platform::rate_limit::spawn_exchange(
+            state.read_counts.clone(),
+            state.cache.clone(),
+            state.clock.clone(),
+        );
         let port = listener.local_addr().context("reading the bound address")?.port();
         let server = run(listener, state.clone())?;
         Ok(Application { port, server, state })

@@ -9,6 +9,7 @@ use crate::platform::cache::Cache;
 use crate::platform::clock::SharedClock;
 use crate::platform::config::Settings;
 use crate::platform::metrics::Metrics;
+use crate::platform::rate_limit::ReadCounts;
 use crate::platform::wechat::WechatClient;
 
 #[derive(Clone)]
@@ -20,4 +21,6 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub metrics: Arc<Metrics>,
     pub clock: SharedClock,
+    /// This instance's read counts (see `platform::rate_limit`).
+    pub read_counts: Arc<ReadCounts>,
 }

@@ -185,3 +185,33 @@ async fn dev_without_credentials_checks_text_locally() {
     );
     assert_eq!(real.wechat.calls(Endpoint::TextCheck), 1, "with credentials WeChat decides");
 }
+
+/// Reads are counted in each instance and shared once a second: a reader who used up the minute on one
+/// instance is refused by another within a few seconds. (With the embedded in-process cache there is
+/// one instance by design and nothing to share; the PostgreSQL + Redis run covers this.)
+#[tokio::test]
+async fn read_limits_reach_every_instance_through_the_shared_counters() {
+    let limits = [("RATE_READS_PER_USER_PER_MINUTE", "5"), ("RATE_READS_PER_IP_PER_MINUTE", "1000")];
+    let one = spawn_app_with(&limits).await;
+    if one.database.redis_url.is_none() {
+        return;
+    }
+    let two = ehome_tests::spawn_app_sharing_with(&one, &limits).await;
+    let reader = one.dev_login("reader-on-two-instances").await;
+    for _ in 0..5 {
+        assert_eq!(one.get("/me", Some(&reader.access)).await.status(), 200);
+    }
+    assert_eq!(one.get("/me", Some(&reader.access)).await.status(), 429);
+    // The minute of the test clock does not move; wait for the instances' exchanges (one a second).
+    let mut refused = false;
+    for _ in 0..50 {
+        let status = two.get("/me", Some(&reader.access)).await.status();
+        if status == 429 {
+            refused = true;
+            break;
+        }
+        assert_eq!(status, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the second instance learned of the first instance's reads");
+}

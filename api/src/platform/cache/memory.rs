@@ -130,6 +130,25 @@ impl SharedCache for MemoryCache {
         })
     }
 
+    async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError> {
+        self.with(|map, now| {
+            let mut totals = Vec::with_capacity(counts.len());
+            for (key, count) in counts {
+                let key = self.key(key);
+                let (total, expires_at) = match map.get(&key) {
+                    Some(Entry { value: Value::Text(text), expires_at: Some(at) }) if *at > now => {
+                        let stored: u64 = text.parse().map_err(|_| CacheError::Corrupt(key.clone()))?;
+                        (stored + count, *at)
+                    }
+                    _ => (*count, now + ttl),
+                };
+                map.insert(key, Entry { value: Value::Text(total.to_string()), expires_at: Some(expires_at) });
+                totals.push(total);
+            }
+            Ok(totals)
+        })
+    }
+
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError> {
         let key = self.key(key);
         Ok(self.with(|map, now| {

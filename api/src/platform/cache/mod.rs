@@ -40,6 +40,9 @@ pub trait SharedCache: Send + Sync + 'static {
     async fn take(&self, key: &str) -> Result<Option<String>, CacheError>;
     /// Counts a hit in the window that starts with the first hit.
     async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError>;
+    /// Adds each count to its counter (created with `ttl` when absent) in one round trip, and returns
+    /// the counters' totals in the same order.
+    async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError>;
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError>;
     /// Highest scores first, `limit` members from `offset`.
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError>;

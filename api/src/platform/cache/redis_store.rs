@@ -100,6 +100,18 @@ impl SharedCache for RedisCache {
         Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) })
     }
 
+    async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError> {
+        if counts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (key, count) in counts {
+            let key = self.key(key);
+            pipe.incr(&key, *count).cmd("PEXPIRE").arg(&key).arg(millis(ttl)).arg("NX").ignore();
+        }
+        Ok(pipe.query_async(&mut self.conn()).await?)
+    }
+
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError> {
         Ok(self.conn().zincr(self.key(key), member, increment).await?)
     }
