@@ -51,6 +51,14 @@ async fn run() -> anyhow::Result<ExitCode> {
             ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::ledger::run(action, &db).await
         }
+        Command::Leaderboard { action } => {
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
+            let cache = ehome_api::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+                .await
+                .context("connecting to the shared cache")?;
+            ehome_api::cli::leaderboard::run(action, &db, &cache).await
+        }
         Command::Admin { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::cli::admin::run(action, &db).await?;

@@ -69,6 +69,8 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::activities::routes(routes);
     crate::scenes::notifications::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
+    crate::scenes::service_hours::routes(routes);
+    crate::scenes::wallet::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

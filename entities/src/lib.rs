@@ -6,6 +6,7 @@ pub mod building;
 pub mod community;
 pub mod district;
 pub mod grid;
+pub mod hour_record;
 pub mod household;
 pub mod household_member;
 pub mod join_request;

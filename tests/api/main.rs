@@ -17,6 +17,7 @@ mod scene_shape;
 mod security_authz;
 mod security_http;
 mod security_platform;
+mod service_hours;
 mod text_safety;
 mod wechat_client;
 mod wechat_login;

@@ -182,6 +182,29 @@ async fn every_protected_route_with_every_role() {
         hidden(case(Method::GET, "/api/v1/activities/{id}/wxacode", json!(null), organisers), outsiders),
         hidden(case(Method::POST, "/api/v1/activities/{id}/checkin", json!({"code": "000000"}), members), outsiders),
         hidden(case(Method::POST, "/api/v1/activities/{id}/checkout", json!({"code": "000000"}), members), outsiders),
+        // Service hours: the activity's organisers review and decide (the activity has not ended, so
+        // their decisions are 409); everyone reads their own hours and points.
+        case(Method::GET, "/api/v1/activities/{id}/hours", json!(null), organisers),
+        case(Method::POST, "/api/v1/activities/{id}/hours/approve", json!({}), organisers),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            json!({"minutes": 60, "reason": "更正"}),
+            organisers,
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            json!({"reason": "未参加"}),
+            organisers,
+        ),
+        case(Method::GET, "/api/v1/me/hours", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.csv", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.html", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/communities/{id}/leaderboard", json!(null), members),
+        case(Method::GET, "/api/v1/communities/{id}/volunteering.csv", json!(null), committee),
+        case(Method::GET, "/api/v1/me/points", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/points/history", json!(null), SIGNED_IN),
     ];
 
     // Every route the app serves is either public or in this matrix.
@@ -197,6 +220,7 @@ async fn every_protected_route_with_every_role() {
             let mut path = case
                 .template
                 .replace("{user_id}", &target.to_string())
+                .replace("{signup_id}", "1")
                 .replace("{id}", &ids.for_template(case.template))
                 .replace("{code}", &ids.for_template(case.template));
             path.push_str(&ids.query_for(case.template));

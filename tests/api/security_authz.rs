@@ -227,6 +227,8 @@ const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
 const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
+/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
+const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -237,6 +239,9 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
         route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/decline", ORGANISERS),
         transition("accept", HANDLERS),
         transition("start", HANDLERS),
         transition("resolve", HANDLERS),
@@ -309,10 +314,17 @@ struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
     volunteers: HashMap<&'static str, i64>,
+    /// An ended activity and the decider's own sign-up to it.
+    hours: HashMap<&'static str, (i64, i64)>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
-    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new(), volunteers: HashMap::new() };
+    let mut cases = Cases {
+        join_requests: HashMap::new(),
+        requests: HashMap::new(),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
+    };
     for decider in VOLUNTEER_DECIDERS {
         let body = json!({"community_id": at.community, "skills": ["environment"]});
         let registration = app.post("/volunteers", Some(&s[*decider].access), &body).await;
@@ -329,6 +341,14 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
+    let demo = app.demo().await;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
+    for decider in ORGANISERS {
+        let signup =
+            crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
+        cases.hours.insert(decider, (activity, signup));
+    }
     cases
 }
 
@@ -342,11 +362,15 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
     for decision in &table {
         for decider in decision.deciders {
             let session = &s[*decider];
+            let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
                 None if decision.path.contains("volunteers") => {
                     (cases.volunteers[decider], json!({"decision": "approve"}))
                 }
+                None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
+                None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
+                None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});
@@ -356,8 +380,11 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                     (cases.requests[decider], body)
                 }
             };
-            let path =
-                decision.path.replace("{id}", &id.to_string()).replace("{user_id}", &session.user_id.to_string());
+            let path = decision
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{user_id}", &session.user_id.to_string())
+                .replace("{signup_id}", &signup.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
             let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);

@@ -32,6 +32,7 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/activities/{id}/signups/me"),
     ("POST", "/api/v1/activities/{id}/checkin"),
     ("POST", "/api/v1/activities/{id}/checkout"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
 ];
 
 struct Case {
@@ -75,6 +76,11 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let pending: Value = app.post_json("/volunteers", Some(&leader), &skills).await;
     let pending = pending["id"].as_i64().unwrap();
     let draft = app.draft_activity(&committee, community, json!({})).await["id"].as_i64().unwrap();
+    // An ended activity with one volunteer's attendance, for the reasons of hour decisions.
+    let hours_volunteer = app.dev_login("text-safety-volunteer").await.user_id;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
+    let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
 
     let risky = |extra: Value| {
         let mut body = extra;
@@ -184,6 +190,20 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/communities/{community}/categories"),
             &committee,
             risky(json!({"key": "lift", "name": "RISKY", "response_sla_hours": 4, "resolution_sla_hours": 24})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            format!("/activities/{activity}/hours/{signup}/adjust"),
+            &committee,
+            risky(json!({"minutes": 60, "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            format!("/activities/{activity}/hours/{signup}/decline"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
         ),
         case(
             Method::PATCH,

@@ -24,6 +24,9 @@ pub enum Case {
     Roles { member: UserId },
     /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
     Volunteer { applicant: UserId },
+    /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
+    /// own (another organiser does).
+    VolunteerHours { volunteer: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -33,6 +36,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
         Case::Volunteer { applicant } => applicant == user,
+        Case::VolunteerHours { volunteer } => volunteer == user,
     }
 }
 
@@ -53,6 +57,7 @@ mod tests {
             Case::Request { reporter: me },
             Case::Roles { member: me },
             Case::Volunteer { applicant: me },
+            Case::VolunteerHours { volunteer: me },
         ] {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");

@@ -73,6 +73,8 @@ pub enum ApiError {
     HoldExpired,
     #[error("the transfer is already reversed")]
     AlreadyReversed,
+    #[error(transparent)]
+    Hours(#[from] crate::scenes::service_hours::error::HoursError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -128,6 +130,7 @@ impl ApiError {
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
             ApiError::HoldExpired => "HOLD_EXPIRED",
             ApiError::AlreadyReversed => "ALREADY_REVERSED",
+            ApiError::Hours(err) => err.code(),
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -211,6 +214,7 @@ impl ApiError {
             }
             ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
             ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
+            ApiError::Hours(err) => err.message(lang),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -252,6 +256,7 @@ impl ResponseError for ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::HoldExpired => StatusCode::GONE,
+            ApiError::Hours(err) => err.status(),
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

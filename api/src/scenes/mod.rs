@@ -8,3 +8,5 @@ pub mod community;
 pub mod ledger_admin;
 pub mod notifications;
 pub mod requests;
+pub mod service_hours;
+pub mod wallet;

@@ -195,3 +195,90 @@ pub async fn activity_figures(
         teams,
     })
 }
+
+// What the hours scene reads besides (added by the hours half, issue #11): titles for its records,
+// the volunteer's private real name for their certificate, leaderboard consent, and the statistics'
+// activities held and teams.
+
+/// Titles of activities by id.
+pub async fn titles(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    use sea_orm::QuerySelect;
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Id)
+        .column(activity::Column::Title)
+        .filter(activity::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The real name a volunteer registered with (their latest registration that gives one): private,
+/// shown only to them, on their certificate.
+pub async fn real_name(db: &impl ConnectionTrait, user: UserId) -> Result<Option<String>, ApiError> {
+    use ehome_entities::volunteer;
+    let found = volunteer::Entity::find()
+        .filter(volunteer::Column::UserId.eq(user.0))
+        .filter(volunteer::Column::RealName.is_not_null())
+        .order_by_desc(volunteer::Column::Id)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|v| v.real_name).filter(|name| !name.trim().is_empty()))
+}
+
+/// Those of `users` who are approved volunteers of the community and consent to its leaderboards.
+pub async fn leaderboard_consents(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    users: &[UserId],
+) -> Result<std::collections::HashSet<UserId>, ApiError> {
+    use ehome_entities::volunteer;
+    if users.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let rows = volunteer::Entity::find()
+        .filter(volunteer::Column::CommunityId.eq(community.0))
+        .filter(volunteer::Column::UserId.is_in(users.iter().map(|u| u.0)))
+        .filter(volunteer::Column::Status.eq(super::lifecycle::VolunteerStatus::Approved.as_str()))
+        .filter(volunteer::Column::LeaderboardConsent.eq(true))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|v| UserId(v.user_id)).collect())
+}
+
+/// The community's activities held (ended, or with hours approved) that started in `[from, to)`:
+/// their start and the beneficiaries they recorded.
+pub async fn held_between(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, Option<i32>)>, ApiError> {
+    use sea_orm::QuerySelect;
+    let held = [Status::Ended.as_str(), Status::HoursApproved.as_str()];
+    Ok(activity::Entity::find()
+        .select_only()
+        .column(activity::Column::StartsAt)
+        .column(activity::Column::Beneficiaries)
+        .filter(activity::Column::CommunityId.eq(community.0))
+        .filter(activity::Column::Status.is_in(held))
+        .filter(activity::Column::StartsAt.gte(from))
+        .filter(activity::Column::StartsAt.lt(to))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// How many volunteer teams the community has.
+pub async fn team_count(db: &impl ConnectionTrait, community: CommunityId) -> Result<u64, ApiError> {
+    use ehome_entities::volunteer_team;
+    use sea_orm::PaginatorTrait;
+    Ok(volunteer_team::Entity::find().filter(volunteer_team::Column::CommunityId.eq(community.0)).count(db).await?)
+}

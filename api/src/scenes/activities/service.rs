@@ -15,6 +15,7 @@ pub use super::for_hours::{
     mark_hours_approved, may_organise, volunteer_profiles,
 };
 use super::for_hours::{describe, status_of};
+pub use super::for_hours::{held_between, leaderboard_consents, real_name, team_count, titles};
 use super::lifecycle::{Action, ActorKind, Audience, State, Status};
 use super::{code, settings, signups, store};
 use crate::authz::{self, Actor};
