@@ -148,6 +148,8 @@ async fn every_protected_route_with_every_role() {
         ),
         case(Method::GET, "/api/v1/volunteers", json!(null), organisers),
         case(Method::GET, "/api/v1/volunteers/me", json!(null), SIGNED_IN),
+        // The registration is a stranger's: only they change it.
+        case(Method::PATCH, "/api/v1/volunteers/{id}", json!({"leaderboard_consent": false}), &[]),
         case(Method::POST, "/api/v1/volunteers/{id}/decision", json!({"decision": "approve"}), organisers),
         case(Method::GET, "/api/v1/communities/{id}/volunteering", json!(null), members),
         case(

@@ -276,6 +276,7 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
     ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
+    ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
     ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
     ("POST", "/api/v1/teams/{id}/members", "arranges a team (approved volunteers only); no one's case"),
     ("DELETE", "/api/v1/teams/{id}/members/{user_id}", "arranges a team; no one's case"),

@@ -220,6 +220,13 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             risky(json!({"community_id": community, "skills": ["environment"], "available_times": "RISKY"})),
         ),
         case(
+            Method::PATCH,
+            "/api/v1/volunteers/{id}",
+            format!("/volunteers/{pending}"),
+            &leader,
+            risky(json!({"available_times": "RISKY"})),
+        ),
+        case(
             Method::POST,
             "/api/v1/volunteers/{id}/decision",
             format!("/volunteers/{pending}/decision"),

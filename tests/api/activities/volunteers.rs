@@ -57,6 +57,20 @@ async fn registration_and_approval_grant_the_volunteer_role() {
     assert!(roles["roles"].as_array().unwrap().iter().any(|r| r["role"] == "volunteer"), "{roles}");
     let mine = app.get_json("/volunteers/me", Some(&resident.access)).await;
     assert_eq!(mine["items"][0]["status"], "approved");
+
+    let own = format!("/volunteers/{}", registered["id"]);
+    let change = json!({"leaderboard_consent": false, "skills": ["companionship"]});
+    let by_other = app.patch(&own, Some(social), &change).await;
+    assert_eq!(by_other.status(), 403, "only the volunteer changes their registration");
+    let unknown = app.patch(&own, Some(&resident.access), &json!({"skills": ["juggling"]})).await;
+    assert_eq!(unknown.status(), 400);
+    let changed: Value = app.patch(&own, Some(&resident.access), &change).await.json().await.unwrap();
+    assert_eq!(
+        (changed["leaderboard_consent"].clone(), changed["skills"].clone(), changed["status"].clone()),
+        (json!(false), json!(["companionship"]), json!("approved")),
+        "consent withdrawn, the approval stands"
+    );
+    assert_eq!(changed["real_name"], "李四", "absent fields stay");
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.post("/volunteers", people_http::register);
     routes.get("/volunteers", people_http::list);
     routes.get("/volunteers/me", people_http::mine);
+    routes.add(Method::PATCH, "/volunteers/{id}", people_http::update_own);
     routes.post("/volunteers/{id}/decision", people_http::decide);
     routes.get("/communities/{id}/volunteering", people_http::community_settings);
     routes.post("/teams", people_http::create_team);

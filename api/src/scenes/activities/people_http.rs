@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::lifecycle::VolunteerStatus;
 use super::teams::{self, NewTeam};
 use super::views;
-use super::volunteers::{self, Registration};
+use super::volunteers::{self, ProfileChange, Registration};
 use crate::authz::Actor;
 use crate::domain::{CommunityId, Description, Label, Note, TeamId, UserId, VolunteerId};
 use crate::identity::auth::AuthUser;
@@ -79,6 +79,33 @@ pub async fn mine(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<Htt
     let rows = volunteers::mine(&state, &actor).await?;
     let items: Vec<_> = rows.into_iter().map(|row| views::volunteer_view(row, None)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    skills: Option<Vec<String>>,
+    available_times: Option<String>,
+    real_name: Option<String>,
+    leaderboard_consent: Option<bool>,
+}
+
+pub async fn update_own(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<ProfileBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let change = ProfileChange {
+        skills: body.skills,
+        available_times: Note::parse_optional("available_times", body.available_times.as_deref())?,
+        real_name: Label::parse_optional("real_name", body.real_name.as_deref())?,
+        leaderboard_consent: body.leaderboard_consent,
+    };
+    let actor = Actor::load(&state.db, caller).await?;
+    let row = volunteers::update_own(&state, &actor, VolunteerId(path.into_inner()), change).await?;
+    Ok(HttpResponse::Ok().json(views::volunteer_view(row, None)))
 }
 
 #[derive(Debug, Deserialize)]

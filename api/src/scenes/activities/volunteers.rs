@@ -101,6 +101,52 @@ pub async fn register(state: &AppState, actor: &Actor, registration: Registratio
     Ok(saved)
 }
 
+/// A change of the volunteer's own registration: absent fields stay as they are.
+#[derive(Default)]
+pub struct ProfileChange {
+    pub skills: Option<Vec<String>>,
+    pub available_times: Option<Note>,
+    pub real_name: Option<Label>,
+    pub leaderboard_consent: Option<bool>,
+}
+
+/// The volunteer changes their own pending or approved registration (skills, times, real name,
+/// leaderboard consent); a decision stands. Anyone else is refused.
+pub async fn update_own(
+    state: &AppState,
+    actor: &Actor,
+    id: VolunteerId,
+    change: ProfileChange,
+) -> ApiResult<volunteer::Model> {
+    let found = get(state, id).await?;
+    if found.user_id != actor.id.0 {
+        return Err(ApiError::Forbidden);
+    }
+    if !matches!(status_of(&found), VolunteerStatus::Pending | VolunteerStatus::Approved) {
+        return Err(ActivityError::VolunteerNotPending.into());
+    }
+    if let Some(skills) = &change.skills {
+        check_skills(&settings::of(&state.db, CommunityId(found.community_id)).await?, skills)?;
+    }
+    let available_times =
+        author::screen_optional(state, actor.id, TextScene::Profile, change.available_times.map(Note::into_inner))
+            .await?;
+    let mut row: volunteer::ActiveModel = found.into();
+    if let Some(skills) = change.skills {
+        row.skills = Set(serde_json::to_string(&skills).map_err(ApiError::internal)?);
+    }
+    if let Some(times) = available_times {
+        row.available_times = Set(Some(times.into_inner()));
+    }
+    if let Some(name) = change.real_name {
+        row.real_name = Set(Some(name.into_inner()));
+    }
+    if let Some(consent) = change.leaderboard_consent {
+        row.leaderboard_consent = Set(consent);
+    }
+    Ok(row.update(&state.db).await?)
+}
+
 pub async fn get(state: &AppState, id: VolunteerId) -> ApiResult<volunteer::Model> {
     volunteer::Entity::find_by_id(id.0).one(&state.db).await?.ok_or(ApiError::NotFound("volunteer"))
 }
