@@ -225,6 +225,7 @@ const JOIN_DECIDERS: &[&str] = &["demo-leader", "demo-committee", "demo-admin"];
 const HANDLERS: &[&str] = &["demo-leader", "demo-grid", "demo-committee", "demo-admin"];
 const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
+const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
 /// Who redeems at the demo shop's counter.
 const CLERKS: &[&str] = &["demo-shop"];
@@ -234,6 +235,8 @@ const REFUND: &str = "/api/v1/redemptions/{id}/refund";
 /// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
 /// of no community, so has no redemption of their own to refund).
 const REFUNDERS: &[&str] = &["demo-committee"];
+/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
+const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -243,6 +246,10 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/decline", ORGANISERS),
         transition("accept", HANDLERS),
         transition("start", HANDLERS),
         transition("resolve", HANDLERS),
@@ -288,6 +295,19 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
     ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
     ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
+    ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
+    ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
+    ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
+    ("POST", "/api/v1/teams/{id}/members", "arranges a team (approved volunteers only); no one's case"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}", "arranges a team; no one's case"),
+    ("POST", "/api/v1/activities", "organises an activity"),
+    ("PATCH", "/api/v1/activities/{id}", "edits a draft activity"),
+    ("POST", "/api/v1/activities/{id}/transitions", "moves an activity; decides about no person"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries", "a count of people served"),
+    ("POST", "/api/v1/activities/{id}/signups", "the volunteer's own sign-up"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
+    ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -319,6 +339,9 @@ struct Cases {
     codes: HashMap<&'static str, String>,
     /// A redemption of each moderator's own, captured at the demo shop.
     redemptions: HashMap<&'static str, i64>,
+    volunteers: HashMap<&'static str, i64>,
+    /// An ended activity and the decider's own sign-up to it.
+    hours: HashMap<&'static str, (i64, i64)>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -328,7 +351,15 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         shops: HashMap::new(),
         codes: HashMap::new(),
         redemptions: HashMap::new(),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
     };
+    for decider in VOLUNTEER_DECIDERS {
+        let body = json!({"community_id": at.community, "skills": ["environment"]});
+        let registration = app.post("/volunteers", Some(&s[*decider].access), &body).await;
+        assert_eq!(registration.status(), 201, "{decider} registers as a volunteer");
+        cases.volunteers.insert(decider, registration.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -340,6 +371,14 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
     alliance_cases(app, s, at, &mut cases).await;
+    let demo = app.demo().await;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
+    for decider in ORGANISERS {
+        let signup =
+            crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
+        cases.hours.insert(decider, (activity, signup));
+    }
     cases
 }
 
@@ -380,11 +419,18 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
     for decision in &table {
         for decider in decision.deciders {
             let session = &s[*decider];
+            let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
                 None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
                 None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
                 None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
+                None if decision.path.contains("volunteers") => {
+                    (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
+                None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
+                None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
+                None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});
@@ -394,8 +440,11 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                     (cases.requests[decider], body)
                 }
             };
-            let path =
-                decision.path.replace("{id}", &id.to_string()).replace("{user_id}", &session.user_id.to_string());
+            let path = decision
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{user_id}", &session.user_id.to_string())
+                .replace("{signup_id}", &signup.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
             let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);

@@ -31,6 +31,15 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/redemptions/codes"),
     ("POST", "/api/v1/redemptions"),
     ("POST", "/api/v1/redemptions/{id}/cancel"),
+    ("POST", "/api/v1/teams/{id}/members"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}"),
+    ("POST", "/api/v1/activities/{id}/transitions"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries"),
+    ("POST", "/api/v1/activities/{id}/signups"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me"),
+    ("POST", "/api/v1/activities/{id}/checkin"),
+    ("POST", "/api/v1/activities/{id}/checkout"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
 ];
 
 struct Case {
@@ -73,6 +82,19 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
     app.award_points(community, demo.user("demo-resident-1"), "10").await;
     let (redemption, _) = app.code_for(&resident, offer).await;
+    // 邻互助: demo-resident-2 an approved volunteer (a team's leader), the building leader's pending
+    // registration, and a draft activity.
+    let volunteer = app.dev_login("demo-resident-2").await;
+    app.approved_volunteer(community, &volunteer, &committee).await;
+    let skills = json!({"community_id": community, "skills": ["environment"]});
+    let pending: Value = app.post_json("/volunteers", Some(&leader), &skills).await;
+    let pending = pending["id"].as_i64().unwrap();
+    let draft = app.draft_activity(&committee, community, json!({})).await["id"].as_i64().unwrap();
+    // An ended activity with one volunteer's attendance, for the reasons of hour decisions.
+    let hours_volunteer = app.dev_login("text-safety-volunteer").await.user_id;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
+    let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
 
     let risky = |extra: Value| {
         let mut body = extra;
@@ -184,6 +206,20 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             risky(json!({"key": "lift", "name": "RISKY", "response_sla_hours": 4, "resolution_sla_hours": 24})),
         ),
         case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            format!("/activities/{activity}/hours/{signup}/adjust"),
+            &committee,
+            risky(json!({"minutes": 60, "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            format!("/activities/{activity}/hours/{signup}/decline"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
+        ),
+        case(
             Method::PATCH,
             "/api/v1/categories/{id}",
             format!("/categories/{repair}"),
@@ -226,6 +262,64 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/redemptions/{redemption}/refund"),
             &committee,
             risky(json!({"reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers",
+            "/volunteers".into(),
+            &resident,
+            risky(json!({"community_id": community, "skills": ["environment"], "available_times": "RISKY"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/volunteers/{id}",
+            format!("/volunteers/{pending}"),
+            &leader,
+            risky(json!({"available_times": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers/{id}/decision",
+            format!("/volunteers/{pending}/decision"),
+            &committee,
+            risky(json!({"decision": "approve", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(json!({"community_id": community, "name": "RISKY", "leader_id": volunteer.user_id})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(
+                json!({"community_id": community, "name": "助老队", "description": "RISKY", "leader_id": volunteer.user_id}),
+            ),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"title": "RISKY"}))),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"place": "RISKY"}))),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/activities/{id}",
+            format!("/activities/{draft}"),
+            &committee,
+            risky(json!({"description": "RISKY"})),
         ),
     ];
 

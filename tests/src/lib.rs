@@ -9,6 +9,7 @@ mod alliance;
 pub mod demo;
 pub mod fake_wechat;
 mod requests;
+mod volunteering;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};

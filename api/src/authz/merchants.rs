@@ -102,10 +102,7 @@ pub enum RefundBy {
 }
 
 impl Actor {
-    /// The communities the caller holds any role in (a resident's, a committee member's …).
-    pub fn communities(&self) -> Vec<CommunityId> {
-        self.roles.iter().filter(|(_, held)| !held.is_empty()).map(|(id, _)| CommunityId(*id)).collect()
-    }
+    // `communities()` (any role) is in `volunteering.rs`.
 
     /// The communities whose committee the caller sits on.
     pub fn committee_communities(&self) -> Vec<CommunityId> {

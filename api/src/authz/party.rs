@@ -27,6 +27,11 @@ pub enum Case {
     Merchant { owner: UserId },
     /// A redemption: the resident who redeems never captures or refunds it themself.
     Redemption { redeemer: UserId },
+    /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
+    Volunteer { applicant: UserId },
+    /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
+    /// own (another organiser does).
+    VolunteerHours { volunteer: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -37,6 +42,8 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Roles { member } => member == user,
         Case::Merchant { owner } => owner == user,
         Case::Redemption { redeemer } => redeemer == user,
+        Case::Volunteer { applicant } => applicant == user,
+        Case::VolunteerHours { volunteer } => volunteer == user,
     }
 }
 
@@ -56,6 +63,8 @@ mod tests {
             Case::JoinRequest { applicant: me },
             Case::Request { reporter: me },
             Case::Roles { member: me },
+            Case::Volunteer { applicant: me },
+            Case::VolunteerHours { volunteer: me },
             Case::Merchant { owner: me },
             Case::Redemption { redeemer: me },
         ];

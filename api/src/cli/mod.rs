@@ -1,6 +1,7 @@
-//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`.
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `leaderboard`.
 
 pub mod admin;
+pub mod leaderboard;
 pub mod ledger;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,11 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         action: ledger::LedgerCommand,
+    },
+    /// The volunteers' hours leaderboards: rebuild them from the database.
+    Leaderboard {
+        #[command(subcommand)]
+        action: leaderboard::LeaderboardCommand,
     },
 }
 

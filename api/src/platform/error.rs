@@ -69,6 +69,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInProgress,
+    #[error(transparent)]
+    Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -79,6 +81,8 @@ pub enum ApiError {
     HoldExpired,
     #[error("the transfer is already reversed")]
     AlreadyReversed,
+    #[error(transparent)]
+    Hours(#[from] crate::scenes::service_hours::error::HoursError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -142,11 +146,13 @@ impl ApiError {
             ApiError::Redemptions(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
+            ApiError::Activities(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
             ApiError::HoldExpired => "HOLD_EXPIRED",
             ApiError::AlreadyReversed => "ALREADY_REVERSED",
+            ApiError::Hours(err) => err.code(),
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -230,6 +236,7 @@ impl ApiError {
                 "相同 Idempotency-Key 的请求正在处理中，请稍后重试",
                 "A request with this Idempotency-Key is still in progress; retry shortly",
             ),
+            ApiError::Activities(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -239,6 +246,7 @@ impl ApiError {
             }
             ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
             ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
+            ApiError::Hours(err) => err.message(lang),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -283,10 +291,12 @@ impl ResponseError for ApiError {
             ApiError::Merchants(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
+            ApiError::Activities(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }
             ApiError::HoldExpired => StatusCode::GONE,
+            ApiError::Hours(err) => err.status(),
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -238,6 +238,9 @@ mod tests {
         async fn sorted_top(&self, _: &str, _: usize, _: usize) -> Result<Vec<(String, f64)>, CacheError> {
             Err(down())
         }
+        async fn sorted_replace(&self, _: &str, _: &[(String, f64)]) -> Result<(), CacheError> {
+            Err(down())
+        }
         async fn add_counts(&self, _: &[(String, u64)], _: Duration) -> Result<Vec<u64>, CacheError> {
             Err(down())
         }
