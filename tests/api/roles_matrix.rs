@@ -364,11 +364,11 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
     let registration: Value = app.post_json("/volunteers", Some(&applicant.access), &body).await;
     let activity = app.published_activity(&committee.access, community, json!({"capacity": 50})).await;
     Ids {
-        alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
         volunteer: registration["id"].as_i64().unwrap(),
         team: team["id"].as_i64().unwrap(),
         team_leader: leader.user_id,
         activity,
+        alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
         community,
         grid,
         building,

@@ -227,6 +227,8 @@ const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
 const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
+/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
+const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 /// Who redeems at the demo shop's counter.
 const CLERKS: &[&str] = &["demo-shop"];
 const MERCHANT_DECISIONS: &str = "/api/v1/merchants/{id}/transitions";
@@ -235,8 +237,6 @@ const REFUND: &str = "/api/v1/redemptions/{id}/refund";
 /// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
 /// of no community, so has no redemption of their own to refund).
 const REFUNDERS: &[&str] = &["demo-committee"];
-/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
-const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -286,15 +286,6 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
-    ("POST", "/api/v1/merchants", "the owner opens their own case"),
-    ("POST", "/api/v1/merchants/{id}/staff-invites", "the owner runs their own shop"),
-    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}", "the owner runs their own shop"),
-    ("POST", "/api/v1/staff-invites/accept", "accepts the owner's invitation; the owner decided"),
-    ("POST", "/api/v1/merchants/{id}/offers", "the shop's own offers"),
-    ("PATCH", "/api/v1/offers/{id}", "the shop's own offers"),
-    ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
-    ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
-    ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
     ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
     ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
     ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
@@ -308,6 +299,15 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
     ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
     ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/merchants", "the owner opens their own case"),
+    ("POST", "/api/v1/merchants/{id}/staff-invites", "the owner runs their own shop"),
+    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}", "the owner runs their own shop"),
+    ("POST", "/api/v1/staff-invites/accept", "accepts the owner's invitation; the owner decided"),
+    ("POST", "/api/v1/merchants/{id}/offers", "the shop's own offers"),
+    ("PATCH", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
+    ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -333,26 +333,26 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
 struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
+    volunteers: HashMap<&'static str, i64>,
+    /// An ended activity and the decider's own sign-up to it.
+    hours: HashMap<&'static str, (i64, i64)>,
     /// A pending shop each moderator owns.
     shops: HashMap<&'static str, i64>,
     /// A code each clerk holds for their own shop's offer.
     codes: HashMap<&'static str, String>,
     /// A redemption of each moderator's own, captured at the demo shop.
     redemptions: HashMap<&'static str, i64>,
-    volunteers: HashMap<&'static str, i64>,
-    /// An ended activity and the decider's own sign-up to it.
-    hours: HashMap<&'static str, (i64, i64)>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
     let mut cases = Cases {
         join_requests: HashMap::new(),
         requests: HashMap::new(),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
         shops: HashMap::new(),
         codes: HashMap::new(),
         redemptions: HashMap::new(),
-        volunteers: HashMap::new(),
-        hours: HashMap::new(),
     };
     for decider in VOLUNTEER_DECIDERS {
         let body = json!({"community_id": at.community, "skills": ["environment"]});
@@ -370,7 +370,6 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
-    alliance_cases(app, s, at, &mut cases).await;
     let demo = app.demo().await;
     let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
     let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
@@ -379,6 +378,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
             crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
         cases.hours.insert(decider, (activity, signup));
     }
+    alliance_cases(app, s, at, &mut cases).await;
     cases
 }
 
@@ -422,15 +422,15 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
             let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
-                None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
-                None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
-                None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
                 None if decision.path.contains("volunteers") => {
                     (cases.volunteers[decider], json!({"decision": "approve"}))
                 }
                 None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
                 None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
                 None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
+                None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
+                None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
+                None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});

@@ -66,6 +66,13 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let newcomer = app.dev_login("demo-newcomer").await.access;
     let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
     let household = demo.households[0][0];
+    // The alliance: the demo shop, an offer of its clerk's and a resident's code for it.
+    let clerk = app.dev_login("demo-shop").await.access;
+    let shops = app.get_json("/merchants", Some(&resident)).await;
+    let shop = shops["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
+    app.award_points(community, demo.user("demo-resident-1"), "10").await;
+    let (redemption, _) = app.code_for(&resident, offer).await;
     let repair = demo.category("repair");
     let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     let claim: Value = app
@@ -75,13 +82,6 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         .await
         .unwrap();
     let claim = claim["id"].as_i64().unwrap();
-    // The alliance: the demo shop, an offer of its clerk's and a resident's code for it.
-    let clerk = app.dev_login("demo-shop").await.access;
-    let shops = app.get_json("/merchants", Some(&resident)).await;
-    let shop = shops["items"][0]["id"].as_i64().unwrap();
-    let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
-    app.award_points(community, demo.user("demo-resident-1"), "10").await;
-    let (redemption, _) = app.code_for(&resident, offer).await;
     // 邻互助: demo-resident-2 an approved volunteer (a team's leader), the building leader's pending
     // registration, and a draft activity.
     let volunteer = app.dev_login("demo-resident-2").await;
@@ -228,43 +228,6 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         ),
         case(
             Method::POST,
-            "/api/v1/merchants",
-            "/merchants".into(),
-            &resident,
-            risky(json!({"community_id": community, "name": "RISKY", "kind": "shop", "business_category": "理发",
-                "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
-                "alliance_level": "community"})),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/merchants/{id}/transitions",
-            format!("/merchants/{shop}/transitions"),
-            &committee,
-            risky(json!({"action": "suspend", "note": "RISKY"})),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/merchants/{id}/offers",
-            format!("/merchants/{shop}/offers"),
-            &clerk,
-            risky(json!({"title": "RISKY", "price_points": "5", "valid_until": "2099-01-01T00:00:00Z"})),
-        ),
-        case(
-            Method::PATCH,
-            "/api/v1/offers/{id}",
-            format!("/offers/{offer}"),
-            &clerk,
-            risky(json!({"description": "RISKY"})),
-        ),
-        case(
-            Method::POST,
-            "/api/v1/redemptions/{id}/refund",
-            format!("/redemptions/{redemption}/refund"),
-            &committee,
-            risky(json!({"reason": "RISKY"})),
-        ),
-        case(
-            Method::POST,
             "/api/v1/volunteers",
             "/volunteers".into(),
             &resident,
@@ -320,6 +283,43 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/activities/{draft}"),
             &committee,
             risky(json!({"description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants",
+            "/merchants".into(),
+            &resident,
+            risky(json!({"community_id": community, "name": "RISKY", "kind": "shop", "business_category": "理发",
+                "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
+                "alliance_level": "community"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/transitions",
+            format!("/merchants/{shop}/transitions"),
+            &committee,
+            risky(json!({"action": "suspend", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/offers",
+            format!("/merchants/{shop}/offers"),
+            &clerk,
+            risky(json!({"title": "RISKY", "price_points": "5", "valid_until": "2099-01-01T00:00:00Z"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/offers/{id}",
+            format!("/offers/{offer}"),
+            &clerk,
+            risky(json!({"description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/redemptions/{id}/refund",
+            format!("/redemptions/{redemption}/refund"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
         ),
     ];
 

@@ -102,8 +102,6 @@ pub enum RefundBy {
 }
 
 impl Actor {
-    // `communities()` (any role) is in `volunteering.rs`.
-
     /// The communities whose committee the caller sits on.
     pub fn committee_communities(&self) -> Vec<CommunityId> {
         self.roles

@@ -49,6 +49,14 @@ impl Actor {
         Ok(Actor { id: UserId(user.id), is_admin: user.is_admin, roles })
     }
 
+    /// The communities the caller holds any role in (a resident's, a committee member's …), in order.
+    pub fn communities(&self) -> Vec<CommunityId> {
+        let mut ids: Vec<CommunityId> =
+            self.roles.iter().filter(|(_, held)| !held.is_empty()).map(|(id, _)| CommunityId(*id)).collect();
+        ids.sort();
+        ids
+    }
+
     pub fn has(&self, community: CommunityId, role: Role) -> bool {
         self.roles.get(&community.0).is_some_and(|held| held.iter().any(|(r, _)| *r == role))
     }

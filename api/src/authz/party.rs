@@ -22,16 +22,16 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
-    /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
-    /// staff, which `authz::decide_merchant` checks from their roles).
-    Merchant { owner: UserId },
-    /// A redemption: the resident who redeems never captures or refunds it themself.
-    Redemption { redeemer: UserId },
     /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
     Volunteer { applicant: UserId },
     /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
     /// own (another organiser does).
     VolunteerHours { volunteer: UserId },
+    /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
+    /// staff, which `authz::decide_merchant` checks from their roles).
+    Merchant { owner: UserId },
+    /// A redemption: the resident who redeems never captures or refunds it themself.
+    Redemption { redeemer: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -40,10 +40,10 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
-        Case::Merchant { owner } => owner == user,
-        Case::Redemption { redeemer } => redeemer == user,
         Case::Volunteer { applicant } => applicant == user,
         Case::VolunteerHours { volunteer } => volunteer == user,
+        Case::Merchant { owner } => owner == user,
+        Case::Redemption { redeemer } => redeemer == user,
     }
 }
 

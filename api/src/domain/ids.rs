@@ -24,9 +24,9 @@ typed_id!(
     HouseholdId,
     JoinRequestId,
     MerchantId,
+    OfferId,
+    RedemptionId,
     VolunteerId,
     TeamId,
     ActivityId,
-    OfferId,
-    RedemptionId,
 );

@@ -62,6 +62,8 @@ pub enum ApiError {
     #[error(transparent)]
     Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error(transparent)]
+    Activities(#[from] crate::scenes::activities::error::ActivityError),
+    #[error(transparent)]
     Merchants(#[from] crate::scenes::merchants::error::MerchantError),
     #[error(transparent)]
     Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
@@ -69,8 +71,6 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInProgress,
-    #[error(transparent)]
-    Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -142,11 +142,11 @@ impl ApiError {
             ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
+            ApiError::Activities(err) => err.code(),
             ApiError::Merchants(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
-            ApiError::Activities(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
@@ -226,6 +226,7 @@ impl ApiError {
             }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
+            ApiError::Activities(err) => err.message(lang),
             ApiError::Merchants(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
             ApiError::IdempotencyKeyReused => pick(
@@ -236,7 +237,6 @@ impl ApiError {
                 "相同 Idempotency-Key 的请求正在处理中，请稍后重试",
                 "A request with this Idempotency-Key is still in progress; retry shortly",
             ),
-            ApiError::Activities(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -288,10 +288,10 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
+            ApiError::Activities(err) => err.status(),
             ApiError::Merchants(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
-            ApiError::Activities(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }

@@ -39,6 +39,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/redemptions"),
     ("POST", "/api/v1/redemptions/{id}/cancel"),
     ("POST", "/api/v1/redemptions/{id}/refund"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
+    ("POST", "/api/v1/activities/{id}/hours/{signup_id}/adjust"),
 ];
 
 const KEY_CHARS_MAX: usize = 128;
@@ -200,61 +202,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::platform::cache::{CacheError, MemoryCache, SharedCache, WindowCount};
-
-    /// A shared cache that never answers, as Redis down does.
-    struct DownCache;
-
-    fn down() -> CacheError {
-        CacheError::Corrupt("down".to_owned())
-    }
-
-    #[async_trait::async_trait]
-    impl SharedCache for DownCache {
-        async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
-            Err(down())
-        }
-        async fn set(&self, _: &str, _: &str, _: Option<Duration>) -> Result<(), CacheError> {
-            Err(down())
-        }
-        async fn set_if_absent(&self, _: &str, _: &str, _: Duration) -> Result<bool, CacheError> {
-            Err(down())
-        }
-        async fn delete(&self, _: &str) -> Result<(), CacheError> {
-            Err(down())
-        }
-        async fn delete_if_equals(&self, _: &str, _: &str) -> Result<bool, CacheError> {
-            Err(down())
-        }
-        async fn take(&self, _: &str) -> Result<Option<String>, CacheError> {
-            Err(down())
-        }
-        async fn hit(&self, _: &str, _: Duration) -> Result<WindowCount, CacheError> {
-            Err(down())
-        }
-        async fn sorted_add(&self, _: &str, _: &str, _: f64) -> Result<f64, CacheError> {
-            Err(down())
-        }
-        async fn sorted_top(&self, _: &str, _: usize, _: usize) -> Result<Vec<(String, f64)>, CacheError> {
-            Err(down())
-        }
-        async fn sorted_replace(&self, _: &str, _: &[(String, f64)]) -> Result<(), CacheError> {
-            Err(down())
-        }
-        async fn add_counts(&self, _: &[(String, u64)], _: Duration) -> Result<Vec<u64>, CacheError> {
-            Err(down())
-        }
-        async fn ping(&self) -> Result<(), CacheError> {
-            Err(down())
-        }
-        fn backend(&self) -> &'static str {
-            "down"
-        }
-    }
+    use crate::platform::cache::{MemoryCache, UnreachableCache};
 
     #[tokio::test]
     async fn a_cache_that_does_not_answer_refuses_the_request() {
-        let cache: Cache = Arc::new(DownCache);
+        let cache: Cache = Arc::new(UnreachableCache);
         assert!(matches!(start(&cache, "k", "r").await, Err(ApiError::Unavailable(_))));
     }
 
