@@ -151,7 +151,13 @@ async fn spawn_instance(shared: Shared, vars: &[(&str, &str)]) -> TestApp {
         state,
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        // Idle connections are dropped well before actix's 5 s keep-alive closes them, so a loaded
+        // machine never sends a request down a connection the server is closing (`IncompleteMessage`).
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(1))
+            .build()
+            .unwrap(),
         wechat: shared.wechat,
         database: shared.database,
         db,
