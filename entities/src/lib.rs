@@ -2,6 +2,16 @@
 
 pub mod building;
 pub mod community;
+pub mod deliberation;
+pub mod deliberation_attendee;
+pub mod deliberation_building;
+pub mod deliberation_group;
+pub mod deliberation_group_member;
+pub mod deliberation_meeting;
+pub mod deliberation_minutes;
+pub mod deliberation_panel;
+pub mod deliberation_request;
+pub mod deliberation_resolution;
 pub mod district;
 pub mod grid;
 pub mod household;
@@ -13,6 +23,10 @@ pub mod ledger_chain_head;
 pub mod ledger_transfer;
 pub mod member_role;
 pub mod merchant;
+pub mod notice;
+pub mod notice_building;
+pub mod notice_read;
+pub mod notice_told;
 pub mod notification;
 pub mod refresh_token;
 pub mod request_category;

@@ -6,6 +6,7 @@ mod bad_input;
 mod community;
 mod health;
 mod logs;
+mod notices;
 mod openapi;
 mod points;
 mod requests_flow;

@@ -68,6 +68,9 @@ async fn every_protected_route_with_every_role() {
     let handlers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
     let outsiders = &["demo-newcomer"];
     let deciders = &["demo-admin", "demo-committee", "demo-leader"];
+    // The fixture's notice reaches 1号楼: its leader, grid worker and residents read it.
+    let notice_readers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-resident-1"];
+    let notice_strangers = &["demo-social", "demo-newcomer", "demo-shop"];
     // Roles are read and set for a user who is not among the callers, so that granting them changes no
     // caller's rights (reading one's own roles is tested in community.rs).
     let role_viewers = committee;
@@ -131,6 +134,27 @@ async fn every_protected_route_with_every_role() {
         case(Method::POST, "/api/v1/me/notifications/read-all", json!({}), SIGNED_IN),
         // Someone else's notification does not exist for anyone but its owner.
         hidden(case(Method::POST, "/api/v1/me/notifications/{id}/read", json!({}), &[]), SIGNED_IN),
+        case(
+            Method::POST,
+            "/api/v1/notices",
+            json!({"community_id": ids.community, "scope": {"kind": "buildings", "ids": [ids.building]},
+                "title": "矩阵通知", "body": "内容"}),
+            &["demo-admin", "demo-committee", "demo-leader", "demo-grid"],
+        ),
+        case(Method::GET, "/api/v1/notices", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/notices/{id}", json!(null), notice_readers), notice_strangers),
+        hidden(case(Method::POST, "/api/v1/notices/{id}/read", json!({}), notice_readers), notice_strangers),
+        hidden(case(Method::GET, "/api/v1/notices/{id}/unread-households", json!(null), handlers), notice_strangers),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/notices/{id}/told-in-person",
+                json!({"household_id": ids.household, "note": "已上门告知"}),
+                handlers,
+            ),
+            notice_strangers,
+        ),
+        hidden(case(Method::GET, "/api/v1/notices/{id}/reach", json!(null), committee), notice_strangers),
         case(Method::GET, "/api/v1/ledger/accounts/{code}", json!(null), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
         case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
@@ -189,13 +213,14 @@ struct Ids {
     category: i64,
     request: i64,
     notification: i64,
+    notice: i64,
     account_code: String,
     transfer: String,
 }
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
-        let prefixes: [(&str, String); 10] = [
+        let prefixes: [(&str, String); 11] = [
             ("/api/v1/communities", self.community.to_string()),
             ("/api/v1/grids", self.grid.to_string()),
             ("/api/v1/buildings", self.building.to_string()),
@@ -204,6 +229,7 @@ impl Ids {
             ("/api/v1/categories", self.category.to_string()),
             ("/api/v1/requests", self.request.to_string()),
             ("/api/v1/me/notifications", self.notification.to_string()),
+            ("/api/v1/notices", self.notice.to_string()),
             ("/api/v1/ledger/accounts", self.account_code.clone()),
             ("/api/v1/ledger/transfers", self.transfer.clone()),
         ];
@@ -217,6 +243,7 @@ impl Ids {
                 format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
             }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
+            "/api/v1/notices" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
     }
@@ -241,6 +268,11 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
     app.act(&committee.access, request, "accept", None).await;
     let inbox: Value = app.get_json("/me/notifications", Some(&reporter.access)).await;
     let notification = inbox["items"][0]["id"].as_i64().unwrap();
+    // An urgent notice to 1号楼 by the committee.
+    let notice_body = json!({"community_id": community, "scope": {"kind": "buildings", "ids": [building]},
+        "title": "停水通知", "body": "明天停水", "importance": "urgent"});
+    let notice =
+        app.post_json("/notices", Some(&committee.access), &notice_body).await["notice"]["id"].as_i64().unwrap();
     // A ledger account and transfer to look up.
     let ledger = ehome_ledger::Ledger::new(app.db.clone());
     use ehome_ledger::{AccountFlags, Asset, NewAccount, TransferRequest};
@@ -266,6 +298,7 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         category,
         request,
         notification,
+        notice,
         account_code: "user:matrix:points".to_owned(),
         transfer: transfer.id.to_text(),
     }

@@ -268,6 +268,9 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
+    ("POST", "/api/v1/notices", "publishes to an area; no one's case"),
+    ("POST", "/api/v1/notices/{id}/read", "the caller's own household's read receipt"),
+    ("POST", "/api/v1/notices/{id}/told-in-person", "records a visit; decides nothing about the household"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and

@@ -24,6 +24,7 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read"),
     ("POST", "/api/v1/me/notifications/read-all"),
     ("POST", "/api/v1/requests/{id}/me-too"),
+    ("POST", "/api/v1/notices/{id}/read"),
 ];
 
 struct Case {
@@ -59,6 +60,10 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         .await
         .unwrap();
     let claim = claim["id"].as_i64().unwrap();
+    let notice_body = json!({"community_id": community, "scope": {"kind": "buildings", "ids": [building]},
+        "title": "停电通知", "body": "周六检修", "importance": "urgent"});
+    let notice = app.post_json("/notices", Some(&committee), &notice_body).await["notice"]["id"].as_i64().unwrap();
+    let unread_household = demo.households[0][3];
 
     let risky = |extra: Value| {
         let mut body = extra;
@@ -175,6 +180,20 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/categories/{repair}"),
             &committee,
             risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/notices",
+            "/notices".into(),
+            &committee,
+            risky(json!({"community_id": community, "scope": {"kind": "community"}, "title": "通知", "body": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/notices/{id}/told-in-person",
+            format!("/notices/{notice}/told-in-person"),
+            &leader,
+            risky(json!({"household_id": unread_household, "note": "RISKY"})),
         ),
     ];
 

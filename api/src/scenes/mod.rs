@@ -5,5 +5,6 @@
 
 pub mod community;
 pub mod ledger_admin;
+pub mod notices;
 pub mod notifications;
 pub mod requests;
