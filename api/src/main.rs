@@ -64,6 +64,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings).await?;
     if app.state().settings.requests.job_interval_seconds > 0 {
         ehome_api::scenes::requests::jobs::spawn(app.state().clone());
+        ehome_api::scenes::deliberations::jobs::spawn(app.state().clone());
     }
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));

@@ -68,6 +68,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::requests::routes(routes);
     crate::scenes::notifications::routes(routes);
     crate::scenes::notices::routes(routes);
+    crate::scenes::deliberations::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
 }
 

@@ -24,6 +24,8 @@ pub struct Model {
     pub anchored_by: Option<i64>,
     pub anchored_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
+    pub closing_note: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

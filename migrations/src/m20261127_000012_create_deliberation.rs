@@ -114,6 +114,7 @@ async fn create_deliberations(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 .col(big_integer_null("anchored_by"))
                 .col(timestamp_with_time_zone_null("anchored_at"))
                 .col(timestamp_with_time_zone_null("closed_at"))
+                .col(text_null("closing_note"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .foreign_key(&mut fk("deliberations", "community_id", "communities"))

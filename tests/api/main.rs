@@ -4,6 +4,7 @@
 mod auth_tokens;
 mod bad_input;
 mod community;
+mod deliberations;
 mod health;
 mod logs;
 mod notices;

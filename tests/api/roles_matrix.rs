@@ -71,6 +71,8 @@ async fn every_protected_route_with_every_role() {
     // The fixture's notice reaches 1号楼: its leader, grid worker and residents read it.
     let notice_readers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-resident-1"];
     let notice_strangers = &["demo-social", "demo-newcomer", "demo-shop"];
+    // The fixture's deliberation affects 1号楼 too; its meeting is chaired by the committee member.
+    let chair = &["demo-committee"];
     // Roles are read and set for a user who is not among the callers, so that granting them changes no
     // caller's rights (reading one's own roles is tested in community.rs).
     let role_viewers = committee;
@@ -155,6 +157,90 @@ async fn every_protected_route_with_every_role() {
             notice_strangers,
         ),
         hidden(case(Method::GET, "/api/v1/notices/{id}/reach", json!(null), committee), notice_strangers),
+        case(
+            Method::POST,
+            "/api/v1/deliberations",
+            json!({"community_id": ids.community, "title": "矩阵议题", "issue": "问题",
+                "scope": {"kind": "buildings", "ids": [ids.building]}}),
+            members,
+        ),
+        case(Method::GET, "/api/v1/deliberations", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/deliberations/{id}", json!(null), notice_readers), notice_strangers),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/transitions", json!({"action": "anchor"}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/groups", json!({"name": "矩阵组"}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/groups/{group_id}/representatives",
+                json!({"user_id": target, "reason": "理由"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/professionals",
+                json!({"user_id": target, "profession": "lawyer"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings",
+                json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "议程"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees",
+                json!({"user_ids": [target]}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::GET, "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes", json!(null), notice_readers),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes",
+                json!({"text": "纪要", "decisions": "决定"}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off",
+                json!({}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/resolutions",
+                json!({"owner_id": ids.leader, "due_on": "2099-01-01", "description": "整改"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
         case(Method::GET, "/api/v1/ledger/accounts/{code}", json!(null), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
         case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
@@ -174,6 +260,9 @@ async fn every_protected_route_with_every_role() {
             let mut path = case
                 .template
                 .replace("{user_id}", &target.to_string())
+                .replace("{group_id}", &ids.group.to_string())
+                .replace("{meeting_id}", &ids.meeting.to_string())
+                .replace("{version}", "1")
                 .replace("{id}", &ids.for_template(case.template))
                 .replace("{code}", &ids.for_template(case.template));
             path.push_str(&ids.query_for(case.template));
@@ -214,13 +303,17 @@ struct Ids {
     request: i64,
     notification: i64,
     notice: i64,
+    deliberation: i64,
+    group: i64,
+    meeting: i64,
+    leader: i64,
     account_code: String,
     transfer: String,
 }
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
-        let prefixes: [(&str, String); 11] = [
+        let prefixes: [(&str, String); 12] = [
             ("/api/v1/communities", self.community.to_string()),
             ("/api/v1/grids", self.grid.to_string()),
             ("/api/v1/buildings", self.building.to_string()),
@@ -230,6 +323,7 @@ impl Ids {
             ("/api/v1/requests", self.request.to_string()),
             ("/api/v1/me/notifications", self.notification.to_string()),
             ("/api/v1/notices", self.notice.to_string()),
+            ("/api/v1/deliberations", self.deliberation.to_string()),
             ("/api/v1/ledger/accounts", self.account_code.clone()),
             ("/api/v1/ledger/transfers", self.transfer.clone()),
         ];
@@ -243,7 +337,7 @@ impl Ids {
                 format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
             }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
-            "/api/v1/notices" => format!("?community_id={}", self.community),
+            "/api/v1/notices" | "/api/v1/deliberations" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
     }
@@ -273,6 +367,7 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         "title": "停水通知", "body": "明天停水", "importance": "urgent"});
     let notice =
         app.post_json("/notices", Some(&committee.access), &notice_body).await["notice"]["id"].as_i64().unwrap();
+    let (deliberation, group, meeting) = deliberation_in_meeting(app, &committee.access, community, building).await;
     // A ledger account and transfer to look up.
     let ledger = ehome_ledger::Ledger::new(app.db.clone());
     use ehome_ledger::{AccountFlags, Asset, NewAccount, TransferRequest};
@@ -299,7 +394,35 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         request,
         notification,
         notice,
+        deliberation,
+        group,
+        meeting,
+        leader: demo.user("demo-leader"),
         account_code: "user:matrix:points".to_owned(),
         transfer: transfer.id.to_text(),
     }
+}
+
+/// A deliberation affecting `building`: anchored, a group of one resident (demo-resident-2, not among
+/// the callers) as its appointed representative, a meeting chaired by the committee member, and a
+/// first draft of its minutes. Returns (deliberation, group, meeting).
+async fn deliberation_in_meeting(app: &TestApp, committee: &str, community: i64, building: i64) -> (i64, i64, i64) {
+    let topic = json!({"community_id": community, "title": "议题", "issue": "问题",
+        "scope": {"kind": "buildings", "ids": [building]}});
+    let id = app.post_json("/deliberations", Some(committee), &topic).await["id"].as_i64().unwrap();
+    let transition = format!("/deliberations/{id}/transitions");
+    app.post(&transition, Some(committee), &json!({"action": "anchor"})).await;
+    let rep = app.dev_login("demo-resident-2").await.user_id;
+    let group = json!({"name": "居民", "member_ids": [rep]});
+    let group =
+        app.post_json(&format!("/deliberations/{id}/groups"), Some(committee), &group).await["id"].as_i64().unwrap();
+    let appoint = json!({"user_id": rep, "reason": "熟悉情况"});
+    app.post(&format!("/deliberations/{id}/groups/{group}/representatives"), Some(committee), &appoint).await;
+    app.post(&transition, Some(committee), &json!({"action": "choose_representatives"})).await;
+    let meeting = json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "议程"});
+    let meeting = app.post_json(&format!("/deliberations/{id}/meetings"), Some(committee), &meeting).await;
+    let meeting = meeting["id"].as_i64().unwrap();
+    let minutes = json!({"text": "纪要", "decisions": "决定"});
+    app.post(&format!("/deliberations/{id}/meetings/{meeting}/minutes"), Some(committee), &minutes).await;
+    (id, group, meeting)
 }

@@ -242,6 +242,8 @@ fn decisions() -> Vec<Decision> {
         transition("escalate", HANDLERS),
         transition("reassign", SUPERVISORS),
         transition("release", MODERATORS),
+        route(Method::POST, "/api/v1/deliberations/{id}/groups/{group_id}/representatives", MODERATORS),
+        route(Method::POST, "/api/v1/deliberations/{id}/professionals", MODERATORS),
     ]
 }
 
@@ -271,6 +273,18 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/notices", "publishes to an area; no one's case"),
     ("POST", "/api/v1/notices/{id}/read", "the caller's own household's read receipt"),
     ("POST", "/api/v1/notices/{id}/told-in-person", "records a visit; decides nothing about the household"),
+    ("POST", "/api/v1/deliberations", "the proposer opens a topic"),
+    ("POST", "/api/v1/deliberations/{id}/transitions", "moves a topic; seats on the panel are the decisions"),
+    ("POST", "/api/v1/deliberations/{id}/groups", "names who is affected; seats are decided apart"),
+    ("POST", "/api/v1/deliberations/{id}/meetings", "schedules a meeting"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees", "the chair records who was there"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes", "the chair's record of the meeting"),
+    (
+        "POST",
+        "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off",
+        "the chair signs their record",
+    ),
+    ("POST", "/api/v1/deliberations/{id}/resolutions", "the owner is never the recorder (the request's reporter)"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -296,10 +310,21 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
 struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
+    /// An anchored deliberation with one group whose members are the deciders: (deliberation, group).
+    deliberation: (i64, i64),
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
-    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new() };
+    let committee = &s["demo-committee"].access;
+    let topic = json!({"community_id": at.community, "title": "议题", "issue": "问题", "scope": {"kind": "community"}});
+    let deliberation = app.post_json("/deliberations", Some(committee), &topic).await["id"].as_i64().unwrap();
+    let anchor = json!({"action": "anchor"});
+    app.post(&format!("/deliberations/{deliberation}/transitions"), Some(committee), &anchor).await;
+    let members: Vec<i64> = s.values().map(|session| session.user_id).collect();
+    let group = json!({"name": "全体", "member_ids": members});
+    let group = app.post_json(&format!("/deliberations/{deliberation}/groups"), Some(committee), &group).await;
+    let deliberation = (deliberation, group["id"].as_i64().unwrap());
+    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new(), deliberation };
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -325,6 +350,12 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
             let session = &s[*decider];
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
+                None if decision.path.ends_with("professionals") => {
+                    (cases.deliberation.0, json!({"user_id": session.user_id, "profession": "lawyer"}))
+                }
+                None if decision.path.contains("deliberations") => {
+                    (cases.deliberation.0, json!({"user_id": session.user_id, "reason": "理由"}))
+                }
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});
@@ -334,8 +365,11 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                     (cases.requests[decider], body)
                 }
             };
-            let path =
-                decision.path.replace("{id}", &id.to_string()).replace("{user_id}", &session.user_id.to_string());
+            let path = decision
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{user_id}", &session.user_id.to_string())
+                .replace("{group_id}", &cases.deliberation.1.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
             let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);

@@ -1,6 +1,7 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod deliberations;
 mod notices;
 mod party;
 mod requests;
@@ -14,6 +15,7 @@ use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
+pub use deliberations::{chair_meeting, propose_deliberation, seat_on_panel, steer_deliberation};
 pub use notices::{BuildingPlace, covers_building, notice_reach, publish_notice, tell_in_person};
 pub use party::{Case, is_party_to, not_a_party};
 pub use requests::{

@@ -22,6 +22,9 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
+    /// A seat on a deliberation's panel (a representative of a group, a professional): the committee
+    /// member who would be seated does not seat themself.
+    Panel { member: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -30,6 +33,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
+        Case::Panel { member } => member == user,
     }
 }
 
@@ -45,7 +49,12 @@ mod tests {
     #[test]
     fn the_party_of_each_case() {
         let (me, other) = (UserId(1), UserId(2));
-        for case in [Case::JoinRequest { applicant: me }, Case::Request { reporter: me }, Case::Roles { member: me }] {
+        for case in [
+            Case::JoinRequest { applicant: me },
+            Case::Request { reporter: me },
+            Case::Roles { member: me },
+            Case::Panel { member: me },
+        ] {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");
             assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));

@@ -63,6 +63,8 @@ pub enum ApiError {
     Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error(transparent)]
     Notices(#[from] crate::scenes::notices::error::NoticeError),
+    #[error(transparent)]
+    Deliberations(#[from] crate::scenes::deliberations::error::DeliberationError),
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -123,6 +125,7 @@ impl ApiError {
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
             ApiError::Notices(err) => err.code(),
+            ApiError::Deliberations(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
@@ -202,6 +205,7 @@ impl ApiError {
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
             ApiError::Notices(err) => err.message(lang),
+            ApiError::Deliberations(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -248,6 +252,7 @@ impl ResponseError for ApiError {
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
             ApiError::Notices(err) => err.status(),
+            ApiError::Deliberations(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }

@@ -4,6 +4,7 @@
 //! Scenes call each other's `service` functions only.
 
 pub mod community;
+pub mod deliberations;
 pub mod ledger_admin;
 pub mod notices;
 pub mod notifications;
