@@ -2,6 +2,7 @@
 //! call a policy; they never check roles themselves.
 
 mod party;
+pub mod polls;
 mod requests;
 
 use std::collections::HashMap;

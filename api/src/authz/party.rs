@@ -22,6 +22,10 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
+    /// A paper ballot recorded for a household: no member of it records the household's ballot.
+    ProxyBallot { household_member: UserId },
+    /// Naming a household's representative: no member of it names their own household's.
+    Representative { household_member: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -30,6 +34,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
+        Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
     }
 }
 
@@ -45,7 +50,13 @@ mod tests {
     #[test]
     fn the_party_of_each_case() {
         let (me, other) = (UserId(1), UserId(2));
-        for case in [Case::JoinRequest { applicant: me }, Case::Request { reporter: me }, Case::Roles { member: me }] {
+        for case in [
+            Case::JoinRequest { applicant: me },
+            Case::Request { reporter: me },
+            Case::Roles { member: me },
+            Case::ProxyBallot { household_member: me },
+            Case::Representative { household_member: me },
+        ] {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");
             assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));

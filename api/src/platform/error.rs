@@ -61,6 +61,8 @@ pub enum ApiError {
     PhoneNotBound,
     #[error(transparent)]
     Requests(#[from] crate::scenes::requests::error::RequestError),
+    #[error(transparent)]
+    Polls(#[from] crate::scenes::polls::error::PollError),
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -120,6 +122,7 @@ impl ApiError {
             ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
+            ApiError::Polls(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
@@ -198,6 +201,7 @@ impl ApiError {
             }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
+            ApiError::Polls(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -243,6 +247,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
+            ApiError::Polls(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }

@@ -6,4 +6,5 @@
 pub mod community;
 pub mod ledger_admin;
 pub mod notifications;
+pub mod polls;
 pub mod requests;
