@@ -8,6 +8,7 @@ mod health;
 mod logs;
 mod openapi;
 mod points;
+mod polls;
 mod requests_flow;
 mod requests_lifecycle;
 mod requests_stats;

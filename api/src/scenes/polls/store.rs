@@ -313,19 +313,39 @@ pub async fn by_receipt(
         .await?)
 }
 
-/// Polls of a community, newest first, after a keyset position.
+/// Polls of a community in id order, after a keyset position.
 pub async fn list(
     db: &impl ConnectionTrait,
     community: CommunityId,
-    before_id: Option<i64>,
-    limit: u64,
+    keyset: &crate::platform::pagination::Keyset,
 ) -> ApiResult<Vec<poll::Model>> {
     let mut query = poll::Entity::find()
         .filter(poll::Column::CommunityId.eq(community.0))
-        .order_by_desc(poll::Column::Id)
-        .limit(limit + 1);
-    if let Some(before) = before_id {
-        query = query.filter(poll::Column::Id.lt(before));
+        .order_by_asc(poll::Column::Id)
+        .limit(keyset.limit + 1);
+    if let Some(after) = keyset.after_id {
+        query = query.filter(poll::Column::Id.gt(after));
     }
     Ok(query.all(db).await?)
+}
+
+/// Names (or replaces) a household's representative.
+pub async fn set_representative(
+    db: &impl ConnectionTrait,
+    household_id: i64,
+    user: UserId,
+    named_by: UserId,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    use ehome_entities::household_representative as representative;
+    representative::Entity::delete_by_id(household_id).exec(db).await?;
+    representative::ActiveModel {
+        household_id: Set(household_id),
+        user_id: Set(user.0),
+        named_by: Set(named_by.0),
+        named_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }
