@@ -51,6 +51,11 @@ async fn run() -> anyhow::Result<ExitCode> {
             ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::ledger::run(action, &db).await
         }
+        Command::Polls { action } => {
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
+            ehome_api::cli::polls::run(action, &db).await
+        }
         Command::Admin { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::cli::admin::run(action, &db).await?;

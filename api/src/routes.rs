@@ -67,6 +67,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::community::routes(routes);
     crate::scenes::requests::routes(routes);
     crate::scenes::notifications::routes(routes);
+    crate::scenes::polls::routes(routes);
     crate::scenes::notices::routes(routes);
     crate::scenes::deliberations::routes(routes);
     crate::scenes::ledger_admin::routes(routes);

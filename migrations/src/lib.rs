@@ -10,6 +10,7 @@ mod m20261122_000004_widen_ledger_chains;
 mod m20261126_000005_create_ledger_account_shards;
 mod m20261126_000006_ledger_accounts_kept;
 mod m20261127_000007_refresh_family_started_at;
+mod m20261127_000011_create_polls;
 mod m20261127_000012_create_deliberation;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_ledger_account_shards::Migration),
             Box::new(m20261126_000006_ledger_accounts_kept::Migration),
             Box::new(m20261127_000007_refresh_family_started_at::Migration),
+            Box::new(m20261127_000011_create_polls::Migration),
             Box::new(m20261127_000012_create_deliberation::Migration),
         ]
     }

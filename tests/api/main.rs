@@ -10,6 +10,7 @@ mod logs;
 mod notices;
 mod openapi;
 mod points;
+mod polls;
 mod requests_flow;
 mod requests_lifecycle;
 mod requests_stats;

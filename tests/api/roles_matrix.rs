@@ -245,6 +245,23 @@ async fn every_protected_route_with_every_role() {
         case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
         case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/export", json!(null), &["demo-admin"]),
+        case(Method::POST, "/api/v1/polls", crate::polls::poll_body(&app, demo.community, json!({})), committee),
+        hidden(case(Method::GET, "/api/v1/polls", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}", json!(null), members), outsiders),
+        case(Method::POST, "/api/v1/polls/{id}/ballots", json!({"option_ids": [ids.option]}), &["demo-resident-1"]),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/polls/{id}/proxy-ballots",
+                json!({"household_id": demo.households[0][3], "option_ids": [ids.option], "note": "纸质选票"}),
+                deciders,
+            ),
+            outsiders,
+        ),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/results", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/results.csv", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/receipts/{hash}", json!(null), members), outsiders),
+        case(Method::PUT, "/api/v1/households/{id}/representative", json!({"user_id": target}), deciders),
     ];
 
     // Every route the app serves is either public or in this matrix.
@@ -264,7 +281,8 @@ async fn every_protected_route_with_every_role() {
                 .replace("{meeting_id}", &ids.meeting.to_string())
                 .replace("{version}", "1")
                 .replace("{id}", &ids.for_template(case.template))
-                .replace("{code}", &ids.for_template(case.template));
+                .replace("{code}", &ids.for_template(case.template))
+                .replace("{hash}", &ids.receipt);
             path.push_str(&ids.query_for(case.template));
             let token = tokens.get(caller).map(String::as_str);
             let mut request = app.request(case.method.clone(), &path, token);
@@ -309,11 +327,15 @@ struct Ids {
     leader: i64,
     account_code: String,
     transfer: String,
+    poll: i64,
+    option: i64,
+    receipt: String,
 }
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
-        let prefixes: [(&str, String); 12] = [
+        let prefixes: [(&str, String); 13] = [
+            ("/api/v1/polls", self.poll.to_string()),
             ("/api/v1/communities", self.community.to_string()),
             ("/api/v1/grids", self.grid.to_string()),
             ("/api/v1/buildings", self.building.to_string()),
@@ -338,6 +360,7 @@ impl Ids {
             }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
             "/api/v1/notices" | "/api/v1/deliberations" => format!("?community_id={}", self.community),
+            "/api/v1/polls" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
     }
@@ -384,7 +407,13 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         .post(&TransferRequest::single(accounts[0].id, accounts[1].id, Asset::Points, 1000, "volunteer_award"))
         .await
         .unwrap();
+    let (poll, options) = crate::polls::create_poll(app, demo, json!({})).await;
+    let voter = app.dev_login("demo-resident-1").await;
+    let ballot: Value = crate::polls::vote(app, &voter.access, poll, &options[..1]).await.json().await.unwrap();
     Ids {
+        poll,
+        option: options[0],
+        receipt: ballot["receipt"].as_str().unwrap().to_owned(),
         community,
         grid,
         building,

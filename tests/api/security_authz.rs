@@ -235,6 +235,8 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        route(Method::POST, "/api/v1/polls/{id}/proxy-ballots", JOIN_DECIDERS),
+        route(Method::PUT, "/api/v1/households/{id}/representative", JOIN_DECIDERS),
         transition("accept", HANDLERS),
         transition("start", HANDLERS),
         transition("resolve", HANDLERS),
@@ -285,6 +287,8 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
         "the chair signs their record",
     ),
     ("POST", "/api/v1/deliberations/{id}/resolutions", "the owner is never the recorder (the request's reporter)"),
+    ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
+    ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -312,6 +316,10 @@ struct Cases {
     requests: HashMap<&'static str, i64>,
     /// An anchored deliberation with one group whose members are the deciders: (deliberation, group).
     deliberation: (i64, i64),
+    /// A household of building 1 each join decider belongs to, and a poll they could record its
+    /// paper ballot in.
+    households: HashMap<&'static str, i64>,
+    poll: (i64, i64),
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -324,7 +332,13 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
     let group = json!({"name": "全体", "member_ids": members});
     let group = app.post_json(&format!("/deliberations/{deliberation}/groups"), Some(committee), &group).await;
     let deliberation = (deliberation, group["id"].as_i64().unwrap());
-    let mut cases = Cases { join_requests: HashMap::new(), requests: HashMap::new(), deliberation };
+    let mut cases = Cases {
+        join_requests: HashMap::new(),
+        requests: HashMap::new(),
+        deliberation,
+        households: HashMap::new(),
+        poll: (0, 0),
+    };
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -335,6 +349,14 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
+    let homes = app.demo().await.households[0].clone();
+    for (decider, home) in JOIN_DECIDERS.iter().zip([homes[1], homes[3], homes[4]]) {
+        crate::polls::join(app, at.community, home, s[*decider].user_id).await;
+        cases.households.insert(decider, home);
+    }
+    let body = crate::polls::poll_body(app, at.community, json!({}));
+    let poll: Value = app.post_json("/polls", Some(&s["demo-committee"].access), &body).await;
+    cases.poll = (poll["poll"]["id"].as_i64().unwrap(), poll["poll"]["options"][0]["id"].as_i64().unwrap());
     cases
 }
 
@@ -355,6 +377,13 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 }
                 None if decision.path.contains("deliberations") => {
                     (cases.deliberation.0, json!({"user_id": session.user_id, "reason": "理由"}))
+                }
+                None if decision.path.contains("proxy-ballots") => {
+                    let (poll, option) = cases.poll;
+                    (poll, json!({"household_id": cases.households[decider], "option_ids": [option], "note": "代投"}))
+                }
+                None if decision.path.contains("representative") => {
+                    (cases.households[decider], json!({"user_id": session.user_id}))
                 }
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {

@@ -27,6 +27,8 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/notices/{id}/read"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off"),
+    ("POST", "/api/v1/polls/{id}/ballots"),
+    ("PUT", "/api/v1/households/{id}/representative"),
 ];
 
 struct Case {
@@ -70,6 +72,15 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let (anchored, group) = anchored_deliberation(&app, &committee, community, building).await;
     let someone = app.dev_login("text-safety-someone").await.user_id;
     let rep = app.dev_login("text-safety-rep").await.user_id;
+    let poll_body = |title: &str, option: &str| {
+        let now = chrono::Utc::now();
+        json!({"community_id": community, "title": title, "options": ["同意", option], "scope": "community",
+               "eligibility": "household", "secrecy": "secret", "results_visibility": "live",
+               "opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+               "closes_at": (now + chrono::Duration::days(1)).to_rfc3339()})
+    };
+    let poll: Value = app.post_json("/polls", Some(&committee), &poll_body("增设快递柜", "反对")).await;
+    let poll = poll["poll"]["id"].as_i64().unwrap();
 
     let risky = |extra: Value| {
         let mut body = extra;
@@ -258,6 +269,15 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/deliberations/{delib}/resolutions"),
             &committee,
             risky(json!({"owner_id": demo.user("demo-leader"), "due_on": "2099-01-01", "description": "RISKY"})),
+        ),
+        case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body(RISKY, "反对")),
+        case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body("增设快递柜", RISKY)),
+        case(
+            Method::POST,
+            "/api/v1/polls/{id}/proxy-ballots",
+            format!("/polls/{poll}/proxy-ballots"),
+            &leader,
+            risky(json!({"household_id": demo.households[0][1], "option_ids": [], "note": "RISKY"})),
         ),
     ];
 

@@ -4,6 +4,7 @@
 mod deliberations;
 mod notices;
 mod party;
+pub mod polls;
 mod requests;
 
 use std::collections::HashMap;

@@ -25,6 +25,10 @@ pub enum Case {
     /// A seat on a deliberation's panel (a representative of a group, a professional): the committee
     /// member who would be seated does not seat themself.
     Panel { member: UserId },
+    /// A paper ballot recorded for a household: no member of it records the household's ballot.
+    ProxyBallot { household_member: UserId },
+    /// Naming a household's representative: no member of it names their own household's.
+    Representative { household_member: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -34,6 +38,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
         Case::Panel { member } => member == user,
+        Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
     }
 }
 
@@ -54,6 +59,8 @@ mod tests {
             Case::Request { reporter: me },
             Case::Roles { member: me },
             Case::Panel { member: me },
+            Case::ProxyBallot { household_member: me },
+            Case::Representative { household_member: me },
         ] {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");

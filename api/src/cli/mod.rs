@@ -1,7 +1,8 @@
-//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`.
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`.
 
 pub mod admin;
 pub mod ledger;
+pub mod polls;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,11 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         action: ledger::LedgerCommand,
+    },
+    /// Polls: verify a poll's ballot chain and recount it.
+    Polls {
+        #[command(subcommand)]
+        action: polls::PollsCommand,
     },
 }
 

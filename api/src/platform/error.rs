@@ -28,7 +28,10 @@ pub enum ApiError {
     #[error("invalid query: {0}")]
     InvalidQuery(String),
     #[error("invalid field {field}: {reason}")]
-    Validation { field: String, reason: String },
+    Validation {
+        field: String,
+        reason: String,
+    },
     #[error("not signed in or token invalid")]
     Unauthenticated,
     #[error("refresh token invalid, expired or revoked")]
@@ -46,7 +49,9 @@ pub enum ApiError {
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("rate limited; retry after {retry_after_seconds}s")]
-    RateLimited { retry_after_seconds: u64 },
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     #[error(transparent)]
     Community(#[from] crate::scenes::community::error::CommunityError),
     #[error("WeChat code invalid or used")]
@@ -65,6 +70,8 @@ pub enum ApiError {
     Notices(#[from] crate::scenes::notices::error::NoticeError),
     #[error(transparent)]
     Deliberations(#[from] crate::scenes::deliberations::error::DeliberationError),
+    #[error(transparent)]
+    Polls(#[from] crate::scenes::polls::error::PollError),
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -126,6 +133,7 @@ impl ApiError {
             ApiError::Requests(err) => err.code(),
             ApiError::Notices(err) => err.code(),
             ApiError::Deliberations(err) => err.code(),
+            ApiError::Polls(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
@@ -206,6 +214,7 @@ impl ApiError {
             ApiError::Requests(err) => err.message(lang),
             ApiError::Notices(err) => err.message(lang),
             ApiError::Deliberations(err) => err.message(lang),
+            ApiError::Polls(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -253,6 +262,7 @@ impl ResponseError for ApiError {
             ApiError::Requests(err) => err.status(),
             ApiError::Notices(err) => err.status(),
             ApiError::Deliberations(err) => err.status(),
+            ApiError::Polls(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }

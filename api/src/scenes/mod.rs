@@ -8,4 +8,5 @@ pub mod deliberations;
 pub mod ledger_admin;
 pub mod notices;
 pub mod notifications;
+pub mod polls;
 pub mod requests;
