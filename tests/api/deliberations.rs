@@ -266,3 +266,45 @@ async fn closing_listing_and_the_limits_of_the_panel() {
     let again = act(&app, &committee.access, id, "anchor", None).await;
     assert_eq!((again.status().as_u16(), error_code(again).await.as_str()), (409, "DELIBERATION_WRONG_STATUS"));
 }
+
+#[tokio::test]
+async fn a_group_elects_its_representatives_by_a_group_poll() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let [committee, a, b, c] = app.dev_logins(["demo-committee", "owner-a", "owner-b", "owner-c"]).await;
+    let topic = json!({"community_id": demo.community, "title": "底商外摆", "issue": "外摆占道",
+        "scope": {"kind": "buildings", "ids": [demo.buildings[0]]}});
+    let id = created(&app, &committee.access, "/deliberations", topic).await["id"].as_i64().unwrap();
+    assert_eq!(act(&app, &committee.access, id, "anchor", None).await.status(), 200);
+    let members = json!({"name": "底商业主", "member_ids": [a.user_id, b.user_id, c.user_id]});
+    let group = created(&app, &committee.access, &format!("/deliberations/{id}/groups"), members).await;
+    let election = format!("/deliberations/{id}/groups/{}/election", group["id"]);
+    let closes_at = (app.clock.now() + Duration::hours(2)).to_rfc3339();
+    let body = json!({"candidate_ids": [a.user_id, b.user_id, c.user_id], "seats": 2, "closes_at": closes_at});
+    let poll = created(&app, &committee.access, &election, body.clone()).await["poll_id"].as_i64().unwrap();
+    let (status, code) = refused(&app, &committee.access, &election, body).await;
+    assert_eq!((status, code.as_str()), (409, "ELECTION_EXISTS"));
+    let (status, code) = refused(&app, &committee.access, &format!("{election}/seats"), json!({})).await;
+    assert_eq!((status, code.as_str()), (409, "ELECTION_NOT_CLOSED"));
+
+    // The members vote on the polls scene's route; the candidates' options are in order.
+    let detail = app.get_json(&format!("/polls/{poll}"), Some(&a.access)).await;
+    let options: Vec<i64> =
+        detail["poll"]["options"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    for (voter, choice) in
+        [(&a, vec![options[1], options[2]]), (&b, vec![options[1], options[2]]), (&c, vec![options[1]])]
+    {
+        let cast = post(&app, &voter.access, &format!("/polls/{poll}/ballots"), json!({"option_ids": choice})).await;
+        assert_eq!(cast.status(), 201, "{}", cast.text().await.unwrap());
+    }
+    app.clock.advance(Duration::hours(3));
+    let [committee, b] = app.dev_logins(["demo-committee", "owner-b"]).await;
+    let seated = created(&app, &committee.access, &format!("{election}/seats"), json!({})).await;
+    let elected: Vec<i64> =
+        seated["items"].as_array().unwrap().iter().map(|s| s["user_id"].as_i64().unwrap()).collect();
+    assert_eq!(elected, vec![b.user_id, c.user_id], "most votes first");
+    assert!(seated["items"].as_array().unwrap().iter().all(|s| s["chosen_by"] == "elected"));
+    assert_eq!(act(&app, &committee.access, id, "choose_representatives", None).await.status(), 200);
+    let shown = app.get_json(&format!("/deliberations/{id}"), Some(&b.access)).await;
+    assert_eq!(shown["groups"][0]["poll_id"], poll);
+}

@@ -186,6 +186,19 @@ async fn every_protected_route_with_every_role() {
         hidden(
             case(
                 Method::POST,
+                "/api/v1/deliberations/{id}/groups/{group_id}/election",
+                json!({"candidate_ids": [target], "seats": 1, "closes_at": "2030-01-01T10:00:00Z"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/groups/{group_id}/election/seats", json!({}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
                 "/api/v1/deliberations/{id}/professionals",
                 json!({"user_id": target, "profession": "lawyer"}),
                 committee,

@@ -279,6 +279,8 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/deliberations/{id}/transitions", "moves a topic; seats on the panel are the decisions"),
     ("POST", "/api/v1/deliberations/{id}/groups", "names who is affected; seats are decided apart"),
     ("POST", "/api/v1/deliberations/{id}/meetings", "schedules a meeting"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election", "opens the group's vote; the group decides"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election/seats", "seats whom the group's poll elected"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees", "the chair records who was there"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes", "the chair's record of the meeting"),
     (

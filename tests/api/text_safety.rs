@@ -26,6 +26,10 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/requests/{id}/me-too"),
     ("POST", "/api/v1/notices/{id}/read"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees"),
+    // The election's ballot shows the group's name and the candidates' nicknames, both screened
+    // already; the election is screened again as a poll.
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election/seats"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off"),
     ("POST", "/api/v1/polls/{id}/ballots"),
     ("PUT", "/api/v1/households/{id}/representative"),

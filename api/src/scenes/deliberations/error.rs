@@ -21,6 +21,14 @@ pub enum DeliberationError {
     MinutesAlreadySignedOff,
     #[error("no resolutions yet")]
     NoResolutions,
+    #[error("the group already has an election")]
+    ElectionExists,
+    #[error("the group has no election")]
+    NoElection,
+    #[error("the election has not closed")]
+    ElectionNotClosed,
+    #[error("the last seat is tied")]
+    ElectionTied,
 }
 
 impl DeliberationError {
@@ -44,6 +52,10 @@ impl DeliberationError {
             DeliberationError::MinutesNotSignedOff => "MINUTES_NOT_SIGNED_OFF",
             DeliberationError::MinutesAlreadySignedOff => "MINUTES_ALREADY_SIGNED_OFF",
             DeliberationError::NoResolutions => "NO_RESOLUTIONS",
+            DeliberationError::ElectionExists => "ELECTION_EXISTS",
+            DeliberationError::NoElection => "NO_ELECTION",
+            DeliberationError::ElectionNotClosed => "ELECTION_NOT_CLOSED",
+            DeliberationError::ElectionTied => "ELECTION_TIED",
         }
     }
 
@@ -66,6 +78,10 @@ impl DeliberationError {
             DeliberationError::MinutesNotSignedOff if zh => "尚无经主持人签署的会议纪要".to_owned(),
             DeliberationError::MinutesAlreadySignedOff if zh => "该版本纪要已签署，请提交更正版本".to_owned(),
             DeliberationError::NoResolutions if zh => "尚未形成议事决议".to_owned(),
+            DeliberationError::ElectionExists if zh => "该群体已发起代表推选".to_owned(),
+            DeliberationError::NoElection if zh => "该群体尚未发起代表推选".to_owned(),
+            DeliberationError::ElectionNotClosed if zh => "代表推选尚未结束".to_owned(),
+            DeliberationError::ElectionTied if zh => "最后一个席位票数相同，请群体协商决定".to_owned(),
             other => other.to_string(),
         }
     }

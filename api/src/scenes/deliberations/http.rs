@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use super::election::{self, ElectionDraft};
 use super::lifecycle::{Action, Profession, Severity, Urgency};
 use super::meetings::{self, MeetingDraft, MinutesDraft};
 use super::resolutions::{self, ResolutionDraft};
@@ -183,6 +184,52 @@ pub async fn appoint(
     let (actor, loaded) = load(&state, caller, id).await?;
     let seat = service::appoint(&state, &actor, &loaded, group_id, UserId(body.user_id), reason).await?;
     Ok(HttpResponse::Created().json(views::seat_view(seat)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionBody {
+    candidate_ids: Vec<i64>,
+    seats: u32,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: DateTime<Utc>,
+}
+
+pub async fn open_election(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ElectionBody>,
+) -> ApiResult<HttpResponse> {
+    let (id, group_id) = path.into_inner();
+    let body = body.into_inner();
+    let mut candidates = body.candidate_ids.clone();
+    candidates.sort_unstable();
+    candidates.dedup();
+    if candidates.is_empty() || candidates.len() != body.candidate_ids.len() || candidates.len() > 20 {
+        return Err(ApiError::validation("candidate_ids", "1 to 20 members of the group, each once"));
+    }
+    let draft = ElectionDraft {
+        candidates: body.candidate_ids.into_iter().map(UserId).collect(),
+        seats: body.seats,
+        opens_at: body.opens_at,
+        closes_at: body.closes_at,
+    };
+    let (actor, loaded) = load(&state, caller, id).await?;
+    let (group, poll_id) = election::open(&state, &actor, &loaded, group_id, draft).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"group_id": group.id, "poll_id": poll_id})))
+}
+
+pub async fn seat_elected(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (id, group_id) = path.into_inner();
+    let (actor, loaded) = load(&state, caller, id).await?;
+    let seated = election::seat_elected(&state, &actor, &loaded, group_id).await?;
+    let items: Vec<views::SeatView> = seated.into_iter().map(views::seat_view).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 //! resolutions become 邻办事 requests (category 协商决议), and the deliberation is carried out when
 //! every one is confirmed.
 
+mod election;
 pub mod error;
 mod http;
 pub mod jobs;
@@ -25,6 +26,8 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.post("/deliberations/{id}/transitions", http::transition);
     routes.post("/deliberations/{id}/groups", http::add_group);
     routes.post("/deliberations/{id}/groups/{group_id}/representatives", http::appoint);
+    routes.post("/deliberations/{id}/groups/{group_id}/election", http::open_election);
+    routes.post("/deliberations/{id}/groups/{group_id}/election/seats", http::seat_elected);
     routes.post("/deliberations/{id}/professionals", http::invite_professional);
     routes.post("/deliberations/{id}/meetings", http::schedule);
     routes.post("/deliberations/{id}/meetings/{meeting_id}/attendees", http::mark_attendees);

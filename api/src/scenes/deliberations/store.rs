@@ -256,6 +256,21 @@ pub async fn members_of(db: &impl ConnectionTrait, groups: &[i64]) -> Result<Vec
     Ok(rows.into_iter().map(|r| (r.group_id, r.user_id)).collect())
 }
 
+/// Records the poll that elects a group's representatives, once (compare-and-set on the empty
+/// column): a second election racing the first is `ELECTION_EXISTS`.
+pub async fn set_group_poll(db: &impl ConnectionTrait, group_id: i64, poll_id: i64) -> Result<(), ApiError> {
+    let done = deliberation_group::Entity::update_many()
+        .col_expr(deliberation_group::Column::PollId, Expr::value(poll_id))
+        .filter(deliberation_group::Column::Id.eq(group_id))
+        .filter(deliberation_group::Column::PollId.is_null())
+        .exec(db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(DeliberationError::ElectionExists.into());
+    }
+    Ok(())
+}
+
 /// A seat to add to the panel.
 pub struct Seat {
     pub deliberation_id: i64,

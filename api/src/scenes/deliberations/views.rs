@@ -62,10 +62,18 @@ pub struct GroupView {
     name: String,
     description: String,
     member_ids: Vec<i64>,
+    /// The poll electing its representatives, when one was opened.
+    poll_id: Option<i64>,
 }
 
 pub fn group_view(group: deliberation_group::Model, members: Vec<i64>) -> GroupView {
-    GroupView { id: group.id, name: group.name, description: group.description, member_ids: members }
+    GroupView {
+        id: group.id,
+        name: group.name,
+        description: group.description,
+        member_ids: members,
+        poll_id: group.poll_id,
+    }
 }
 
 #[derive(Debug, Serialize)]
