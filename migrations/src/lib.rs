@@ -10,6 +10,9 @@ mod m20261122_000004_widen_ledger_chains;
 mod m20261126_000005_create_ledger_account_shards;
 mod m20261126_000006_ledger_accounts_kept;
 mod m20261127_000007_refresh_family_started_at;
+mod m20261127_000008_create_volunteering;
+mod m20261127_000009_create_service_hours;
+mod m20261127_000010_create_alliance;
 mod m20261127_000011_create_polls;
 mod m20261127_000012_create_deliberation;
 
@@ -26,6 +29,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_ledger_account_shards::Migration),
             Box::new(m20261126_000006_ledger_accounts_kept::Migration),
             Box::new(m20261127_000007_refresh_family_started_at::Migration),
+            Box::new(m20261127_000008_create_volunteering::Migration),
+            Box::new(m20261127_000009_create_service_hours::Migration),
+            Box::new(m20261127_000010_create_alliance::Migration),
             Box::new(m20261127_000011_create_polls::Migration),
             Box::new(m20261127_000012_create_deliberation::Migration),
         ]

@@ -76,6 +76,11 @@ async fn every_protected_route_with_every_role() {
     // Roles are read and set for a user who is not among the callers, so that granting them changes no
     // caller's rights (reading one's own roles is tested in community.rs).
     let role_viewers = committee;
+    // 邻互助: those who run volunteering, the demo team's leader (demo-resident-1, an approved
+    // volunteer) with them, and the approved volunteers who may sign up.
+    let organisers = &["demo-admin", "demo-committee", "demo-social"];
+    let team_managers = &["demo-admin", "demo-committee", "demo-social", "demo-resident-1"];
+    let volunteers = &["demo-resident-1"];
     let target = app.dev_login("matrix-role-target").await.user_id;
     let cases = vec![
         case(Method::GET, "/api/v1/me", json!(null), SIGNED_IN),
@@ -275,7 +280,74 @@ async fn every_protected_route_with_every_role() {
         hidden(case(Method::GET, "/api/v1/polls/{id}/results.csv", json!(null), members), outsiders),
         hidden(case(Method::GET, "/api/v1/polls/{id}/receipts/{hash}", json!(null), members), outsiders),
         case(Method::PUT, "/api/v1/households/{id}/representative", json!({"user_id": target}), deciders),
+        case(
+            Method::POST,
+            "/api/v1/volunteers",
+            json!({"community_id": ids.community, "skills": ["environment"]}),
+            members,
+        ),
+        case(Method::GET, "/api/v1/volunteers", json!(null), organisers),
+        case(Method::GET, "/api/v1/volunteers/me", json!(null), SIGNED_IN),
+        // The registration is a stranger's: only they change it.
+        case(Method::PATCH, "/api/v1/volunteers/{id}", json!({"leaderboard_consent": false}), &[]),
+        case(Method::POST, "/api/v1/volunteers/{id}/decision", json!({"decision": "approve"}), organisers),
+        case(Method::GET, "/api/v1/communities/{id}/volunteering", json!(null), members),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            json!({"community_id": ids.community, "name": "矩阵服务队", "leader_id": ids.team_leader}),
+            organisers,
+        ),
+        case(Method::GET, "/api/v1/teams", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/teams/{id}", json!(null), members), outsiders),
+        hidden(
+            case(Method::POST, "/api/v1/teams/{id}/members", json!({"user_id": ids.team_leader}), team_managers),
+            outsiders,
+        ),
+        hidden(case(Method::DELETE, "/api/v1/teams/{id}/members/{user_id}", json!(null), team_managers), outsiders),
+        case(Method::POST, "/api/v1/activities", app.activity_body(ids.community, json!({})), organisers),
+        case(Method::GET, "/api/v1/activities", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/activities/{id}", json!(null), members), outsiders),
+        hidden(case(Method::PATCH, "/api/v1/activities/{id}", json!({"capacity": 20}), organisers), outsiders),
+        hidden(
+            case(Method::POST, "/api/v1/activities/{id}/transitions", json!({"action": "publish"}), organisers),
+            outsiders,
+        ),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/beneficiaries", json!({"count": 3}), organisers), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/signups", json!({}), volunteers), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/signups", json!(null), organisers), outsiders),
+        // Members who never signed up are told so (409), not refused.
+        hidden(case(Method::DELETE, "/api/v1/activities/{id}/signups/me", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/checkin-code", json!(null), organisers), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/wxacode", json!(null), organisers), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/checkin", json!({"code": "000000"}), members), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/checkout", json!({"code": "000000"}), members), outsiders),
+        // Service hours: the activity's organisers review and decide (the activity has not ended, so
+        // their decisions are 409); everyone reads their own hours and points.
+        case(Method::GET, "/api/v1/activities/{id}/hours", json!(null), organisers),
+        case(Method::POST, "/api/v1/activities/{id}/hours/approve", json!({}), organisers),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            json!({"minutes": 60, "reason": "更正"}),
+            organisers,
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            json!({"reason": "未参加"}),
+            organisers,
+        ),
+        case(Method::GET, "/api/v1/me/hours", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.csv", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.html", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/communities/{id}/leaderboard", json!(null), members),
+        case(Method::GET, "/api/v1/communities/{id}/volunteering.csv", json!(null), committee),
+        case(Method::GET, "/api/v1/me/points", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/points/history", json!(null), SIGNED_IN),
     ];
+    let mut cases = cases;
+    cases.extend(alliance_cases(&ids, members, outsiders));
 
     // Every route the app serves is either public or in this matrix.
     let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
@@ -293,6 +365,7 @@ async fn every_protected_route_with_every_role() {
                 .replace("{group_id}", &ids.group.to_string())
                 .replace("{meeting_id}", &ids.meeting.to_string())
                 .replace("{version}", "1")
+                .replace("{signup_id}", "1")
                 .replace("{id}", &ids.for_template(case.template))
                 .replace("{code}", &ids.for_template(case.template))
                 .replace("{hash}", &ids.receipt);
@@ -325,6 +398,7 @@ async fn every_protected_route_with_every_role() {
 }
 
 struct Ids {
+    alliance: Alliance,
     community: i64,
     grid: i64,
     building: i64,
@@ -343,12 +417,24 @@ struct Ids {
     poll: i64,
     option: i64,
     receipt: String,
+    /// A pending volunteer registration by a resident who is not among the callers.
+    volunteer: i64,
+    /// A team led by demo-resident-1, and a published activity open to the whole community.
+    team: i64,
+    team_leader: i64,
+    activity: i64,
 }
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
-        let prefixes: [(&str, String); 13] = [
+        if let Some(id) = self.alliance.for_template(template) {
+            return id.to_string();
+        }
+        let prefixes: [(&str, String); 16] = [
             ("/api/v1/polls", self.poll.to_string()),
+            ("/api/v1/volunteers", self.volunteer.to_string()),
+            ("/api/v1/teams", self.team.to_string()),
+            ("/api/v1/activities", self.activity.to_string()),
             ("/api/v1/communities", self.community.to_string()),
             ("/api/v1/grids", self.grid.to_string()),
             ("/api/v1/buildings", self.building.to_string()),
@@ -374,6 +460,7 @@ impl Ids {
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
             "/api/v1/notices" | "/api/v1/deliberations" => format!("?community_id={}", self.community),
             "/api/v1/polls" => format!("?community_id={}", self.community),
+            "/api/v1/volunteers" | "/api/v1/teams" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
     }
@@ -423,7 +510,31 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
     let (poll, options) = crate::polls::create_poll(app, demo, json!({})).await;
     let voter = app.dev_login("demo-resident-1").await;
     let ballot: Value = crate::polls::vote(app, &voter.access, poll, &options[..1]).await.json().await.unwrap();
+    // 邻互助: demo-resident-1 an approved volunteer leading a team, a stranger's pending
+    // registration, and a published activity.
+    let social = app.dev_login("demo-social").await.access;
+    let leader = app.dev_login("demo-resident-1").await;
+    app.approved_volunteer(community, &leader, &social).await;
+    let team: Value = app
+        .post_json(
+            "/teams",
+            Some(&social),
+            &json!({"community_id": community, "name": "环境美化队", "leader_id": leader.user_id}),
+        )
+        .await;
+    let applicant = app.dev_login("matrix-applicant").await;
+    let roles = json!({"roles": [{"role": "resident"}]});
+    app.put(&format!("/communities/{community}/members/{}/roles", applicant.user_id), Some(&committee.access), &roles)
+        .await;
+    let body = json!({"community_id": community, "skills": ["environment"]});
+    let registration: Value = app.post_json("/volunteers", Some(&applicant.access), &body).await;
+    let activity = app.published_activity(&committee.access, community, json!({"capacity": 50})).await;
     Ids {
+        volunteer: registration["id"].as_i64().unwrap(),
+        team: team["id"].as_i64().unwrap(),
+        team_leader: leader.user_id,
+        activity,
+        alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
         poll,
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),
@@ -467,4 +578,102 @@ async fn deliberation_in_meeting(app: &TestApp, committee: &str, community: i64,
     let minutes = json!({"text": "纪要", "decisions": "决定"});
     app.post(&format!("/deliberations/{id}/meetings/{meeting}/minutes"), Some(committee), &minutes).await;
     (id, group, meeting)
+}
+
+/// The alliance's fixture: the demo shop (its clerk is `demo-shop`) and an offer of it; a pending shop
+/// and an approved one with an invite, both of `demo-resident-2` (not a caller); and that resident's
+/// codes at the demo shop: one to capture, one to cancel, one captured to refund.
+struct Alliance {
+    shop: i64,
+    pending_shop: i64,
+    offer: i64,
+    invite: String,
+    code: String,
+    to_cancel: i64,
+    to_refund: i64,
+}
+
+impl Alliance {
+    fn for_template(&self, template: &str) -> Option<i64> {
+        match template {
+            "/api/v1/merchants/{id}/transitions" => Some(self.pending_shop),
+            "/api/v1/redemptions/{id}/cancel" => Some(self.to_cancel),
+            "/api/v1/redemptions/{id}/refund" => Some(self.to_refund),
+            t if t.starts_with("/api/v1/merchants/") => Some(self.shop),
+            t if t.starts_with("/api/v1/offers/") => Some(self.offer),
+            _ => None,
+        }
+    }
+}
+
+async fn alliance_fixture(app: &TestApp, demo: &Demo, committee: &str, owner: &ehome_tests::Session) -> Alliance {
+    let clerk = app.dev_login("demo-shop").await.access;
+    let shop = app.get_json("/merchants", Some(&clerk)).await["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(&clerk, shop, "洗剪吹", "1", json!({})).await;
+    let apply = |name: &str| {
+        json!({"community_id": demo.community, "name": name, "kind": "shop", "business_category": "理发",
+            "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
+            "alliance_level": "community"})
+    };
+    let pending_shop =
+        app.post_json("/merchants", Some(&owner.access), &apply("待审商家")).await["id"].as_i64().unwrap();
+    let own = app.open_shop(&owner.access, committee, demo.community, "community", "自家小店").await;
+    let invite = app.post_json(&format!("/merchants/{own}/staff-invites"), Some(&owner.access), &json!({})).await;
+    app.award_points(demo.community, owner.user_id, "10").await;
+    let (_, code) = app.code_for(&owner.access, offer).await;
+    let (to_cancel, _) = app.code_for(&owner.access, offer).await;
+    let (to_refund, captured) = app.code_for(&owner.access, offer).await;
+    assert_eq!(app.redeem(&clerk, &captured).await.status(), 200);
+    Alliance {
+        shop,
+        pending_shop,
+        offer,
+        invite: invite["code"].as_str().unwrap().to_owned(),
+        code,
+        to_cancel,
+        to_refund,
+    }
+}
+
+/// The alliance's routes. Offers are for the members of the alliance's communities, so a platform
+/// admin (a member of none) does not find one to use, as the newcomer does not.
+fn alliance_cases(ids: &Ids, members: &[&'static str], outsiders: &[&'static str]) -> Vec<Case> {
+    let a = &ids.alliance;
+    let committee: &[&'static str] = &["demo-admin", "demo-committee"];
+    let shop_people: &[&'static str] = &["demo-admin", "demo-committee", "demo-shop"];
+    let clerks: &[&'static str] = &["demo-shop"];
+    let residents: Vec<&'static str> = members.iter().copied().filter(|m| *m != "demo-admin").collect();
+    let not_residents: &[&'static str] = &["demo-admin", "demo-newcomer"];
+    let application = json!({"community_id": ids.community, "name": "矩阵{caller}的店", "kind": "shop",
+        "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
+        "licence_number": "91330203MA2", "alliance_level": "community"});
+    let offer = json!({"title": "矩阵优惠", "price_points": "1", "valid_until": "2099-01-01T00:00:00Z"});
+    vec![
+        case(Method::GET, "/api/v1/merchants", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/merchants/{id}", json!(null), members), outsiders),
+        case(Method::POST, "/api/v1/merchants/{id}/transitions", json!({"action": "approve"}), committee),
+        case(Method::POST, "/api/v1/merchants/{id}/staff-invites", json!({}), &[]),
+        case(Method::GET, "/api/v1/merchants/{id}/staff", json!(null), committee),
+        case(Method::DELETE, "/api/v1/merchants/{id}/staff/{user_id}", json!(null), &[]),
+        case(Method::POST, "/api/v1/merchants/{id}/offers", offer, clerks),
+        hidden(case(Method::GET, "/api/v1/merchants/{id}/offers", json!(null), members), outsiders),
+        case(Method::GET, "/api/v1/offers", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/offers/{id}", json!(null), &residents), not_residents),
+        hidden(case(Method::PATCH, "/api/v1/offers/{id}", json!({"title": "新标题"}), clerks), not_residents),
+        hidden(
+            case(Method::POST, "/api/v1/redemptions/codes", json!({"offer_id": a.offer}), &residents),
+            not_residents,
+        ),
+        case(Method::POST, "/api/v1/redemptions", json!({"code": a.code}), clerks),
+        hidden(case(Method::POST, "/api/v1/redemptions/{id}/cancel", json!({}), &[]), SIGNED_IN),
+        case(Method::POST, "/api/v1/redemptions/{id}/refund", json!({}), shop_people),
+        case(Method::GET, "/api/v1/merchants/{id}/redemptions", json!(null), shop_people),
+        case(Method::GET, "/api/v1/me/redemptions", json!(null), SIGNED_IN),
+        // Last, since they change what is offered and who works where: the clerk (the last caller)
+        // withdraws the offer, the first caller (the admin) joins a shop's staff, and everyone
+        // applies for a shop of their own.
+        hidden(case(Method::DELETE, "/api/v1/offers/{id}", json!(null), clerks), not_residents),
+        case(Method::POST, "/api/v1/staff-invites/accept", json!({"code": a.invite}), SIGNED_IN),
+        case(Method::POST, "/api/v1/merchants", application, SIGNED_IN),
+    ]
 }

@@ -225,7 +225,18 @@ const JOIN_DECIDERS: &[&str] = &["demo-leader", "demo-committee", "demo-admin"];
 const HANDLERS: &[&str] = &["demo-leader", "demo-grid", "demo-committee", "demo-admin"];
 const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
+const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
+/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
+const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
+/// Who redeems at the demo shop's counter.
+const CLERKS: &[&str] = &["demo-shop"];
+const MERCHANT_DECISIONS: &str = "/api/v1/merchants/{id}/transitions";
+const CAPTURE: &str = "/api/v1/redemptions";
+const REFUND: &str = "/api/v1/redemptions/{id}/refund";
+/// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
+/// of no community, so has no redemption of their own to refund).
+const REFUNDERS: &[&str] = &["demo-committee"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -237,6 +248,10 @@ fn decisions() -> Vec<Decision> {
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
         route(Method::POST, "/api/v1/polls/{id}/proxy-ballots", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/households/{id}/representative", JOIN_DECIDERS),
+        route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/decline", ORGANISERS),
         transition("accept", HANDLERS),
         transition("start", HANDLERS),
         transition("resolve", HANDLERS),
@@ -246,6 +261,9 @@ fn decisions() -> Vec<Decision> {
         transition("release", MODERATORS),
         route(Method::POST, "/api/v1/deliberations/{id}/groups/{group_id}/representatives", MODERATORS),
         route(Method::POST, "/api/v1/deliberations/{id}/professionals", MODERATORS),
+        route(Method::POST, MERCHANT_DECISIONS, MODERATORS),
+        route(Method::POST, CAPTURE, CLERKS),
+        route(Method::POST, REFUND, REFUNDERS),
     ]
 }
 
@@ -291,6 +309,28 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/deliberations/{id}/resolutions", "the owner is never the recorder (the request's reporter)"),
     ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
     ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
+    ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
+    ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
+    ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
+    ("POST", "/api/v1/teams/{id}/members", "arranges a team (approved volunteers only); no one's case"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}", "arranges a team; no one's case"),
+    ("POST", "/api/v1/activities", "organises an activity"),
+    ("PATCH", "/api/v1/activities/{id}", "edits a draft activity"),
+    ("POST", "/api/v1/activities/{id}/transitions", "moves an activity; decides about no person"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries", "a count of people served"),
+    ("POST", "/api/v1/activities/{id}/signups", "the volunteer's own sign-up"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
+    ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/merchants", "the owner opens their own case"),
+    ("POST", "/api/v1/merchants/{id}/staff-invites", "the owner runs their own shop"),
+    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}", "the owner runs their own shop"),
+    ("POST", "/api/v1/staff-invites/accept", "accepts the owner's invitation; the owner decided"),
+    ("POST", "/api/v1/merchants/{id}/offers", "the shop's own offers"),
+    ("PATCH", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
+    ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -322,6 +362,15 @@ struct Cases {
     /// paper ballot in.
     households: HashMap<&'static str, i64>,
     poll: (i64, i64),
+    volunteers: HashMap<&'static str, i64>,
+    /// An ended activity and the decider's own sign-up to it.
+    hours: HashMap<&'static str, (i64, i64)>,
+    /// A pending shop each moderator owns.
+    shops: HashMap<&'static str, i64>,
+    /// A code each clerk holds for their own shop's offer.
+    codes: HashMap<&'static str, String>,
+    /// A redemption of each moderator's own, captured at the demo shop.
+    redemptions: HashMap<&'static str, i64>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -340,7 +389,18 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         deliberation,
         households: HashMap::new(),
         poll: (0, 0),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
+        shops: HashMap::new(),
+        codes: HashMap::new(),
+        redemptions: HashMap::new(),
     };
+    for decider in VOLUNTEER_DECIDERS {
+        let body = json!({"community_id": at.community, "skills": ["environment"]});
+        let registration = app.post("/volunteers", Some(&s[*decider].access), &body).await;
+        assert_eq!(registration.status(), 201, "{decider} registers as a volunteer");
+        cases.volunteers.insert(decider, registration.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -359,19 +419,56 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
     let body = crate::polls::poll_body(app, at.community, json!({}));
     let poll: Value = app.post_json("/polls", Some(&s["demo-committee"].access), &body).await;
     cases.poll = (poll["poll"]["id"].as_i64().unwrap(), poll["poll"]["options"][0]["id"].as_i64().unwrap());
+    let demo = app.demo().await;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
+    for decider in ORGANISERS {
+        let signup =
+            crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
+        cases.hours.insert(decider, (activity, signup));
+    }
+    alliance_cases(app, s, at, &mut cases).await;
     cases
+}
+
+/// The alliance's cases: a shop each moderator applied for, a code of the clerk's own at their shop,
+/// and a redemption of each moderator's own that the clerk captured.
+async fn alliance_cases(app: &TestApp, s: &HashMap<String, Session>, at: &Place, cases: &mut Cases) {
+    let clerk = &s["demo-shop"].access;
+    let shops = app.get_json("/merchants", Some(clerk)).await;
+    let shop = shops["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(clerk, shop, "洗剪吹", "10", json!({})).await;
+    for decider in MODERATORS {
+        let body = json!({"community_id": at.community, "name": format!("{decider}的店"), "kind": "shop",
+            "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
+            "licence_number": "91330203MA2", "alliance_level": "community"});
+        let applied = app.post_json("/merchants", Some(&s[*decider].access), &body).await;
+        cases.shops.insert(decider, applied["id"].as_i64().unwrap());
+    }
+    for decider in REFUNDERS {
+        app.award_points(at.community, s[*decider].user_id, "10").await;
+        let (id, code) = app.code_for(&s[*decider].access, offer).await;
+        assert_eq!(app.redeem(clerk, &code).await.status(), 200, "the clerk redeems {decider}'s code");
+        cases.redemptions.insert(decider, id);
+    }
+    for clerk_name in CLERKS {
+        app.award_points(at.community, s[*clerk_name].user_id, "10").await;
+        let (_, code) = app.code_for(&s[*clerk_name].access, offer).await;
+        cases.codes.insert(clerk_name, code);
+    }
 }
 
 #[tokio::test]
 async fn every_decision_route_refuses_a_party_to_the_case() {
     let table = decisions();
     assert_every_decision_is_listed(&table);
-    let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social"];
+    let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social", "demo-shop"];
     let (app, s, at) = demo(&names).await;
     let cases = cases_of(&app, &s, &at).await;
     for decision in &table {
         for decider in decision.deciders {
             let session = &s[*decider];
+            let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
                 None if decision.path.ends_with("professionals") => {
@@ -387,6 +484,15 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 None if decision.path.contains("representative") => {
                     (cases.households[decider], json!({"user_id": session.user_id}))
                 }
+                None if decision.path.contains("volunteers") => {
+                    (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
+                None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
+                None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
+                None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
+                None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
+                None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
+                None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});
@@ -400,7 +506,8 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 .path
                 .replace("{id}", &id.to_string())
                 .replace("{user_id}", &session.user_id.to_string())
-                .replace("{group_id}", &cases.deliberation.1.to_string());
+                .replace("{group_id}", &cases.deliberation.1.to_string())
+                .replace("{signup_id}", &signup.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
             let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);

@@ -24,6 +24,22 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read"),
     ("POST", "/api/v1/me/notifications/read-all"),
     ("POST", "/api/v1/requests/{id}/me-too"),
+    ("POST", "/api/v1/merchants/{id}/staff-invites"),
+    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}"),
+    ("POST", "/api/v1/staff-invites/accept"),
+    ("DELETE", "/api/v1/offers/{id}"),
+    ("POST", "/api/v1/redemptions/codes"),
+    ("POST", "/api/v1/redemptions"),
+    ("POST", "/api/v1/redemptions/{id}/cancel"),
+    ("POST", "/api/v1/teams/{id}/members"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}"),
+    ("POST", "/api/v1/activities/{id}/transitions"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries"),
+    ("POST", "/api/v1/activities/{id}/signups"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me"),
+    ("POST", "/api/v1/activities/{id}/checkin"),
+    ("POST", "/api/v1/activities/{id}/checkout"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
     ("POST", "/api/v1/notices/{id}/read"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees"),
     // The election's ballot shows the group's name and the candidates' nicknames, both screened
@@ -59,6 +75,13 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let newcomer = app.dev_login("demo-newcomer").await.access;
     let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
     let household = demo.households[0][0];
+    // The alliance: the demo shop, an offer of its clerk's and a resident's code for it.
+    let clerk = app.dev_login("demo-shop").await.access;
+    let shops = app.get_json("/merchants", Some(&resident)).await;
+    let shop = shops["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
+    app.award_points(community, demo.user("demo-resident-1"), "10").await;
+    let (redemption, _) = app.code_for(&resident, offer).await;
     let repair = demo.category("repair");
     let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     let claim: Value = app
@@ -68,6 +91,20 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         .await
         .unwrap();
     let claim = claim["id"].as_i64().unwrap();
+    // 邻互助: demo-resident-2 an approved volunteer (a team's leader), the building leader's pending
+    // registration, and a draft activity.
+    let volunteer = app.dev_login("demo-resident-2").await;
+    app.approved_volunteer(community, &volunteer, &committee).await;
+    let skills = json!({"community_id": community, "skills": ["environment"]});
+    let pending: Value = app.post_json("/volunteers", Some(&leader), &skills).await;
+    let pending = pending["id"].as_i64().unwrap();
+    let draft = app.draft_activity(&committee, community, json!({})).await["id"].as_i64().unwrap();
+    // An ended activity with one volunteer's attendance, for the reasons of hour decisions.
+    let hours_volunteer = app.dev_login("text-safety-volunteer").await.user_id;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
+    let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
+
     let notice_body = json!({"community_id": community, "scope": {"kind": "buildings", "ids": [building]},
         "title": "停电通知", "body": "周六检修", "importance": "urgent"});
     let notice = app.post_json("/notices", Some(&committee), &notice_body).await["notice"]["id"].as_i64().unwrap();
@@ -85,7 +122,6 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     };
     let poll: Value = app.post_json("/polls", Some(&committee), &poll_body("增设快递柜", "反对")).await;
     let poll = poll["poll"]["id"].as_i64().unwrap();
-
     let risky = |extra: Value| {
         let mut body = extra;
         body.as_object_mut().unwrap().iter_mut().for_each(|(_, v)| {
@@ -196,11 +232,120 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             risky(json!({"key": "lift", "name": "RISKY", "response_sla_hours": 4, "resolution_sla_hours": 24})),
         ),
         case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            format!("/activities/{activity}/hours/{signup}/adjust"),
+            &committee,
+            risky(json!({"minutes": 60, "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            format!("/activities/{activity}/hours/{signup}/decline"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
+        ),
+        case(
             Method::PATCH,
             "/api/v1/categories/{id}",
             format!("/categories/{repair}"),
             &committee,
             risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers",
+            "/volunteers".into(),
+            &resident,
+            risky(json!({"community_id": community, "skills": ["environment"], "available_times": "RISKY"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/volunteers/{id}",
+            format!("/volunteers/{pending}"),
+            &leader,
+            risky(json!({"available_times": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers/{id}/decision",
+            format!("/volunteers/{pending}/decision"),
+            &committee,
+            risky(json!({"decision": "approve", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(json!({"community_id": community, "name": "RISKY", "leader_id": volunteer.user_id})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(
+                json!({"community_id": community, "name": "助老队", "description": "RISKY", "leader_id": volunteer.user_id}),
+            ),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"title": "RISKY"}))),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"place": "RISKY"}))),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/activities/{id}",
+            format!("/activities/{draft}"),
+            &committee,
+            risky(json!({"description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants",
+            "/merchants".into(),
+            &resident,
+            risky(json!({"community_id": community, "name": "RISKY", "kind": "shop", "business_category": "理发",
+                "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
+                "alliance_level": "community"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/transitions",
+            format!("/merchants/{shop}/transitions"),
+            &committee,
+            risky(json!({"action": "suspend", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/offers",
+            format!("/merchants/{shop}/offers"),
+            &clerk,
+            risky(json!({"title": "RISKY", "price_points": "5", "valid_until": "2099-01-01T00:00:00Z"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/offers/{id}",
+            format!("/offers/{offer}"),
+            &clerk,
+            risky(json!({"description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/redemptions/{id}/refund",
+            format!("/redemptions/{redemption}/refund"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
         ),
         case(
             Method::POST,

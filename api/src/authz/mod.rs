@@ -2,10 +2,12 @@
 //! call a policy; they never check roles themselves.
 
 mod deliberations;
+mod merchants;
 mod notices;
 mod party;
 pub mod polls;
 mod requests;
+mod volunteering;
 
 use std::collections::HashMap;
 
@@ -17,12 +19,17 @@ use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
 pub use deliberations::{chair_meeting, propose_deliberation, seat_on_panel, steer_deliberation};
+pub use merchants::{
+    MerchantScope, RefundBy, SHOP_REFUND_WINDOW_DAYS, decide_merchant, manage_offers, manage_staff, redeem, refund,
+    view_merchant_private, view_redemptions,
+};
 pub use notices::{BuildingPlace, covers_building, notice_reach, publish_notice, tell_in_person};
 pub use party::{Case, is_party_to, not_a_party};
 pub use requests::{
     RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,
     request_list_scope, submit_request,
 };
+pub use volunteering::{decide_volunteer, manage_team, manage_volunteers, organise_activity, organises};
 
 /// The caller with every role they hold, loaded once per request that needs a decision.
 #[derive(Debug, Clone)]
@@ -45,6 +52,14 @@ impl Actor {
             }
         }
         Ok(Actor { id: UserId(user.id), is_admin: user.is_admin, roles })
+    }
+
+    /// The communities the caller holds any role in (a resident's, a committee member's …), in order.
+    pub fn communities(&self) -> Vec<CommunityId> {
+        let mut ids: Vec<CommunityId> =
+            self.roles.iter().filter(|(_, held)| !held.is_empty()).map(|(id, _)| CommunityId(*id)).collect();
+        ids.sort();
+        ids
     }
 
     pub fn has(&self, community: CommunityId, role: Role) -> bool {

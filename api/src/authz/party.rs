@@ -29,6 +29,16 @@ pub enum Case {
     ProxyBallot { household_member: UserId },
     /// Naming a household's representative: no member of it names their own household's.
     Representative { household_member: UserId },
+    /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
+    Volunteer { applicant: UserId },
+    /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
+    /// own (another organiser does).
+    VolunteerHours { volunteer: UserId },
+    /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
+    /// staff, which `authz::decide_merchant` checks from their roles).
+    Merchant { owner: UserId },
+    /// A redemption: the resident who redeems never captures or refunds it themself.
+    Redemption { redeemer: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -39,6 +49,10 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Roles { member } => member == user,
         Case::Panel { member } => member == user,
         Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
+        Case::Volunteer { applicant } => applicant == user,
+        Case::VolunteerHours { volunteer } => volunteer == user,
+        Case::Merchant { owner } => owner == user,
+        Case::Redemption { redeemer } => redeemer == user,
     }
 }
 
@@ -54,14 +68,19 @@ mod tests {
     #[test]
     fn the_party_of_each_case() {
         let (me, other) = (UserId(1), UserId(2));
-        for case in [
+        let cases = [
             Case::JoinRequest { applicant: me },
             Case::Request { reporter: me },
             Case::Roles { member: me },
             Case::Panel { member: me },
             Case::ProxyBallot { household_member: me },
             Case::Representative { household_member: me },
-        ] {
+            Case::Volunteer { applicant: me },
+            Case::VolunteerHours { volunteer: me },
+            Case::Merchant { owner: me },
+            Case::Redemption { redeemer: me },
+        ];
+        for case in cases {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");
             assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));

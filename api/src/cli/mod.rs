@@ -1,6 +1,8 @@
-//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`.
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`,
+//! `leaderboard`.
 
 pub mod admin;
+pub mod leaderboard;
 pub mod ledger;
 pub mod polls;
 
@@ -38,6 +40,11 @@ pub enum Command {
     Polls {
         #[command(subcommand)]
         action: polls::PollsCommand,
+    },
+    /// The volunteers' hours leaderboards: rebuild them from the database.
+    Leaderboard {
+        #[command(subcommand)]
+        action: leaderboard::LeaderboardCommand,
     },
 }
 

@@ -10,7 +10,10 @@ mod stored_enum;
 pub mod text;
 
 pub use area::{Area, AreaKind};
-pub use ids::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, UserId};
+pub use ids::{
+    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, OfferId, RedemptionId, TeamId,
+    UserId, VolunteerId,
+};
 pub use phone::Phone;
 pub use role::{Role, RoleGrant, Scope};
 pub use text::{Description, Label, Location, Nickname, Note, RatingText, SearchText, Title};

@@ -67,6 +67,16 @@ pub enum ApiError {
     Deliberations(#[from] crate::scenes::deliberations::error::DeliberationError),
     #[error(transparent)]
     Polls(#[from] crate::scenes::polls::error::PollError),
+    #[error(transparent)]
+    Activities(#[from] crate::scenes::activities::error::ActivityError),
+    #[error(transparent)]
+    Merchants(#[from] crate::scenes::merchants::error::MerchantError),
+    #[error(transparent)]
+    Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
+    #[error("the Idempotency-Key was used before with another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInProgress,
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -77,6 +87,8 @@ pub enum ApiError {
     HoldExpired,
     #[error("the transfer is already reversed")]
     AlreadyReversed,
+    #[error(transparent)]
+    Hours(#[from] crate::scenes::service_hours::error::HoursError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -94,6 +106,9 @@ pub struct ErrorDetail {
     pub code: &'static str,
     pub message: String,
     pub request_id: String,
+    /// Machine-readable detail for the few errors that name something (a used code's redemption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -103,6 +118,13 @@ impl ApiError {
 
     pub fn internal(err: impl Into<anyhow::Error>) -> ApiError {
         ApiError::Internal(err.into())
+    }
+
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            ApiError::Redemptions(err) => err.details(),
+            _ => None,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -129,11 +151,17 @@ impl ApiError {
             ApiError::Notices(err) => err.code(),
             ApiError::Deliberations(err) => err.code(),
             ApiError::Polls(err) => err.code(),
+            ApiError::Activities(err) => err.code(),
+            ApiError::Merchants(err) => err.code(),
+            ApiError::Redemptions(err) => err.code(),
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
             ApiError::HoldExpired => "HOLD_EXPIRED",
             ApiError::AlreadyReversed => "ALREADY_REVERSED",
+            ApiError::Hours(err) => err.code(),
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -210,6 +238,17 @@ impl ApiError {
             ApiError::Notices(err) => err.message(lang),
             ApiError::Deliberations(err) => err.message(lang),
             ApiError::Polls(err) => err.message(lang),
+            ApiError::Activities(err) => err.message(lang),
+            ApiError::Merchants(err) => err.message(lang),
+            ApiError::Redemptions(err) => err.message(lang),
+            ApiError::IdempotencyKeyReused => pick(
+                "该 Idempotency-Key 已用于另一个请求，请换一个新的",
+                "This Idempotency-Key was used with another request; use a new key",
+            ),
+            ApiError::IdempotencyKeyInProgress => pick(
+                "相同 Idempotency-Key 的请求正在处理中，请稍后重试",
+                "A request with this Idempotency-Key is still in progress; retry shortly",
+            ),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -219,6 +258,7 @@ impl ApiError {
             }
             ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
             ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
+            ApiError::Hours(err) => err.message(lang),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -234,7 +274,12 @@ impl ApiError {
 
     pub fn body(&self, lang: Lang, request_id: &str) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail { code: self.code(), message: self.message(lang), request_id: request_id.to_owned() },
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.message(lang),
+                request_id: request_id.to_owned(),
+                details: self.details(),
+            },
         }
     }
 }
@@ -258,10 +303,15 @@ impl ResponseError for ApiError {
             ApiError::Notices(err) => err.status(),
             ApiError::Deliberations(err) => err.status(),
             ApiError::Polls(err) => err.status(),
+            ApiError::Activities(err) => err.status(),
+            ApiError::Merchants(err) => err.status(),
+            ApiError::Redemptions(err) => err.status(),
+            ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }
             ApiError::HoldExpired => StatusCode::GONE,
+            ApiError::Hours(err) => err.status(),
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -351,7 +351,19 @@ pub async fn list_join_requests(
         .collect())
 }
 
-async fn grant(
+/// Grants an unscoped role (a volunteer's, on approval) in the caller's transaction; a role already
+/// held is left as it is.
+pub async fn grant_role(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    user: UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    grant(db, community, user, role, 0, now).await
+}
+
+pub(crate) async fn grant(
     db: &impl ConnectionTrait,
     community: CommunityId,
     user: UserId,
@@ -478,6 +490,24 @@ pub async fn set_roles(
         }
     }
     get_roles(db, community, member).await
+}
+
+/// Removes one scoped role (a shop's staff member removed by its owner); true when it was held.
+pub async fn revoke_scoped(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+    role: Role,
+    scope_id: i64,
+) -> Result<bool, ApiError> {
+    let deleted = member_role::Entity::delete_many()
+        .filter(member_role::Column::CommunityId.eq(community.0))
+        .filter(member_role::Column::UserId.eq(member.0))
+        .filter(member_role::Column::Role.eq(role.as_str()))
+        .filter(member_role::Column::ScopeId.eq(scope_id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected > 0)
 }
 
 pub async fn get_roles(
