@@ -112,6 +112,9 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     put("EHOME_SEED_DEMO", "0");
     put("DATABASE_URL", &shared.database.url);
     put("DATABASE_MAX_CONNECTIONS", "8");
+    // Bursts of a few hundred requests queue on 8 connections; on a loaded CI machine a queued request
+    // may wait longer than the production default (5 s) without anything being wrong.
+    put("DATABASE_ACQUIRE_TIMEOUT_MS", "30000");
     put("REDIS_KEY_PREFIX", &shared.database.redis.prefix);
     if let Some(redis) = &shared.database.redis_url {
         put("REDIS_URL", redis);
