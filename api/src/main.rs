@@ -51,6 +51,11 @@ async fn run() -> anyhow::Result<ExitCode> {
             ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::ledger::run(action, &db).await
         }
+        Command::Polls { action } => {
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
+            ehome_api::cli::polls::run(action, &db).await
+        }
         Command::Leaderboard { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::platform::db::migrate(&db).await?;
@@ -72,6 +77,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings).await?;
     if app.state().settings.requests.job_interval_seconds > 0 {
         ehome_api::scenes::requests::jobs::spawn(app.state().clone());
+        ehome_api::scenes::deliberations::jobs::spawn(app.state().clone());
         ehome_api::scenes::activities::jobs::spawn(app.state().clone());
     }
     // Codes nobody redeemed in time are expired and their reservations given back, by every instance.

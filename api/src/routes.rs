@@ -68,6 +68,9 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::requests::routes(routes);
     crate::scenes::activities::routes(routes);
     crate::scenes::notifications::routes(routes);
+    crate::scenes::polls::routes(routes);
+    crate::scenes::notices::routes(routes);
+    crate::scenes::deliberations::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
     crate::scenes::service_hours::routes(routes);
     crate::scenes::wallet::routes(routes);

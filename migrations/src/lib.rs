@@ -13,6 +13,8 @@ mod m20261127_000007_refresh_family_started_at;
 mod m20261127_000008_create_volunteering;
 mod m20261127_000009_create_service_hours;
 mod m20261127_000010_create_alliance;
+mod m20261127_000011_create_polls;
+mod m20261127_000012_create_deliberation;
 
 pub struct Migrator;
 
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_create_volunteering::Migration),
             Box::new(m20261127_000009_create_service_hours::Migration),
             Box::new(m20261127_000010_create_alliance::Migration),
+            Box::new(m20261127_000011_create_polls::Migration),
+            Box::new(m20261127_000012_create_deliberation::Migration),
         ]
     }
 }

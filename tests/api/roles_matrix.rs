@@ -68,6 +68,11 @@ async fn every_protected_route_with_every_role() {
     let handlers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid"];
     let outsiders = &["demo-newcomer"];
     let deciders = &["demo-admin", "demo-committee", "demo-leader"];
+    // The fixture's notice reaches 1号楼: its leader, grid worker and residents read it.
+    let notice_readers = &["demo-admin", "demo-committee", "demo-leader", "demo-grid", "demo-resident-1"];
+    let notice_strangers = &["demo-social", "demo-newcomer", "demo-shop"];
+    // The fixture's deliberation affects 1号楼 too; its meeting is chaired by the committee member.
+    let chair = &["demo-committee"];
     // Roles are read and set for a user who is not among the callers, so that granting them changes no
     // caller's rights (reading one's own roles is tested in community.rs).
     let role_viewers = committee;
@@ -136,10 +141,145 @@ async fn every_protected_route_with_every_role() {
         case(Method::POST, "/api/v1/me/notifications/read-all", json!({}), SIGNED_IN),
         // Someone else's notification does not exist for anyone but its owner.
         hidden(case(Method::POST, "/api/v1/me/notifications/{id}/read", json!({}), &[]), SIGNED_IN),
+        case(
+            Method::POST,
+            "/api/v1/notices",
+            json!({"community_id": ids.community, "scope": {"kind": "buildings", "ids": [ids.building]},
+                "title": "矩阵通知", "body": "内容"}),
+            &["demo-admin", "demo-committee", "demo-leader", "demo-grid"],
+        ),
+        case(Method::GET, "/api/v1/notices", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/notices/{id}", json!(null), notice_readers), notice_strangers),
+        hidden(case(Method::POST, "/api/v1/notices/{id}/read", json!({}), notice_readers), notice_strangers),
+        hidden(case(Method::GET, "/api/v1/notices/{id}/unread-households", json!(null), handlers), notice_strangers),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/notices/{id}/told-in-person",
+                json!({"household_id": ids.household, "note": "已上门告知"}),
+                handlers,
+            ),
+            notice_strangers,
+        ),
+        hidden(case(Method::GET, "/api/v1/notices/{id}/reach", json!(null), committee), notice_strangers),
+        case(
+            Method::POST,
+            "/api/v1/deliberations",
+            json!({"community_id": ids.community, "title": "矩阵议题", "issue": "问题",
+                "scope": {"kind": "buildings", "ids": [ids.building]}}),
+            members,
+        ),
+        case(Method::GET, "/api/v1/deliberations", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/deliberations/{id}", json!(null), notice_readers), notice_strangers),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/transitions", json!({"action": "anchor"}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/groups", json!({"name": "矩阵组"}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/groups/{group_id}/representatives",
+                json!({"user_id": target, "reason": "理由"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/groups/{group_id}/election",
+                json!({"candidate_ids": [target], "seats": 1, "closes_at": "2030-01-01T10:00:00Z"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::POST, "/api/v1/deliberations/{id}/groups/{group_id}/election/seats", json!({}), committee),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/professionals",
+                json!({"user_id": target, "profession": "lawyer"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings",
+                json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "议程"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees",
+                json!({"user_ids": [target]}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(Method::GET, "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes", json!(null), notice_readers),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes",
+                json!({"text": "纪要", "decisions": "决定"}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off",
+                json!({}),
+                chair,
+            ),
+            notice_strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/deliberations/{id}/resolutions",
+                json!({"owner_id": ids.leader, "due_on": "2099-01-01", "description": "整改"}),
+                committee,
+            ),
+            notice_strangers,
+        ),
         case(Method::GET, "/api/v1/ledger/accounts/{code}", json!(null), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
         case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/export", json!(null), &["demo-admin"]),
+        case(Method::POST, "/api/v1/polls", crate::polls::poll_body(&app, demo.community, json!({})), committee),
+        hidden(case(Method::GET, "/api/v1/polls", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}", json!(null), members), outsiders),
+        case(Method::POST, "/api/v1/polls/{id}/ballots", json!({"option_ids": [ids.option]}), &["demo-resident-1"]),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/polls/{id}/proxy-ballots",
+                json!({"household_id": demo.households[0][3], "option_ids": [ids.option], "note": "纸质选票"}),
+                deciders,
+            ),
+            outsiders,
+        ),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/results", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/results.csv", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/polls/{id}/receipts/{hash}", json!(null), members), outsiders),
+        case(Method::PUT, "/api/v1/households/{id}/representative", json!({"user_id": target}), deciders),
         case(
             Method::POST,
             "/api/v1/volunteers",
@@ -222,9 +362,13 @@ async fn every_protected_route_with_every_role() {
             let mut path = case
                 .template
                 .replace("{user_id}", &target.to_string())
+                .replace("{group_id}", &ids.group.to_string())
+                .replace("{meeting_id}", &ids.meeting.to_string())
+                .replace("{version}", "1")
                 .replace("{signup_id}", "1")
                 .replace("{id}", &ids.for_template(case.template))
-                .replace("{code}", &ids.for_template(case.template));
+                .replace("{code}", &ids.for_template(case.template))
+                .replace("{hash}", &ids.receipt);
             path.push_str(&ids.query_for(case.template));
             let token = tokens.get(caller).map(String::as_str);
             let mut request = app.request(case.method.clone(), &path, token);
@@ -263,8 +407,16 @@ struct Ids {
     category: i64,
     request: i64,
     notification: i64,
+    notice: i64,
+    deliberation: i64,
+    group: i64,
+    meeting: i64,
+    leader: i64,
     account_code: String,
     transfer: String,
+    poll: i64,
+    option: i64,
+    receipt: String,
     /// A pending volunteer registration by a resident who is not among the callers.
     volunteer: i64,
     /// A team led by demo-resident-1, and a published activity open to the whole community.
@@ -278,7 +430,8 @@ impl Ids {
         if let Some(id) = self.alliance.for_template(template) {
             return id.to_string();
         }
-        let prefixes: [(&str, String); 13] = [
+        let prefixes: [(&str, String); 16] = [
+            ("/api/v1/polls", self.poll.to_string()),
             ("/api/v1/volunteers", self.volunteer.to_string()),
             ("/api/v1/teams", self.team.to_string()),
             ("/api/v1/activities", self.activity.to_string()),
@@ -290,6 +443,8 @@ impl Ids {
             ("/api/v1/categories", self.category.to_string()),
             ("/api/v1/requests", self.request.to_string()),
             ("/api/v1/me/notifications", self.notification.to_string()),
+            ("/api/v1/notices", self.notice.to_string()),
+            ("/api/v1/deliberations", self.deliberation.to_string()),
             ("/api/v1/ledger/accounts", self.account_code.clone()),
             ("/api/v1/ledger/transfers", self.transfer.clone()),
         ];
@@ -303,6 +458,8 @@ impl Ids {
                 format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
             }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
+            "/api/v1/notices" | "/api/v1/deliberations" => format!("?community_id={}", self.community),
+            "/api/v1/polls" => format!("?community_id={}", self.community),
             "/api/v1/volunteers" | "/api/v1/teams" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
@@ -328,6 +485,12 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
     app.act(&committee.access, request, "accept", None).await;
     let inbox: Value = app.get_json("/me/notifications", Some(&reporter.access)).await;
     let notification = inbox["items"][0]["id"].as_i64().unwrap();
+    // An urgent notice to 1号楼 by the committee.
+    let notice_body = json!({"community_id": community, "scope": {"kind": "buildings", "ids": [building]},
+        "title": "停水通知", "body": "明天停水", "importance": "urgent"});
+    let notice =
+        app.post_json("/notices", Some(&committee.access), &notice_body).await["notice"]["id"].as_i64().unwrap();
+    let (deliberation, group, meeting) = deliberation_in_meeting(app, &committee.access, community, building).await;
     // A ledger account and transfer to look up.
     let ledger = ehome_ledger::Ledger::new(app.db.clone());
     use ehome_ledger::{AccountFlags, Asset, NewAccount, TransferRequest};
@@ -344,6 +507,9 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         .post(&TransferRequest::single(accounts[0].id, accounts[1].id, Asset::Points, 1000, "volunteer_award"))
         .await
         .unwrap();
+    let (poll, options) = crate::polls::create_poll(app, demo, json!({})).await;
+    let voter = app.dev_login("demo-resident-1").await;
+    let ballot: Value = crate::polls::vote(app, &voter.access, poll, &options[..1]).await.json().await.unwrap();
     // 邻互助: demo-resident-1 an approved volunteer leading a team, a stranger's pending
     // registration, and a published activity.
     let social = app.dev_login("demo-social").await.access;
@@ -369,6 +535,9 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         team_leader: leader.user_id,
         activity,
         alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
+        poll,
+        option: options[0],
+        receipt: ballot["receipt"].as_str().unwrap().to_owned(),
         community,
         grid,
         building,
@@ -377,9 +546,38 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         category,
         request,
         notification,
+        notice,
+        deliberation,
+        group,
+        meeting,
+        leader: demo.user("demo-leader"),
         account_code: "user:matrix:points".to_owned(),
         transfer: transfer.id.to_text(),
     }
+}
+
+/// A deliberation affecting `building`: anchored, a group of one resident (demo-resident-2, not among
+/// the callers) as its appointed representative, a meeting chaired by the committee member, and a
+/// first draft of its minutes. Returns (deliberation, group, meeting).
+async fn deliberation_in_meeting(app: &TestApp, committee: &str, community: i64, building: i64) -> (i64, i64, i64) {
+    let topic = json!({"community_id": community, "title": "议题", "issue": "问题",
+        "scope": {"kind": "buildings", "ids": [building]}});
+    let id = app.post_json("/deliberations", Some(committee), &topic).await["id"].as_i64().unwrap();
+    let transition = format!("/deliberations/{id}/transitions");
+    app.post(&transition, Some(committee), &json!({"action": "anchor"})).await;
+    let rep = app.dev_login("demo-resident-2").await.user_id;
+    let group = json!({"name": "居民", "member_ids": [rep]});
+    let group =
+        app.post_json(&format!("/deliberations/{id}/groups"), Some(committee), &group).await["id"].as_i64().unwrap();
+    let appoint = json!({"user_id": rep, "reason": "熟悉情况"});
+    app.post(&format!("/deliberations/{id}/groups/{group}/representatives"), Some(committee), &appoint).await;
+    app.post(&transition, Some(committee), &json!({"action": "choose_representatives"})).await;
+    let meeting = json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "议程"});
+    let meeting = app.post_json(&format!("/deliberations/{id}/meetings"), Some(committee), &meeting).await;
+    let meeting = meeting["id"].as_i64().unwrap();
+    let minutes = json!({"text": "纪要", "decisions": "决定"});
+    app.post(&format!("/deliberations/{id}/meetings/{meeting}/minutes"), Some(committee), &minutes).await;
+    (id, group, meeting)
 }
 
 /// The alliance's fixture: the demo shop (its clerk is `demo-shop`) and an offer of it; a pending shop

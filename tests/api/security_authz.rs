@@ -246,6 +246,8 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        route(Method::POST, "/api/v1/polls/{id}/proxy-ballots", JOIN_DECIDERS),
+        route(Method::PUT, "/api/v1/households/{id}/representative", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
         route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
         route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
@@ -257,6 +259,8 @@ fn decisions() -> Vec<Decision> {
         transition("escalate", HANDLERS),
         transition("reassign", SUPERVISORS),
         transition("release", MODERATORS),
+        route(Method::POST, "/api/v1/deliberations/{id}/groups/{group_id}/representatives", MODERATORS),
+        route(Method::POST, "/api/v1/deliberations/{id}/professionals", MODERATORS),
         route(Method::POST, MERCHANT_DECISIONS, MODERATORS),
         route(Method::POST, CAPTURE, CLERKS),
         route(Method::POST, REFUND, REFUNDERS),
@@ -286,6 +290,25 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
+    ("POST", "/api/v1/notices", "publishes to an area; no one's case"),
+    ("POST", "/api/v1/notices/{id}/read", "the caller's own household's read receipt"),
+    ("POST", "/api/v1/notices/{id}/told-in-person", "records a visit; decides nothing about the household"),
+    ("POST", "/api/v1/deliberations", "the proposer opens a topic"),
+    ("POST", "/api/v1/deliberations/{id}/transitions", "moves a topic; seats on the panel are the decisions"),
+    ("POST", "/api/v1/deliberations/{id}/groups", "names who is affected; seats are decided apart"),
+    ("POST", "/api/v1/deliberations/{id}/meetings", "schedules a meeting"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election", "opens the group's vote; the group decides"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election/seats", "seats whom the group's poll elected"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees", "the chair records who was there"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes", "the chair's record of the meeting"),
+    (
+        "POST",
+        "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off",
+        "the chair signs their record",
+    ),
+    ("POST", "/api/v1/deliberations/{id}/resolutions", "the owner is never the recorder (the request's reporter)"),
+    ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
+    ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
     ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
     ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
     ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
@@ -333,6 +356,12 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
 struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
+    /// An anchored deliberation with one group whose members are the deciders: (deliberation, group).
+    deliberation: (i64, i64),
+    /// A household of building 1 each join decider belongs to, and a poll they could record its
+    /// paper ballot in.
+    households: HashMap<&'static str, i64>,
+    poll: (i64, i64),
     volunteers: HashMap<&'static str, i64>,
     /// An ended activity and the decider's own sign-up to it.
     hours: HashMap<&'static str, (i64, i64)>,
@@ -345,9 +374,21 @@ struct Cases {
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
+    let committee = &s["demo-committee"].access;
+    let topic = json!({"community_id": at.community, "title": "议题", "issue": "问题", "scope": {"kind": "community"}});
+    let deliberation = app.post_json("/deliberations", Some(committee), &topic).await["id"].as_i64().unwrap();
+    let anchor = json!({"action": "anchor"});
+    app.post(&format!("/deliberations/{deliberation}/transitions"), Some(committee), &anchor).await;
+    let members: Vec<i64> = s.values().map(|session| session.user_id).collect();
+    let group = json!({"name": "全体", "member_ids": members});
+    let group = app.post_json(&format!("/deliberations/{deliberation}/groups"), Some(committee), &group).await;
+    let deliberation = (deliberation, group["id"].as_i64().unwrap());
     let mut cases = Cases {
         join_requests: HashMap::new(),
         requests: HashMap::new(),
+        deliberation,
+        households: HashMap::new(),
+        poll: (0, 0),
         volunteers: HashMap::new(),
         hours: HashMap::new(),
         shops: HashMap::new(),
@@ -370,6 +411,14 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
     }
+    let homes = app.demo().await.households[0].clone();
+    for (decider, home) in JOIN_DECIDERS.iter().zip([homes[1], homes[3], homes[4]]) {
+        crate::polls::join(app, at.community, home, s[*decider].user_id).await;
+        cases.households.insert(decider, home);
+    }
+    let body = crate::polls::poll_body(app, at.community, json!({}));
+    let poll: Value = app.post_json("/polls", Some(&s["demo-committee"].access), &body).await;
+    cases.poll = (poll["poll"]["id"].as_i64().unwrap(), poll["poll"]["options"][0]["id"].as_i64().unwrap());
     let demo = app.demo().await;
     let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
     let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
@@ -422,6 +471,19 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
             let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
+                None if decision.path.ends_with("professionals") => {
+                    (cases.deliberation.0, json!({"user_id": session.user_id, "profession": "lawyer"}))
+                }
+                None if decision.path.contains("deliberations") => {
+                    (cases.deliberation.0, json!({"user_id": session.user_id, "reason": "理由"}))
+                }
+                None if decision.path.contains("proxy-ballots") => {
+                    let (poll, option) = cases.poll;
+                    (poll, json!({"household_id": cases.households[decider], "option_ids": [option], "note": "代投"}))
+                }
+                None if decision.path.contains("representative") => {
+                    (cases.households[decider], json!({"user_id": session.user_id}))
+                }
                 None if decision.path.contains("volunteers") => {
                     (cases.volunteers[decider], json!({"decision": "approve"}))
                 }
@@ -444,6 +506,7 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 .path
                 .replace("{id}", &id.to_string())
                 .replace("{user_id}", &session.user_id.to_string())
+                .replace("{group_id}", &cases.deliberation.1.to_string())
                 .replace("{signup_id}", &signup.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();

@@ -40,6 +40,15 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/activities/{id}/checkin"),
     ("POST", "/api/v1/activities/{id}/checkout"),
     ("POST", "/api/v1/activities/{id}/hours/approve"),
+    ("POST", "/api/v1/notices/{id}/read"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees"),
+    // The election's ballot shows the group's name and the candidates' nicknames, both screened
+    // already; the election is screened again as a poll.
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election"),
+    ("POST", "/api/v1/deliberations/{id}/groups/{group_id}/election/seats"),
+    ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off"),
+    ("POST", "/api/v1/polls/{id}/ballots"),
+    ("PUT", "/api/v1/households/{id}/representative"),
 ];
 
 struct Case {
@@ -96,6 +105,23 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
     let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
 
+    let notice_body = json!({"community_id": community, "scope": {"kind": "buildings", "ids": [building]},
+        "title": "停电通知", "body": "周六检修", "importance": "urgent"});
+    let notice = app.post_json("/notices", Some(&committee), &notice_body).await["notice"]["id"].as_i64().unwrap();
+    let unread_household = demo.households[0][3];
+    let (delib, _, meeting) = deliberation_in_meeting(&app, &committee, community, building).await;
+    let (anchored, group) = anchored_deliberation(&app, &committee, community, building).await;
+    let someone = app.dev_login("text-safety-someone").await.user_id;
+    let rep = app.dev_login("text-safety-rep").await.user_id;
+    let poll_body = |title: &str, option: &str| {
+        let now = chrono::Utc::now();
+        json!({"community_id": community, "title": title, "options": ["同意", option], "scope": "community",
+               "eligibility": "household", "secrecy": "secret", "results_visibility": "live",
+               "opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+               "closes_at": (now + chrono::Duration::days(1)).to_rfc3339()})
+    };
+    let poll: Value = app.post_json("/polls", Some(&committee), &poll_body("增设快递柜", "反对")).await;
+    let poll = poll["poll"]["id"].as_i64().unwrap();
     let risky = |extra: Value| {
         let mut body = extra;
         body.as_object_mut().unwrap().iter_mut().for_each(|(_, v)| {
@@ -321,6 +347,87 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             &committee,
             risky(json!({"reason": "RISKY"})),
         ),
+        case(
+            Method::POST,
+            "/api/v1/notices",
+            "/notices".into(),
+            &committee,
+            risky(json!({"community_id": community, "scope": {"kind": "community"}, "title": "通知", "body": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/notices/{id}/told-in-person",
+            format!("/notices/{notice}/told-in-person"),
+            &leader,
+            risky(json!({"household_id": unread_household, "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations",
+            "/deliberations".into(),
+            &resident,
+            risky(
+                json!({"community_id": community, "title": "议题", "issue": "RISKY", "scope": {"kind": "community"}}),
+            ),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/transitions",
+            format!("/deliberations/{delib}/transitions"),
+            &committee,
+            risky(json!({"action": "close", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/groups",
+            format!("/deliberations/{anchored}/groups"),
+            &committee,
+            risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/groups/{group_id}/representatives",
+            format!("/deliberations/{anchored}/groups/{group}/representatives"),
+            &committee,
+            risky(json!({"user_id": rep, "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/professionals",
+            format!("/deliberations/{delib}/professionals"),
+            &committee,
+            risky(json!({"user_id": someone, "profession": "lawyer", "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/meetings",
+            format!("/deliberations/{delib}/meetings"),
+            &committee,
+            risky(json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes",
+            format!("/deliberations/{delib}/meetings/{meeting}/minutes"),
+            &committee,
+            risky(json!({"text": "RISKY", "decisions": "决定"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/deliberations/{id}/resolutions",
+            format!("/deliberations/{delib}/resolutions"),
+            &committee,
+            risky(json!({"owner_id": demo.user("demo-leader"), "due_on": "2099-01-01", "description": "RISKY"})),
+        ),
+        case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body(RISKY, "反对")),
+        case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body("增设快递柜", RISKY)),
+        case(
+            Method::POST,
+            "/api/v1/polls/{id}/proxy-ballots",
+            format!("/polls/{poll}/proxy-ballots"),
+            &leader,
+            risky(json!({"household_id": demo.households[0][1], "option_ids": [], "note": "RISKY"})),
+        ),
     ];
 
     // Every write route is either in the table or has no text anyone else reads.
@@ -352,6 +459,43 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let detail: Value = app.get(&format!("/requests/{request}"), Some(&resident)).await.json().await.unwrap();
     assert!(!detail.to_string().contains("RISKY"), "no risky comment, note or rating: {detail}");
     assert_eq!(detail["request"]["status"], "submitted", "the risky note did not accept it");
+}
+
+/// A deliberation affecting `building`, anchored, with a group of one: (deliberation, group).
+async fn anchored_deliberation(
+    app: &ehome_tests::TestApp,
+    committee: &str,
+    community: i64,
+    building: i64,
+) -> (i64, i64) {
+    let topic = json!({"community_id": community, "title": "议题", "issue": "问题", "scope": {"kind": "buildings", "ids": [building]}});
+    let id = app.post_json("/deliberations", Some(committee), &topic).await["id"].as_i64().unwrap();
+    let transition = format!("/deliberations/{id}/transitions");
+    app.post(&transition, Some(committee), &json!({"action": "anchor"})).await;
+    let rep = app.dev_login("text-safety-rep").await.user_id;
+    let group = json!({"name": "居民", "member_ids": [rep]});
+    let group =
+        app.post_json(&format!("/deliberations/{id}/groups"), Some(committee), &group).await["id"].as_i64().unwrap();
+    (id, group)
+}
+
+/// A deliberation affecting `building` with its representative appointed and a meeting scheduled:
+/// (deliberation, group, meeting).
+async fn deliberation_in_meeting(
+    app: &ehome_tests::TestApp,
+    committee: &str,
+    community: i64,
+    building: i64,
+) -> (i64, i64, i64) {
+    let (id, group) = anchored_deliberation(app, committee, community, building).await;
+    let transition = format!("/deliberations/{id}/transitions");
+    let rep = app.dev_login("text-safety-rep").await.user_id;
+    let appoint = json!({"user_id": rep, "reason": "熟悉情况"});
+    app.post(&format!("/deliberations/{id}/groups/{group}/representatives"), Some(committee), &appoint).await;
+    app.post(&transition, Some(committee), &json!({"action": "choose_representatives"})).await;
+    let meeting = json!({"starts_at": "2030-01-01T10:00:00Z", "place": "议事厅", "agenda": "议程"});
+    let meeting = app.post_json(&format!("/deliberations/{id}/meetings"), Some(committee), &meeting).await;
+    (id, group, meeting["id"].as_i64().unwrap())
 }
 
 #[tokio::test]

@@ -1,8 +1,11 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod deliberations;
 mod merchants;
+mod notices;
 mod party;
+pub mod polls;
 mod requests;
 mod volunteering;
 
@@ -15,10 +18,12 @@ use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
+pub use deliberations::{chair_meeting, propose_deliberation, seat_on_panel, steer_deliberation};
 pub use merchants::{
     MerchantScope, RefundBy, SHOP_REFUND_WINDOW_DAYS, decide_merchant, manage_offers, manage_staff, redeem, refund,
     view_merchant_private, view_redemptions,
 };
+pub use notices::{BuildingPlace, covers_building, notice_reach, publish_notice, tell_in_person};
 pub use party::{Case, is_party_to, not_a_party};
 pub use requests::{
     RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,

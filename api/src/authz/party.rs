@@ -22,6 +22,13 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
+    /// A seat on a deliberation's panel (a representative of a group, a professional): the committee
+    /// member who would be seated does not seat themself.
+    Panel { member: UserId },
+    /// A paper ballot recorded for a household: no member of it records the household's ballot.
+    ProxyBallot { household_member: UserId },
+    /// Naming a household's representative: no member of it names their own household's.
+    Representative { household_member: UserId },
     /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
     Volunteer { applicant: UserId },
     /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
@@ -40,6 +47,8 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
+        Case::Panel { member } => member == user,
+        Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
         Case::Volunteer { applicant } => applicant == user,
         Case::VolunteerHours { volunteer } => volunteer == user,
         Case::Merchant { owner } => owner == user,
@@ -63,6 +72,9 @@ mod tests {
             Case::JoinRequest { applicant: me },
             Case::Request { reporter: me },
             Case::Roles { member: me },
+            Case::Panel { member: me },
+            Case::ProxyBallot { household_member: me },
+            Case::Representative { household_member: me },
             Case::Volunteer { applicant: me },
             Case::VolunteerHours { volunteer: me },
             Case::Merchant { owner: me },

@@ -1,8 +1,10 @@
-//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `leaderboard`.
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`,
+//! `leaderboard`.
 
 pub mod admin;
 pub mod leaderboard;
 pub mod ledger;
+pub mod polls;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +35,11 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         action: ledger::LedgerCommand,
+    },
+    /// Polls: verify a poll's ballot chain and recount it.
+    Polls {
+        #[command(subcommand)]
+        action: polls::PollsCommand,
     },
     /// The volunteers' hours leaderboards: rebuild them from the database.
     Leaderboard {

@@ -53,6 +53,13 @@ pub async fn get(db: &impl ConnectionTrait, id: UserId) -> Result<user::Model, A
     user::Entity::find_by_id(id.0).one(db).await?.ok_or(ApiError::NotFound("user"))
 }
 
+/// How many of these user ids exist.
+pub async fn count_existing(db: &impl ConnectionTrait, ids: &[i64]) -> Result<usize, ApiError> {
+    use sea_orm::PaginatorTrait;
+    let found = user::Entity::find().filter(user::Column::Id.is_in(ids.to_vec())).count(db).await?;
+    Ok(usize::try_from(found).unwrap_or(usize::MAX))
+}
+
 pub async fn store_session_key(
     db: &impl ConnectionTrait,
     user: UserId,

@@ -68,6 +68,22 @@ pub async fn screen<const N: usize>(
     Ok((texts.map(PublicText), verdict))
 }
 
+/// Screens a list of texts published together (a poll's question and its options), in one call.
+pub async fn screen_many(
+    wechat: &WechatClient,
+    author: Author<'_>,
+    texts: Vec<String>,
+    when_unsure: WhenUnsure,
+) -> Result<(Vec<PublicText>, Verdict), ApiError> {
+    let joined: Vec<&str> = texts.iter().map(String::as_str).filter(|text| !text.is_empty()).collect();
+    let verdict = if joined.is_empty() {
+        Verdict::Publish
+    } else {
+        decide(wechat.check_text(author.openid, author.scene, &joined.join("\n")).await, when_unsure)?
+    };
+    Ok((texts.into_iter().map(PublicText).collect(), verdict))
+}
+
 /// Screens one text that is refused when unsure.
 pub async fn screen_one(wechat: &WechatClient, author: Author<'_>, text: String) -> Result<PublicText, ApiError> {
     let ([text], _) = screen(wechat, author, [text], WhenUnsure::Refuse).await?;

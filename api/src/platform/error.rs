@@ -62,6 +62,12 @@ pub enum ApiError {
     #[error(transparent)]
     Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error(transparent)]
+    Notices(#[from] crate::scenes::notices::error::NoticeError),
+    #[error(transparent)]
+    Deliberations(#[from] crate::scenes::deliberations::error::DeliberationError),
+    #[error(transparent)]
+    Polls(#[from] crate::scenes::polls::error::PollError),
+    #[error(transparent)]
     Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error(transparent)]
     Merchants(#[from] crate::scenes::merchants::error::MerchantError),
@@ -142,6 +148,9 @@ impl ApiError {
             ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
+            ApiError::Notices(err) => err.code(),
+            ApiError::Deliberations(err) => err.code(),
+            ApiError::Polls(err) => err.code(),
             ApiError::Activities(err) => err.code(),
             ApiError::Merchants(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
@@ -226,6 +235,9 @@ impl ApiError {
             }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
+            ApiError::Notices(err) => err.message(lang),
+            ApiError::Deliberations(err) => err.message(lang),
+            ApiError::Polls(err) => err.message(lang),
             ApiError::Activities(err) => err.message(lang),
             ApiError::Merchants(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
@@ -288,6 +300,9 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
+            ApiError::Notices(err) => err.status(),
+            ApiError::Deliberations(err) => err.status(),
+            ApiError::Polls(err) => err.status(),
             ApiError::Activities(err) => err.status(),
             ApiError::Merchants(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),

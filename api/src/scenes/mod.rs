@@ -5,9 +5,12 @@
 
 pub mod activities;
 pub mod community;
+pub mod deliberations;
 pub mod ledger_admin;
 pub mod merchants;
+pub mod notices;
 pub mod notifications;
+pub mod polls;
 pub mod redemptions;
 pub mod requests;
 pub mod service_hours;

@@ -1,6 +1,7 @@
 //! The community structure (district → street → community → grid → building → household), residents
 //! claiming a household, and roles.
 
+mod area;
 pub mod error;
 mod http;
 pub mod lifecycle;

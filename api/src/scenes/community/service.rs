@@ -14,6 +14,9 @@ use sea_orm::{
     Set,
 };
 
+pub use super::area::{
+    buildings_by_id, buildings_in_area, buildings_of_grids, homes_of, households_in_buildings, residents_of_buildings,
+};
 use super::error::CommunityError;
 use super::lifecycle::JoinStatus;
 use crate::authz::{self, Actor, JoinRequestScope};

@@ -3,6 +3,7 @@
 //! resident's confirmation and rating, and measured.
 
 mod categories;
+mod commissioned;
 pub mod error;
 mod export_csv;
 pub mod handover;

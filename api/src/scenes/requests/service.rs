@@ -10,6 +10,9 @@ use ehome_entities::{building, household_member, request_category, service_reque
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::categories::{CategoryChange, NewCategory};
+pub use super::commissioned::{
+    Commission, RESOLUTION_CATEGORY_KEY, check_owner, open_commissioned, progress_of, resolution_category,
+};
 use super::error::RequestError;
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
@@ -189,10 +192,14 @@ pub fn acting_role(actor: &Actor, request: &service_request::Model, kind: ActorK
 /// The level a new assignee handles a request at: the most local of their roles that covers it, so
 /// that escalation climbs from there.
 fn assignee_level(assignee: &Actor, request: &service_request::Model) -> Option<Level> {
-    let community = CommunityId(request.community_id);
-    if assignee.has_scoped(community, Role::BuildingLeader, request.building_id) {
+    level_of(assignee, CommunityId(request.community_id), request.grid_id, request.building_id)
+}
+
+/// The most local level at which a person handles requests of this building.
+pub(super) fn level_of(assignee: &Actor, community: CommunityId, grid_id: i64, building_id: i64) -> Option<Level> {
+    if assignee.has_scoped(community, Role::BuildingLeader, building_id) {
         Some(Level::BuildingLeader)
-    } else if assignee.has_scoped(community, Role::GridWorker, request.grid_id) {
+    } else if assignee.has_scoped(community, Role::GridWorker, grid_id) {
         Some(Level::GridWorker)
     } else if assignee.has(community, Role::Committee) || assignee.has(community, Role::SocialWorker) {
         Some(Level::Committee)

@@ -1,0 +1,18 @@
+//! `deliberation_buildings` table.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "deliberation_buildings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub deliberation_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub building_id: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

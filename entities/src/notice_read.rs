@@ -1,0 +1,20 @@
+//! `notice_reads` table.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "notice_reads")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub notice_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub household_id: i64,
+    pub reader_id: i64,
+    pub read_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
