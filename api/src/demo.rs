@@ -109,6 +109,15 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
         now,
     )
     .await?;
+    // demo-resident-1's volunteer role comes with an approved registration, as an approval leaves it.
+    crate::scenes::activities::service::seed_approved_volunteer(
+        &txn,
+        community_id,
+        ids["demo-resident-1"],
+        ids["demo-committee"],
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -51,6 +51,14 @@ async fn run() -> anyhow::Result<ExitCode> {
             ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::ledger::run(action, &db).await
         }
+        Command::Leaderboard { action } => {
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
+            let cache = ehome_api::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+                .await
+                .context("connecting to the shared cache")?;
+            ehome_api::cli::leaderboard::run(action, &db, &cache).await
+        }
         Command::Polls { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::platform::db::migrate(&db).await?;
@@ -69,6 +77,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings).await?;
     if app.state().settings.requests.job_interval_seconds > 0 {
         ehome_api::scenes::requests::jobs::spawn(app.state().clone());
+        ehome_api::scenes::activities::jobs::spawn(app.state().clone());
     }
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));

@@ -66,9 +66,12 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::identity::me::routes(routes);
     crate::scenes::community::routes(routes);
     crate::scenes::requests::routes(routes);
+    crate::scenes::activities::routes(routes);
     crate::scenes::notifications::routes(routes);
     crate::scenes::polls::routes(routes);
     crate::scenes::ledger_admin::routes(routes);
+    crate::scenes::service_hours::routes(routes);
+    crate::scenes::wallet::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

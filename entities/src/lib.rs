@@ -1,9 +1,12 @@
 //! sea-orm entities, one file per table.
 
+pub mod activity;
+pub mod activity_signup;
 pub mod building;
 pub mod community;
 pub mod district;
 pub mod grid;
+pub mod hour_record;
 pub mod household;
 pub mod household_member;
 pub mod household_representative;
@@ -27,4 +30,8 @@ pub mod request_follower;
 pub mod service_request;
 pub mod street;
 pub mod user;
+pub mod volunteer;
+pub mod volunteer_team;
+pub mod volunteer_team_member;
+pub mod volunteering_settings;
 pub mod wechat_session;

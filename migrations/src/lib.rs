@@ -10,6 +10,8 @@ mod m20261122_000004_widen_ledger_chains;
 mod m20261126_000005_create_ledger_account_shards;
 mod m20261126_000006_ledger_accounts_kept;
 mod m20261127_000007_refresh_family_started_at;
+mod m20261127_000008_create_volunteering;
+mod m20261127_000009_create_service_hours;
 mod m20261127_000011_create_polls;
 
 pub struct Migrator;
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_ledger_account_shards::Migration),
             Box::new(m20261126_000006_ledger_accounts_kept::Migration),
             Box::new(m20261127_000007_refresh_family_started_at::Migration),
+            Box::new(m20261127_000008_create_volunteering::Migration),
+            Box::new(m20261127_000009_create_service_hours::Migration),
             Box::new(m20261127_000011_create_polls::Migration),
         ]
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod activities;
 mod auth_tokens;
 mod bad_input;
 mod community;
@@ -17,6 +18,7 @@ mod scene_shape;
 mod security_authz;
 mod security_http;
 mod security_platform;
+mod service_hours;
 mod text_safety;
 mod wechat_client;
 mod wechat_login;

@@ -71,6 +71,11 @@ async fn every_protected_route_with_every_role() {
     // Roles are read and set for a user who is not among the callers, so that granting them changes no
     // caller's rights (reading one's own roles is tested in community.rs).
     let role_viewers = committee;
+    // 邻互助: those who run volunteering, the demo team's leader (demo-resident-1, an approved
+    // volunteer) with them, and the approved volunteers who may sign up.
+    let organisers = &["demo-admin", "demo-committee", "demo-social"];
+    let team_managers = &["demo-admin", "demo-committee", "demo-social", "demo-resident-1"];
+    let volunteers = &["demo-resident-1"];
     let target = app.dev_login("matrix-role-target").await.user_id;
     let cases = vec![
         case(Method::GET, "/api/v1/me", json!(null), SIGNED_IN),
@@ -135,6 +140,71 @@ async fn every_protected_route_with_every_role() {
         case(Method::GET, "/api/v1/ledger/transfers/{id}", json!(null), &["demo-admin"]),
         case(Method::POST, "/api/v1/ledger/verify", json!({}), &["demo-admin"]),
         case(Method::GET, "/api/v1/ledger/export", json!(null), &["demo-admin"]),
+        case(
+            Method::POST,
+            "/api/v1/volunteers",
+            json!({"community_id": ids.community, "skills": ["environment"]}),
+            members,
+        ),
+        case(Method::GET, "/api/v1/volunteers", json!(null), organisers),
+        case(Method::GET, "/api/v1/volunteers/me", json!(null), SIGNED_IN),
+        // The registration is a stranger's: only they change it.
+        case(Method::PATCH, "/api/v1/volunteers/{id}", json!({"leaderboard_consent": false}), &[]),
+        case(Method::POST, "/api/v1/volunteers/{id}/decision", json!({"decision": "approve"}), organisers),
+        case(Method::GET, "/api/v1/communities/{id}/volunteering", json!(null), members),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            json!({"community_id": ids.community, "name": "矩阵服务队", "leader_id": ids.team_leader}),
+            organisers,
+        ),
+        case(Method::GET, "/api/v1/teams", json!(null), members),
+        hidden(case(Method::GET, "/api/v1/teams/{id}", json!(null), members), outsiders),
+        hidden(
+            case(Method::POST, "/api/v1/teams/{id}/members", json!({"user_id": ids.team_leader}), team_managers),
+            outsiders,
+        ),
+        hidden(case(Method::DELETE, "/api/v1/teams/{id}/members/{user_id}", json!(null), team_managers), outsiders),
+        case(Method::POST, "/api/v1/activities", app.activity_body(ids.community, json!({})), organisers),
+        case(Method::GET, "/api/v1/activities", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/activities/{id}", json!(null), members), outsiders),
+        hidden(case(Method::PATCH, "/api/v1/activities/{id}", json!({"capacity": 20}), organisers), outsiders),
+        hidden(
+            case(Method::POST, "/api/v1/activities/{id}/transitions", json!({"action": "publish"}), organisers),
+            outsiders,
+        ),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/beneficiaries", json!({"count": 3}), organisers), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/signups", json!({}), volunteers), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/signups", json!(null), organisers), outsiders),
+        // Members who never signed up are told so (409), not refused.
+        hidden(case(Method::DELETE, "/api/v1/activities/{id}/signups/me", json!(null), members), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/checkin-code", json!(null), organisers), outsiders),
+        hidden(case(Method::GET, "/api/v1/activities/{id}/wxacode", json!(null), organisers), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/checkin", json!({"code": "000000"}), members), outsiders),
+        hidden(case(Method::POST, "/api/v1/activities/{id}/checkout", json!({"code": "000000"}), members), outsiders),
+        // Service hours: the activity's organisers review and decide (the activity has not ended, so
+        // their decisions are 409); everyone reads their own hours and points.
+        case(Method::GET, "/api/v1/activities/{id}/hours", json!(null), organisers),
+        case(Method::POST, "/api/v1/activities/{id}/hours/approve", json!({}), organisers),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            json!({"minutes": 60, "reason": "更正"}),
+            organisers,
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            json!({"reason": "未参加"}),
+            organisers,
+        ),
+        case(Method::GET, "/api/v1/me/hours", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.csv", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/hours/certificate.html", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/communities/{id}/leaderboard", json!(null), members),
+        case(Method::GET, "/api/v1/communities/{id}/volunteering.csv", json!(null), committee),
+        case(Method::GET, "/api/v1/me/points", json!(null), SIGNED_IN),
+        case(Method::GET, "/api/v1/me/points/history", json!(null), SIGNED_IN),
         case(Method::POST, "/api/v1/polls", crate::polls::poll_body(&app, demo.community, json!({})), committee),
         hidden(case(Method::GET, "/api/v1/polls", json!(null), members), outsiders),
         hidden(case(Method::GET, "/api/v1/polls/{id}", json!(null), members), outsiders),
@@ -167,6 +237,7 @@ async fn every_protected_route_with_every_role() {
             let mut path = case
                 .template
                 .replace("{user_id}", &target.to_string())
+                .replace("{signup_id}", "1")
                 .replace("{id}", &ids.for_template(case.template))
                 .replace("{code}", &ids.for_template(case.template))
                 .replace("{hash}", &ids.receipt);
@@ -209,6 +280,12 @@ struct Ids {
     notification: i64,
     account_code: String,
     transfer: String,
+    /// A pending volunteer registration by a resident who is not among the callers.
+    volunteer: i64,
+    /// A team led by demo-resident-1, and a published activity open to the whole community.
+    team: i64,
+    team_leader: i64,
+    activity: i64,
     poll: i64,
     option: i64,
     receipt: String,
@@ -216,7 +293,10 @@ struct Ids {
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
-        let prefixes: [(&str, String); 11] = [
+        let prefixes: [(&str, String); 14] = [
+            ("/api/v1/volunteers", self.volunteer.to_string()),
+            ("/api/v1/teams", self.team.to_string()),
+            ("/api/v1/activities", self.activity.to_string()),
             ("/api/v1/polls", self.poll.to_string()),
             ("/api/v1/communities", self.community.to_string()),
             ("/api/v1/grids", self.grid.to_string()),
@@ -239,6 +319,7 @@ impl Ids {
                 format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
             }
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
+            "/api/v1/volunteers" | "/api/v1/teams" => format!("?community_id={}", self.community),
             "/api/v1/polls" => format!("?community_id={}", self.community),
             _ => String::new(),
         }
@@ -280,10 +361,33 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         .post(&TransferRequest::single(accounts[0].id, accounts[1].id, Asset::Points, 1000, "volunteer_award"))
         .await
         .unwrap();
+    // 邻互助: demo-resident-1 an approved volunteer leading a team, a stranger's pending
+    // registration, and a published activity.
+    let social = app.dev_login("demo-social").await.access;
+    let leader = app.dev_login("demo-resident-1").await;
+    app.approved_volunteer(community, &leader, &social).await;
+    let team: Value = app
+        .post_json(
+            "/teams",
+            Some(&social),
+            &json!({"community_id": community, "name": "环境美化队", "leader_id": leader.user_id}),
+        )
+        .await;
+    let applicant = app.dev_login("matrix-applicant").await;
+    let roles = json!({"roles": [{"role": "resident"}]});
+    app.put(&format!("/communities/{community}/members/{}/roles", applicant.user_id), Some(&committee.access), &roles)
+        .await;
+    let body = json!({"community_id": community, "skills": ["environment"]});
+    let registration: Value = app.post_json("/volunteers", Some(&applicant.access), &body).await;
+    let activity = app.published_activity(&committee.access, community, json!({"capacity": 50})).await;
     let (poll, options) = crate::polls::create_poll(app, demo, json!({})).await;
     let voter = app.dev_login("demo-resident-1").await;
     let ballot: Value = crate::polls::vote(app, &voter.access, poll, &options[..1]).await.json().await.unwrap();
     Ids {
+        volunteer: registration["id"].as_i64().unwrap(),
+        team: team["id"].as_i64().unwrap(),
+        team_leader: leader.user_id,
+        activity,
         poll,
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),

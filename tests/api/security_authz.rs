@@ -225,7 +225,10 @@ const JOIN_DECIDERS: &[&str] = &["demo-leader", "demo-committee", "demo-admin"];
 const HANDLERS: &[&str] = &["demo-leader", "demo-grid", "demo-committee", "demo-admin"];
 const SUPERVISORS: &[&str] = &["demo-grid", "demo-committee", "demo-admin"];
 const MODERATORS: &[&str] = &["demo-committee", "demo-admin"];
+const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
+/// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
+const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -235,6 +238,10 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, "/api/v1/join-requests/{id}/approve", JOIN_DECIDERS),
         route(Method::POST, "/api/v1/join-requests/{id}/reject", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/communities/{id}/members/{user_id}/roles", MODERATORS),
+        route(Method::POST, "/api/v1/volunteers/{id}/decision", VOLUNTEER_DECIDERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/approve", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/adjust", ORGANISERS),
+        route(Method::POST, "/api/v1/activities/{id}/hours/{signup_id}/decline", ORGANISERS),
         route(Method::POST, "/api/v1/polls/{id}/proxy-ballots", JOIN_DECIDERS),
         route(Method::PUT, "/api/v1/households/{id}/representative", JOIN_DECIDERS),
         transition("accept", HANDLERS),
@@ -270,6 +277,19 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read", "the caller's own inbox"),
     ("POST", "/api/v1/me/notifications/read-all", "the caller's own inbox"),
     ("POST", "/api/v1/ledger/verify", "checks the books; decides nothing"),
+    ("POST", "/api/v1/volunteers", "the applicant opens their own case"),
+    ("PATCH", "/api/v1/volunteers/{id}", "the volunteer's own registration; a decision stands"),
+    ("POST", "/api/v1/teams", "organises volunteering; the leader named is chosen, not judged"),
+    ("POST", "/api/v1/teams/{id}/members", "arranges a team (approved volunteers only); no one's case"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}", "arranges a team; no one's case"),
+    ("POST", "/api/v1/activities", "organises an activity"),
+    ("PATCH", "/api/v1/activities/{id}", "edits a draft activity"),
+    ("POST", "/api/v1/activities/{id}/transitions", "moves an activity; decides about no person"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries", "a count of people served"),
+    ("POST", "/api/v1/activities/{id}/signups", "the volunteer's own sign-up"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
+    ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
     ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
     ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
 ];
@@ -297,6 +317,9 @@ fn assert_every_decision_is_listed(table: &[Decision]) {
 struct Cases {
     join_requests: HashMap<&'static str, i64>,
     requests: HashMap<&'static str, i64>,
+    volunteers: HashMap<&'static str, i64>,
+    /// An ended activity and the decider's own sign-up to it.
+    hours: HashMap<&'static str, (i64, i64)>,
     /// A household of building 1 each join decider belongs to, and a poll they could record its
     /// paper ballot in.
     households: HashMap<&'static str, i64>,
@@ -304,8 +327,20 @@ struct Cases {
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
-    let mut cases =
-        Cases { join_requests: HashMap::new(), requests: HashMap::new(), households: HashMap::new(), poll: (0, 0) };
+    let mut cases = Cases {
+        join_requests: HashMap::new(),
+        requests: HashMap::new(),
+        volunteers: HashMap::new(),
+        hours: HashMap::new(),
+        households: HashMap::new(),
+        poll: (0, 0),
+    };
+    for decider in VOLUNTEER_DECIDERS {
+        let body = json!({"community_id": at.community, "skills": ["environment"]});
+        let registration = app.post("/volunteers", Some(&s[*decider].access), &body).await;
+        assert_eq!(registration.status(), 201, "{decider} registers as a volunteer");
+        cases.volunteers.insert(decider, registration.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
     for decider in JOIN_DECIDERS {
         let path = format!("/households/{}/join-requests", at.free_household);
         let claim = app.post(&path, Some(&s[*decider].access), &json!({})).await;
@@ -315,6 +350,14 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
     for decider in HANDLERS {
         let own = report(app, at, &s[*decider].access, at.building_1, &format!("{decider}家门口积水"), false).await;
         cases.requests.insert(decider, own["id"].as_i64().unwrap());
+    }
+    let demo = app.demo().await;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(app, &demo, "社区义诊", starts, ends, 1000).await;
+    for decider in ORGANISERS {
+        let signup =
+            crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
+        cases.hours.insert(decider, (activity, signup));
     }
     let homes = app.demo().await.households[0].clone();
     for (decider, home) in JOIN_DECIDERS.iter().zip([homes[1], homes[3], homes[4]]) {
@@ -337,8 +380,15 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
     for decision in &table {
         for decider in decision.deciders {
             let session = &s[*decider];
+            let (activity, signup) = cases.hours.get(decider).copied().unwrap_or_default();
             let (id, body) = match decision.action {
                 None if decision.path.contains("join-requests") => (cases.join_requests[decider], json!({})),
+                None if decision.path.contains("volunteers") => {
+                    (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
+                None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
+                None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
+                None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
                 None if decision.path.contains("proxy-ballots") => {
                     let (poll, option) = cases.poll;
                     (poll, json!({"household_id": cases.households[decider], "option_ids": [option], "note": "代投"}))
@@ -355,8 +405,11 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                     (cases.requests[decider], body)
                 }
             };
-            let path =
-                decision.path.replace("{id}", &id.to_string()).replace("{user_id}", &session.user_id.to_string());
+            let path = decision
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{user_id}", &session.user_id.to_string())
+                .replace("{signup_id}", &signup.to_string());
             let response =
                 app.request(decision.method.clone(), &path, Some(&session.access)).json(&body).send().await.unwrap();
             let what = format!("{} {path} {:?} by {decider}, a party", decision.method, decision.action);

@@ -24,6 +24,15 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read"),
     ("POST", "/api/v1/me/notifications/read-all"),
     ("POST", "/api/v1/requests/{id}/me-too"),
+    ("POST", "/api/v1/teams/{id}/members"),
+    ("DELETE", "/api/v1/teams/{id}/members/{user_id}"),
+    ("POST", "/api/v1/activities/{id}/transitions"),
+    ("POST", "/api/v1/activities/{id}/beneficiaries"),
+    ("POST", "/api/v1/activities/{id}/signups"),
+    ("DELETE", "/api/v1/activities/{id}/signups/me"),
+    ("POST", "/api/v1/activities/{id}/checkin"),
+    ("POST", "/api/v1/activities/{id}/checkout"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
     ("POST", "/api/v1/polls/{id}/ballots"),
     ("PUT", "/api/v1/households/{id}/representative"),
 ];
@@ -61,6 +70,19 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         .await
         .unwrap();
     let claim = claim["id"].as_i64().unwrap();
+    // 邻互助: demo-resident-2 an approved volunteer (a team's leader), the building leader's pending
+    // registration, and a draft activity.
+    let volunteer = app.dev_login("demo-resident-2").await;
+    app.approved_volunteer(community, &volunteer, &committee).await;
+    let skills = json!({"community_id": community, "skills": ["environment"]});
+    let pending: Value = app.post_json("/volunteers", Some(&leader), &skills).await;
+    let pending = pending["id"].as_i64().unwrap();
+    let draft = app.draft_activity(&committee, community, json!({})).await["id"].as_i64().unwrap();
+    // An ended activity with one volunteer's attendance, for the reasons of hour decisions.
+    let hours_volunteer = app.dev_login("text-safety-volunteer").await.user_id;
+    let (starts, ends) = ("2026-11-28T09:00:00+08:00", "2026-11-28T12:00:00+08:00");
+    let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
+    let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
     let poll_body = |title: &str, option: &str| {
         let now = chrono::Utc::now();
         json!({"community_id": community, "title": title, "options": ["同意", option], "scope": "community",
@@ -181,11 +203,83 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             risky(json!({"key": "lift", "name": "RISKY", "response_sla_hours": 4, "resolution_sla_hours": 24})),
         ),
         case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/adjust",
+            format!("/activities/{activity}/hours/{signup}/adjust"),
+            &committee,
+            risky(json!({"minutes": 60, "reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities/{id}/hours/{signup_id}/decline",
+            format!("/activities/{activity}/hours/{signup}/decline"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
+        ),
+        case(
             Method::PATCH,
             "/api/v1/categories/{id}",
             format!("/categories/{repair}"),
             &committee,
             risky(json!({"name": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers",
+            "/volunteers".into(),
+            &resident,
+            risky(json!({"community_id": community, "skills": ["environment"], "available_times": "RISKY"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/volunteers/{id}",
+            format!("/volunteers/{pending}"),
+            &leader,
+            risky(json!({"available_times": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/volunteers/{id}/decision",
+            format!("/volunteers/{pending}/decision"),
+            &committee,
+            risky(json!({"decision": "approve", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(json!({"community_id": community, "name": "RISKY", "leader_id": volunteer.user_id})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/teams",
+            "/teams".into(),
+            &committee,
+            risky(
+                json!({"community_id": community, "name": "助老队", "description": "RISKY", "leader_id": volunteer.user_id}),
+            ),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"title": "RISKY"}))),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/activities",
+            "/activities".into(),
+            &committee,
+            risky(app.activity_body(community, json!({"place": "RISKY"}))),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/activities/{id}",
+            format!("/activities/{draft}"),
+            &committee,
+            risky(json!({"description": "RISKY"})),
         ),
         case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body(RISKY, "反对")),
         case(Method::POST, "/api/v1/polls", "/polls".into(), &committee, poll_body("增设快递柜", RISKY)),

@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod fake_wechat;
 mod requests;
+mod volunteering;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Once};

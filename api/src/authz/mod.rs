@@ -4,6 +4,7 @@
 mod party;
 pub mod polls;
 mod requests;
+mod volunteering;
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ pub use requests::{
     RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,
     request_list_scope, submit_request,
 };
+pub use volunteering::{decide_volunteer, manage_team, manage_volunteers, organise_activity, organises};
 
 /// The caller with every role they hold, loaded once per request that needs a decision.
 #[derive(Debug, Clone)]

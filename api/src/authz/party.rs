@@ -22,6 +22,11 @@ pub enum Case {
     /// A member's roles in a community: no one grants or removes their own (another committee
     /// member, an admin, or the operator's `ehome admin` command does).
     Roles { member: UserId },
+    /// A resident's registration as a volunteer: approving it grants them the `volunteer` role.
+    Volunteer { applicant: UserId },
+    /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
+    /// own (another organiser does).
+    VolunteerHours { volunteer: UserId },
     /// A paper ballot recorded for a household: no member of it records the household's ballot.
     ProxyBallot { household_member: UserId },
     /// Naming a household's representative: no member of it names their own household's.
@@ -34,6 +39,8 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::JoinRequest { applicant } => applicant == user,
         Case::Request { reporter } => reporter == user,
         Case::Roles { member } => member == user,
+        Case::Volunteer { applicant } => applicant == user,
+        Case::VolunteerHours { volunteer } => volunteer == user,
         Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
     }
 }
@@ -54,6 +61,8 @@ mod tests {
             Case::JoinRequest { applicant: me },
             Case::Request { reporter: me },
             Case::Roles { member: me },
+            Case::Volunteer { applicant: me },
+            Case::VolunteerHours { volunteer: me },
             Case::ProxyBallot { household_member: me },
             Case::Representative { household_member: me },
         ] {

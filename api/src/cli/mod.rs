@@ -1,6 +1,8 @@
-//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`.
+//! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `leaderboard`,
+//! `polls`.
 
 pub mod admin;
+pub mod leaderboard;
 pub mod ledger;
 pub mod polls;
 
@@ -33,6 +35,11 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         action: ledger::LedgerCommand,
+    },
+    /// The volunteers' hours leaderboards: rebuild them from the database.
+    Leaderboard {
+        #[command(subcommand)]
+        action: leaderboard::LeaderboardCommand,
     },
     /// Polls: verify a poll's ballot chain and recount it.
     Polls {

@@ -16,4 +16,15 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(UserId, CommunityId, GridId, BuildingId, HouseholdId, JoinRequestId, MerchantId);
+typed_id!(
+    UserId,
+    CommunityId,
+    GridId,
+    BuildingId,
+    HouseholdId,
+    JoinRequestId,
+    MerchantId,
+    VolunteerId,
+    TeamId,
+    ActivityId,
+);

@@ -8,7 +8,9 @@ mod role;
 mod stored_enum;
 pub mod text;
 
-pub use ids::{BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, UserId};
+pub use ids::{
+    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, TeamId, UserId, VolunteerId,
+};
 pub use phone::Phone;
 pub use role::{Role, RoleGrant, Scope};
 pub use text::{Description, Label, Location, Nickname, Note, RatingText, SearchText, Title};

@@ -204,6 +204,13 @@ pub struct RequestSettings {
     pub status_template_id: String,
 }
 
+/// 邻互助 service hours.
+#[derive(Debug, Clone)]
+pub struct HoursSettings {
+    /// Credited hours per volunteer per Asia/Shanghai day; hours above it are recorded, not credited.
+    pub daily_hours_max: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -216,6 +223,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limits: RateLimitSettings,
     pub requests: RequestSettings,
+    pub hours: HoursSettings,
     pub security: SecuritySettings,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
@@ -271,10 +279,12 @@ impl Settings {
             submissions_per_hour: parse_range(vars, "REQUEST_SUBMISSIONS_PER_HOUR", 10, 1..=100_000)?,
             status_template_id: var("WECHAT_TEMPLATE_REQUEST_STATUS").unwrap_or_default(),
         };
+        let hours = HoursSettings { daily_hours_max: parse_range(vars, "VOLUNTEER_DAILY_HOURS_MAX", 8, 1..=24)? };
         Ok(Settings {
             environment,
             environment_explicit: var("EHOME_ENV").is_some(),
             requests,
+            hours,
             bind,
             wechat: wechat_settings(vars, environment)?,
             auth: auth_settings(vars, environment, &database.url)?,

@@ -28,7 +28,10 @@ pub enum ApiError {
     #[error("invalid query: {0}")]
     InvalidQuery(String),
     #[error("invalid field {field}: {reason}")]
-    Validation { field: String, reason: String },
+    Validation {
+        field: String,
+        reason: String,
+    },
     #[error("not signed in or token invalid")]
     Unauthenticated,
     #[error("refresh token invalid, expired or revoked")]
@@ -46,7 +49,9 @@ pub enum ApiError {
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("rate limited; retry after {retry_after_seconds}s")]
-    RateLimited { retry_after_seconds: u64 },
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     #[error(transparent)]
     Community(#[from] crate::scenes::community::error::CommunityError),
     #[error("WeChat code invalid or used")]
@@ -62,6 +67,8 @@ pub enum ApiError {
     #[error(transparent)]
     Requests(#[from] crate::scenes::requests::error::RequestError),
     #[error(transparent)]
+    Activities(#[from] crate::scenes::activities::error::ActivityError),
+    #[error(transparent)]
     Polls(#[from] crate::scenes::polls::error::PollError),
     #[error("content rejected by the text check")]
     ContentRejected,
@@ -73,6 +80,8 @@ pub enum ApiError {
     HoldExpired,
     #[error("the transfer is already reversed")]
     AlreadyReversed,
+    #[error(transparent)]
+    Hours(#[from] crate::scenes::service_hours::error::HoursError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -122,12 +131,14 @@ impl ApiError {
             ApiError::WechatUnavailable => "WECHAT_UNAVAILABLE",
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
+            ApiError::Activities(err) => err.code(),
             ApiError::Polls(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
             ApiError::HoldExpired => "HOLD_EXPIRED",
             ApiError::AlreadyReversed => "ALREADY_REVERSED",
+            ApiError::Hours(err) => err.code(),
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -201,6 +212,7 @@ impl ApiError {
             }
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
+            ApiError::Activities(err) => err.message(lang),
             ApiError::Polls(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
@@ -211,6 +223,7 @@ impl ApiError {
             }
             ApiError::HoldExpired => pick("冻结积分已过期", "The hold on these points has expired"),
             ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
+            ApiError::Hours(err) => err.message(lang),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
@@ -247,11 +260,13 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } | ApiError::WechatRateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
+            ApiError::Activities(err) => err.status(),
             ApiError::Polls(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }
             ApiError::HoldExpired => StatusCode::GONE,
+            ApiError::Hours(err) => err.status(),
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -7,6 +7,7 @@ pub mod content;
 pub mod csv;
 pub mod db;
 pub mod error;
+pub mod html;
 pub mod json;
 pub mod metrics;
 pub mod middleware;

@@ -2,7 +2,7 @@
 //! could drift).
 
 use chrono::{DateTime, Utc};
-use ehome_ledger::{AccountId, Transfer, TransferId, TransferKind};
+use ehome_ledger::{AccountId, Asset, Balance, Transfer, TransferId, TransferKind};
 use sea_orm::{ConnectionTrait, Statement};
 use serde::Serialize;
 
@@ -24,41 +24,40 @@ pub struct PointsBalance {
 }
 
 /// A resident's balance; zero for a resident who never had points (reading creates no account).
+///
+/// One indexed statement: the account row by its unique code, with the sums of its earnings and
+/// take-backs from its transfers (indexed by account) as subqueries. A resident's account carries
+/// the no-overdraft flag, so its posted balances live in its row, never in the per-chain shards that
+/// only unlimited accounts use.
 pub async fn balance_of(conn: &impl ConnectionTrait, user: UserId) -> Result<PointsBalance, PointsError> {
-    let Some(account) = find(conn, LedgerAccount::User(user)).await? else {
-        return Ok(PointsBalance::default());
-    };
-    let balance = account.balance();
-    Ok(PointsBalance {
-        available: Points::from_minor(balance.available)?,
-        on_hold: Points::from_minor(account.debits_pending)?,
-        lifetime_earned: lifetime_earned(conn, account.id).await?,
-    })
-}
-
-/// Sums the earnings credited to the account less the take-backs debited from it, in one query over
-/// the account's transfers (both are indexed by account). A debit coded `reversal` always undoes an
-/// earning: the only other credits a resident receives are refunds, and a reversal is never reversed.
-async fn lifetime_earned(conn: &impl ConnectionTrait, account: AccountId) -> Result<Points, PointsError> {
     let quoted =
         |purposes: &[Purpose]| purposes.iter().map(|p| format!("'{}'", p.code())).collect::<Vec<_>>().join(", ");
     let earnings = quoted(&Purpose::EARNINGS);
     let take_backs = quoted(&[Purpose::Reversal, Purpose::AwardAdjustment]);
+    // A debit coded `reversal` always undoes an earning: the only other credits a resident receives
+    // are refunds, and a reversal is never reversed.
     let sql = format!(
-        "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN credit_account_id = $1 AND kind IN ('single', 'post_pending') \
-             AND code IN ({earnings}) THEN amount ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN debit_account_id = $1 AND kind = 'single' \
-             AND code IN ({take_backs}) THEN amount ELSE 0 END), 0) AS BIGINT) \
-         FROM ledger_transfers WHERE credit_account_id = $1 OR debit_account_id = $1"
+        "SELECT a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, \
+           (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM ledger_transfers t \
+             WHERE t.credit_account_id = a.id AND t.kind IN ('single', 'post_pending') \
+             AND t.code IN ({earnings})), \
+           (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM ledger_transfers t \
+             WHERE t.debit_account_id = a.id AND t.kind = 'single' AND t.code IN ({take_backs})) \
+         FROM ledger_accounts a WHERE a.code = $1"
     );
-    let statement = Statement::from_sql_and_values(conn.get_database_backend(), sql, [account.0.into()]);
+    let code = LedgerAccount::User(user).code();
+    let statement = Statement::from_sql_and_values(conn.get_database_backend(), sql, [code.into()]);
     let Some(row) = conn.query_one_raw(statement).await? else {
-        return Ok(Points::ZERO);
+        return Ok(PointsBalance::default());
     };
-    let earned: i64 = row.try_get_by_index(0)?;
-    let taken_back: i64 = row.try_get_by_index(1)?;
-    Points::from_minor(earned.saturating_sub(taken_back))
+    let column = |index: usize| row.try_get_by_index::<i64>(index);
+    let balance = Balance::new(Asset::Points, column(0)?, column(1)?, column(2)?, column(3)?);
+    let (earned, taken_back) = (column(4)?, column(5)?);
+    Ok(PointsBalance {
+        available: Points::from_minor(balance.available)?,
+        on_hold: Points::from_minor(balance.debits_pending)?,
+        lifetime_earned: Points::from_minor(earned.saturating_sub(taken_back))?,
+    })
 }
 
 /// How a transfer changed the resident's points.

@@ -3,8 +3,11 @@
 //! move them) where the scene has states, `jobs.rs` for its background work, `error.rs` for its errors.
 //! Scenes call each other's `service` functions only.
 
+pub mod activities;
 pub mod community;
 pub mod ledger_admin;
 pub mod notifications;
 pub mod polls;
 pub mod requests;
+pub mod service_hours;
+pub mod wallet;

@@ -168,6 +168,13 @@ impl SharedCache for MemoryCache {
         }))
     }
 
+    async fn sorted_replace(&self, key: &str, members: &[(String, f64)]) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let scores: HashMap<String, f64> = members.iter().cloned().collect();
+        self.with(|map, _| map.insert(key, Entry { value: Value::Sorted(scores), expires_at: None }));
+        Ok(())
+    }
+
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError> {
         let key = self.key(key);
         Ok(self.with(|map, now| match map.get(&key) {

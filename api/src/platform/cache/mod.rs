@@ -44,6 +44,8 @@ pub trait SharedCache: Send + Sync + 'static {
     /// the counters' totals in the same order.
     async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError>;
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError>;
+    /// Replaces the whole set with these members and scores, atomically (a rebuilt leaderboard).
+    async fn sorted_replace(&self, key: &str, members: &[(String, f64)]) -> Result<(), CacheError>;
     /// Highest scores first, `limit` members from `offset`.
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;

@@ -116,6 +116,18 @@ impl SharedCache for RedisCache {
         Ok(self.conn().zincr(self.key(key), member, increment).await?)
     }
 
+    async fn sorted_replace(&self, key: &str, members: &[(String, f64)]) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        for chunk in members.chunks(1000) {
+            let pairs: Vec<(f64, &str)> = chunk.iter().map(|(member, score)| (*score, member.as_str())).collect();
+            pipe.zadd_multiple(&key, &pairs).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn()).await?;
+        Ok(())
+    }
+
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError> {
         if limit == 0 {
             return Ok(Vec::new());

@@ -348,6 +348,18 @@ pub async fn list_join_requests(
         .collect())
 }
 
+/// Grants an unscoped role (a volunteer's, on approval) in the caller's transaction; a role already
+/// held is left as it is.
+pub async fn grant_role(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    user: UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    grant(db, community, user, role, 0, now).await
+}
+
 async fn grant(
     db: &impl ConnectionTrait,
     community: CommunityId,

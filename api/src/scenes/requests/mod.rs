@@ -13,7 +13,7 @@ pub mod queue;
 mod routing;
 pub mod service;
 mod similarity;
-mod stats;
+pub mod stats;
 mod store;
 mod views;
 

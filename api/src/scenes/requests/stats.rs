@@ -424,20 +424,34 @@ pub struct StatsQuery {
     to: Option<String>,
 }
 
+impl StatsQuery {
+    /// The period and the range asked for (`today` is the default end).
+    pub fn parse(&self, today: NaiveDate) -> ApiResult<(Period, DateRange)> {
+        let period = Period::parse(self.period.as_deref())?;
+        Ok((period, DateRange::parse(self.from.as_deref(), self.to.as_deref(), today)?))
+    }
+}
+
+/// The statistics of 邻办事, with the 邻互助 volunteering figures of the same buckets as the
+/// `volunteering` section (the service-hours scene computes them).
 pub async fn stats(
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<i64>,
     query: web::Query<StatsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
     let now = state.clock.now();
-    let period = Period::parse(query.period.as_deref())?;
-    let range = DateRange::parse(query.from.as_deref(), query.to.as_deref(), shanghai_date(now))?;
+    let (period, range) = query.into_inner().parse(shanghai_date(now))?;
     let community_id = authorised_community(&state, caller, path.into_inner()).await?;
     let rows = load_rows(&state.db, community_id, range.instants()?).await?;
     let names = load_names(&state.db, community_id).await?;
-    Ok(HttpResponse::Ok().json(compute(&rows, &names, period, range, now)))
+    let volunteering =
+        crate::scenes::service_hours::stats::volunteering(&state.db, CommunityId(community_id), period, range).await?;
+    let mut body = serde_json::to_value(compute(&rows, &names, period, range, now)).map_err(ApiError::internal)?;
+    if let serde_json::Value::Object(fields) = &mut body {
+        fields.insert("volunteering".to_owned(), serde_json::to_value(volunteering).map_err(ApiError::internal)?);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[cfg(test)]
