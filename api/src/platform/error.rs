@@ -28,10 +28,7 @@ pub enum ApiError {
     #[error("invalid query: {0}")]
     InvalidQuery(String),
     #[error("invalid field {field}: {reason}")]
-    Validation {
-        field: String,
-        reason: String,
-    },
+    Validation { field: String, reason: String },
     #[error("not signed in or token invalid")]
     Unauthenticated,
     #[error("refresh token invalid, expired or revoked")]
@@ -49,9 +46,7 @@ pub enum ApiError {
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("rate limited; retry after {retry_after_seconds}s")]
-    RateLimited {
-        retry_after_seconds: u64,
-    },
+    RateLimited { retry_after_seconds: u64 },
     #[error(transparent)]
     Community(#[from] crate::scenes::community::error::CommunityError),
     #[error("WeChat code invalid or used")]
