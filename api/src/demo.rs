@@ -10,6 +10,7 @@ use crate::identity::users;
 use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
 use crate::scenes::community::service;
+use crate::scenes::merchants::lifecycle::{AllianceLevel, MerchantKind, MerchantStatus};
 
 /// The dev-login openids of the demo users, with what each can do.
 pub const DEMO_USERS: &[(&str, &str)] = &[
@@ -60,8 +61,20 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), ApiError> {
     let shop = merchant::ActiveModel {
         community_id: Set(community.id),
         name: Set("邻家理发店".to_owned()),
-        status: Set("approved".to_owned()),
+        status: Set(MerchantStatus::Approved.as_str().to_owned()),
         created_at: Set(now),
+        kind: Set(MerchantKind::Shop.as_str().to_owned()),
+        business_category: Set("理发".to_owned()),
+        address: Set("新芝社区1号楼底商".to_owned()),
+        contact_phone: Set(Some("13800000000".to_owned())),
+        licence_number: Set("DEMO-0001".to_owned()),
+        alliance_level: Set(AllianceLevel::Community.as_str().to_owned()),
+        alliance_id: Set(community.id),
+        owner_id: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(Some(now)),
+        decision_note: Set(None),
+        updated_at: Set(Some(now)),
         ..Default::default()
     }
     .insert(&txn)

@@ -72,6 +72,8 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::ledger_admin::routes(routes);
     crate::scenes::service_hours::routes(routes);
     crate::scenes::wallet::routes(routes);
+    crate::scenes::merchants::routes(routes);
+    crate::scenes::redemptions::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

@@ -119,6 +119,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 crate::routes::configure(config, environment);
             })
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
+            .wrap(from_fn(crate::platform::idempotency::replay))
             .wrap(from_fn(crate::platform::json::objects_only))
             .wrap(from_fn(crate::platform::rate_limit::limit_requests))
             .wrap(from_fn(crate::platform::middleware::request_context))

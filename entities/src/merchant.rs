@@ -12,6 +12,18 @@ pub struct Model {
     pub name: String,
     pub status: String,
     pub created_at: DateTimeUtc,
+    pub kind: String,
+    pub business_category: String,
+    pub address: String,
+    pub contact_phone: Option<String>,
+    pub licence_number: String,
+    pub alliance_level: String,
+    pub alliance_id: i64,
+    pub owner_id: Option<i64>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<DateTimeUtc>,
+    pub decision_note: Option<String>,
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

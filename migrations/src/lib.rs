@@ -12,6 +12,7 @@ mod m20261126_000006_ledger_accounts_kept;
 mod m20261127_000007_refresh_family_started_at;
 mod m20261127_000008_create_volunteering;
 mod m20261127_000009_create_service_hours;
+mod m20261127_000010_create_alliance;
 mod m20261127_000011_create_polls;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_refresh_family_started_at::Migration),
             Box::new(m20261127_000008_create_volunteering::Migration),
             Box::new(m20261127_000009_create_service_hours::Migration),
+            Box::new(m20261127_000010_create_alliance::Migration),
             Box::new(m20261127_000011_create_polls::Migration),
         ]
     }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod activities;
+mod alliance;
 mod auth_tokens;
 mod bad_input;
 mod community;

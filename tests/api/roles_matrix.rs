@@ -223,6 +223,8 @@ async fn every_protected_route_with_every_role() {
         hidden(case(Method::GET, "/api/v1/polls/{id}/receipts/{hash}", json!(null), members), outsiders),
         case(Method::PUT, "/api/v1/households/{id}/representative", json!({"user_id": target}), deciders),
     ];
+    let mut cases = cases;
+    cases.extend(alliance_cases(&ids, members, outsiders));
 
     // Every route the app serves is either public or in this matrix.
     let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
@@ -270,6 +272,7 @@ async fn every_protected_route_with_every_role() {
 }
 
 struct Ids {
+    alliance: Alliance,
     community: i64,
     grid: i64,
     building: i64,
@@ -293,6 +296,9 @@ struct Ids {
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
+        if let Some(id) = self.alliance.for_template(template) {
+            return id.to_string();
+        }
         let prefixes: [(&str, String); 14] = [
             ("/api/v1/volunteers", self.volunteer.to_string()),
             ("/api/v1/teams", self.team.to_string()),
@@ -388,6 +394,7 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         team: team["id"].as_i64().unwrap(),
         team_leader: leader.user_id,
         activity,
+        alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
         poll,
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),
@@ -402,4 +409,102 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         account_code: "user:matrix:points".to_owned(),
         transfer: transfer.id.to_text(),
     }
+}
+
+/// The alliance's fixture: the demo shop (its clerk is `demo-shop`) and an offer of it; a pending shop
+/// and an approved one with an invite, both of `demo-resident-2` (not a caller); and that resident's
+/// codes at the demo shop: one to capture, one to cancel, one captured to refund.
+struct Alliance {
+    shop: i64,
+    pending_shop: i64,
+    offer: i64,
+    invite: String,
+    code: String,
+    to_cancel: i64,
+    to_refund: i64,
+}
+
+impl Alliance {
+    fn for_template(&self, template: &str) -> Option<i64> {
+        match template {
+            "/api/v1/merchants/{id}/transitions" => Some(self.pending_shop),
+            "/api/v1/redemptions/{id}/cancel" => Some(self.to_cancel),
+            "/api/v1/redemptions/{id}/refund" => Some(self.to_refund),
+            t if t.starts_with("/api/v1/merchants/") => Some(self.shop),
+            t if t.starts_with("/api/v1/offers/") => Some(self.offer),
+            _ => None,
+        }
+    }
+}
+
+async fn alliance_fixture(app: &TestApp, demo: &Demo, committee: &str, owner: &ehome_tests::Session) -> Alliance {
+    let clerk = app.dev_login("demo-shop").await.access;
+    let shop = app.get_json("/merchants", Some(&clerk)).await["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(&clerk, shop, "洗剪吹", "1", json!({})).await;
+    let apply = |name: &str| {
+        json!({"community_id": demo.community, "name": name, "kind": "shop", "business_category": "理发",
+            "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
+            "alliance_level": "community"})
+    };
+    let pending_shop =
+        app.post_json("/merchants", Some(&owner.access), &apply("待审商家")).await["id"].as_i64().unwrap();
+    let own = app.open_shop(&owner.access, committee, demo.community, "community", "自家小店").await;
+    let invite = app.post_json(&format!("/merchants/{own}/staff-invites"), Some(&owner.access), &json!({})).await;
+    app.award_points(demo.community, owner.user_id, "10").await;
+    let (_, code) = app.code_for(&owner.access, offer).await;
+    let (to_cancel, _) = app.code_for(&owner.access, offer).await;
+    let (to_refund, captured) = app.code_for(&owner.access, offer).await;
+    assert_eq!(app.redeem(&clerk, &captured).await.status(), 200);
+    Alliance {
+        shop,
+        pending_shop,
+        offer,
+        invite: invite["code"].as_str().unwrap().to_owned(),
+        code,
+        to_cancel,
+        to_refund,
+    }
+}
+
+/// The alliance's routes. Offers are for the members of the alliance's communities, so a platform
+/// admin (a member of none) does not find one to use, as the newcomer does not.
+fn alliance_cases(ids: &Ids, members: &[&'static str], outsiders: &[&'static str]) -> Vec<Case> {
+    let a = &ids.alliance;
+    let committee: &[&'static str] = &["demo-admin", "demo-committee"];
+    let shop_people: &[&'static str] = &["demo-admin", "demo-committee", "demo-shop"];
+    let clerks: &[&'static str] = &["demo-shop"];
+    let residents: Vec<&'static str> = members.iter().copied().filter(|m| *m != "demo-admin").collect();
+    let not_residents: &[&'static str] = &["demo-admin", "demo-newcomer"];
+    let application = json!({"community_id": ids.community, "name": "矩阵{caller}的店", "kind": "shop",
+        "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
+        "licence_number": "91330203MA2", "alliance_level": "community"});
+    let offer = json!({"title": "矩阵优惠", "price_points": "1", "valid_until": "2099-01-01T00:00:00Z"});
+    vec![
+        case(Method::GET, "/api/v1/merchants", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/merchants/{id}", json!(null), members), outsiders),
+        case(Method::POST, "/api/v1/merchants/{id}/transitions", json!({"action": "approve"}), committee),
+        case(Method::POST, "/api/v1/merchants/{id}/staff-invites", json!({}), &[]),
+        case(Method::GET, "/api/v1/merchants/{id}/staff", json!(null), committee),
+        case(Method::DELETE, "/api/v1/merchants/{id}/staff/{user_id}", json!(null), &[]),
+        case(Method::POST, "/api/v1/merchants/{id}/offers", offer, clerks),
+        hidden(case(Method::GET, "/api/v1/merchants/{id}/offers", json!(null), members), outsiders),
+        case(Method::GET, "/api/v1/offers", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/offers/{id}", json!(null), &residents), not_residents),
+        hidden(case(Method::PATCH, "/api/v1/offers/{id}", json!({"title": "新标题"}), clerks), not_residents),
+        hidden(
+            case(Method::POST, "/api/v1/redemptions/codes", json!({"offer_id": a.offer}), &residents),
+            not_residents,
+        ),
+        case(Method::POST, "/api/v1/redemptions", json!({"code": a.code}), clerks),
+        hidden(case(Method::POST, "/api/v1/redemptions/{id}/cancel", json!({}), &[]), SIGNED_IN),
+        case(Method::POST, "/api/v1/redemptions/{id}/refund", json!({}), shop_people),
+        case(Method::GET, "/api/v1/merchants/{id}/redemptions", json!(null), shop_people),
+        case(Method::GET, "/api/v1/me/redemptions", json!(null), SIGNED_IN),
+        // Last, since they change what is offered and who works where: the clerk (the last caller)
+        // withdraws the offer, the first caller (the admin) joins a shop's staff, and everyone
+        // applies for a shop of their own.
+        hidden(case(Method::DELETE, "/api/v1/offers/{id}", json!(null), clerks), not_residents),
+        case(Method::POST, "/api/v1/staff-invites/accept", json!({"code": a.invite}), SIGNED_IN),
+        case(Method::POST, "/api/v1/merchants", application, SIGNED_IN),
+    ]
 }

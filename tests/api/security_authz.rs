@@ -229,6 +229,14 @@ const VOLUNTEER_DECIDERS: &[&str] = &["demo-committee", "demo-social", "demo-adm
 const TRANSITIONS: &str = "/api/v1/requests/{id}/transitions";
 /// Who may decide an activity's hours: its organisers (the committee, a social worker, an admin).
 const ORGANISERS: &[&str] = &["demo-committee", "demo-social", "demo-admin"];
+/// Who redeems at the demo shop's counter.
+const CLERKS: &[&str] = &["demo-shop"];
+const MERCHANT_DECISIONS: &str = "/api/v1/merchants/{id}/transitions";
+const CAPTURE: &str = "/api/v1/redemptions";
+const REFUND: &str = "/api/v1/redemptions/{id}/refund";
+/// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
+/// of no community, so has no redemption of their own to refund).
+const REFUNDERS: &[&str] = &["demo-committee"];
 
 fn decisions() -> Vec<Decision> {
     let route = |method: Method, path, deciders| Decision { method, path, action: None, deciders };
@@ -251,6 +259,9 @@ fn decisions() -> Vec<Decision> {
         transition("escalate", HANDLERS),
         transition("reassign", SUPERVISORS),
         transition("release", MODERATORS),
+        route(Method::POST, MERCHANT_DECISIONS, MODERATORS),
+        route(Method::POST, CAPTURE, CLERKS),
+        route(Method::POST, REFUND, REFUNDERS),
     ]
 }
 
@@ -290,6 +301,15 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/activities/{id}/signups/me", "the volunteer's own sign-up"),
     ("POST", "/api/v1/activities/{id}/checkin", "the volunteer's own attendance, proven by the code"),
     ("POST", "/api/v1/activities/{id}/checkout", "the volunteer's own attendance, proven by the code"),
+    ("POST", "/api/v1/merchants", "the owner opens their own case"),
+    ("POST", "/api/v1/merchants/{id}/staff-invites", "the owner runs their own shop"),
+    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}", "the owner runs their own shop"),
+    ("POST", "/api/v1/staff-invites/accept", "accepts the owner's invitation; the owner decided"),
+    ("POST", "/api/v1/merchants/{id}/offers", "the shop's own offers"),
+    ("PATCH", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
+    ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
+    ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
     ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
     ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
 ];
@@ -320,6 +340,12 @@ struct Cases {
     volunteers: HashMap<&'static str, i64>,
     /// An ended activity and the decider's own sign-up to it.
     hours: HashMap<&'static str, (i64, i64)>,
+    /// A pending shop each moderator owns.
+    shops: HashMap<&'static str, i64>,
+    /// A code each clerk holds for their own shop's offer.
+    codes: HashMap<&'static str, String>,
+    /// A redemption of each moderator's own, captured at the demo shop.
+    redemptions: HashMap<&'static str, i64>,
     /// A household of building 1 each join decider belongs to, and a poll they could record its
     /// paper ballot in.
     households: HashMap<&'static str, i64>,
@@ -332,6 +358,9 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         requests: HashMap::new(),
         volunteers: HashMap::new(),
         hours: HashMap::new(),
+        shops: HashMap::new(),
+        codes: HashMap::new(),
+        redemptions: HashMap::new(),
         households: HashMap::new(),
         poll: (0, 0),
     };
@@ -359,6 +388,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
             crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
         cases.hours.insert(decider, (activity, signup));
     }
+    alliance_cases(app, s, at, &mut cases).await;
     let homes = app.demo().await.households[0].clone();
     for (decider, home) in JOIN_DECIDERS.iter().zip([homes[1], homes[3], homes[4]]) {
         crate::polls::join(app, at.community, home, s[*decider].user_id).await;
@@ -370,11 +400,38 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
     cases
 }
 
+/// The alliance's cases: a shop each moderator applied for, a code of the clerk's own at their shop,
+/// and a redemption of each moderator's own that the clerk captured.
+async fn alliance_cases(app: &TestApp, s: &HashMap<String, Session>, at: &Place, cases: &mut Cases) {
+    let clerk = &s["demo-shop"].access;
+    let shops = app.get_json("/merchants", Some(clerk)).await;
+    let shop = shops["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(clerk, shop, "洗剪吹", "10", json!({})).await;
+    for decider in MODERATORS {
+        let body = json!({"community_id": at.community, "name": format!("{decider}的店"), "kind": "shop",
+            "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
+            "licence_number": "91330203MA2", "alliance_level": "community"});
+        let applied = app.post_json("/merchants", Some(&s[*decider].access), &body).await;
+        cases.shops.insert(decider, applied["id"].as_i64().unwrap());
+    }
+    for decider in REFUNDERS {
+        app.award_points(at.community, s[*decider].user_id, "10").await;
+        let (id, code) = app.code_for(&s[*decider].access, offer).await;
+        assert_eq!(app.redeem(clerk, &code).await.status(), 200, "the clerk redeems {decider}'s code");
+        cases.redemptions.insert(decider, id);
+    }
+    for clerk_name in CLERKS {
+        app.award_points(at.community, s[*clerk_name].user_id, "10").await;
+        let (_, code) = app.code_for(&s[*clerk_name].access, offer).await;
+        cases.codes.insert(clerk_name, code);
+    }
+}
+
 #[tokio::test]
 async fn every_decision_route_refuses_a_party_to_the_case() {
     let table = decisions();
     assert_every_decision_is_listed(&table);
-    let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social"];
+    let names = ["demo-leader", "demo-grid", "demo-committee", "demo-admin", "demo-social", "demo-shop"];
     let (app, s, at) = demo(&names).await;
     let cases = cases_of(&app, &s, &at).await;
     for decision in &table {
@@ -389,6 +446,9 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
                 None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
                 None if decision.path.ends_with("/decline") => (activity, json!({"reason": "理由"})),
+                None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
+                None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
+                None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
                 None if decision.path.contains("proxy-ballots") => {
                     let (poll, option) = cases.poll;
                     (poll, json!({"household_id": cases.households[decider], "option_ids": [option], "note": "代投"}))

@@ -24,6 +24,13 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/me/notifications/{id}/read"),
     ("POST", "/api/v1/me/notifications/read-all"),
     ("POST", "/api/v1/requests/{id}/me-too"),
+    ("POST", "/api/v1/merchants/{id}/staff-invites"),
+    ("DELETE", "/api/v1/merchants/{id}/staff/{user_id}"),
+    ("POST", "/api/v1/staff-invites/accept"),
+    ("DELETE", "/api/v1/offers/{id}"),
+    ("POST", "/api/v1/redemptions/codes"),
+    ("POST", "/api/v1/redemptions"),
+    ("POST", "/api/v1/redemptions/{id}/cancel"),
     ("POST", "/api/v1/teams/{id}/members"),
     ("DELETE", "/api/v1/teams/{id}/members/{user_id}"),
     ("POST", "/api/v1/activities/{id}/transitions"),
@@ -61,6 +68,13 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let newcomer = app.dev_login("demo-newcomer").await.access;
     let (community, grid, building) = (demo.community, demo.grids[0], demo.buildings[0]);
     let household = demo.households[0][0];
+    // The alliance: the demo shop, an offer of its clerk's and a resident's code for it.
+    let clerk = app.dev_login("demo-shop").await.access;
+    let shops = app.get_json("/merchants", Some(&resident)).await;
+    let shop = shops["items"][0]["id"].as_i64().unwrap();
+    let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
+    app.award_points(community, demo.user("demo-resident-1"), "10").await;
+    let (redemption, _) = app.code_for(&resident, offer).await;
     let repair = demo.category("repair");
     let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     let claim: Value = app
@@ -289,6 +303,43 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/polls/{poll}/proxy-ballots"),
             &leader,
             risky(json!({"household_id": demo.households[0][1], "option_ids": [], "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants",
+            "/merchants".into(),
+            &resident,
+            risky(json!({"community_id": community, "name": "RISKY", "kind": "shop", "business_category": "理发",
+                "address": "1号楼底商", "contact_phone": "13912345678", "licence_number": "91330203MA2",
+                "alliance_level": "community"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/transitions",
+            format!("/merchants/{shop}/transitions"),
+            &committee,
+            risky(json!({"action": "suspend", "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/merchants/{id}/offers",
+            format!("/merchants/{shop}/offers"),
+            &clerk,
+            risky(json!({"title": "RISKY", "price_points": "5", "valid_until": "2099-01-01T00:00:00Z"})),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/offers/{id}",
+            format!("/offers/{offer}"),
+            &clerk,
+            risky(json!({"description": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/redemptions/{id}/refund",
+            format!("/redemptions/{redemption}/refund"),
+            &committee,
+            risky(json!({"reason": "RISKY"})),
         ),
     ];
 

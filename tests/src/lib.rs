@@ -5,6 +5,7 @@
 //! request helpers are methods of `TestApp` (`requests.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alliance;
 pub mod demo;
 pub mod fake_wechat;
 mod requests;

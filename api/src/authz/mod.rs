@@ -1,6 +1,7 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod merchants;
 mod party;
 pub mod polls;
 mod requests;
@@ -15,6 +16,10 @@ use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
+pub use merchants::{
+    MerchantScope, RefundBy, SHOP_REFUND_WINDOW_DAYS, decide_merchant, manage_offers, manage_staff, redeem, refund,
+    view_merchant_private, view_redemptions,
+};
 pub use party::{Case, is_party_to, not_a_party};
 pub use requests::{
     RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,
@@ -43,6 +48,14 @@ impl Actor {
             }
         }
         Ok(Actor { id: UserId(user.id), is_admin: user.is_admin, roles })
+    }
+
+    /// The communities the caller holds any role in (a resident's, a committee member's …), in order.
+    pub fn communities(&self) -> Vec<CommunityId> {
+        let mut ids: Vec<CommunityId> =
+            self.roles.iter().filter(|(_, held)| !held.is_empty()).map(|(id, _)| CommunityId(*id)).collect();
+        ids.sort();
+        ids
     }
 
     pub fn has(&self, community: CommunityId, role: Role) -> bool {

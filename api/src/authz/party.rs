@@ -27,6 +27,11 @@ pub enum Case {
     /// A volunteer's service hours at an activity: no organiser approves, adjusts or declines their
     /// own (another organiser does).
     VolunteerHours { volunteer: UserId },
+    /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
+    /// staff, which `authz::decide_merchant` checks from their roles).
+    Merchant { owner: UserId },
+    /// A redemption: the resident who redeems never captures or refunds it themself.
+    Redemption { redeemer: UserId },
     /// A paper ballot recorded for a household: no member of it records the household's ballot.
     ProxyBallot { household_member: UserId },
     /// Naming a household's representative: no member of it names their own household's.
@@ -41,6 +46,8 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Roles { member } => member == user,
         Case::Volunteer { applicant } => applicant == user,
         Case::VolunteerHours { volunteer } => volunteer == user,
+        Case::Merchant { owner } => owner == user,
+        Case::Redemption { redeemer } => redeemer == user,
         Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
     }
 }
@@ -57,15 +64,18 @@ mod tests {
     #[test]
     fn the_party_of_each_case() {
         let (me, other) = (UserId(1), UserId(2));
-        for case in [
+        let cases = [
             Case::JoinRequest { applicant: me },
             Case::Request { reporter: me },
             Case::Roles { member: me },
             Case::Volunteer { applicant: me },
             Case::VolunteerHours { volunteer: me },
+            Case::Merchant { owner: me },
+            Case::Redemption { redeemer: me },
             Case::ProxyBallot { household_member: me },
             Case::Representative { household_member: me },
-        ] {
+        ];
+        for case in cases {
             assert!(is_party_to(me, &case), "{case:?}");
             assert!(!is_party_to(other, &case), "{case:?}");
             assert!(matches!(not_a_party(me, &case), Err(ApiError::PartyToCase)));

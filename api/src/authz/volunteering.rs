@@ -38,13 +38,3 @@ pub fn organises(actor: &Actor, community: CommunityId, team_leader: Option<User
 pub fn organise_activity(actor: &Actor, community: CommunityId, team_leader: Option<UserId>) -> Result<(), ApiError> {
     allow(organises(actor, community, team_leader))
 }
-
-impl Actor {
-    /// The communities the caller holds any role in.
-    pub fn communities(&self) -> Vec<CommunityId> {
-        let mut ids: Vec<CommunityId> =
-            self.roles.iter().filter(|(_, held)| !held.is_empty()).map(|(id, _)| CommunityId(*id)).collect();
-        ids.sort();
-        ids
-    }
-}

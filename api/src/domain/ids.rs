@@ -24,6 +24,8 @@ typed_id!(
     HouseholdId,
     JoinRequestId,
     MerchantId,
+    OfferId,
+    RedemptionId,
     VolunteerId,
     TeamId,
     ActivityId,

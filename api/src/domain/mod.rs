@@ -9,7 +9,8 @@ mod stored_enum;
 pub mod text;
 
 pub use ids::{
-    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, TeamId, UserId, VolunteerId,
+    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, OfferId, RedemptionId, TeamId,
+    UserId, VolunteerId,
 };
 pub use phone::Phone;
 pub use role::{Role, RoleGrant, Scope};

@@ -64,6 +64,14 @@ pub enum ApiError {
     #[error(transparent)]
     Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error(transparent)]
+    Merchants(#[from] crate::scenes::merchants::error::MerchantError),
+    #[error(transparent)]
+    Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
+    #[error("the Idempotency-Key was used before with another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInProgress,
+    #[error(transparent)]
     Polls(#[from] crate::scenes::polls::error::PollError),
     #[error("content rejected by the text check")]
     ContentRejected,
@@ -94,6 +102,9 @@ pub struct ErrorDetail {
     pub code: &'static str,
     pub message: String,
     pub request_id: String,
+    /// Machine-readable detail for the few errors that name something (a used code's redemption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -103,6 +114,13 @@ impl ApiError {
 
     pub fn internal(err: impl Into<anyhow::Error>) -> ApiError {
         ApiError::Internal(err.into())
+    }
+
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            ApiError::Redemptions(err) => err.details(),
+            _ => None,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -127,6 +145,10 @@ impl ApiError {
             ApiError::PhoneNotBound => "PHONE_NOT_BOUND",
             ApiError::Requests(err) => err.code(),
             ApiError::Activities(err) => err.code(),
+            ApiError::Merchants(err) => err.code(),
+            ApiError::Redemptions(err) => err.code(),
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
             ApiError::Polls(err) => err.code(),
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
@@ -208,6 +230,16 @@ impl ApiError {
             ApiError::PhoneNotBound => pick("尚未绑定手机号", "No phone number is bound"),
             ApiError::Requests(err) => err.message(lang),
             ApiError::Activities(err) => err.message(lang),
+            ApiError::Merchants(err) => err.message(lang),
+            ApiError::Redemptions(err) => err.message(lang),
+            ApiError::IdempotencyKeyReused => pick(
+                "该 Idempotency-Key 已用于另一个请求，请换一个新的",
+                "This Idempotency-Key was used with another request; use a new key",
+            ),
+            ApiError::IdempotencyKeyInProgress => pick(
+                "相同 Idempotency-Key 的请求正在处理中，请稍后重试",
+                "A request with this Idempotency-Key is still in progress; retry shortly",
+            ),
             ApiError::Polls(err) => err.message(lang),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
@@ -234,7 +266,12 @@ impl ApiError {
 
     pub fn body(&self, lang: Lang, request_id: &str) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail { code: self.code(), message: self.message(lang), request_id: request_id.to_owned() },
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.message(lang),
+                request_id: request_id.to_owned(),
+                details: self.details(),
+            },
         }
     }
 }
@@ -256,6 +293,9 @@ impl ResponseError for ApiError {
             ApiError::Community(err) => err.status(),
             ApiError::Requests(err) => err.status(),
             ApiError::Activities(err) => err.status(),
+            ApiError::Merchants(err) => err.status(),
+            ApiError::Redemptions(err) => err.status(),
+            ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ApiError::Polls(err) => err.status(),
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT

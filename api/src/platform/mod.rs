@@ -8,6 +8,7 @@ pub mod csv;
 pub mod db;
 pub mod error;
 pub mod html;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod middleware;

@@ -203,3 +203,16 @@ pub async fn release(conn: &impl ConnectionTrait, hold: TransferId, now: DateTim
     let request = keyed(action, purpose, &format!("points:release:{hold}"), metadata);
     Posted::from_transfer(&post_single(conn, request, now).await?)
 }
+
+/// Expires a redemption hold whose timeout has passed (a code nobody used in time), as the ledger's
+/// own expiry job does and with the same transfer id, so that the job and a scene racing on one
+/// hold post one expiry between them. Before the timeout the ledger refuses it.
+pub async fn expire_hold(
+    conn: &impl ConnectionTrait,
+    hold: TransferId,
+    now: DateTime<Utc>,
+) -> Result<Posted, PointsError> {
+    let stored = stored_hold(conn, hold, Purpose::Redemption).await?;
+    let request = ehome_ledger::store::expiry_request(&stored);
+    Posted::from_transfer(&post_single(conn, request, now).await?)
+}

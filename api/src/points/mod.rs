@@ -11,7 +11,7 @@
 //! ```
 //!
 //! - [`award`], [`reverse_part`], [`reverse`], [`expire`] post at once;
-//! - [`hold_for_redemption`] / [`hold_reward`] set points aside; [`capture`], [`pay_reward`] and
+//! - [`hold_for_redemption`] / [`hold_reward`] set points aside; [`capture`], [`pay_reward`], [`expire_hold`] and
 //!   [`release`] resolve a hold (the ledger's expiry job releases timed-out redemption holds);
 //! - [`balance_of`] and [`history_of`] read the ledger.
 //!
@@ -35,6 +35,8 @@ pub use accounts::Purpose;
 pub use amount::Points;
 pub use ehome_ledger::TransferId;
 pub use error::PointsError;
-pub use holds::{Hold, RedemptionHold, RewardHold, capture, hold_for_redemption, hold_reward, pay_reward, release};
+pub use holds::{
+    Hold, RedemptionHold, RewardHold, capture, expire_hold, hold_for_redemption, hold_reward, pay_reward, release,
+};
 pub use reading::{Change, HistoryCursor, HistoryEntry, HistoryPage, PointsBalance, balance_of, history_of};
 pub use verbs::{Award, AwardKey, Expiry, Posted, ReversalReason, award, expire, reverse, reverse_part};

@@ -6,8 +6,10 @@
 pub mod activities;
 pub mod community;
 pub mod ledger_admin;
+pub mod merchants;
 pub mod notifications;
 pub mod polls;
+pub mod redemptions;
 pub mod requests;
 pub mod service_hours;
 pub mod wallet;

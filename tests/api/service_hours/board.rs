@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ehome_api::domain::{CommunityId, UserId};
-use ehome_api::platform::cache::{Cache, CacheError, SharedCache, WindowCount};
+use ehome_api::platform::cache::{Cache, UnreachableCache};
 use ehome_api::platform::clock::Clock;
 use ehome_api::scenes::service_hours::leaderboard::{self, Period, Standing};
 use ehome_tests::spawn_app;
@@ -75,52 +75,6 @@ async fn opted_out_volunteers_are_anonymous_and_a_rebuilt_board_equals_the_incre
     assert_eq!(app.get(&path, Some(&stranger.access)).await.status(), 403);
 }
 
-/// A shared cache that never answers, as Redis does when it is down.
-struct DownCache;
-
-#[async_trait::async_trait]
-impl SharedCache for DownCache {
-    async fn get(&self, _: &str) -> Result<Option<String>, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn set(&self, _: &str, _: &str, _: Option<std::time::Duration>) -> Result<(), CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn set_if_absent(&self, _: &str, _: &str, _: std::time::Duration) -> Result<bool, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn delete(&self, _: &str) -> Result<(), CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn delete_if_equals(&self, _: &str, _: &str) -> Result<bool, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn take(&self, _: &str) -> Result<Option<String>, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn hit(&self, _: &str, _: std::time::Duration) -> Result<WindowCount, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn add_counts(&self, _: &[(String, u64)], _: std::time::Duration) -> Result<Vec<u64>, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn sorted_add(&self, _: &str, _: &str, _: f64) -> Result<f64, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn sorted_replace(&self, _: &str, _: &[(String, f64)]) -> Result<(), CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn sorted_top(&self, _: &str, _: usize, _: usize) -> Result<Vec<(String, f64)>, CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    async fn ping(&self) -> Result<(), CacheError> {
-        Err(CacheError::Corrupt("down".to_owned()))
-    }
-    fn backend(&self) -> &'static str {
-        "down"
-    }
-}
-
 #[tokio::test]
 async fn with_the_cache_down_the_board_is_answered_from_the_database() {
     let app = spawn_app().await;
@@ -132,7 +86,7 @@ async fn with_the_cache_down_the_board_is_answered_from_the_database() {
     assert_eq!(approve(&app, &committee.access, id, None).await.0, 200);
     let community = CommunityId(demo.community);
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
-    let down: Cache = Arc::new(DownCache);
+    let down: Cache = Arc::new(UnreachableCache);
     let answered = leaderboard::top(&app.db, &down, community, Period::Month, today, 10).await.unwrap();
     assert_eq!(answered, vec![Standing { user: UserId(a.user_id), minutes: 120 }]);
     let cached = leaderboard::top(&app.db, &app.state.cache, community, Period::Month, today, 10).await.unwrap();

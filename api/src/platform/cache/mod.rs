@@ -5,12 +5,14 @@
 
 mod memory;
 mod redis_store;
+mod unreachable;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::MemoryCache;
 pub use redis_store::RedisCache;
+pub use unreachable::UnreachableCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

@@ -360,7 +360,7 @@ pub async fn grant_role(
     grant(db, community, user, role, 0, now).await
 }
 
-async fn grant(
+pub(crate) async fn grant(
     db: &impl ConnectionTrait,
     community: CommunityId,
     user: UserId,
@@ -487,6 +487,24 @@ pub async fn set_roles(
         }
     }
     get_roles(db, community, member).await
+}
+
+/// Removes one scoped role (a shop's staff member removed by its owner); true when it was held.
+pub async fn revoke_scoped(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    member: UserId,
+    role: Role,
+    scope_id: i64,
+) -> Result<bool, ApiError> {
+    let deleted = member_role::Entity::delete_many()
+        .filter(member_role::Column::CommunityId.eq(community.0))
+        .filter(member_role::Column::UserId.eq(member.0))
+        .filter(member_role::Column::Role.eq(role.as_str()))
+        .filter(member_role::Column::ScopeId.eq(scope_id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected > 0)
 }
 
 pub async fn get_roles(

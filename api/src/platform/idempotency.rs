@@ -1,0 +1,235 @@
+//! `Idempotency-Key`: a client that sends a request that moves points may name it with a key of its
+//! choosing, and a repeat of the same request with the same key (a retry after a timeout, a double
+//! tap) gets the first answer again — status and body — instead of running twice. The same key with
+//! another body is `409 IDEMPOTENCY_KEY_REUSED`; a repeat while the first is still running is `409
+//! IDEMPOTENCY_KEY_IN_PROGRESS`. Keys are per user and kept in the shared cache for a day, so every
+//! instance sees them; when the cache is down such a request is refused with `503` (DESIGN §7:
+//! better refused than redeemed twice).
+//!
+//! Only successful answers are kept: an error changed nothing (its transaction rolled back), so a
+//! retry with the same key runs again. Routes opt in by being listed in [`ROUTES`].
+
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::identity::auth::jwt::bearer_token;
+use crate::platform::cache::Cache;
+use crate::platform::error::ApiError;
+use crate::state::AppState;
+
+/// The header a client names its request with.
+pub const HEADER: &str = "idempotency-key";
+/// The header on a replayed answer.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The routes that honour `Idempotency-Key`: every POST that moves points (a merchant's suspension
+/// releases its codes' holds). A scene opts a route in by adding it here (`{…}` matches one path
+/// segment).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/merchants/{id}/transitions"),
+    ("POST", "/api/v1/redemptions/codes"),
+    ("POST", "/api/v1/redemptions"),
+    ("POST", "/api/v1/redemptions/{id}/cancel"),
+    ("POST", "/api/v1/redemptions/{id}/refund"),
+    ("POST", "/api/v1/activities/{id}/hours/approve"),
+    ("POST", "/api/v1/activities/{id}/hours/{signup_id}/adjust"),
+];
+
+const KEY_CHARS_MAX: usize = 128;
+const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long a first request may run before a repeat may run it again.
+const IN_PROGRESS_FOR: Duration = Duration::from_secs(60);
+
+/// Whether `path` matches the template (`{…}` is one segment).
+fn matches(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) if want.starts_with('{') && !got.is_empty() => {}
+            (Some(want), Some(got)) if want == got => {}
+            _ => return false,
+        }
+    }
+}
+
+pub fn applies_to(method: &str, path: &str) -> bool {
+    ROUTES.iter().any(|(m, template)| *m == method && matches(template, path))
+}
+
+/// What the cache holds under a key.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    /// SHA-256 of method, path and body: the same key must come with the same request.
+    request: String,
+    /// `None` while the first request runs.
+    status: Option<u16>,
+    body: Option<String>,
+}
+
+fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+fn unavailable(err: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %err, "idempotency cache unavailable; refusing the request");
+    ApiError::Unavailable("idempotency cache".to_owned())
+}
+
+/// The middleware: for a listed route with a key and a signed-in caller, replays or runs once.
+pub async fn replay(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let (Some(key), Some(state)) = (key, state) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    if !applies_to(req.method().as_str(), req.path()) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let now = state.clock.now().timestamp();
+    let Some(user) = bearer_token(req.headers()).and_then(|token| state.jwt.verify_access(token, now).ok()) else {
+        // Not signed in: the handler answers 401.
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    if key.is_empty() || key.len() > KEY_CHARS_MAX || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        let refused = ApiError::validation("Idempotency-Key", format!("1 to {KEY_CHARS_MAX} visible ASCII characters"));
+        return Ok(req.error_response(refused));
+    }
+    let body = match req.extract::<web::Bytes>().await {
+        Ok(body) => body,
+        Err(err) => return Ok(req.error_response(err)),
+    };
+    let request = fingerprint(req.method().as_str(), req.path(), &body);
+    let cache_key = format!("idem:user:{user}:{key}");
+    match start(&state.cache, &cache_key, &request).await {
+        Ok(Start::Run) => {}
+        Ok(Start::Replay { status, body }) => return Ok(req.into_response(replayed(status, body))),
+        Err(refused) => return Ok(req.error_response(refused)),
+    }
+    req.set_payload(Payload::Stream { payload: Box::pin(futures::stream::once(async move { Ok(body) })) });
+    let response = next.call(req).await?.map_into_boxed_body();
+    keep(&state, &cache_key, request, response).await
+}
+
+/// What a request with a key does.
+#[derive(Debug, PartialEq, Eq)]
+enum Start {
+    /// The first with this key: run it (the key is now marked as running).
+    Run,
+    /// A repeat of a request that succeeded: answer as it did.
+    Replay { status: u16, body: String },
+}
+
+/// Marks the key as running, or finds why not: a repeat to replay, another request under the same
+/// key, one still running. A cache that does not answer refuses the request (fail closed).
+async fn start(cache: &Cache, cache_key: &str, request: &str) -> Result<Start, ApiError> {
+    let running = Entry { request: request.to_owned(), status: None, body: None };
+    let running = serde_json::to_string(&running).map_err(ApiError::internal)?;
+    if cache.set_if_absent(cache_key, &running, IN_PROGRESS_FOR).await.map_err(unavailable)? {
+        return Ok(Start::Run);
+    }
+    // Gone between the two calls (expired, or the first failed and let go): a retry runs it again.
+    let Some(text) = cache.get(cache_key).await.map_err(unavailable)? else {
+        return Err(ApiError::IdempotencyKeyInProgress);
+    };
+    let entry = serde_json::from_str::<Entry>(&text).map_err(ApiError::internal)?;
+    if entry.request != request {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    match (entry.status, entry.body) {
+        (Some(status), Some(body)) => Ok(Start::Replay { status, body }),
+        _ => Err(ApiError::IdempotencyKeyInProgress),
+    }
+}
+
+fn replayed(status: u16, body: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .insert_header((REPLAYED_HEADER, HeaderValue::from_static("true")))
+        .body(body)
+}
+
+/// Keeps a successful answer for replays; lets go of the key after a failure, so a retry runs again.
+async fn keep(
+    state: &AppState,
+    cache_key: &str,
+    request: String,
+    response: ServiceResponse<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if !response.status().is_success() {
+        if let Err(err) = state.cache.delete(cache_key).await {
+            tracing::warn!(error = %err, "could not let go of an idempotency key after a failure");
+        }
+        return Ok(response);
+    }
+    let status = response.status();
+    let (http_request, http_response) = response.into_parts();
+    let (head, body) = http_response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let entry = Entry { request, status: Some(status.as_u16()), body: Some(text) };
+    match serde_json::to_string(&entry) {
+        Ok(stored) => {
+            if let Err(err) = state.cache.set(cache_key, &stored, Some(KEPT_FOR)).await {
+                tracing::error!(error = %err, "could not keep an idempotent answer; a repeat may run again");
+            }
+        }
+        Err(err) => tracing::error!(error = %err, "could not encode an idempotent answer"),
+    }
+    let response = head.set_body(BoxBody::new(bytes));
+    Ok(ServiceResponse::new(http_request, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::platform::cache::{MemoryCache, UnreachableCache};
+
+    #[tokio::test]
+    async fn a_cache_that_does_not_answer_refuses_the_request() {
+        let cache: Cache = Arc::new(UnreachableCache);
+        assert!(matches!(start(&cache, "k", "r").await, Err(ApiError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn first_runs_repeat_replays_another_body_is_refused() {
+        let cache: Cache = Arc::new(MemoryCache::new("t:"));
+        assert_eq!(start(&cache, "k", "r").await.unwrap(), Start::Run);
+        assert!(matches!(start(&cache, "k", "r").await, Err(ApiError::IdempotencyKeyInProgress)));
+        assert!(matches!(start(&cache, "k", "other").await, Err(ApiError::IdempotencyKeyReused)));
+        let done = Entry { request: "r".to_owned(), status: Some(201), body: Some("{}".to_owned()) };
+        cache.set("k", &serde_json::to_string(&done).unwrap(), None).await.unwrap();
+        assert_eq!(start(&cache, "k", "r").await.unwrap(), Start::Replay { status: 201, body: "{}".to_owned() });
+        assert!(matches!(start(&cache, "k", "other").await, Err(ApiError::IdempotencyKeyReused)));
+    }
+
+    #[test]
+    fn templates_match_one_segment_per_placeholder() {
+        assert!(applies_to("POST", "/api/v1/redemptions"));
+        assert!(applies_to("POST", "/api/v1/redemptions/codes"));
+        assert!(applies_to("POST", "/api/v1/redemptions/42/refund"));
+        assert!(!applies_to("GET", "/api/v1/redemptions/42/refund"));
+        assert!(!applies_to("POST", "/api/v1/redemptions/42/refund/x"));
+        assert!(!applies_to("POST", "/api/v1/redemptions//refund"));
+        assert!(!applies_to("POST", "/api/v1/requests"));
+    }
+}
