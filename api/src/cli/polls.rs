@@ -48,6 +48,8 @@ async fn verify(db: &DatabaseConnection, id: i64, json: bool) -> anyhow::Result<
         }
         bar.set_position(done);
     };
+    // Ballots cast since the sealer last ran join the chain first; sealing never touches a sealed ballot.
+    crate::scenes::polls::jobs::seal(db, id).await.map_err(|err| anyhow::anyhow!("{err}")).context("sealing")?;
     let (poll, found) = service::verify(db, id, progress)
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))
@@ -59,6 +61,7 @@ async fn verify(db: &DatabaseConnection, id: i64, json: bool) -> anyhow::Result<
             "poll_id": poll.id,
             "ballots": found.ballots,
             "counted": found.counted,
+            "unsealed": found.unsealed,
             "tally": found.tally,
             "chain_seq": found.head_seq,
             "chain_head": found.head_hash,
@@ -68,6 +71,9 @@ async fn verify(db: &DatabaseConnection, id: i64, json: bool) -> anyhow::Result<
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("poll {}: {} ballots in the chain, {} counted", poll.id, found.ballots, found.counted);
+        if found.unsealed > 0 {
+            println!("  {} cast since the seal, counted in order of arrival", found.unsealed);
+        }
         for (option, votes) in &found.tally {
             println!("  option {option}: {votes}");
         }

@@ -64,18 +64,18 @@ pub fn decode_choices(stored: &str) -> Option<Vec<i64>> {
     stored.split(',').map(|id| id.parse().ok()).collect()
 }
 
-/// One stored ballot as the verifier reads it.
+/// One stored ballot as the verifier reads it (`seq`, `prev_hash` and `hash` are unset until sealed).
 #[derive(Debug, Clone)]
 pub struct StoredBallot {
     pub id: i64,
-    pub seq: i64,
+    pub seq: Option<i64>,
     pub voter_tag: String,
     pub choices: String,
     pub receipt: String,
     pub proxy: bool,
     pub counted: bool,
-    pub prev_hash: String,
-    pub hash: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// What walking a poll's chain found.
@@ -87,41 +87,50 @@ pub struct Recount {
     pub tally: BTreeMap<i64, u64>,
     pub head_seq: i64,
     pub head_hash: String,
+    /// Ballots cast but not yet sealed into the chain (counted from their order of arrival).
+    pub unsealed: u64,
     /// Each problem in words (ballot id and what is wrong).
     pub problems: Vec<String>,
 }
 
-/// Walks the ballots in sequence order, checks every link, recounts from the chain alone (the last
-/// ballot of each voter counts) and compares with the stored flags.
+/// Walks the sealed ballots in sequence order, checks every link, then takes the unsealed ones in
+/// order of arrival; recounts from the ballots alone (the last ballot of each voter counts) and
+/// compares with the stored flags.
 pub fn recount(poll_id: i64, ballots: &[StoredBallot]) -> Recount {
     let mut found = Recount { head_hash: GENESIS.to_owned(), ..Recount::default() };
+    let mut ordered: Vec<&StoredBallot> = ballots.iter().collect();
+    ordered.sort_by_key(|ballot| (ballot.seq.is_none(), ballot.seq, ballot.id));
     let mut last_of: HashMap<&str, usize> = HashMap::new();
-    for (index, ballot) in ballots.iter().enumerate() {
+    for (index, ballot) in ordered.iter().enumerate() {
+        last_of.insert(&ballot.voter_tag, index);
+        found.ballots += 1;
+        let (Some(seq), Some(prev_hash), Some(stored_hash)) = (ballot.seq, &ballot.prev_hash, &ballot.hash) else {
+            found.unsealed += 1;
+            continue;
+        };
         let expected_seq = found.head_seq + 1;
-        if ballot.seq != expected_seq {
-            found.problems.push(format!("ballot {}: sequence {} where {expected_seq} was due", ballot.id, ballot.seq));
+        if seq != expected_seq || found.unsealed > 0 {
+            found.problems.push(format!("ballot {}: sequence {seq} where {expected_seq} was due", ballot.id));
         }
-        if ballot.prev_hash != found.head_hash {
+        if *prev_hash != found.head_hash {
             found.problems.push(format!("ballot {}: does not follow the ballot before it", ballot.id));
         }
         let link = Link {
             poll_id,
-            seq: ballot.seq,
+            seq,
             voter_tag: &ballot.voter_tag,
             choices: &ballot.choices,
             receipt: &ballot.receipt,
             proxy: ballot.proxy,
-            prev_hash: &ballot.prev_hash,
+            prev_hash,
         };
-        if hash(&link) != ballot.hash {
+        if hash(&link) != *stored_hash {
             found.problems.push(format!("ballot {}: its content does not match its hash (edited)", ballot.id));
         }
-        found.head_seq = ballot.seq;
-        found.head_hash = ballot.hash.clone();
-        found.ballots += 1;
-        last_of.insert(&ballot.voter_tag, index);
+        found.head_seq = seq;
+        found.head_hash = stored_hash.clone();
     }
-    for (index, ballot) in ballots.iter().enumerate() {
+    for (index, ballot) in ordered.iter().enumerate() {
         let counts = last_of.get(ballot.voter_tag.as_str()) == Some(&index);
         if counts != ballot.counted {
             found
@@ -155,14 +164,14 @@ mod tests {
             let hash = hash(&link);
             out.push(StoredBallot {
                 id: seq,
-                seq,
+                seq: Some(seq),
                 voter_tag: (*tag).to_owned(),
                 choices: (*choices).to_owned(),
                 receipt,
                 proxy: false,
                 counted: false,
-                prev_hash: prev.clone(),
-                hash: hash.clone(),
+                prev_hash: Some(prev.clone()),
+                hash: Some(hash.clone()),
             });
             prev = hash;
         }
@@ -180,7 +189,13 @@ mod tests {
         assert!(found.problems.is_empty(), "{:?}", found.problems);
         assert_eq!((found.ballots, found.counted), (3, 2));
         assert_eq!(found.tally.get(&2), Some(&2));
-        assert_eq!(found.head_hash, ballots[2].hash);
+        assert_eq!(Some(found.head_hash.clone()), ballots[2].hash);
+        let mut pending = ballots.clone();
+        pending.push(StoredBallot { id: 4, seq: None, prev_hash: None, hash: None, ..ballots[1].clone() });
+        pending[1].counted = false;
+        let found = recount(7, &pending);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        assert_eq!((found.ballots, found.unsealed, found.counted), (4, 1, 2));
 
         let mut edited = ballots.clone();
         edited[1].choices = "1".to_owned();

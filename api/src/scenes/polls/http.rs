@@ -171,7 +171,6 @@ fn receipt_json(outcome: CastOutcome) -> serde_json::Value {
     serde_json::json!({
         "receipt": outcome.ballot.receipt,
         "nonce": outcome.nonce,
-        "seq": outcome.ballot.seq,
         "replaced": outcome.replaced,
         "proxy": outcome.ballot.proxy,
     })

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod eligibility;
 pub mod error;
 mod http;
+pub mod jobs;
 pub mod lifecycle;
 mod results;
 pub mod service;

@@ -36,7 +36,7 @@ pub struct BuildingResult {
 /// A named ballot of an open poll.
 #[derive(Debug, Serialize)]
 pub struct NamedBallot {
-    pub seq: i64,
+    pub seq: Option<i64>,
     pub building_id: Option<i64>,
     pub cast_by: Option<i64>,
     pub cast_by_name: Option<String>,
@@ -115,6 +115,9 @@ pub async fn results(state: &AppState, actor: &Actor, id: i64) -> ApiResult<Resu
     if !lifecycle::results_visible(visibility, phase) {
         return Err(PollError::ResultsHidden.into());
     }
+    // The head published covers every ballot committed before this read.
+    super::jobs::seal(&state.db, poll.id).await?;
+    let poll = store::get(&state.db, poll.id).await?;
     let options = store::options(&state.db, poll.id).await?;
     let counted = store::counted_ballots(&state.db, poll.id).await?;
     let electorate = eligibility::electorate(&state.db, &poll).await?;

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use ehome_entities::{household, poll, poll_option};
-use sea_orm::ConnectionTrait;
+use sea_orm::{AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, IsolationLevel, TransactionTrait};
 
 use super::chain::{self, Recount, StoredBallot};
 use super::eligibility::{self, Voter};
@@ -355,7 +355,7 @@ pub async fn cast_proxy(
 
 /// What a receipt proves: the ballot is in the chain, and whether it is the one counted.
 pub struct ReceiptCheck {
-    pub seq: i64,
+    pub seq: Option<i64>,
     pub counted: bool,
     pub chain_head: String,
     pub chain_seq: i64,
@@ -363,6 +363,8 @@ pub struct ReceiptCheck {
 
 pub async fn receipt(state: &AppState, actor: &Actor, id: i64, receipt: &str) -> ApiResult<ReceiptCheck> {
     let poll = visible(state, actor, id).await?;
+    super::jobs::seal(&state.db, poll.id).await?;
+    let poll = store::get(&state.db, poll.id).await?;
     let ballot = store::by_receipt(&state.db, poll.id, receipt).await?.ok_or(ApiError::NotFound("receipt"))?;
     Ok(ReceiptCheck {
         seq: ballot.seq,
@@ -392,10 +394,15 @@ pub async fn name_representative(
 }
 
 /// Walks a poll's chain and recounts (for `ehome polls verify`): the stored head must match the
-/// chain's last link, and the stored counted flags the chain's own answer.
-pub async fn verify(db: &impl ConnectionTrait, id: i64, progress: impl Fn(u64)) -> ApiResult<(poll::Model, Recount)> {
-    let poll = store::get(db, id).await?;
-    let rows = store::ballots(db, poll.id).await?;
+/// chain's last link, and the stored counted flags the chain's own answer. Reads one snapshot, so
+/// ballots committing meanwhile do not make the counts disagree.
+pub async fn verify(db: &DatabaseConnection, id: i64, progress: impl Fn(u64)) -> ApiResult<(poll::Model, Recount)> {
+    let isolation = (db.get_database_backend() == DatabaseBackend::Postgres).then_some(IsolationLevel::RepeatableRead);
+    let txn = db.begin_with_config(isolation, Some(AccessMode::ReadOnly)).await?;
+    let poll = store::get(&txn, id).await?;
+    let rows = store::ballots(&txn, poll.id).await?;
+    let participations = store::participations(&txn, poll.id).await?;
+    txn.commit().await?;
     let stored: Vec<StoredBallot> = rows
         .into_iter()
         .enumerate()
@@ -421,7 +428,6 @@ pub async fn verify(db: &impl ConnectionTrait, id: i64, progress: impl Fn(u64)) 
             poll.chain_seq, poll.chain_head, found.head_seq, found.head_hash
         ));
     }
-    let participations = store::participations(db, poll.id).await?;
     if participations != found.counted {
         found.problems.push(format!("{participations} voters took part but {} ballots count", found.counted));
     }

@@ -11,7 +11,7 @@ use sea_orm::{
     SqlErr,
 };
 
-use super::chain::{self, Link};
+use super::chain;
 use super::error::PollError;
 use super::lifecycle::{self, Eligibility, Repeat, ResultsVisibility, ScopeKind, Secrecy};
 use crate::domain::{CommunityId, UserId};
@@ -188,7 +188,8 @@ async fn participate(
     Ok(true)
 }
 
-/// Casts a ballot in the caller's transaction: participation, then the counted flag, then the chain.
+/// Casts a ballot in the caller's transaction: participation, then the counted flag; the ballot joins
+/// the hash chain when the sealer next runs.
 pub async fn cast(
     db: &impl ConnectionTrait,
     poll: &poll::Model,
@@ -214,28 +215,18 @@ pub async fn cast(
     let nonce = random_hex();
     let choices = chain::encode_choices(&cast.choices);
     let receipt = chain::receipt(poll.id, &voter_tag, &choices, &nonce);
-    let (seq, prev_hash) = advance_chain(db, poll.id).await?;
     let open = Secrecy::parse(&poll.secrecy) == Some(Secrecy::Open);
-    let link = Link {
-        poll_id: poll.id,
-        seq,
-        voter_tag: &voter_tag,
-        choices: &choices,
-        receipt: &receipt,
-        proxy: cast.proxy,
-        prev_hash: &prev_hash,
-    };
-    let hash = chain::hash(&link);
     let ballot = poll_ballot::ActiveModel {
         poll_id: Set(poll.id),
-        seq: Set(seq),
+        // Sealed into the chain right after (see `jobs.rs`): casting never waits on the chain's lock.
+        seq: Set(None),
         voter_tag: Set(voter_tag),
         choices: Set(choices),
         receipt: Set(receipt),
         proxy: Set(cast.proxy),
         counted: Set(true),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash.clone()),
+        prev_hash: Set(None),
+        hash: Set(None),
         // A secret ballot names nobody and carries no time that could be matched with a participation.
         voter_key: Set(open.then(|| cast.voter_key.clone())),
         cast_by: Set(open.then_some(cast.cast_by.0)),
@@ -247,19 +238,14 @@ pub async fn cast(
     .insert(db)
     .await
     .map_err(race_on_unique)?;
-    poll::Entity::update_many()
-        .col_expr(poll::Column::ChainHead, Expr::value(hash))
-        .filter(poll::Column::Id.eq(poll.id))
-        .exec(db)
-        .await?;
     Ok(CastOutcome { ballot, nonce, replaced })
 }
 
-/// Takes the next sequence number of the poll's chain: the increment locks the poll row until the
-/// transaction ends, so ballots of one poll append one at a time, each seeing its predecessor's hash.
-async fn advance_chain(db: &impl ConnectionTrait, poll_id: i64) -> ApiResult<(i64, String)> {
+/// Takes the poll row's lock until the transaction ends (so sealers of one poll take turns) and
+/// returns the chain's head as it stands.
+pub async fn lock_chain(db: &impl ConnectionTrait, poll_id: i64) -> ApiResult<(i64, String)> {
     poll::Entity::update_many()
-        .col_expr(poll::Column::ChainSeq, Expr::col(poll::Column::ChainSeq).add(1))
+        .col_expr(poll::Column::ChainSeq, Expr::col(poll::Column::ChainSeq))
         .filter(poll::Column::Id.eq(poll_id))
         .exec(db)
         .await?;
@@ -267,10 +253,58 @@ async fn advance_chain(db: &impl ConnectionTrait, poll_id: i64) -> ApiResult<(i6
     Ok((row.chain_seq, row.chain_head))
 }
 
+/// Ballots not yet in the chain, oldest first.
+pub async fn unsealed(db: &impl ConnectionTrait, poll_id: i64, limit: u64) -> ApiResult<Vec<poll_ballot::Model>> {
+    Ok(poll_ballot::Entity::find()
+        .filter(poll_ballot::Column::PollId.eq(poll_id))
+        .filter(poll_ballot::Column::Seq.is_null())
+        .order_by_asc(poll_ballot::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Polls with ballots not yet in their chain.
+pub async fn polls_to_seal(db: &impl ConnectionTrait, limit: u64) -> ApiResult<Vec<i64>> {
+    let rows = poll_ballot::Entity::find()
+        .select_only()
+        .column(poll_ballot::Column::PollId)
+        .filter(poll_ballot::Column::Seq.is_null())
+        .distinct()
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// Writes a ballot's place in the chain; only an unsealed ballot is sealed.
+pub async fn seal_ballot(db: &impl ConnectionTrait, id: i64, seq: i64, prev_hash: &str, hash: &str) -> ApiResult<()> {
+    poll_ballot::Entity::update_many()
+        .col_expr(poll_ballot::Column::Seq, Expr::value(seq))
+        .col_expr(poll_ballot::Column::PrevHash, Expr::value(prev_hash))
+        .col_expr(poll_ballot::Column::Hash, Expr::value(hash))
+        .filter(poll_ballot::Column::Id.eq(id))
+        .filter(poll_ballot::Column::Seq.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_head(db: &impl ConnectionTrait, poll_id: i64, seq: i64, hash: &str) -> ApiResult<()> {
+    poll::Entity::update_many()
+        .col_expr(poll::Column::ChainSeq, Expr::value(seq))
+        .col_expr(poll::Column::ChainHead, Expr::value(hash))
+        .filter(poll::Column::Id.eq(poll_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn ballots(db: &impl ConnectionTrait, poll_id: i64) -> ApiResult<Vec<poll_ballot::Model>> {
     Ok(poll_ballot::Entity::find()
         .filter(poll_ballot::Column::PollId.eq(poll_id))
-        .order_by_asc(poll_ballot::Column::Seq)
+        .order_by_asc(poll_ballot::Column::Id)
         .all(db)
         .await?)
 }
