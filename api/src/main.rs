@@ -76,6 +76,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     // Codes nobody redeemed in time are expired and their reservations given back, by every instance.
     ehome_api::scenes::redemptions::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(30));
+    ehome_api::scenes::help_posts::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(60));
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));
     let address = format!("http://127.0.0.1:{}", app.port());

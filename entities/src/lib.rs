@@ -6,6 +6,8 @@ pub mod building;
 pub mod community;
 pub mod district;
 pub mod grid;
+pub mod help_hour_record;
+pub mod help_post;
 pub mod hour_record;
 pub mod household;
 pub mod household_member;

@@ -7,6 +7,7 @@ mod auth_tokens;
 mod bad_input;
 mod community;
 mod health;
+mod help_posts;
 mod logs;
 mod openapi;
 mod points;

@@ -5,6 +5,7 @@
 
 pub mod activities;
 pub mod community;
+pub mod help_posts;
 pub mod ledger_admin;
 pub mod merchants;
 pub mod notifications;
