@@ -84,6 +84,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     ehome_api::scenes::redemptions::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(30));
     // Ballots join their poll's hash chain within a second of being cast, whatever the request jobs do.
     ehome_api::scenes::polls::jobs::spawn(app.state().clone());
+    ehome_api::scenes::help_posts::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(60));
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -16,6 +16,8 @@ pub mod deliberation_request;
 pub mod deliberation_resolution;
 pub mod district;
 pub mod grid;
+pub mod help_hour_record;
+pub mod help_post;
 pub mod hour_record;
 pub mod household;
 pub mod household_member;

@@ -15,6 +15,7 @@ mod m20261127_000009_create_service_hours;
 mod m20261127_000010_create_alliance;
 mod m20261127_000011_create_polls;
 mod m20261127_000012_create_deliberation;
+mod m20261127_000013_create_help_posts;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_create_alliance::Migration),
             Box::new(m20261127_000011_create_polls::Migration),
             Box::new(m20261127_000012_create_deliberation::Migration),
+            Box::new(m20261127_000013_create_help_posts::Migration),
         ]
     }
 }

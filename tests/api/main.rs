@@ -8,6 +8,7 @@ mod bad_input;
 mod community;
 mod deliberations;
 mod health;
+mod help_posts;
 mod logs;
 mod notices;
 mod openapi;

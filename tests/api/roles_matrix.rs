@@ -6,6 +6,8 @@ use ehome_tests::{Demo, TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod help_posts;
+
 /// Who calls: each demo user (see `ehome_api::demo::DEMO_USERS`); `anonymous` is tried besides them.
 const SIGNED_IN: &[&str] = &[
     "demo-admin",
@@ -348,6 +350,7 @@ async fn every_protected_route_with_every_role() {
     ];
     let mut cases = cases;
     cases.extend(alliance_cases(&ids, members, outsiders));
+    cases.extend(help_posts::cases(ids.community, members, outsiders));
 
     // Every route the app serves is either public or in this matrix.
     let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
@@ -399,6 +402,7 @@ async fn every_protected_route_with_every_role() {
 
 struct Ids {
     alliance: Alliance,
+    help_posts: help_posts::HelpPosts,
     community: i64,
     grid: i64,
     building: i64,
@@ -428,6 +432,9 @@ struct Ids {
 impl Ids {
     fn for_template(&self, template: &str) -> String {
         if let Some(id) = self.alliance.for_template(template) {
+            return id.to_string();
+        }
+        if let Some(id) = self.help_posts.for_template(template) {
             return id.to_string();
         }
         let prefixes: [(&str, String); 16] = [
@@ -538,6 +545,7 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         poll,
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),
+        help_posts: help_posts::fixture(app, demo, &reporter.access).await,
         community,
         grid,
         building,

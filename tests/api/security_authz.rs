@@ -234,6 +234,8 @@ const CLERKS: &[&str] = &["demo-shop"];
 const MERCHANT_DECISIONS: &str = "/api/v1/merchants/{id}/transitions";
 const CAPTURE: &str = "/api/v1/redemptions";
 const REFUND: &str = "/api/v1/redemptions/{id}/refund";
+const HELP_DECISION: &str = "/api/v1/help-posts/{id}/decision";
+const HELP_RESTORE: &str = "/api/v1/help-posts/{id}/restore";
 /// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
 /// of no community, so has no redemption of their own to refund).
 const REFUNDERS: &[&str] = &["demo-committee"];
@@ -264,6 +266,8 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, MERCHANT_DECISIONS, MODERATORS),
         route(Method::POST, CAPTURE, CLERKS),
         route(Method::POST, REFUND, REFUNDERS),
+        route(Method::POST, HELP_DECISION, MODERATORS),
+        route(Method::POST, HELP_RESTORE, MODERATORS),
     ]
 }
 
@@ -331,6 +335,13 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
     ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
     ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
+    ("POST", "/api/v1/help-posts", "the resident opens their own post"),
+    ("POST", "/api/v1/help-posts/{id}/claim", "a neighbour offers their own help; the author is refused"),
+    ("POST", "/api/v1/help-posts/{id}/withdraw", "the helper withdraws their own claim"),
+    ("POST", "/api/v1/help-posts/{id}/complete", "the helper says their own part is done"),
+    ("POST", "/api/v1/help-posts/{id}/confirm", "the poster speaks in their own case (a party may confirm)"),
+    ("POST", "/api/v1/help-posts/{id}/cancel", "the poster withdraws their own post"),
+    ("POST", "/api/v1/help-posts/{id}/report", "asks the committee to look; decides nothing"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -371,6 +382,8 @@ struct Cases {
     codes: HashMap<&'static str, String>,
     /// A redemption of each moderator's own, captured at the demo shop.
     redemptions: HashMap<&'static str, i64>,
+    /// A help post each moderator published.
+    help_posts: HashMap<&'static str, i64>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -394,6 +407,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         shops: HashMap::new(),
         codes: HashMap::new(),
         redemptions: HashMap::new(),
+        help_posts: HashMap::new(),
     };
     for decider in VOLUNTEER_DECIDERS {
         let body = json!({"community_id": at.community, "skills": ["environment"]});
@@ -428,6 +442,12 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.hours.insert(decider, (activity, signup));
     }
     alliance_cases(app, s, at, &mut cases).await;
+    for decider in MODERATORS {
+        let body = json!({"community_id": at.community, "kind": "need", "category": "repair", "title": "修水龙头",
+            "description": "厨房水龙头漏水"});
+        let posted = app.post_json("/help-posts", Some(&s[*decider].access), &body).await;
+        cases.help_posts.insert(decider, posted["id"].as_i64().unwrap());
+    }
     cases
 }
 
@@ -493,6 +513,8 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 None if decision.path == MERCHANT_DECISIONS => (cases.shops[decider], json!({"action": "approve"})),
                 None if decision.path == CAPTURE => (0, json!({"code": cases.codes[decider]})),
                 None if decision.path == REFUND => (cases.redemptions[decider], json!({})),
+                None if decision.path == HELP_DECISION => (cases.help_posts[decider], json!({"outcome": "pay"})),
+                None if decision.path == HELP_RESTORE => (cases.help_posts[decider], json!({})),
                 None => (at.community, json!({"roles": [{"role": "volunteer"}]})),
                 Some(action) => {
                     let mut body = json!({"action": action, "note": "理由"});

@@ -49,6 +49,12 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/minutes/{version}/sign-off"),
     ("POST", "/api/v1/polls/{id}/ballots"),
     ("PUT", "/api/v1/households/{id}/representative"),
+    ("POST", "/api/v1/help-posts/{id}/claim"),
+    ("POST", "/api/v1/help-posts/{id}/withdraw"),
+    ("POST", "/api/v1/help-posts/{id}/complete"),
+    ("POST", "/api/v1/help-posts/{id}/cancel"),
+    ("POST", "/api/v1/help-posts/{id}/restore"),
+    ("POST", "/api/v1/help-posts/{id}/decision"),
 ];
 
 struct Case {
@@ -82,6 +88,9 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let offer = app.add_offer(&clerk, shop, "洗剪吹", "10", json!({})).await;
     app.award_points(community, demo.user("demo-resident-1"), "10").await;
     let (redemption, _) = app.code_for(&resident, offer).await;
+    let help_body = json!({"community_id": community, "kind": "offer", "category": "repair", "title": "会修自行车",
+        "description": "周末有空"});
+    let help_post = app.post_json("/help-posts", Some(&leader), &help_body).await["id"].as_i64().unwrap();
     let repair = demo.category("repair");
     let request = app.submit(&resident, repair, "楼道灯坏了").await["id"].as_i64().unwrap();
     let claim: Value = app
@@ -342,6 +351,28 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         ),
         case(
             Method::POST,
+            "/api/v1/help-posts",
+            "/help-posts".to_owned(),
+            &resident,
+            risky(json!({"community_id": community, "kind": "need", "category": "other", "title": "RISKY",
+                "description": "d"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/help-posts/{id}/confirm",
+            format!("/help-posts/{help_post}/confirm"),
+            &resident,
+            risky(json!({"rating_text": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/help-posts/{id}/report",
+            format!("/help-posts/{help_post}/report"),
+            &resident,
+            risky(json!({"reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
             "/api/v1/redemptions/{id}/refund",
             format!("/redemptions/{redemption}/refund"),
             &committee,
@@ -459,6 +490,8 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let detail: Value = app.get(&format!("/requests/{request}"), Some(&resident)).await.json().await.unwrap();
     assert!(!detail.to_string().contains("RISKY"), "no risky comment, note or rating: {detail}");
     assert_eq!(detail["request"]["status"], "submitted", "the risky note did not accept it");
+    let posts: Value = app.get("/help-posts?scope=mine", Some(&resident)).await.json().await.unwrap();
+    assert_eq!(posts["items"].as_array().map(Vec::len), Some(0), "no risky help post: {posts}");
 }
 
 /// A deliberation affecting `building`, anchored, with a group of one: (deliberation, group).

@@ -39,6 +39,8 @@ pub enum Case {
     Merchant { owner: UserId },
     /// A redemption: the resident who redeems never captures or refunds it themself.
     Redemption { redeemer: UserId },
+    /// A help post: its author and its helper never decide its dispute (pay, release, split).
+    HelpPost { author: UserId, helper: Option<UserId> },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -53,6 +55,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::VolunteerHours { volunteer } => volunteer == user,
         Case::Merchant { owner } => owner == user,
         Case::Redemption { redeemer } => redeemer == user,
+        Case::HelpPost { author, helper } => author == user || helper == Some(user),
     }
 }
 
@@ -79,6 +82,8 @@ mod tests {
             Case::VolunteerHours { volunteer: me },
             Case::Merchant { owner: me },
             Case::Redemption { redeemer: me },
+            Case::HelpPost { author: me, helper: None },
+            Case::HelpPost { author: UserId(3), helper: Some(me) },
         ];
         for case in cases {
             assert!(is_party_to(me, &case), "{case:?}");

@@ -73,6 +73,8 @@ pub enum ApiError {
     Merchants(#[from] crate::scenes::merchants::error::MerchantError),
     #[error(transparent)]
     Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
+    #[error(transparent)]
+    HelpPosts(#[from] crate::scenes::help_posts::error::HelpPostError),
     #[error("the Idempotency-Key was used before with another request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -154,6 +156,7 @@ impl ApiError {
             ApiError::Activities(err) => err.code(),
             ApiError::Merchants(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
+            ApiError::HelpPosts(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
             ApiError::ContentRejected => "CONTENT_REJECTED",
@@ -241,6 +244,7 @@ impl ApiError {
             ApiError::Activities(err) => err.message(lang),
             ApiError::Merchants(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
+            ApiError::HelpPosts(err) => err.message(lang),
             ApiError::IdempotencyKeyReused => pick(
                 "该 Idempotency-Key 已用于另一个请求，请换一个新的",
                 "This Idempotency-Key was used with another request; use a new key",
@@ -306,6 +310,7 @@ impl ResponseError for ApiError {
             ApiError::Activities(err) => err.status(),
             ApiError::Merchants(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
+            ApiError::HelpPosts(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT

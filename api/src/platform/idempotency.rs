@@ -41,6 +41,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/redemptions/{id}/refund"),
     ("POST", "/api/v1/activities/{id}/hours/approve"),
     ("POST", "/api/v1/activities/{id}/hours/{signup_id}/adjust"),
+    ("POST", "/api/v1/help-posts"),
+    ("POST", "/api/v1/help-posts/{id}/confirm"),
+    ("POST", "/api/v1/help-posts/{id}/cancel"),
+    ("POST", "/api/v1/help-posts/{id}/decision"),
 ];
 
 const KEY_CHARS_MAX: usize = 128;

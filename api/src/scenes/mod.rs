@@ -6,6 +6,7 @@
 pub mod activities;
 pub mod community;
 pub mod deliberations;
+pub mod help_posts;
 pub mod ledger_admin;
 pub mod merchants;
 pub mod notices;

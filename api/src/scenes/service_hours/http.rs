@@ -152,10 +152,21 @@ pub async fn my_hours(
             record_view(r, title)
         },
     );
+    // Hours served on help posts (邻里互助) sit on the same record: counted in the total, listed beside.
+    let aid = super::from_help::help_records(&state.db, caller.id, 50).await?;
+    let aid_items: Vec<_> = aid
+        .into_iter()
+        .map(|r| {
+            json!({"id": r.id, "help_post_id": r.help_post_id, "minutes": r.minutes,
+                "credited_minutes": r.credited_minutes, "hours": hours_text(i64::from(r.credited_minutes)),
+                "service_day": r.service_day, "flags": r.flags.split(',').collect::<Vec<_>>(), "label": "邻里互助"})
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": page.items,
         "next_cursor": page.next_cursor,
         "total_hours": hours_text(total),
+        "neighbour_aid_items": aid_items,
     })))
 }
 

@@ -9,6 +9,7 @@
 mod certificate;
 mod decide;
 pub mod error;
+pub mod from_help;
 pub mod hours;
 mod http;
 pub mod leaderboard;

@@ -177,7 +177,8 @@ pub async fn lifetime_minutes(db: &impl ConnectionTrait, user: UserId) -> Result
         .into_model::<Total>()
         .one(db)
         .await?;
-    Ok(found.and_then(|t| t.total).unwrap_or(0))
+    let activities = found.and_then(|t| t.total).unwrap_or(0);
+    Ok(activities + super::from_help::help_minutes(db, user).await?)
 }
 
 /// A volunteer's records, newest first, a keyset page at a time (`limit + 1` rows).
