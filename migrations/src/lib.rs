@@ -13,6 +13,7 @@ mod m20261127_000007_refresh_family_started_at;
 mod m20261127_000008_create_volunteering;
 mod m20261127_000009_create_service_hours;
 mod m20261127_000010_create_alliance;
+mod m20261127_000014_create_care;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_create_volunteering::Migration),
             Box::new(m20261127_000009_create_service_hours::Migration),
             Box::new(m20261127_000010_create_alliance::Migration),
+            Box::new(m20261127_000014_create_care::Migration),
         ]
     }
 }

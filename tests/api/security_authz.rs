@@ -308,6 +308,15 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/offers/{id}", "the shop's own offers"),
     ("POST", "/api/v1/redemptions/codes", "the resident opens their own case"),
     ("POST", "/api/v1/redemptions/{id}/cancel", "the resident withdraws their own code"),
+    // The care round: registering a recipient and assigning visitors or devices refuse the recipient
+    // themself (`Case::CareRecipient`, tested in care.rs); the rest is the care team's own work.
+    ("POST", "/api/v1/care/recipients", "care team's registration; the recipient is refused (care.rs)"),
+    ("POST", "/api/v1/care/recipients/{id}/visitors", "care team's arrangement; the recipient is refused"),
+    ("POST", "/api/v1/care/recipients/{id}/devices", "care team's arrangement; the recipient is refused"),
+    ("POST", "/api/v1/care/recipients/{id}/visits", "the visitor records their own visit"),
+    ("POST", "/api/v1/care/alerts", "a device vendor's signed report; decides about no person"),
+    ("POST", "/api/v1/care/tasks/{id}/acknowledge", "the assignee takes the task"),
+    ("POST", "/api/v1/care/tasks/{id}/resolve", "the assignee closes the task they handled"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and

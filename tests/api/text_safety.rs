@@ -40,6 +40,11 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/activities/{id}/checkin"),
     ("POST", "/api/v1/activities/{id}/checkout"),
     ("POST", "/api/v1/activities/{id}/hours/approve"),
+    ("POST", "/api/v1/care/recipients/{id}/visitors"),
+    ("POST", "/api/v1/care/recipients/{id}/devices"),
+    ("POST", "/api/v1/care/alerts"),
+    ("POST", "/api/v1/care/tasks/{id}/acknowledge"),
+    ("POST", "/api/v1/care/tasks/{id}/resolve"),
 ];
 
 struct Case {
@@ -96,6 +101,10 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
     let activity = crate::service_hours::setup::ended_activity(&app, &demo, "清扫楼道", starts, ends, 1000).await;
     let signup = crate::service_hours::setup::sign_up(&app, activity, hours_volunteer, Some(starts), Some(ends)).await;
 
+    // 关爱: a care recipient in 1号楼 registered by the committee, whose visits carry notes.
+    let care_body = json!({"household_id": demo.households[0][1], "name": "李爷爷", "circumstance": "living_alone",
+        "risk_level": "high", "consent_by": "recipient"});
+    let cared = app.post_json("/care/recipients", Some(&committee), &care_body).await["id"].as_i64().unwrap();
     let risky = |extra: Value| {
         let mut body = extra;
         body.as_object_mut().unwrap().iter_mut().for_each(|(_, v)| {
@@ -320,6 +329,21 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/redemptions/{redemption}/refund"),
             &committee,
             risky(json!({"reason": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/care/recipients",
+            "/care/recipients".to_owned(),
+            &committee,
+            risky(json!({"household_id": household, "name": "RISKY", "circumstance": "other", "risk_level": "low",
+                "consent_by": "recipient"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/care/recipients/{id}/visits",
+            format!("/care/recipients/{cared}/visits"),
+            &committee,
+            risky(json!({"mode": "phone", "wellbeing": "fine", "note": "RISKY"})),
         ),
     ];
 

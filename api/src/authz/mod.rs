@@ -1,6 +1,7 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod care;
 mod merchants;
 mod party;
 mod requests;
@@ -15,6 +16,7 @@ use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
+pub use care::{CareAccess, CareScope, care_access, manage_care, read_care_dashboard};
 pub use merchants::{
     MerchantScope, RefundBy, SHOP_REFUND_WINDOW_DAYS, decide_merchant, manage_offers, manage_staff, redeem, refund,
     view_merchant_private, view_redemptions,

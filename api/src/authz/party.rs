@@ -32,6 +32,9 @@ pub enum Case {
     Merchant { owner: UserId },
     /// A redemption: the resident who redeems never captures or refunds it themself.
     Redemption { redeemer: UserId },
+    /// A care recipient with an account: they never register themself nor assign their own visitors
+    /// or devices.
+    CareRecipient { recipient: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -44,6 +47,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::VolunteerHours { volunteer } => volunteer == user,
         Case::Merchant { owner } => owner == user,
         Case::Redemption { redeemer } => redeemer == user,
+        Case::CareRecipient { recipient } => recipient == user,
     }
 }
 

@@ -64,6 +64,8 @@ pub enum ApiError {
     #[error(transparent)]
     Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error(transparent)]
+    Care(#[from] crate::scenes::care::error::CareError),
+    #[error(transparent)]
     Merchants(#[from] crate::scenes::merchants::error::MerchantError),
     #[error(transparent)]
     Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
@@ -144,6 +146,7 @@ impl ApiError {
             ApiError::Requests(err) => err.code(),
             ApiError::Activities(err) => err.code(),
             ApiError::Merchants(err) => err.code(),
+            ApiError::Care(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
@@ -228,6 +231,7 @@ impl ApiError {
             ApiError::Requests(err) => err.message(lang),
             ApiError::Activities(err) => err.message(lang),
             ApiError::Merchants(err) => err.message(lang),
+            ApiError::Care(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
             ApiError::IdempotencyKeyReused => pick(
                 "该 Idempotency-Key 已用于另一个请求，请换一个新的",
@@ -290,6 +294,7 @@ impl ResponseError for ApiError {
             ApiError::Requests(err) => err.status(),
             ApiError::Activities(err) => err.status(),
             ApiError::Merchants(err) => err.status(),
+            ApiError::Care(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
