@@ -17,10 +17,11 @@ use crate::TestApp;
 static NEXT_RECORD: AtomicI64 = AtomicI64::new(9_000_000);
 
 impl TestApp {
-    /// Gives a resident points as an approved volunteer hour record will. There is no HTTP way to earn
-    /// points yet: issue 11 (volunteer hours, built in parallel) adds one and should replace this
-    /// helper with its approval route. Until then it calls `points::award` directly, in a transaction
-    /// as a use case would.
+    /// Gives a resident points as an approved volunteer hour record does. Issue 11's HTTP way to earn
+    /// points (an activity ended, attended and its hours approved) landed while this was built; it
+    /// takes a dozen calls per resident, so the alliance's tests (a thousand residents in one) still
+    /// call `points::award` directly, in a transaction as a use case would. Replace this with issue
+    /// 11's route where a test is about earning, not spending.
     pub async fn award_points(&self, community: i64, user_id: i64, amount: &str) {
         let record = NEXT_RECORD.fetch_add(1, Ordering::Relaxed);
         let award = Award {

@@ -112,6 +112,9 @@ pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     put("EHOME_SEED_DEMO", "0");
     put("DATABASE_URL", &shared.database.url);
     put("DATABASE_MAX_CONNECTIONS", "8");
+    // Bursts of a few hundred requests queue on 8 connections; on a loaded CI machine a queued request
+    // may wait longer than the production default (5 s) without anything being wrong.
+    put("DATABASE_ACQUIRE_TIMEOUT_MS", "30000");
     put("REDIS_KEY_PREFIX", &shared.database.redis.prefix);
     if let Some(redis) = &shared.database.redis_url {
         put("REDIS_URL", redis);
@@ -148,7 +151,13 @@ async fn spawn_instance(shared: Shared, vars: &[(&str, &str)]) -> TestApp {
         state,
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        // Idle connections are dropped well before actix's 5 s keep-alive closes them, so a loaded
+        // machine never sends a request down a connection the server is closing (`IncompleteMessage`).
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(1))
+            .build()
+            .unwrap(),
         wechat: shared.wechat,
         database: shared.database,
         db,

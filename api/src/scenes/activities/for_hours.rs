@@ -253,8 +253,8 @@ pub async fn leaderboard_consents(
     Ok(rows.into_iter().map(|v| UserId(v.user_id)).collect())
 }
 
-/// The community's activities held (ended, or with hours approved) that started in `[from, to)`:
-/// their start and the beneficiaries they recorded.
+/// The community's activities held (ended, or with hours approved) that ended in `[from, to)`, as
+/// `activity_figures` counts them: their end and the beneficiaries they recorded.
 pub async fn held_between(
     db: &impl ConnectionTrait,
     community: CommunityId,
@@ -265,12 +265,12 @@ pub async fn held_between(
     let held = [Status::Ended.as_str(), Status::HoursApproved.as_str()];
     Ok(activity::Entity::find()
         .select_only()
-        .column(activity::Column::StartsAt)
+        .column(activity::Column::EndsAt)
         .column(activity::Column::Beneficiaries)
         .filter(activity::Column::CommunityId.eq(community.0))
         .filter(activity::Column::Status.is_in(held))
-        .filter(activity::Column::StartsAt.gte(from))
-        .filter(activity::Column::StartsAt.lt(to))
+        .filter(activity::Column::EndsAt.gte(from))
+        .filter(activity::Column::EndsAt.lt(to))
         .into_tuple()
         .all(db)
         .await?)

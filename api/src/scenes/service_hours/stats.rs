@@ -24,7 +24,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Figures {
-    /// Activities that started in the bucket and were held (ended, hours approved).
+    /// Activities held that ended in the bucket (ended, or with hours approved).
     pub activities_held: u64,
     /// Volunteers with credited hours in the bucket.
     pub volunteers_active: u64,
@@ -73,7 +73,7 @@ fn bucket_of(starts: &[NaiveDate], day: NaiveDate) -> Option<NaiveDate> {
     starts.iter().rev().find(|start| **start <= day).copied()
 }
 
-/// Tallies held activities (start, beneficiaries) and hour records into the buckets `starts`.
+/// Tallies held activities (end, beneficiaries) and hour records into the buckets `starts`.
 pub fn compute(
     held: &[(DateTime<Utc>, Option<i32>)],
     records: &[StatRecord],
@@ -82,11 +82,11 @@ pub fn compute(
 ) -> Volunteering {
     let mut totals = Tally::default();
     let mut series: BTreeMap<NaiveDate, Tally> = starts.iter().map(|s| (*s, Tally::default())).collect();
-    for (started, beneficiaries) in held {
+    for (ended, beneficiaries) in held {
         let people = i64::from(beneficiaries.unwrap_or(0).max(0));
         totals.activities += 1;
         totals.people += people;
-        if let Some(tally) = bucket_of(starts, shanghai_date(*started)).and_then(|b| series.get_mut(&b)) {
+        if let Some(tally) = bucket_of(starts, shanghai_date(*ended)).and_then(|b| series.get_mut(&b)) {
             tally.activities += 1;
             tally.people += people;
         }
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn figures_per_bucket_and_in_total() {
         let starts = [date("2026-11-01"), date("2026-12-01")];
-        // An activity starting 00:30 on 1 December in Shanghai is December's, though it is November in UTC.
+        // An activity ending 00:30 on 1 December in Shanghai is December's, though it is November in UTC.
         let held = [(at("2026-11-10T09:00:00+08:00"), Some(30)), (at("2026-12-01T00:30:00+08:00"), None)];
         let records = [
             record(1, 120, "2026-11-10"),
