@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (The care round's alert storm is scripts/bench-care-alerts.sh.)
 # Benchmark of the 邻办事 queue on PostgreSQL: p99 latency of the committee's first queue page, a deep
 # queue page and a request's detail, with 10k and then 1M requests in one community, against a bare
 # `GET /healthz` measured in the same run. Not a test: it prints a table; the figures of a run are

@@ -79,6 +79,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         ehome_api::scenes::requests::jobs::spawn(app.state().clone());
         ehome_api::scenes::deliberations::jobs::spawn(app.state().clone());
         ehome_api::scenes::activities::jobs::spawn(app.state().clone());
+        ehome_api::scenes::care::jobs::spawn(app.state().clone());
     }
     // Codes nobody redeemed in time are expired and their reservations given back, by every instance.
     ehome_api::scenes::redemptions::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(30));

@@ -77,6 +77,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::merchants::routes(routes);
     crate::scenes::redemptions::routes(routes);
     crate::scenes::help_posts::routes(routes);
+    crate::scenes::care::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

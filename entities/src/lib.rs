@@ -3,6 +3,12 @@
 pub mod activity;
 pub mod activity_signup;
 pub mod building;
+pub mod care_alert;
+pub mod care_device;
+pub mod care_recipient;
+pub mod care_task;
+pub mod care_visit;
+pub mod care_visitor;
 pub mod community;
 pub mod deliberation;
 pub mod deliberation_attendee;

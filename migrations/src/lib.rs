@@ -16,6 +16,7 @@ mod m20261127_000010_create_alliance;
 mod m20261127_000011_create_polls;
 mod m20261127_000012_create_deliberation;
 mod m20261127_000013_create_help_posts;
+mod m20261127_000014_create_care;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000011_create_polls::Migration),
             Box::new(m20261127_000012_create_deliberation::Migration),
             Box::new(m20261127_000013_create_help_posts::Migration),
+            Box::new(m20261127_000014_create_care::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ mod activities;
 mod alliance;
 mod auth_tokens;
 mod bad_input;
+mod care;
 mod community;
 mod deliberations;
 mod health;

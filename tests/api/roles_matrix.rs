@@ -30,6 +30,8 @@ const PUBLIC: &[&str] = &[
     "/api/v1/auth/refresh",
     "/api/v1/auth/logout",
     "/api/v1/auth/dev-login",
+    // The device vendors' webhook: authenticated by its HMAC signature, not a token (see care.rs).
+    "/api/v1/care/alerts",
 ];
 
 struct Case {
@@ -350,6 +352,7 @@ async fn every_protected_route_with_every_role() {
     ];
     let mut cases = cases;
     cases.extend(alliance_cases(&ids, members, outsiders));
+    cases.extend(care_cases(&demo));
     cases.extend(help_posts::cases(ids.community, members, outsiders));
 
     // Every route the app serves is either public or in this matrix.
@@ -402,6 +405,9 @@ async fn every_protected_route_with_every_role() {
 
 struct Ids {
     alliance: Alliance,
+    /// A care recipient in 1号楼 visited by demo-resident-1, and an open alert task of theirs.
+    care_recipient: i64,
+    care_task: i64,
     help_posts: help_posts::HelpPosts,
     community: i64,
     grid: i64,
@@ -437,7 +443,9 @@ impl Ids {
         if let Some(id) = self.help_posts.for_template(template) {
             return id.to_string();
         }
-        let prefixes: [(&str, String); 16] = [
+        let prefixes: [(&str, String); 18] = [
+            ("/api/v1/care/recipients", self.care_recipient.to_string()),
+            ("/api/v1/care/tasks", self.care_task.to_string()),
             ("/api/v1/polls", self.poll.to_string()),
             ("/api/v1/volunteers", self.volunteer.to_string()),
             ("/api/v1/teams", self.team.to_string()),
@@ -467,7 +475,9 @@ impl Ids {
             "/api/v1/ledger/export" => "?format=hledger".to_owned(),
             "/api/v1/notices" | "/api/v1/deliberations" => format!("?community_id={}", self.community),
             "/api/v1/polls" => format!("?community_id={}", self.community),
-            "/api/v1/volunteers" | "/api/v1/teams" => format!("?community_id={}", self.community),
+            "/api/v1/volunteers" | "/api/v1/teams" | "/api/v1/care/recipients" | "/api/v1/care/tasks" => {
+                format!("?community_id={}", self.community)
+            }
             _ => String::new(),
         }
     }
@@ -536,12 +546,15 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
     let body = json!({"community_id": community, "skills": ["environment"]});
     let registration: Value = app.post_json("/volunteers", Some(&applicant.access), &body).await;
     let activity = app.published_activity(&committee.access, community, json!({"capacity": 50})).await;
+    let (care_recipient, care_task) = care_fixture(app, demo).await;
     Ids {
         volunteer: registration["id"].as_i64().unwrap(),
         team: team["id"].as_i64().unwrap(),
         team_leader: leader.user_id,
         activity,
         alliance: alliance_fixture(app, demo, &committee.access, &reporter).await,
+        care_recipient,
+        care_task,
         poll,
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),
@@ -683,5 +696,87 @@ fn alliance_cases(ids: &Ids, members: &[&'static str], outsiders: &[&'static str
         hidden(case(Method::DELETE, "/api/v1/offers/{id}", json!(null), clerks), not_residents),
         case(Method::POST, "/api/v1/staff-invites/accept", json!({"code": a.invite}), SIGNED_IN),
         case(Method::POST, "/api/v1/merchants", application, SIGNED_IN),
+    ]
+}
+
+/// The care round's fixture: a recipient in 1号楼 registered by the social worker, visited by
+/// demo-resident-1, and an open smoke task of theirs (written straight to the table: alerts need a
+/// vendor's signature, tested in care.rs).
+async fn care_fixture(app: &TestApp, demo: &Demo) -> (i64, i64) {
+    use ehome_entities::care_task;
+    use sea_orm::{ActiveModelTrait, Set};
+    let social = app.dev_login("demo-social").await;
+    let body = json!({"household_id": demo.households[0][2], "name": "矩阵老人", "circumstance": "living_alone",
+        "risk_level": "high", "consent_by": "recipient"});
+    let recipient = app.post_json("/care/recipients", Some(&social.access), &body).await["id"].as_i64().unwrap();
+    let visitor = json!({"user_id": demo.user("demo-resident-1")});
+    app.post_json(&format!("/care/recipients/{recipient}/visitors"), Some(&social.access), &visitor).await;
+    let now = app.now();
+    let task = care_task::ActiveModel {
+        community_id: Set(demo.community),
+        recipient_id: Set(recipient),
+        device_id: Set(0),
+        task_kind: Set("urgent_visit".to_owned()),
+        alert_kind: Set("smoke".to_owned()),
+        fold_key: Set("matrix".to_owned()),
+        status: Set("open".to_owned()),
+        level: Set("team".to_owned()),
+        events_count: Set(1),
+        first_observed_at: Set(now),
+        last_observed_at: Set(now),
+        opened_at: Set(now),
+        ack_due_at: Set(Some(now + chrono::Duration::minutes(15))),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    (recipient, task.id)
+}
+
+/// The care round's routes: a recipient exists only for the care team (the committee, social workers,
+/// the admin, their visitors and the grid worker of their grid).
+fn care_cases(demo: &Demo) -> Vec<Case> {
+    let managers: &[&'static str] = &["demo-admin", "demo-committee", "demo-social"];
+    let team: &[&'static str] = &["demo-admin", "demo-committee", "demo-social", "demo-grid", "demo-resident-1"];
+    let visitors: &[&'static str] = &["demo-admin", "demo-committee", "demo-social", "demo-resident-1"];
+    let strangers: &[&'static str] = &["demo-leader", "demo-newcomer", "demo-shop"];
+    let register = json!({"household_id": demo.households[0][3], "name": "矩阵{caller}", "circumstance": "other",
+        "risk_level": "low", "consent_by": "recipient"});
+    vec![
+        case(Method::POST, "/api/v1/care/recipients", register, managers),
+        case(Method::GET, "/api/v1/care/recipients", json!(null), SIGNED_IN),
+        hidden(case(Method::GET, "/api/v1/care/recipients/{id}", json!(null), team), strangers),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/care/recipients/{id}/visitors",
+                json!({"user_id": demo.user("demo-resident-1")}),
+                managers,
+            ),
+            strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/care/recipients/{id}/devices",
+                json!({"vendor": "acme", "device_id": "matrix-{caller}", "kind": "smoke_sensor"}),
+                managers,
+            ),
+            strangers,
+        ),
+        hidden(
+            case(
+                Method::POST,
+                "/api/v1/care/recipients/{id}/visits",
+                json!({"mode": "phone", "wellbeing": "fine"}),
+                visitors,
+            ),
+            strangers,
+        ),
+        hidden(case(Method::GET, "/api/v1/care/recipients/{id}/visits", json!(null), team), strangers),
+        case(Method::GET, "/api/v1/care/tasks", json!(null), SIGNED_IN),
+        hidden(case(Method::POST, "/api/v1/care/tasks/{id}/acknowledge", json!({}), team), strangers),
+        hidden(case(Method::POST, "/api/v1/care/tasks/{id}/resolve", json!({}), team), strangers),
     ]
 }

@@ -311,6 +311,15 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
         "the chair signs their record",
     ),
     ("POST", "/api/v1/deliberations/{id}/resolutions", "the owner is never the recorder (the request's reporter)"),
+    // The care round: registering a recipient and assigning visitors or devices refuse the recipient
+    // themself (`Case::CareRecipient`, tested in care.rs); the rest is the care team's own work.
+    ("POST", "/api/v1/care/recipients", "care team's registration; the recipient is refused (care.rs)"),
+    ("POST", "/api/v1/care/recipients/{id}/visitors", "care team's arrangement; the recipient is refused"),
+    ("POST", "/api/v1/care/recipients/{id}/devices", "care team's arrangement; the recipient is refused"),
+    ("POST", "/api/v1/care/recipients/{id}/visits", "the visitor records their own visit"),
+    ("POST", "/api/v1/care/alerts", "a device vendor's signed report; decides about no person"),
+    ("POST", "/api/v1/care/tasks/{id}/acknowledge", "the assignee takes the task"),
+    ("POST", "/api/v1/care/tasks/{id}/resolve", "the assignee closes the task they handled"),
     ("POST", "/api/v1/polls", "asks a question; decides nothing about a person"),
     ("POST", "/api/v1/polls/{id}/ballots", "the caller's own (household's) ballot"),
     ("POST", "/api/v1/volunteers", "the applicant opens their own case"),

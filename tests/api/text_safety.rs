@@ -40,6 +40,11 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/activities/{id}/checkin"),
     ("POST", "/api/v1/activities/{id}/checkout"),
     ("POST", "/api/v1/activities/{id}/hours/approve"),
+    ("POST", "/api/v1/care/recipients/{id}/visitors"),
+    ("POST", "/api/v1/care/recipients/{id}/devices"),
+    ("POST", "/api/v1/care/alerts"),
+    ("POST", "/api/v1/care/tasks/{id}/acknowledge"),
+    ("POST", "/api/v1/care/tasks/{id}/resolve"),
     ("POST", "/api/v1/notices/{id}/read"),
     ("POST", "/api/v1/deliberations/{id}/meetings/{meeting_id}/attendees"),
     // The election's ballot shows the group's name and the candidates' nicknames, both screened
@@ -100,6 +105,10 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
         .await
         .unwrap();
     let claim = claim["id"].as_i64().unwrap();
+    // 关爱: a care recipient in 1号楼 registered by the committee, whose visits carry notes.
+    let care_body = json!({"household_id": demo.households[0][1], "name": "李爷爷", "circumstance": "living_alone",
+        "risk_level": "high", "consent_by": "recipient"});
+    let cared = app.post_json("/care/recipients", Some(&committee), &care_body).await["id"].as_i64().unwrap();
     // 邻互助: demo-resident-2 an approved volunteer (a team's leader), the building leader's pending
     // registration, and a draft activity.
     let volunteer = app.dev_login("demo-resident-2").await;
@@ -458,6 +467,21 @@ async fn every_route_that_publishes_text_runs_the_content_check() {
             format!("/polls/{poll}/proxy-ballots"),
             &leader,
             risky(json!({"household_id": demo.households[0][1], "option_ids": [], "note": "RISKY"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/care/recipients",
+            "/care/recipients".to_owned(),
+            &committee,
+            risky(json!({"household_id": household, "name": "RISKY", "circumstance": "other", "risk_level": "low",
+                "consent_by": "recipient"})),
+        ),
+        case(
+            Method::POST,
+            "/api/v1/care/recipients/{id}/visits",
+            format!("/care/recipients/{cared}/visits"),
+            &committee,
+            risky(json!({"mode": "phone", "wellbeing": "fine", "note": "RISKY"})),
         ),
     ];
 

@@ -1,6 +1,7 @@
 //! Authorisation: who the caller is in each community, and one policy function per action. Handlers
 //! call a policy; they never check roles themselves.
 
+mod care;
 mod deliberations;
 mod merchants;
 mod notices;
@@ -18,6 +19,7 @@ use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiError;
 
+pub use care::{CareAccess, CareScope, care_access, manage_care, read_care_dashboard};
 pub use deliberations::{chair_meeting, propose_deliberation, seat_on_panel, steer_deliberation};
 pub use merchants::{
     MerchantScope, RefundBy, SHOP_REFUND_WINDOW_DAYS, decide_merchant, manage_offers, manage_staff, redeem, refund,

@@ -41,6 +41,9 @@ pub enum Case {
     Redemption { redeemer: UserId },
     /// A help post: its author and its helper never decide its dispute (pay, release, split).
     HelpPost { author: UserId, helper: Option<UserId> },
+    /// A care recipient with an account: they never register themself nor assign their own visitors
+    /// or devices.
+    CareRecipient { recipient: UserId },
 }
 
 /// Whether `user` is a party to `case`, and so may not decide it.
@@ -56,6 +59,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::Merchant { owner } => owner == user,
         Case::Redemption { redeemer } => redeemer == user,
         Case::HelpPost { author, helper } => author == user || helper == Some(user),
+        Case::CareRecipient { recipient } => recipient == user,
     }
 }
 

@@ -211,6 +211,17 @@ pub struct HoursSettings {
     pub daily_hours_max: u32,
 }
 
+/// 关爱 care round timings and the device vendors' signing secrets.
+#[derive(Debug, Clone)]
+pub struct CareSettings {
+    /// How often each instance escalates missed visits and unacknowledged alert tasks (0: off here).
+    pub job_interval_seconds: u64,
+    /// Hours past a visit's due time before the missed-visit escalation starts, and between its steps.
+    pub missed_grace_hours: i64,
+    /// Per-vendor HMAC secrets for `POST /care/alerts`, from `CARE_VENDOR_SECRETS=vendor:secret,…`.
+    pub vendor_secrets: HashMap<String, Secret>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
@@ -224,6 +235,7 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub requests: RequestSettings,
     pub hours: HoursSettings,
+    pub care: CareSettings,
     pub security: SecuritySettings,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
@@ -285,6 +297,7 @@ impl Settings {
             environment_explicit: var("EHOME_ENV").is_some(),
             requests,
             hours,
+            care: care_settings(vars)?,
             bind,
             wechat: wechat_settings(vars, environment)?,
             auth: auth_settings(vars, environment, &database.url)?,
@@ -347,6 +360,30 @@ where
         });
     }
     Ok(value)
+}
+
+fn care_settings(vars: &HashMap<String, String>) -> Result<CareSettings, ConfigError> {
+    let mut vendor_secrets = HashMap::new();
+    for pair in text_var(vars, "CARE_VENDOR_SECRETS").unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((vendor, secret)) = pair.trim().split_once(':') else {
+            return Err(ConfigError::Invalid {
+                name: "CARE_VENDOR_SECRETS",
+                reason: "expected vendor:secret,…".to_owned(),
+            });
+        };
+        if vendor.is_empty() || secret.len() < 16 {
+            return Err(ConfigError::Invalid {
+                name: "CARE_VENDOR_SECRETS",
+                reason: format!("vendor {vendor:?}: a name and a secret of at least 16 bytes"),
+            });
+        }
+        vendor_secrets.insert(vendor.to_owned(), Secret::new(secret));
+    }
+    Ok(CareSettings {
+        job_interval_seconds: parse_range(vars, "CARE_JOB_INTERVAL_SECONDS", 60, 0..=86_400)?,
+        missed_grace_hours: parse_range(vars, "CARE_MISSED_GRACE_HOURS", 24, 1..=720)?,
+        vendor_secrets,
+    })
 }
 
 fn text_var(vars: &HashMap<String, String>, name: &str) -> Option<String> {

@@ -70,6 +70,8 @@ pub enum ApiError {
     #[error(transparent)]
     Activities(#[from] crate::scenes::activities::error::ActivityError),
     #[error(transparent)]
+    Care(#[from] crate::scenes::care::error::CareError),
+    #[error(transparent)]
     Merchants(#[from] crate::scenes::merchants::error::MerchantError),
     #[error(transparent)]
     Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
@@ -155,6 +157,7 @@ impl ApiError {
             ApiError::Polls(err) => err.code(),
             ApiError::Activities(err) => err.code(),
             ApiError::Merchants(err) => err.code(),
+            ApiError::Care(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
             ApiError::HelpPosts(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -243,6 +246,7 @@ impl ApiError {
             ApiError::Polls(err) => err.message(lang),
             ApiError::Activities(err) => err.message(lang),
             ApiError::Merchants(err) => err.message(lang),
+            ApiError::Care(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
             ApiError::HelpPosts(err) => err.message(lang),
             ApiError::IdempotencyKeyReused => pick(
@@ -309,6 +313,7 @@ impl ResponseError for ApiError {
             ApiError::Polls(err) => err.status(),
             ApiError::Activities(err) => err.status(),
             ApiError::Merchants(err) => err.status(),
+            ApiError::Care(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
             ApiError::HelpPosts(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,

@@ -4,6 +4,7 @@
 //! Scenes call each other's `service` functions only.
 
 pub mod activities;
+pub mod care;
 pub mod community;
 pub mod deliberations;
 pub mod help_posts;

@@ -483,3 +483,12 @@ pub async fn update_category(
     };
     categories::update(&state.db, category, change).await
 }
+
+/// The id of a community's active category with this key (`elderly_care` for the care round's visits),
+/// falling back to `other`; made with the community's defaults on first use.
+pub async fn category_for(state: &AppState, community: CommunityId, key: &str) -> ApiResult<i64> {
+    let all = categories::list(&state.db, community, state.clock.now()).await?;
+    let found =
+        all.iter().find(|c| c.active && c.key == key).or_else(|| all.iter().find(|c| c.active && c.key == "other"));
+    found.map(|c| c.id).ok_or_else(|| ApiError::validation("category", "the community has no active category for this"))
+}
