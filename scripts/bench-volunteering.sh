@@ -115,6 +115,9 @@ INSERT INTO users (openid, nickname, is_admin, created_at, updated_at)
 INSERT INTO volunteers (community_id, user_id, status, skills, real_name, leaderboard_consent, created_at)
   SELECT :community, id, 'approved', '["environment"]', NULL, (id % 10 <> 0), now()
   FROM users WHERE openid LIKE 'bench-vol-%';
+-- Approval grants the volunteer role in the community (as POST /volunteers/{id}/decision does).
+INSERT INTO member_roles (community_id, user_id, role, scope_id, created_at)
+  SELECT :community, user_id, 'volunteer', 0, now() FROM volunteers;
 SQL
 
 start_instance "$PORT_A" "$WORK/a.log"
@@ -219,6 +222,12 @@ awk -v a="$A" -v b="$B" '{ print a " " $0; print b " " $0 }' "$WORK/burst-tokens
 BURST_SECONDS="$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')"
 BURST_ANSWERED="$(wc -l <"$WORK/burst-codes")"
 BURST_OK="$(grep -c '^200$' "$WORK/burst-codes" || true)"
+if [ "$BURST_OK" != "$BURST_ANSWERED" ]; then
+  say "check-in answers by status: $(sort "$WORK/burst-codes" | uniq -c | tr '\n' ' ')"
+  curl -sS -X POST "$A/api/v1/activities/$BURST_ACTIVITY/checkin" -H "Authorization: Bearer $(head -1 "$WORK/burst-tokens")" \
+    -H 'content-type: application/json' -d "{\"code\": \"$CODE\"}" >&2
+  echo >&2
+fi
 BURST_IN="$(psql_db "$DB" -At -c "SELECT count(*) FROM activity_signups WHERE activity_id = $BURST_ACTIVITY AND checked_in_at IS NOT NULL")"
 BURST_ROWS="$(psql_db "$DB" -At -c "SELECT count(*) FROM activity_signups WHERE activity_id = $BURST_ACTIVITY")"
 
