@@ -16,4 +16,5 @@ pub mod ops;
 pub mod pagination;
 pub mod rate_limit;
 pub mod telemetry;
+pub mod transaction;
 pub mod wechat;

@@ -127,3 +127,10 @@ impl From<PointsError> for ApiError {
         }
     }
 }
+
+impl From<PointsError> for crate::platform::transaction::Failure {
+    fn from(err: PointsError) -> Self {
+        use crate::platform::transaction::Failure;
+        if err.is_retryable() { Failure::Retry } else { Failure::Answer(err.into()) }
+    }
+}

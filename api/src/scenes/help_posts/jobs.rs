@@ -18,7 +18,6 @@ use crate::state::AppState;
 
 /// Posts handled per pass; the next pass takes the rest.
 const BATCH: u64 = 200;
-const ATTEMPTS: u64 = 12;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct JobOutcome {
@@ -65,7 +64,7 @@ pub fn spawn(state: AppState, interval: StdDuration) {
 /// (another instance, or a person). A loop of its own rather than `retrying`: the job runs in a
 /// spawned task, whose future must be `Send`, which an async closure's cannot yet be shown to be.
 async fn apply(state: &AppState, id: i64, action: Action, now: DateTime<Utc>) -> Result<bool, ApiError> {
-    for attempt in 1..=ATTEMPTS {
+    for attempt in 1..=crate::platform::transaction::ATTEMPTS {
         let txn = crate::platform::db::begin_write(&state.db).await?;
         match step(&txn, id, action, now).await {
             Ok(changed) => {

@@ -15,7 +15,7 @@ use crate::domain::{BuildingId, CommunityId, Description, Location, RatingText, 
 use crate::platform::content::{self, Author, Verdict, WhenUnsure};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::wechat::TextScene;
-use crate::points::{self, Points, PointsError, RewardHold, TransferId};
+use crate::points::{self, Points, RewardHold, TransferId};
 use crate::scenes::community::service as community;
 use crate::scenes::service_hours::from_help::{self, HelpHours};
 use crate::state::AppState;
@@ -27,17 +27,7 @@ const OPEN_DAYS_DEFAULT: i64 = 7;
 /// The most a reward may be, in points.
 pub const REWARD_MAX_MINOR: i64 = 100_000;
 
-/// Why a transaction did not commit: run it again, or answer.
-pub enum Failure {
-    Retry,
-    Answer(ApiError),
-}
-
-impl From<ApiError> for Failure {
-    fn from(err: ApiError) -> Self {
-        Failure::Answer(err)
-    }
-}
+pub use crate::platform::transaction::Failure;
 
 impl From<HelpPostError> for Failure {
     fn from(err: HelpPostError) -> Self {
@@ -45,43 +35,9 @@ impl From<HelpPostError> for Failure {
     }
 }
 
-impl From<PointsError> for Failure {
-    fn from(err: PointsError) -> Self {
-        if err.is_retryable() { Failure::Retry } else { Failure::Answer(err.into()) }
-    }
-}
-
-impl From<sea_orm::DbErr> for Failure {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if ehome_ledger::retry::is_retryable(&err) { Failure::Retry } else { Failure::Answer(err.into()) }
-    }
-}
-
-const ATTEMPTS: u64 = 12;
-
-/// Runs `work` in a write transaction, again (after a short, growing pause) while it asks to retry.
-pub async fn retrying<T>(
-    state: &AppState,
-    work: impl AsyncFn(&DatabaseTransaction) -> Result<T, Failure>,
-) -> ApiResult<T> {
-    for attempt in 1..=ATTEMPTS {
-        let outcome = match crate::platform::db::begin_write(&state.db).await {
-            Ok(txn) => match work(&txn).await {
-                Ok(value) => txn.commit().await.map(|()| value).map_err(Failure::from),
-                Err(failure) => {
-                    txn.rollback().await?;
-                    Err(failure)
-                }
-            },
-            Err(err) => Err(Failure::from(err)),
-        };
-        match outcome {
-            Ok(value) => return Ok(value),
-            Err(Failure::Answer(err)) => return Err(err),
-            Err(Failure::Retry) => tokio::time::sleep(std::time::Duration::from_millis(3 * attempt)).await,
-        }
-    }
-    Err(ApiError::Unavailable("help post busy".to_owned()))
+/// Runs `work` in a write transaction, again while a concurrent writer got there first.
+async fn retrying<T>(state: &AppState, work: impl AsyncFn(&DatabaseTransaction) -> Result<T, Failure>) -> ApiResult<T> {
+    crate::platform::transaction::retrying(&state.db, "help post", work).await
 }
 
 /// A new post as the resident typed it, validated.

@@ -25,17 +25,7 @@ use crate::scenes::merchants::service as merchants;
 use crate::scenes::notifications::{self, Notice};
 use crate::state::AppState;
 
-/// Why a transaction did not commit: run it again, or answer.
-pub enum Failure {
-    Retry,
-    Answer(ApiError),
-}
-
-impl From<ApiError> for Failure {
-    fn from(err: ApiError) -> Self {
-        Failure::Answer(err)
-    }
-}
+pub use crate::platform::transaction::Failure;
 
 impl From<RedemptionError> for Failure {
     fn from(err: RedemptionError) -> Self {
@@ -43,43 +33,9 @@ impl From<RedemptionError> for Failure {
     }
 }
 
-impl From<PointsError> for Failure {
-    fn from(err: PointsError) -> Self {
-        if err.is_retryable() { Failure::Retry } else { Failure::Answer(err.into()) }
-    }
-}
-
-impl From<sea_orm::DbErr> for Failure {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if ehome_ledger::retry::is_retryable(&err) { Failure::Retry } else { Failure::Answer(err.into()) }
-    }
-}
-
-const ATTEMPTS: u64 = 12;
-
-/// Runs `work` in a write transaction, again (after a short, growing pause) while it asks to retry.
-pub async fn retrying<T>(
-    state: &AppState,
-    work: impl AsyncFn(&DatabaseTransaction) -> Result<T, Failure>,
-) -> ApiResult<T> {
-    for attempt in 1..=ATTEMPTS {
-        let outcome = match crate::platform::db::begin_write(&state.db).await {
-            Ok(txn) => match work(&txn).await {
-                Ok(value) => txn.commit().await.map(|()| value).map_err(Failure::from),
-                Err(failure) => {
-                    txn.rollback().await?;
-                    Err(failure)
-                }
-            },
-            Err(err) => Err(Failure::from(err)),
-        };
-        match outcome {
-            Ok(value) => return Ok(value),
-            Err(Failure::Answer(err)) => return Err(err),
-            Err(Failure::Retry) => tokio::time::sleep(std::time::Duration::from_millis(3 * attempt)).await,
-        }
-    }
-    Err(ApiError::Unavailable("redemption busy".to_owned()))
+/// Runs `work` in a write transaction, again while a concurrent writer got there first.
+async fn retrying<T>(state: &AppState, work: impl AsyncFn(&DatabaseTransaction) -> Result<T, Failure>) -> ApiResult<T> {
+    crate::platform::transaction::retrying(&state.db, "redemption", work).await
 }
 
 fn hold_of(row: &redemption::Model) -> Result<TransferId, ApiError> {
@@ -335,7 +291,7 @@ pub async fn expire_codes(state: &AppState, batch: u64) -> ApiResult<usize> {
 /// Expires one code, again while busy. A loop of its own rather than `retrying`: the job runs in a
 /// spawned task, whose future must be `Send`, which an async closure's cannot yet be shown to be.
 async fn expire_one(state: &AppState, id: RedemptionId, now: DateTime<Utc>) -> ApiResult<bool> {
-    for attempt in 1..=ATTEMPTS {
+    for attempt in 1..=crate::platform::transaction::ATTEMPTS {
         let txn = crate::platform::db::begin_write(&state.db).await?;
         match end_code(&txn, id, Action::Expire, "expired", now).await {
             Ok(ended) => {
