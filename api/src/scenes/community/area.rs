@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use ehome_entities::{building, household, household_member};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::{Area, AreaKind, CommunityId, UserId};
+use crate::authz::Actor;
+use crate::domain::{Area, AreaKind, CommunityId, Role, UserId};
 use crate::platform::error::ApiError;
 
 /// The buildings of `community` that `area` covers, in id order; an id outside the community (or of
@@ -91,4 +92,18 @@ pub async fn buildings_of_grids(db: &impl ConnectionTrait, grids: &[i64]) -> Res
         .order_by_asc(building::Column::Id)
         .all(db)
         .await?)
+}
+
+/// The buildings of `community` that reach `actor` below the committee: those they lead, those of the
+/// grids they serve, and those they live in (ids, in order).
+pub async fn buildings_involving(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    community: CommunityId,
+) -> Result<Vec<i64>, ApiError> {
+    let mut buildings: BTreeSet<i64> = actor.scopes(community, Role::BuildingLeader).into_iter().collect();
+    let grids = actor.scopes(community, Role::GridWorker);
+    buildings.extend(buildings_of_grids(db, &grids).await?.into_iter().map(|b| b.id));
+    buildings.extend(homes_of(db, actor.id).await?.into_iter().map(|h| h.building_id));
+    Ok(buildings.into_iter().collect())
 }

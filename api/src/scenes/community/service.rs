@@ -15,7 +15,8 @@ use sea_orm::{
 };
 
 pub use super::area::{
-    buildings_by_id, buildings_in_area, buildings_of_grids, homes_of, households_in_buildings, residents_of_buildings,
+    buildings_by_id, buildings_in_area, buildings_involving, buildings_of_grids, homes_of, households_in_buildings,
+    residents_of_buildings,
 };
 use super::error::CommunityError;
 use super::lifecycle::JoinStatus;

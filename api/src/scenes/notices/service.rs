@@ -141,11 +141,8 @@ pub async fn list(
     let scope = if actor.is_admin || actor.has(community_id, Role::Committee) {
         ListScope::All
     } else {
-        let mut buildings: BTreeSet<i64> = actor.scopes(community_id, Role::BuildingLeader).into_iter().collect();
-        let grids = actor.scopes(community_id, Role::GridWorker);
-        buildings.extend(community::buildings_of_grids(&state.db, &grids).await?.into_iter().map(|b| b.id));
-        buildings.extend(community::homes_of(&state.db, actor.id).await?.into_iter().map(|h| h.building_id));
-        ListScope::Reaching { buildings: buildings.into_iter().collect(), author_id: actor.id.0 }
+        let buildings = community::buildings_involving(&state.db, actor, community_id).await?;
+        ListScope::Reaching { buildings, author_id: actor.id.0 }
     };
     store::page(&state.db, community_id.0, scope, keyset).await
 }
