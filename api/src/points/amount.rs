@@ -90,6 +90,12 @@ fn is_plain_decimal(text: &str) -> bool {
     digits(whole) && digits(places) && places.len() <= 2
 }
 
+/// The decimal text of an amount of points in minor units, signed (`-150` → `"-1.50"`): how views
+/// show stored amounts, totals and differences.
+pub fn points_text(minor: i64) -> String {
+    Asset::Points.format_minor(minor)
+}
+
 impl fmt::Display for Points {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&Asset::Points.format_minor(self.0))

@@ -32,7 +32,7 @@ mod reading;
 mod verbs;
 
 pub use accounts::Purpose;
-pub use amount::Points;
+pub use amount::{Points, points_text};
 pub use ehome_ledger::TransferId;
 pub use error::PointsError;
 pub use holds::{

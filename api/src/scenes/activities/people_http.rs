@@ -145,7 +145,7 @@ pub async fn community_settings(
     let settings = volunteers::settings_for(&state, &actor, CommunityId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "skills": settings.skills,
-        "points_per_hour": views::points_text(settings.points_per_hour_minor),
+        "points_per_hour": crate::points::points_text(settings.points_per_hour_minor),
     })))
 }
 

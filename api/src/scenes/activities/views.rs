@@ -6,7 +6,7 @@ use ehome_entities::{activity, activity_signup, user, volunteer, volunteer_team,
 use serde::Serialize;
 
 use super::lifecycle::Status;
-use crate::points::Points;
+use crate::points::points_text;
 
 #[derive(Debug, Serialize)]
 pub struct SignupView {
@@ -76,10 +76,6 @@ pub struct ActivityView {
     pub my_signup: Option<SignupView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-pub fn points_text(minor: i64) -> String {
-    Points::from_minor(minor).map(|p| p.to_string()).unwrap_or_else(|_| format!("{minor}"))
 }
 
 pub fn activity_view(row: activity::Model, my_signup: Option<SignupView>) -> ActivityView {

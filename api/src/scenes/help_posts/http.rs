@@ -15,15 +15,11 @@ use crate::domain::{BuildingId, CommunityId, Description, Location, Note, Rating
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{Keyset, PageQuery, page};
-use crate::points::Points;
+use crate::points::{Points, points_text};
 use crate::state::AppState;
 
 /// The most minutes of service one confirmation may put on the record.
 const MINUTES_MAX: i64 = 24 * 60;
-
-fn points_text(minor: i64) -> String {
-    Points::from_minor(minor).map(|p| p.to_string()).unwrap_or_default()
-}
 
 fn view(row: &help_post::Model) -> Value {
     json!({

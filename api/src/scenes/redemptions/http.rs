@@ -13,7 +13,7 @@ use crate::domain::{MerchantId, Note, OfferId, RedemptionId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{PageQuery, page};
-use crate::points::Points;
+use crate::points::points_text;
 use crate::state::AppState;
 
 /// The most of one offer a single code may be for.
@@ -24,10 +24,6 @@ const QUANTITY_MAX: i64 = 20;
 pub struct IssueBody {
     offer_id: i64,
     quantity: Option<i64>,
-}
-
-fn points_text(minor: i64) -> String {
-    Points::from_minor(minor).map(|p| p.to_string()).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize)]

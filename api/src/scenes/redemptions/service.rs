@@ -18,7 +18,7 @@ use crate::identity::author;
 use crate::platform::content::PublicText;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::wechat::TextScene;
-use crate::points::{self, Points, PointsError, RedemptionHold, ReversalReason, TransferId};
+use crate::points::{self, Points, PointsError, RedemptionHold, ReversalReason, TransferId, points_text};
 use crate::scenes::merchants::error::MerchantError;
 use crate::scenes::merchants::offer_service::{self as offers, StockMove};
 use crate::scenes::merchants::service as merchants;
@@ -139,10 +139,6 @@ fn notice(user: i64, title: &str, body: String, phrase: &str) -> Notice {
         request_id: None,
         phrase: phrase.to_owned(),
     }
-}
-
-fn points_text(minor: i64) -> String {
-    Points::from_minor(minor).map(|p| p.to_string()).unwrap_or_default()
 }
 
 /// The shop's staff redeem a code: the hold is captured, the stock reservation made final, the

@@ -7,13 +7,7 @@ use serde::Serialize;
 use super::hours::hours_text;
 use super::lifecycle::{Flag, parse_flags};
 use super::service::ReviewLine;
-use crate::points::Points;
-
-fn points_text(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let amount = Points::from_minor(minor.saturating_abs()).unwrap_or_default();
-    format!("{sign}{amount}")
-}
+use crate::points::points_text;
 
 #[derive(Debug, Serialize)]
 pub struct RecordView {
