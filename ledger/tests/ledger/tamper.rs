@@ -112,10 +112,11 @@ async fn an_edited_balance_shard_is_reported() {
 #[tokio::test]
 async fn a_transfer_naming_an_unknown_account_is_refused_or_reported() {
     let (t, c) = book().await;
+    // On a chain of its own: the book's batch took whichever chain its session drew.
     let sql = format!(
         "INSERT INTO ledger_transfers (chain_id, chain_seq, id, kind, debit_account_id, credit_account_id, asset, \
-         amount, code, metadata, created_at_us, prev_hash, hash) VALUES (1, 1, 'forged', 'single', 999, {}, \
-         'POINTS', 5, 'gift', 'null', 0, 'p', 'h')",
+         amount, code, metadata, created_at_us, prev_hash, hash) SELECT MAX(chain_id) + 1, 1, 'forged', 'single', 999, \
+         {}, 'POINTS', 5, 'gift', 'null', 0, 'p', 'h' FROM ledger_transfers",
         c.bob.0
     );
     use sea_orm::ConnectionTrait;
