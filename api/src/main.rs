@@ -66,7 +66,10 @@ async fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Admin { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
-            ehome_api::cli::admin::run(action, &db).await?;
+            let cache = ehome_api::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)
+                .await
+                .context("connecting to the shared cache")?;
+            ehome_api::cli::admin::run(action, &db, &cache).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

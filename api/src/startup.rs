@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -13,6 +14,7 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::identity::auth::jwt::JwtKeys;
+use crate::identity::caller::CallerCache;
 use crate::platform::clock::{SharedClock, SystemClock};
 use crate::platform::config::{Settings, TextCheck};
 use crate::platform::error::ApiError;
@@ -58,6 +60,7 @@ impl Application {
             .await
             .context("connecting to Redis")?;
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
+        let settings_actor_ttl = settings.auth.actor_cache_ttl_ms;
         let state = AppState {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
@@ -67,6 +70,7 @@ impl Application {
             wechat,
             clock,
             read_counts: Arc::new(ReadCounts::new()),
+            callers: Arc::new(CallerCache::new(Duration::from_millis(settings_actor_ttl))),
         };
         crate::platform::rate_limit::spawn_exchange(
             state.read_counts.clone(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::identity::auth::jwt::JwtKeys;
+use crate::identity::caller::CallerCache;
 use crate::platform::cache::Cache;
 use crate::platform::clock::SharedClock;
 use crate::platform::config::Settings;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub clock: SharedClock,
     /// This instance's read counts (see `platform::rate_limit`).
     pub read_counts: Arc<ReadCounts>,
+    /// Callers kept on this instance between requests (see `identity::caller`).
+    pub callers: Arc<CallerCache>,
 }

@@ -18,6 +18,7 @@ mod polls;
 mod requests_flow;
 mod requests_lifecycle;
 mod requests_stats;
+mod roles_cached;
 mod roles_matrix;
 mod scene_shape;
 mod security_authz;

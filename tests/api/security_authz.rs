@@ -167,7 +167,7 @@ async fn the_operator_revoking_a_social_worker_hands_their_assigned_requests_bac
         role: "social_worker".to_owned(),
         scope_ids: vec![],
     };
-    run(revoke, &app.db).await.unwrap();
+    run(revoke, &app.db, &app.state.cache).await.unwrap();
 
     assert_locked_out(&app, &social.access, at.community, &[id]).await;
     // The committee assigned it at its own level; a handover does not climb past the committee.

@@ -246,7 +246,7 @@ impl TestApp {
             role: "admin".to_owned(),
             scope_ids: vec![],
         };
-        ehome_api::cli::admin::run(action, &self.db).await.unwrap();
+        ehome_api::cli::admin::run(action, &self.db, &self.state.cache).await.unwrap();
     }
 }
 

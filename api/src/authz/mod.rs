@@ -11,13 +11,16 @@ mod requests;
 mod volunteering;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use ehome_entities::{member_role, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use crate::domain::{BuildingId, CommunityId, Role, UserId};
 use crate::identity::auth::AuthUser;
+use crate::identity::caller::Caller;
+pub use crate::identity::caller::Home;
 use crate::platform::error::ApiError;
+use crate::state::AppState;
 
 pub use care::{CareAccess, CareScope, care_access, manage_care, read_care_dashboard};
 pub use deliberations::{chair_meeting, propose_deliberation, seat_on_panel, steer_deliberation};
@@ -33,27 +36,39 @@ pub use requests::{
 };
 pub use volunteering::{decide_volunteer, manage_team, manage_volunteers, organise_activity, organises};
 
-/// The caller with every role they hold, loaded once per request that needs a decision.
+/// The caller with every role they hold, as `authz`'s policies read it: built from the `Caller` that
+/// `identity::caller` loads in one statement and keeps per instance.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub id: UserId,
     pub is_admin: bool,
     /// Community → (role, scope id) pairs.
     roles: HashMap<i64, Vec<(Role, i64)>>,
+    who: Arc<Caller>,
 }
 
 impl Actor {
+    /// The signed-in caller, kept per instance (see `identity::caller`).
+    pub async fn of(state: &AppState, caller: AuthUser) -> Result<Actor, ApiError> {
+        Ok(Actor::from_caller(Caller::of(state, caller).await?))
+    }
+
+    /// Any user, read from the database (inside a transaction, or for someone other than the caller).
     pub async fn load(db: &impl ConnectionTrait, caller: AuthUser) -> Result<Actor, ApiError> {
-        // A token can outlive its user only if the user was deleted; treat that as signed out.
-        let user = user::Entity::find_by_id(caller.id.0).one(db).await?.ok_or(ApiError::Unauthenticated)?;
-        let rows = member_role::Entity::find().filter(member_role::Column::UserId.eq(user.id)).all(db).await?;
+        Ok(Actor::from_caller(Arc::new(Caller::load(db, caller.id).await?)))
+    }
+
+    fn from_caller(who: Arc<Caller>) -> Actor {
         let mut roles: HashMap<i64, Vec<(Role, i64)>> = HashMap::new();
-        for row in rows {
-            if let Some(role) = Role::parse(&row.role) {
-                roles.entry(row.community_id).or_default().push((role, row.scope_id));
-            }
+        for (community, role, scope) in &who.roles {
+            roles.entry(*community).or_default().push((*role, *scope));
         }
-        Ok(Actor { id: UserId(user.id), is_admin: user.is_admin, roles })
+        Actor { id: UserId(who.user.id), is_admin: who.user.is_admin, roles, who }
+    }
+
+    /// The households the caller belongs to.
+    pub fn homes(&self) -> &[Home] {
+        &self.who.homes
     }
 
     /// The communities the caller holds any role in (a resident's, a committee member's …), in order.

@@ -7,6 +7,7 @@ use ehome_entities::user;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::domain::{CommunityId, Role, RoleGrant, UserId};
+use crate::platform::cache::Cache;
 use crate::platform::clock::{Clock, SystemClock};
 use crate::scenes::community::service;
 
@@ -106,7 +107,16 @@ async fn update_roles(
     Ok(())
 }
 
-pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Changes a user's roles (or admin flag), then tells every serving instance sharing `cache` to load
+/// that user's roles afresh (see `authz::Actor::of`).
+pub async fn run(action: AdminAction, db: &DatabaseConnection, cache: &Cache) -> anyhow::Result<()> {
+    let user = apply(action, db).await?;
+    crate::identity::caller::changed_in(cache, UserId(user)).await;
+    Ok(())
+}
+
+/// Carries out the action; returns the user whose roles changed.
+async fn apply(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<i64> {
     match action {
         AdminAction::Grant { user, community, role, scope_ids } => {
             let user = find_user(db, &user).await?;
@@ -115,17 +125,19 @@ pub async fn run(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result
                 active.is_admin = Set(true);
                 active.update(db).await?;
                 println!("user {} ({}) is now a platform admin", user.id, user.nickname);
-                return Ok(());
+                return Ok(user.id);
             }
             let role = parse_role(&role)?;
             let community =
                 CommunityId(community.ok_or_else(|| anyhow::anyhow!("--community is required for {}", role.as_str()))?);
-            update_roles(db, &user, community, |grants| with_role(grants, role, scope_ids)).await
+            update_roles(db, &user, community, |grants| with_role(grants, role, scope_ids)).await?;
+            Ok(user.id)
         }
         AdminAction::Revoke { user, community, role, scope_ids } => {
             let user = find_user(db, &user).await?;
             let role = parse_role(&role)?;
-            update_roles(db, &user, CommunityId(community), |grants| without_role(grants, role, &scope_ids)).await
+            update_roles(db, &user, CommunityId(community), |grants| without_role(grants, role, &scope_ids)).await?;
+            Ok(user.id)
         }
     }
 }

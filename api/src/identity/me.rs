@@ -1,13 +1,14 @@
 //! The signed-in user's own profile: `GET/PATCH /me`, `POST /me/phone`.
 
 use actix_web::{HttpResponse, web};
-use ehome_entities::{household, household_member, member_role, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use ehome_entities::user;
+use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::media_url::MediaUrl;
 use crate::domain::{Nickname, Phone, phone};
 use crate::identity::auth::AuthUser;
+use crate::identity::caller::Caller;
 use crate::identity::users;
 use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
@@ -58,7 +59,7 @@ struct MembershipView {
 #[derive(Debug, Serialize)]
 struct RoleView {
     community_id: i64,
-    role: String,
+    role: &'static str,
     scope_id: Option<i64>,
 }
 
@@ -70,32 +71,29 @@ struct MeView {
     roles: Vec<RoleView>,
 }
 
+/// The caller's profile, households and roles: all from their `Caller`, which this instance keeps
+/// between requests (a change to any of them reloads it).
 async fn get_me(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    let user = users::get(&state.db, caller.id).await.map_err(|_| ApiError::Unauthenticated)?;
-    let members =
-        household_member::Entity::find().filter(household_member::Column::UserId.eq(user.id)).all(&state.db).await?;
-    let houses = household::Entity::find()
-        .filter(household::Column::Id.is_in(members.iter().map(|m| m.household_id)))
-        .all(&state.db)
-        .await?;
-    let roles = member_role::Entity::find().filter(member_role::Column::UserId.eq(user.id)).all(&state.db).await?;
+    let me = Caller::of(&state, caller).await?;
     Ok(HttpResponse::Ok().json(MeView {
-        user: UserView::owner(&user),
-        households: houses
-            .into_iter()
-            .map(|house| MembershipView {
-                community_id: house.community_id,
-                household_id: house.id,
-                building_id: house.building_id,
-                household_label: house.label,
+        user: UserView::owner(&me.user),
+        households: me
+            .homes
+            .iter()
+            .map(|home| MembershipView {
+                community_id: home.community_id,
+                household_id: home.household_id,
+                building_id: home.building_id,
+                household_label: home.label.clone(),
             })
             .collect(),
-        roles: roles
-            .into_iter()
-            .map(|row| RoleView {
-                community_id: row.community_id,
-                role: row.role,
-                scope_id: (row.scope_id != 0).then_some(row.scope_id),
+        roles: me
+            .roles
+            .iter()
+            .map(|(community_id, role, scope_id)| RoleView {
+                community_id: *community_id,
+                role: role.as_str(),
+                scope_id: (*scope_id != 0).then_some(*scope_id),
             })
             .collect(),
     }))
@@ -132,6 +130,7 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     }
     active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
+    super::caller::changed(&state, caller.id).await;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }
 
@@ -158,5 +157,6 @@ async fn bind_phone(
     active.phone = Set(Some(phone.as_str().to_owned()));
     active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
+    super::caller::changed(&state, caller.id).await;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }

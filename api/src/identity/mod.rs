@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod author;
+pub mod caller;
 pub mod me;
 pub mod users;

@@ -121,6 +121,9 @@ pub struct AuthSettings {
     /// A rotated refresh token presented again within this many seconds answers with the successor
     /// already issued (clients race); later, it revokes the family.
     pub refresh_reuse_grace_seconds: u64,
+    /// How long an instance keeps a caller's roles between requests (0: never). A change through the
+    /// API is seen at once on every instance regardless; this bounds changes made behind its back.
+    pub actor_cache_ttl_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -429,6 +432,7 @@ fn auth_settings(
         refresh_ttl_seconds: parse_range(vars, "JWT_REFRESH_TTL_SECONDS", 30 * 86_400, 60..=365 * 86_400)?,
         refresh_family_max_days: parse_range(vars, "JWT_REFRESH_FAMILY_MAX_DAYS", 90, 1..=3_650)?,
         refresh_reuse_grace_seconds: parse_range(vars, "JWT_REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)?,
+        actor_cache_ttl_ms: parse_range(vars, "ACTOR_CACHE_TTL_MS", 5_000, 0..=600_000)?,
     })
 }
 

@@ -119,7 +119,7 @@ pub async fn create(
     body: web::Json<ActivityBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = parse_draft(body.into_inner(), &state.settings.security.media_hosts)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::create(&state, &actor, draft).await?;
     Ok(HttpResponse::Created().json(views::activity_view(row, None)))
 }
@@ -135,7 +135,7 @@ pub async fn update(
         return Err(ApiError::validation("community_id", "an activity stays in its community"));
     }
     let change = parse_change(&body, &state.settings.security.media_hosts)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::update(&state, &actor, ActivityId(path.into_inner()), change).await?;
     Ok(HttpResponse::Ok().json(views::activity_view(row, None)))
 }
@@ -155,7 +155,7 @@ async fn shown(state: &AppState, actor: &Actor, row: ehome_entities::activity::M
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::visible(&state, &actor, ActivityId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(shown(&state, &actor, row).await?))
 }
@@ -196,7 +196,7 @@ pub async fn list(
         team_id: query.team_id.map(TeamId),
         mine: query.mine.unwrap_or(false),
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = listing::list(&state, &actor, filter, &keyset, state.clock.now()).await?;
     let shown: Page<ActivityView> = page(
         rows,
@@ -222,7 +222,7 @@ pub async fn transition(
     path: web::Path<i64>,
     body: web::Json<TransitionBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::transition(&state, &actor, ActivityId(path.into_inner()), body.action).await?;
     Ok(HttpResponse::Ok().json(views::activity_view(row, None)))
 }
@@ -239,13 +239,13 @@ pub async fn beneficiaries(
     path: web::Path<i64>,
     body: web::Json<BeneficiariesBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::record_beneficiaries(&state, &actor, ActivityId(path.into_inner()), body.count).await?;
     Ok(HttpResponse::Ok().json(views::activity_view(row, None)))
 }
 
 pub async fn sign_up(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let (signup, position) = signups::join(&state, &actor, ActivityId(path.into_inner())).await?;
     Ok(HttpResponse::Created().json(views::signup_view(signup, position, None)))
 }
@@ -255,14 +255,14 @@ pub async fn cancel_signup(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let promoted = signups::leave(&state, &actor, ActivityId(path.into_inner())).await?;
     let promoted = promoted.map(|row| views::signup_view(row, None, None));
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "cancelled", "promoted": promoted})))
 }
 
 pub async fn roster(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = signups::roster(&state, &actor, ActivityId(path.into_inner())).await?;
     let (mut confirmed, mut waiting) = (Vec::new(), Vec::new());
     for (row, position, user) in rows {
@@ -277,7 +277,7 @@ pub async fn checkin_code(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::organised(&state, &actor, ActivityId(path.into_inner())).await?;
     let shown = checkin::shown_code(&row, state.clock.now())?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({
@@ -288,7 +288,7 @@ pub async fn checkin_code(
 }
 
 pub async fn wxa_code(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::organised(&state, &actor, ActivityId(path.into_inner())).await?;
     let image = checkin::wxa_code(&state, &row).await?;
     Ok(HttpResponse::Ok().content_type("image/png").body(image))
@@ -322,7 +322,7 @@ async fn attend(
     direction: Direction,
 ) -> ApiResult<HttpResponse> {
     let presence = parse_presence(body)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(state, caller).await?;
     let row = service::visible(state, &actor, ActivityId(id)).await?;
     let signup = checkin::attend(state, &row, actor.id, direction, presence).await?;
     Ok(HttpResponse::Ok().json(views::signup_view(signup, None, None)))

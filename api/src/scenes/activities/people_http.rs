@@ -39,7 +39,7 @@ pub async fn register(
         real_name: Label::parse_optional("real_name", body.real_name.as_deref())?,
         leaderboard_consent: body.leaderboard_consent,
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = volunteers::register(&state, &actor, registration).await?;
     Ok(HttpResponse::Created().json(views::volunteer_view(row, None)))
 }
@@ -68,14 +68,14 @@ pub async fn list(
                 .ok_or_else(|| ApiError::validation("status", "pending, approved, declined or withdrawn"))
         })
         .transpose()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = volunteers::list(&state, &actor, CommunityId(query.community_id), status, &keyset).await?;
     let shown = page(rows, keyset.limit, |(row, _)| row.id, |(row, user)| views::volunteer_view(row, user.as_ref()));
     Ok(HttpResponse::Ok().json(shown))
 }
 
 pub async fn mine(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = volunteers::mine(&state, &actor).await?;
     let items: Vec<_> = rows.into_iter().map(|row| views::volunteer_view(row, None)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
@@ -103,7 +103,7 @@ pub async fn update_own(
         real_name: Label::parse_optional("real_name", body.real_name.as_deref())?,
         leaderboard_consent: body.leaderboard_consent,
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = volunteers::update_own(&state, &actor, VolunteerId(path.into_inner()), change).await?;
     Ok(HttpResponse::Ok().json(views::volunteer_view(row, None)))
 }
@@ -131,7 +131,7 @@ pub async fn decide(
     let body = body.into_inner();
     let note = Note::parse_optional("note", body.note.as_deref())?;
     let approve = matches!(body.decision, Verdict::Approve);
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = volunteers::decide(&state, &actor, VolunteerId(path.into_inner()), approve, note).await?;
     Ok(HttpResponse::Ok().json(views::volunteer_view(row, None)))
 }
@@ -141,7 +141,7 @@ pub async fn community_settings(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let settings = volunteers::settings_for(&state, &actor, CommunityId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "skills": settings.skills,
@@ -170,7 +170,7 @@ pub async fn create_team(
         description: Description::parse_optional("description", body.description.as_deref())?,
         leader: UserId(body.leader_id),
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let team = teams::create(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(views::team_view(team, 1)))
 }
@@ -186,7 +186,7 @@ pub async fn list_teams(
     caller: AuthUser,
     query: web::Query<TeamListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = teams::list(&state, &actor, CommunityId(query.community_id)).await?;
     let items: Vec<_> = rows.into_iter().map(|(team, count)| views::team_view(team, count)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
@@ -200,7 +200,7 @@ fn team_detail(detail: teams::TeamDetail) -> serde_json::Value {
 }
 
 pub async fn team(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let detail = teams::detail(&state, &actor, TeamId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(team_detail(detail)))
 }
@@ -217,7 +217,7 @@ pub async fn add_member(
     path: web::Path<i64>,
     body: web::Json<MemberBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let detail = teams::add_member(&state, &actor, TeamId(path.into_inner()), UserId(body.user_id)).await?;
     Ok(HttpResponse::Ok().json(team_detail(detail)))
 }
@@ -228,7 +228,7 @@ pub async fn remove_member(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (team, member) = path.into_inner();
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let detail = teams::remove_member(&state, &actor, TeamId(team), UserId(member)).await?;
     Ok(HttpResponse::Ok().json(team_detail(detail)))
 }

@@ -183,6 +183,9 @@ pub async fn decide(
         community::grant_role(&txn, community_id, UserId(found.user_id), Role::Volunteer, now).await?;
     }
     txn.commit().await?;
+    if approve {
+        crate::identity::caller::changed(state, UserId(found.user_id)).await;
+    }
     get(state, id).await
 }
 

@@ -140,7 +140,7 @@ pub async fn register(
     body: web::Json<RegisterBody>,
 ) -> ApiResult<HttpResponse> {
     let new = parse_register(body.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = service::register(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(recipient_view(found)))
 }
@@ -157,7 +157,7 @@ pub async fn list(
     caller: AuthUser,
     query: web::Query<CommunityQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, CommunityId(query.community_id)).await?;
     let items: Vec<Value> = rows
         .into_iter()
@@ -167,7 +167,7 @@ pub async fn list(
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = service::visible(&state, &actor, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(recipient_view(found)))
 }
@@ -184,7 +184,7 @@ pub async fn assign_visitor(
     path: web::Path<i64>,
     body: web::Json<VisitorBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = service::assign_visitor(&state, &actor, path.into_inner(), UserId(body.user_id)).await?;
     Ok(HttpResponse::Ok().json(recipient_view(found)))
 }
@@ -206,7 +206,7 @@ pub async fn register_device(
     let body = body.into_inner();
     let (vendor, device_key) = (key("vendor", &body.vendor)?, key("device_id", &body.device_id)?);
     let kind = word("kind", &body.kind, DeviceKind::parse)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let device = service::register_device(&state, &actor, path.into_inner(), vendor, device_key, kind).await?;
     Ok(HttpResponse::Created().json(device_view(device)))
 }
@@ -239,13 +239,13 @@ pub async fn log_visit(
         note: Note::parse_optional("note", body.note.as_deref())?,
         photo_url,
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::log_visit(&state, &actor, path.into_inner(), visit).await?;
     Ok(HttpResponse::Created().json(visit_view(row)))
 }
 
 pub async fn visits(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::visits(&state, &actor, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"items": rows.into_iter().map(visit_view).collect::<Vec<_>>(), "next_cursor": null})))
@@ -295,14 +295,14 @@ pub async fn list_tasks(
     caller: AuthUser,
     query: web::Query<CommunityQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = tasks::list(&state, &actor, CommunityId(query.community_id), query.open.unwrap_or(true)).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"items": rows.into_iter().map(task_view).collect::<Vec<_>>(), "next_cursor": null})))
 }
 
 async fn act(state: web::Data<AppState>, caller: AuthUser, id: i64, action: TaskAction) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let task = tasks::act(&state, &actor, id, action).await?;
     Ok(HttpResponse::Ok().json(task_view(task)))
 }

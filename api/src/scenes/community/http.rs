@@ -149,7 +149,7 @@ pub async fn create_community(
     let district = Label::parse("district", &body.district)?;
     let street = Label::parse("street", &body.street)?;
     let name = Label::parse("name", &body.name)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     authz::create_community(&actor)?;
     let [district, street, name] = service::screen_names(&state, &actor, [district, street, name]).await?;
     let now = state.clock.now();
@@ -296,7 +296,7 @@ pub async fn list_join_requests(
         ),
     };
     let community = service::get_community(&state.db, CommunityId(path.into_inner())).await?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let scope = authz::list_join_requests(&actor, CommunityId(community.id))?;
     let rows = service::list_join_requests(&state.db, CommunityId(community.id), &scope, status, &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |(r, _)| r.id, |(r, u)| join_request_view(r, u))))
@@ -312,7 +312,7 @@ async fn decide(
     let body: NoteBody = crate::platform::json::optional_body(&body)?;
     let note = Note::parse_optional("note", body.note.as_deref())?;
     let request = service::get_join_request(&state.db, JoinRequestId(id)).await?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let (community, building, applicant) =
         (CommunityId(request.community_id), BuildingId(request.building_id), UserId(request.user_id));
     authz::decide_join_request(&actor, community, building, applicant)?;
@@ -321,6 +321,9 @@ async fn decide(
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let decided = service::decide_join_request(&txn, &request, actor.id, approve, note, now).await?;
     txn.commit().await?;
+    if approve {
+        crate::identity::caller::changed(&state, applicant).await;
+    }
     let applicant = crate::identity::users::get(&state.db, UserId(decided.user_id)).await.ok();
     Ok(HttpResponse::Ok().json(join_request_view(decided, applicant)))
 }
@@ -357,7 +360,7 @@ pub async fn get_roles(
 ) -> ApiResult<HttpResponse> {
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     authz::view_roles(&actor, CommunityId(community.id), UserId(user_id))?;
     let roles = service::get_roles(&state.db, CommunityId(community.id), UserId(user_id)).await?;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))
@@ -377,7 +380,7 @@ pub async fn put_roles(
 ) -> ApiResult<HttpResponse> {
     let (community_id, user_id) = path.into_inner();
     let community = service::get_community(&state.db, CommunityId(community_id)).await?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     authz::assign_roles(&actor, CommunityId(community.id), UserId(user_id))?;
     let now = state.clock.now();
     let grants = body.into_inner().roles;
@@ -385,5 +388,6 @@ pub async fn put_roles(
     let roles =
         service::change_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, Some(actor.id), now).await?;
     txn.commit().await?;
+    crate::identity::caller::changed(&state, UserId(user_id)).await;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))
 }

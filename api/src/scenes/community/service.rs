@@ -149,7 +149,7 @@ async fn structure_names<const N: usize>(
     community: CommunityId,
     names: [Label; N],
 ) -> Result<[PublicText; N], ApiError> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(state, caller).await?;
     authz::manage_structure(&actor, community)?;
     screen_names(state, &actor, names).await
 }

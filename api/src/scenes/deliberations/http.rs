@@ -23,7 +23,7 @@ const LISTED_IDS_MAX: usize = 500;
 
 /// The caller and the deliberation they may see.
 async fn load(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<(Actor, Loaded)> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(state, caller).await?;
     let loaded = service::visible(state, &actor, id).await?;
     Ok((actor, loaded))
 }
@@ -82,7 +82,7 @@ pub async fn propose(
     body: web::Json<ProposeBody>,
 ) -> ApiResult<HttpResponse> {
     let topic = parse_topic(body.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::propose(&state, &actor, topic).await?;
     Ok(HttpResponse::Created().json(views::deliberation_view(row)))
 }
@@ -102,7 +102,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |d| d.id, views::deliberation_view)))
 }

@@ -120,7 +120,7 @@ pub async fn create(
     body: web::Json<CreateBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = parse_draft(body.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::create(&state, &actor, draft).await?;
     Ok(HttpResponse::Created().json(detail_view(&state, &actor, &row).await?))
 }
@@ -163,7 +163,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let (scope, kind, status, keyset) = parse_list(query.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, scope, kind, status, keyset.after_id, keyset.limit).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, |r| view(&r))))
 }
@@ -175,14 +175,14 @@ pub async fn disputes(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let scope = Scope::Disputes(CommunityId(path.into_inner()));
     let rows = service::list(&state, &actor, scope, None, None, keyset.after_id, keyset.limit).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, |r| view(&r))))
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::visible(&state, &actor, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail_view(&state, &actor, &row).await?))
 }
@@ -194,7 +194,7 @@ async fn simple(
     id: i64,
     step: impl AsyncFnOnce(&AppState, &Actor, i64) -> ApiResult<help_post::Model>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = step(&state, &actor, id).await?;
     Ok(HttpResponse::Ok().json(detail_view(&state, &actor, &row).await?))
 }
@@ -242,7 +242,7 @@ pub async fn confirm(
     }
     let rating_text = RatingText::parse_optional("rating_text", body.rating_text.as_deref())?;
     let said = Confirmation { minutes: body.minutes, rating: body.rating, rating_text };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::confirm(&state, &actor, path.into_inner(), said).await?;
     Ok(HttpResponse::Ok().json(detail_view(&state, &actor, &row).await?))
 }
@@ -267,7 +267,7 @@ pub async fn decide(
         None => None,
         Some(raw) => Some(Points::parse(raw).map_err(|_| ApiError::validation("amount", "points with two places"))?),
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let row = service::decide(&state, &actor, path.into_inner(), outcome, amount).await?;
     Ok(HttpResponse::Ok().json(detail_view(&state, &actor, &row).await?))
 }
@@ -285,7 +285,7 @@ pub async fn report(
     body: web::Json<ReportBody>,
 ) -> ApiResult<HttpResponse> {
     let reason = Note::parse_optional("reason", body.into_inner().reason.as_deref())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     service::report(&state, &actor, path.into_inner(), reason.map(Note::into_inner)).await?;
     Ok(HttpResponse::Accepted().json(json!({"reported": true})))
 }

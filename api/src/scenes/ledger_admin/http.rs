@@ -73,7 +73,7 @@ pub async fn get_account(
     caller: AuthUser,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    authz::ledger_admin(&Actor::load(&state.db, caller).await?)?;
+    authz::ledger_admin(&Actor::of(&state, caller).await?)?;
     let account = ehome_ledger::account_by_code(&state.db, &path.into_inner()).await.map_err(ledger_error)?;
     Ok(HttpResponse::Ok().json(AccountView::from(account)))
 }
@@ -90,7 +90,7 @@ pub async fn get_transfer(
     caller: AuthUser,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    authz::ledger_admin(&Actor::load(&state.db, caller).await?)?;
+    authz::ledger_admin(&Actor::of(&state, caller).await?)?;
     let id = TransferId::parse(&path.into_inner()).map_err(|_| ApiError::validation("id", "a transfer UUID"))?;
     let transfer = ehome_ledger::transfer(&state.db, id).await.map_err(ledger_error)?;
     let amount_decimal = decimal(transfer.amount);
@@ -98,7 +98,7 @@ pub async fn get_transfer(
 }
 
 pub async fn verify(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    authz::ledger_admin(&Actor::load(&state.db, caller).await?)?;
+    authz::ledger_admin(&Actor::of(&state, caller).await?)?;
     let ledger = ehome_ledger::Ledger::new(state.db.clone());
     let report = ledger.verify(&mut |_, _| {}).await.map_err(ledger_error)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"clean": report.is_clean(), "report": report})))
@@ -125,7 +125,7 @@ pub async fn export(
         .map(str::parse::<Asset>)
         .transpose()
         .map_err(|_| ApiError::validation("asset", "POINTS or CNY"))?;
-    authz::ledger_admin(&Actor::load(&state.db, caller).await?)?;
+    authz::ledger_admin(&Actor::of(&state, caller).await?)?;
     let mut options = ExportOptions::new(format);
     options.asset = asset;
     options.until = query.until;

@@ -122,7 +122,7 @@ pub async fn apply(
     body: web::Json<ApplyBody>,
 ) -> ApiResult<HttpResponse> {
     let application = parse_apply(body.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let merchant = service::apply(&state, &actor, application).await?;
     Ok(HttpResponse::Created().json(merchant_view(Seen { merchant, private: true })))
 }
@@ -147,13 +147,13 @@ pub async fn list(
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let filter =
         MerchantFilter { community: query.community_id.map(CommunityId), status: query.status, mine: query.mine };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, filter, keyset.after_id, keyset.limit).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |s| s.merchant.id, merchant_view)))
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let seen = service::visible(&state, &actor, MerchantId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(merchant_view(seen)))
 }
@@ -173,13 +173,13 @@ pub async fn decide(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let note = Note::parse_optional("note", body.note.as_deref())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let merchant = service::decide(&state, &actor, MerchantId(path.into_inner()), body.action, note).await?;
     Ok(HttpResponse::Ok().json(merchant_view(Seen { merchant, private: true })))
 }
 
 pub async fn invite(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let issued = service::invite_staff(&state, &actor, MerchantId(path.into_inner())).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": issued.invite.id,
@@ -200,13 +200,13 @@ pub async fn join(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     if code.trim().is_empty() || code.len() > 64 {
         return Err(ApiError::validation("code", "the invite code you were given"));
     }
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let merchant = service::join(&state, &actor, &code).await?;
     Ok(HttpResponse::Ok().json(json!({"merchant_id": merchant.id, "role": "merchant_staff"})))
 }
 
 pub async fn staff(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let people = service::staff(&state, &actor, MerchantId(path.into_inner())).await?;
     let items: Vec<_> = people.into_iter().map(|u| json!({"id": u.id, "nickname": u.nickname})).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items})))
@@ -218,7 +218,7 @@ pub async fn remove_staff(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (merchant, member) = path.into_inner();
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     service::remove_staff(&state, &actor, MerchantId(merchant), UserId(member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -323,7 +323,7 @@ pub async fn create_offer(
     body: web::Json<OfferBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = parse_offer(body.into_inner(), &state)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let id = MerchantId(path.into_inner());
     let offer = offer_service::create(&state, &actor, id, draft).await?;
     let merchant = service::visible(&state, &actor, id).await?.merchant;
@@ -335,7 +335,7 @@ pub async fn merchant_offers(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let listed = offer_service::of_merchant(&state, &actor, MerchantId(path.into_inner())).await?;
     let items: Vec<OfferView> = listed.into_iter().map(offer_view).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items})))
@@ -352,14 +352,14 @@ pub async fn offers(
     caller: AuthUser,
     query: web::Query<OffersQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let listed = offer_service::available(&state, &actor, query.community_id.map(CommunityId)).await?;
     let items: Vec<OfferView> = listed.into_iter().map(offer_view).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
 
 pub async fn offer(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = offer_service::visible_offer(&state, &actor, OfferId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(offer_view(found)))
 }
@@ -371,7 +371,7 @@ pub async fn update_offer(
     body: web::Json<OfferBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = parse_offer(body.into_inner(), &state)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let offer = offer_service::update(&state, &actor, OfferId(path.into_inner()), draft).await?;
     let merchant = service::visible(&state, &actor, MerchantId(offer.merchant_id)).await?.merchant;
     Ok(HttpResponse::Ok().json(offer_view((offer, merchant))))
@@ -382,7 +382,7 @@ pub async fn withdraw_offer(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let offer = offer_service::withdraw(&state, &actor, OfferId(path.into_inner())).await?;
     let merchant = service::visible(&state, &actor, MerchantId(offer.merchant_id)).await?.merchant;
     Ok(HttpResponse::Ok().json(offer_view((offer, merchant))))

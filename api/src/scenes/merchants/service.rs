@@ -254,6 +254,7 @@ pub async fn join(state: &AppState, actor: &Actor, code: &str) -> ApiResult<merc
     let community = CommunityId(merchant.community_id);
     community_service::grant(&txn, community, actor.id, Role::MerchantStaff, merchant.id, now).await?;
     txn.commit().await?;
+    crate::identity::caller::changed(state, actor.id).await;
     Ok(merchant)
 }
 
@@ -280,6 +281,7 @@ pub async fn remove_staff(state: &AppState, actor: &Actor, id: MerchantId, membe
     if !community_service::revoke_scoped(&state.db, community, member, Role::MerchantStaff, merchant.id).await? {
         return Err(ApiError::NotFound("staff member"));
     }
+    crate::identity::caller::changed(state, member).await;
     Ok(())
 }
 

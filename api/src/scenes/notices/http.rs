@@ -103,7 +103,7 @@ pub async fn publish(
     body: web::Json<PublishBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = parse_publish(body.into_inner(), &state.settings.security.media_hosts)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let (row, buildings) = service::publish(&state, &actor, draft).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"notice": notice_view(row), "building_ids": buildings})))
 }
@@ -123,13 +123,13 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |n| n.id, notice_view)))
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let loaded = service::visible(&state, &actor, path.into_inner()).await?;
     let read = service::read_by_my_households(&state, &loaded).await?;
     let buildings: Vec<i64> = loaded.buildings.iter().map(|b| b.id).collect();
@@ -141,7 +141,7 @@ pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Pat
 }
 
 pub async fn read(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let loaded = service::visible(&state, &actor, path.into_inner()).await?;
     let households = service::mark_read(&state, &actor, &loaded).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"notice_id": loaded.notice.id, "household_ids": households})))
@@ -188,7 +188,7 @@ pub async fn unread_households(
     path: web::Path<i64>,
     query: web::Query<UnreadQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let loaded = service::visible(&state, &actor, path.into_inner()).await?;
     let found = service::unread_households(&state, &actor, &loaded, query.building_id).await?;
     let items: Vec<UnreadView> = found.into_iter().map(unread_view).collect();
@@ -210,7 +210,7 @@ pub async fn tell_in_person(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let note = Note::parse("note", &body.note)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let loaded = service::visible(&state, &actor, path.into_inner()).await?;
     let told = service::tell_in_person(&state, &actor, &loaded, HouseholdId(body.household_id), note).await?;
     Ok(HttpResponse::Created().json(told_view(told)))
@@ -238,7 +238,7 @@ fn reach_view(reach: BuildingReach) -> ReachView {
 }
 
 pub async fn reach(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let loaded = service::visible(&state, &actor, path.into_inner()).await?;
     let notice_id = loaded.notice.id;
     let rows: Vec<ReachView> = service::reach(&state, &actor, loaded).await?.into_iter().map(reach_view).collect();

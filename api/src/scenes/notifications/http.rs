@@ -54,8 +54,15 @@ pub async fn list(
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let (rows, unread) = service::inbox(&state.db, caller.id, &keyset, query.unread == Some(true)).await?;
     let page = page(rows, keyset.limit, |n| n.id, NotificationView::from);
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"items": page.items, "next_cursor": page.next_cursor, "unread": unread})))
+    Ok(HttpResponse::Ok().json(InboxView { items: page.items, next_cursor: page.next_cursor, unread }))
+}
+
+/// The inbox page, serialised straight from its views.
+#[derive(Serialize)]
+struct InboxView {
+    items: Vec<NotificationView>,
+    next_cursor: Option<String>,
+    unread: u64,
 }
 
 pub async fn mark_read(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {

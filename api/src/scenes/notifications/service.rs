@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use ehome_entities::{notification, user};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, SubQueryStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 use crate::domain::UserId;
@@ -87,13 +87,17 @@ pub fn push(state: &AppState, notice: Notice, at: DateTime<Utc>) {
     });
 }
 
-/// A user's inbox page (newest first, keyset by id) and how many are unread.
+/// A user's inbox page (newest first, keyset by id) and how many are unread — in one statement, the
+/// unread count a scalar subquery beside each row (counted apart only when the page is empty).
 pub async fn inbox(
     db: &impl ConnectionTrait,
     user: UserId,
     keyset: &Keyset,
     unread_only: bool,
 ) -> Result<(Vec<notification::Model>, u64), ApiError> {
+    let unread = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::ReadAt.is_null());
     let mut select = notification::Entity::find()
         .filter(notification::Column::UserId.eq(user.0))
         .order_by_desc(notification::Column::Id)
@@ -104,14 +108,24 @@ pub async fn inbox(
     if unread_only {
         select = select.filter(notification::Column::ReadAt.is_null());
     }
-    let rows = select.all(db).await?;
-    let unread = notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user.0))
-        .filter(notification::Column::ReadAt.is_null())
-        .count(db)
-        .await?;
-    Ok((rows, unread))
+    let mut count = unread.clone().select_only().into_query();
+    count.expr(Expr::col(notification::Column::Id).count());
+    let mut statement = select.into_query();
+    statement.expr_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), UNREAD);
+    let mut rows = Vec::new();
+    let mut unread_count = None;
+    for row in db.query_all(&statement).await? {
+        unread_count = Some(row.try_get::<i64>("", UNREAD)?);
+        rows.push(notification::Model::from_query_result(&row, "")?);
+    }
+    let unread_count = match unread_count {
+        Some(counted) => u64::try_from(counted).unwrap_or(0),
+        None => unread.count(db).await?,
+    };
+    Ok((rows, unread_count))
 }
+
+const UNREAD: &str = "unread_count";
 
 /// Marks one of the user's notifications read (once: a second mark keeps the first time).
 pub async fn mark_read(

@@ -116,7 +116,7 @@ pub async fn create(
     body: web::Json<CreateBody>,
 ) -> ApiResult<HttpResponse> {
     let ask = parse_ask(body.into_inner())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let (poll, options) = service::create(&state, &actor, ask).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({"poll": poll_view(&poll, &options, state.clock.now())})))
 }
@@ -136,7 +136,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
     let now = state.clock.now();
     let page = pagination::page(rows, keyset.limit, |p| p.id, |p| poll_view(&p, &[], now));
@@ -155,7 +155,7 @@ fn detail_json(detail: Detail, now: DateTime<Utc>) -> serde_json::Value {
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let detail = service::detail(&state, &actor, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail_json(detail, state.clock.now())))
 }
@@ -182,7 +182,7 @@ pub async fn cast(
     path: web::Path<i64>,
     body: web::Json<BallotBody>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let outcome = service::cast(&state, &actor, path.into_inner(), body.into_inner().option_ids).await?;
     Ok(HttpResponse::Created().json(receipt_json(outcome)))
 }
@@ -203,14 +203,14 @@ pub async fn cast_proxy(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let note = Note::parse("note", &body.note)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let household = HouseholdId(body.household_id);
     let outcome = service::cast_proxy(&state, &actor, path.into_inner(), household, body.option_ids, note).await?;
     Ok(HttpResponse::Created().json(receipt_json(outcome)))
 }
 
 pub async fn results(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = results::results(&state, &actor, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -220,7 +220,7 @@ pub async fn results_csv(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = results::results(&state, &actor, path.into_inner()).await?;
     let filename = format!("poll-{}-results.csv", found.poll_id);
     Ok(HttpResponse::Ok()
@@ -238,7 +238,7 @@ pub async fn receipt(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::validation("hash", "64 hexadecimal characters"));
     }
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let check = service::receipt(&state, &actor, id, &hash.to_ascii_lowercase()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "receipt": hash.to_ascii_lowercase(),
@@ -262,7 +262,7 @@ pub async fn name_representative(
     body: web::Json<RepresentativeBody>,
 ) -> ApiResult<HttpResponse> {
     let user = UserId(body.into_inner().user_id);
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let home = service::name_representative(&state, &actor, HouseholdId(path.into_inner()), user).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"household_id": home.id, "representative_id": user.0})))
 }

@@ -89,7 +89,7 @@ pub async fn issue(
     if !(1..=QUANTITY_MAX).contains(&quantity) {
         return Err(ApiError::validation("quantity", format!("1 to {QUANTITY_MAX}")));
     }
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let issued = service::issue(&state, &actor, OfferId(body.offer_id), quantity).await?;
     Ok(HttpResponse::Created().json(issued_json(issued)))
 }
@@ -117,13 +117,13 @@ pub async fn capture(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let code = parse_code(&body.code)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let captured = service::capture(&state, &actor, code, body.merchant_id.map(MerchantId)).await?;
     Ok(HttpResponse::Ok().json(view(captured)))
 }
 
 pub async fn cancel(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let cancelled = service::cancel(&state, &actor, RedemptionId(path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(view(cancelled)))
 }
@@ -141,7 +141,7 @@ pub async fn refund(
     body: web::Json<RefundBody>,
 ) -> ApiResult<HttpResponse> {
     let reason = Note::parse_optional("reason", body.into_inner().reason.as_deref())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let refunded = service::refund(&state, &actor, RedemptionId(path.into_inner()), reason).await?;
     Ok(HttpResponse::Ok().json(view(refunded)))
 }
@@ -173,7 +173,7 @@ pub async fn books(
     path: web::Path<i64>,
     query: web::Query<BooksQuery>,
 ) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let books = service::books(&state, &actor, MerchantId(path.into_inner()), query.date).await?;
     Ok(HttpResponse::Ok().json(books_json(books)))
 }
@@ -184,7 +184,7 @@ pub async fn mine(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let rows = service::mine(&state, &actor, keyset.after_id, keyset.limit).await?;
     // The resident's own codes, with the code itself (shown again on their screen until used).
     let shown = |row: redemption::Model| {

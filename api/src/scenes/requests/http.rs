@@ -93,7 +93,7 @@ pub async fn submit(
     body: web::Json<SubmitBody>,
 ) -> ApiResult<HttpResponse> {
     let report = parse_submit(body.into_inner(), &state.settings.security.media_hosts)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let done = service::submit(&state, &actor, report).await?;
     let view = views::request_view(done.request, Some(&done.reporter), done.access, state.clock.now());
     Ok(HttpResponse::Created().json(serde_json::json!({"request": view, "similar": similar_views(done.similar)})))
@@ -114,7 +114,7 @@ pub async fn similar(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let title = Title::parse("title", &query.title)?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let found = service::similar(&state, &actor, BuildingId(query.building_id), query.category_id, &title).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": similar_views(found)})))
 }
@@ -151,7 +151,7 @@ pub async fn list(
     }
     let cursor = query.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     let text = SearchText::parse_optional("q", query.q.as_deref())?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let filter = QueueFilter {
         community_id: 0,
         statuses: service::parse_statuses(query.status.as_deref())?,
@@ -173,19 +173,26 @@ pub async fn list(
         .into_iter()
         .map(|(request, reporter, access)| views::request_view(request, reporter.as_ref(), access, now))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": page.next_cursor})))
+    Ok(HttpResponse::Ok().json(crate::platform::pagination::Page { items, next_cursor: page.next_cursor }))
 }
 
-fn detail_json(detail: Detail, now: DateTime<Utc>) -> serde_json::Value {
+/// A request's detail, serialised straight from these views (no intermediate JSON tree).
+#[derive(Serialize)]
+struct DetailView {
+    request: RequestView,
+    timeline: Vec<views::EventView>,
+    actions: Vec<&'static str>,
+}
+
+fn detail_json(detail: Detail, now: DateTime<Utc>) -> DetailView {
     let hide = detail.hide_reporter;
     let timeline: Vec<views::EventView> = detail.timeline.into_iter().map(|e| views::event_view(e, hide)).collect();
-    let view = views::request_view(detail.request, detail.reporter.as_ref(), detail.access, now);
-    serde_json::json!({"request": view, "timeline": timeline, "actions": detail.actions})
+    let request = views::request_view(detail.request, detail.reporter.as_ref(), detail.access, now);
+    DetailView { request, timeline, actions: detail.actions }
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let (request, _, access) = service::visible(&state, caller, path.into_inner()).await?;
-    let detail = service::detail(&state, request, access).await?;
+    let detail = service::read_detail(&state, caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail_json(detail, state.clock.now())))
 }
 
@@ -332,7 +339,7 @@ pub async fn create_category(
         resolution_sla_hours: categories::check_sla("resolution_sla_hours", body.resolution_sla_hours)?,
     };
     let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let created = service::create_category(&state, &actor, CommunityId(found.id), new).await?;
     Ok(HttpResponse::Created().json(CategoryView::from(created)))
 }
@@ -365,7 +372,7 @@ pub async fn update_category(
             .transpose()?,
         active: body.active,
     };
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let updated = service::update_category(&state, &actor, path.into_inner(), change).await?;
     Ok(HttpResponse::Ok().json(CategoryView::from(updated)))
 }

@@ -2,12 +2,11 @@
 //! already loaded as an `Actor`, and input already parsed into domain types; it authorises, screens
 //! text that others will read, owns its transaction, and returns rows for `http.rs` to show.
 
-use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use ehome_entities::{building, household_member, request_category, service_request, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use ehome_entities::{building, request_category, service_request, user};
+use sea_orm::EntityTrait;
 
 use super::categories::{CategoryChange, NewCategory};
 pub use super::commissioned::{
@@ -19,9 +18,7 @@ use super::queue::{Cursor, QueueFilter};
 use super::store::{self, Moderated, NewRequest, Placement, Transition};
 use super::{categories, push_all, record_status_change, routing};
 use crate::authz::{self, Actor, RequestAccess, RequestScope};
-use crate::domain::{
-    BuildingId, CommunityId, Description, HouseholdId, Label, Location, Note, RatingText, Role, Title, UserId,
-};
+use crate::domain::{BuildingId, CommunityId, Description, Label, Location, Note, RatingText, Role, Title, UserId};
 use crate::identity::auth::AuthUser;
 use crate::identity::author;
 use crate::platform::content::{self, Author, PublicText, Verdict, WhenUnsure};
@@ -67,12 +64,18 @@ pub async fn visible(
     id: i64,
 ) -> ApiResult<(service_request::Model, Actor, RequestAccess)> {
     let request = store::get(&state.db, id).await?;
-    let actor = Actor::load(&state.db, caller).await?;
-    let access = authz::request_access(&actor, &scope_of(&request));
+    let actor = Actor::of(state, caller).await?;
+    let access = access_to(&actor, &request)?;
+    Ok((request, actor, access))
+}
+
+/// The caller's access to a request they may see; a request they may not see does not exist for them.
+fn access_to(actor: &Actor, request: &service_request::Model) -> ApiResult<RequestAccess> {
+    let access = authz::request_access(actor, &scope_of(request));
     if !access.visible {
         return Err(ApiError::NotFound("request"));
     }
-    Ok((request, actor, access))
+    Ok(access)
 }
 
 /// The building a report is about: the one named, else the reporter's household building.
@@ -82,13 +85,10 @@ async fn building_for(state: &AppState, actor: &Actor, named: Option<BuildingId>
             .await
             .map_err(|_| ApiError::validation("building_id", "no such building"));
     }
-    let homes =
-        household_member::Entity::find().filter(household_member::Column::UserId.eq(actor.id.0)).all(&state.db).await?;
-    let [home] = homes.as_slice() else {
+    let [home] = actor.homes() else {
         return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
     };
-    let household = community::get_household(&state.db, HouseholdId(home.household_id)).await?;
-    community::get_building(&state.db, BuildingId(household.building_id)).await
+    community::get_building(&state.db, BuildingId(home.building_id)).await
 }
 
 /// Submits a report: routed to the building's leader (else the grid worker, else the committee), held
@@ -372,21 +372,18 @@ pub fn parse_statuses(list: Option<&str>) -> ApiResult<Vec<String>> {
 async fn list_community(state: &AppState, actor: &Actor, named: Option<CommunityId>) -> ApiResult<CommunityId> {
     let id = match named {
         Some(id) => id,
-        None => {
-            let homes = household_member::Entity::find()
-                .filter(household_member::Column::UserId.eq(actor.id.0))
-                .all(&state.db)
-                .await?;
-            match homes.as_slice() {
-                [home] => CommunityId(home.community_id),
-                _ => {
-                    let reason = "required unless you belong to exactly one community";
-                    return Err(ApiError::validation("community_id", reason));
-                }
+        None => match actor.homes() {
+            [home] => CommunityId(home.community_id),
+            _ => {
+                let reason = "required unless you belong to exactly one community";
+                return Err(ApiError::validation("community_id", reason));
             }
-        }
+        },
     };
-    community::get_community(&state.db, id).await?;
+    // A role there says the community exists; anyone else learns it from the database (or a 404).
+    if !actor.in_community(id) || actor.is_admin {
+        community::get_community(&state.db, id).await?;
+    }
     Ok(id)
 }
 
@@ -410,19 +407,10 @@ pub async fn list(
     let scope = authz::request_list_scope(actor, community_id);
     let now = state.clock.now();
     let (rows, next_cursor) = super::queue::page(&state.db, &filter, &scope, cursor, limit, now).await?;
-    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.reporter_id).collect();
-    let people: HashMap<i64, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
     let items = rows
         .into_iter()
-        .map(|(request, _)| {
+        .map(|(request, _, reporter)| {
             let access = authz::request_access(actor, &scope_of(&request));
-            let reporter = people.get(&request.reporter_id).cloned();
             (request, reporter, access)
         })
         .collect();
@@ -440,11 +428,29 @@ pub struct Detail {
     pub actions: Vec<&'static str>,
 }
 
+/// What a caller sees of a request after acting on it: the request, its reporter and timeline.
 pub async fn detail(state: &AppState, request: service_request::Model, access: RequestAccess) -> ApiResult<Detail> {
+    let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
+    with_timeline(state, request, reporter, access).await
+}
+
+/// A request's detail page: the request with its reporter (one statement), then its timeline.
+pub async fn read_detail(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<Detail> {
+    let (request, reporter) = store::get_with_reporter(&state.db, id).await?;
+    let actor = Actor::of(state, caller).await?;
+    let access = access_to(&actor, &request)?;
+    with_timeline(state, request, reporter, access).await
+}
+
+async fn with_timeline(
+    state: &AppState,
+    request: service_request::Model,
+    reporter: Option<user::Model>,
+    access: RequestAccess,
+) -> ApiResult<Detail> {
     let full = access.handler || access.reporter;
     let timeline = store::timeline(&state.db, request.id, access.handler).await?;
     let actions = available_actions(&request, &access);
-    let reporter = user::Entity::find_by_id(request.reporter_id).one(&state.db).await?;
     Ok(Detail { hide_reporter: (!full).then_some(request.reporter_id), request, reporter, access, timeline, actions })
 }
 

@@ -412,7 +412,7 @@ pub async fn load_names(db: &impl ConnectionTrait, community_id: i64) -> Result<
 /// Loads the community and checks that the caller is its committee or an admin.
 pub async fn authorised_community(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<i64> {
     let found = community::get_community(&state.db, CommunityId(id)).await?;
-    authz::manage_requests(&Actor::load(&state.db, caller).await?, CommunityId(found.id))?;
+    authz::manage_requests(&Actor::of(state, caller).await?, CommunityId(found.id))?;
     Ok(found.id)
 }
 

@@ -4,9 +4,12 @@
 //! boundary here, as the enums of `lifecycle.rs`.
 
 use chrono::{DateTime, Duration, Utc};
-use ehome_entities::{request_category, request_event, request_follower, service_request};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use ehome_entities::{request_category, request_event, request_follower, service_request, user};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
+};
 
 use super::error::RequestError;
 use super::lifecycle::{ActingRole, Action, Effect, EventKind, Level, Moderation, Refusal, State, Status, Urgency};
@@ -340,6 +343,32 @@ fn escalated(
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<service_request::Model, ApiError> {
     service_request::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("request"))
+}
+
+/// The reporter's columns come back prefixed, beside the request's own.
+pub const REPORTER: &str = "reporter_";
+
+/// Adds the reporter, left-joined on `requests.reporter_id`, to a statement over requests: read a
+/// row back with `user::Model::from_query_result_optional(&row, REPORTER)`.
+pub fn join_reporter(statement: &mut SelectStatement, requests: impl IntoIden + Clone) {
+    let reporter = Alias::new("reporter");
+    for column in user::Column::iter() {
+        let name = column.as_str();
+        statement.expr_as(Expr::col((reporter.clone(), Alias::new(name))), Alias::new(format!("{REPORTER}{name}")));
+    }
+    let on = Expr::col((reporter.clone(), user::Column::Id)).equals((requests, service_request::Column::ReporterId));
+    statement.join_as(JoinType::LeftJoin, user::Entity, reporter, on);
+}
+
+/// A request with its reporter, in one statement.
+pub async fn get_with_reporter(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<(service_request::Model, Option<user::Model>), ApiError> {
+    let mut statement = service_request::Entity::find_by_id(id).into_query();
+    join_reporter(&mut statement, service_request::Entity);
+    let row = db.query_one(&statement).await?.ok_or(ApiError::NotFound("request"))?;
+    Ok((service_request::Model::from_query_result(&row, "")?, user::Model::from_query_result_optional(&row, REPORTER)?))
 }
 
 pub async fn timeline(

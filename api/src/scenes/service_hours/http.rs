@@ -34,7 +34,7 @@ async fn nicknames(state: &AppState, ids: impl IntoIterator<Item = i64>) -> ApiR
 }
 
 pub async fn review(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let review = service::review(&state, &actor, ActivityId(path.into_inner())).await?;
     let names = nicknames(&state, review.lines.iter().map(|l| l.attendance.user_id.0)).await?;
     let activity = &review.activity;
@@ -84,7 +84,7 @@ pub async fn approve(
             format!("1 to {SIGNUPS_PER_APPROVAL_MAX} ids, or absent for all"),
         ));
     }
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let decided = service::approve(&state, &actor, ActivityId(path.into_inner()), signup_ids).await?;
     Ok(HttpResponse::Ok().json(decided_json(decided)))
 }
@@ -111,7 +111,7 @@ pub async fn adjust(
     }
     let reason = Note::parse("reason", &body.reason)?.into_inner();
     let (activity, signup) = path.into_inner();
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let decided = service::adjust(&state, &actor, ActivityId(activity), signup, body.minutes, reason).await?;
     Ok(HttpResponse::Created().json(decided_json(decided)))
 }
@@ -130,7 +130,7 @@ pub async fn decline(
 ) -> ApiResult<HttpResponse> {
     let reason = Note::parse("reason", &body.into_inner().reason)?.into_inner();
     let (activity, signup) = path.into_inner();
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     let decided = service::decline(&state, &actor, ActivityId(activity), signup, reason).await?;
     Ok(HttpResponse::Created().json(decided_json(decided)))
 }
@@ -216,7 +216,7 @@ pub async fn leaderboard(
     }
     let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let community_id = CommunityId(found.id);
-    let actor = Actor::load(&state.db, caller).await?;
+    let actor = Actor::of(&state, caller).await?;
     if !actor.in_community(community_id) {
         return Err(ApiError::Forbidden);
     }
