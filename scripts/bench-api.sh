@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# (The care round's alert storm is scripts/bench-care-alerts.sh.)
-# Benchmark of the 邻办事 queue on PostgreSQL: p99 latency of the committee's first queue page, a deep
-# queue page and a request's detail, with 10k and then 1M requests in one community, against a bare
-# `GET /healthz` measured in the same run. Not a test: it prints a table; the figures of a run are
-# recorded in docs/benchmarks.md.
+# (The care round's alert storm is scripts/bench-care-alerts.sh; volunteering is bench-volunteering.sh.)
+# Benchmark of the read path and the 邻办事 writes on PostgreSQL + Redis, at 10k and then 1M requests in
+# one community. Every figure is a ratio to a baseline measured in the same run with the same connection
+# count: `pgbench -S` (select-only) for reads, `pgbench` TPC-B for writes, and a bare `GET /healthz`.
+# For each read: the throughput at full load (wrk), then the p99 at half that rate (hey, rate-limited).
+# Not a test: it prints a table; the figures of a run are recorded in docs/benchmarks.md.
 #
-# Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, no password), wrk (`apt-get install -y wrk`),
-# curl and jq. Traffic stays on the loopback; every load run is bounded in time.
+# Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379, psql, pgbench,
+# redis-cli, wrk, hey, curl and jq. Traffic stays on the loopback; every load run is bounded in time.
 #
-# Knobs (environment): BENCH_SMALL_ROWS (10000), BENCH_LARGE_ROWS (1000000), BENCH_DURATION (10s per
-# endpoint), BENCH_CONNECTIONS (8), BENCH_DEEP_PAGES (50), BENCH_PORT (random 18100-18999),
-# BENCH_EXPLAIN (1: print EXPLAIN ANALYZE of the queue's two queries at each size).
+# Knobs (environment): EHOME_BIN (a built release binary; else built here), BENCH_SMALL_ROWS (10000),
+# BENCH_LARGE_ROWS (1000000), BENCH_DURATION (10s per measure), BENCH_CONNECTIONS (8),
+# BENCH_DEEP_PAGES (50), BENCH_PORT (random 18100-18999), BENCH_EXPLAIN (1: EXPLAIN ANALYZE of the
+# queue's statement at each size).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,16 +24,19 @@ DEEP_PAGES="${BENCH_DEEP_PAGES:-50}"
 PORT="${BENCH_PORT:-$((18100 + RANDOM % 900))}"
 EXPLAIN="${BENCH_EXPLAIN:-1}"
 DB="ehome_bench_$$"
+PGBENCH_DB="ehome_bench_pgbench_$$"
 BASE="http://127.0.0.1:${PORT}"
 WORK="$(mktemp -d)"
 SERVER_PID=""
+# Residents whose tokens the /me reads rotate through.
+TOKENS=100
 
 say() { printf '\n== %s\n' "$*" >&2; }
 psql_db() { psql -h 127.0.0.1 -U postgres -X -q -v ON_ERROR_STOP=1 -d "$1" "${@:2}"; }
 
-for tool in psql wrk curl jq; do
+for tool in psql pgbench redis-cli wrk hey curl jq; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "bench-api: $tool is missing (Debian: apt-get install -y postgresql-client wrk curl jq)" >&2
+    echo "bench-api: $tool is missing (Debian: apt-get install -y postgresql-client redis-tools wrk hey curl jq)" >&2
     exit 2
   fi
 done
@@ -41,22 +46,33 @@ cleanup() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
-  psql_db postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  for db in "$DB" "$PGBENCH_DB"; do
+    psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  redis-cli --scan --pattern "benchapi$$:*" 2>/dev/null | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-say "building ehome (release)"
-cargo build --release -p ehome-api --bin ehome >&2
-BIN="$PWD/target/release/ehome"
+if [ -n "${EHOME_BIN:-}" ]; then
+  BIN="$EHOME_BIN"
+else
+  say "building ehome (release)"
+  cargo build --release -p ehome-api --bin ehome >&2
+  BIN="$PWD/target/release/ehome"
+fi
 
-say "scratch database $DB"
+say "scratch databases $DB and $PGBENCH_DB"
 psql_db postgres -c "CREATE DATABASE $DB" >/dev/null
+psql_db postgres -c "CREATE DATABASE $PGBENCH_DB" >/dev/null
+pgbench -h 127.0.0.1 -U postgres -i -s 10 -q "$PGBENCH_DB" >/dev/null 2>&1
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-export EHOME_ENV=dev
+export EHOME_ENV=dev REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX="benchapi$$:"
 "$BIN" migrate up >&2
 
-# The community, 2 grids, 10 buildings, 1000 residents and the 7 default categories with their SLAs.
+# The community, 2 grids, 10 buildings with 100 households each, 1000 residents (one per household,
+# each holding the resident role), 20 notifications for each of the first 100, and the 7 default
+# categories with their SLAs.
 COMMUNITY="$(psql_db "$DB" -At <<'SQL'
 INSERT INTO districts (name) VALUES ('海曙区');
 INSERT INTO streets (district_id, name) SELECT id, '南门街道' FROM districts;
@@ -64,8 +80,19 @@ INSERT INTO communities (street_id, name, created_at) SELECT id, '压测社区',
 INSERT INTO grids (community_id, name) SELECT c.id, '第' || g || '网格' FROM communities c, generate_series(1, 2) g;
 INSERT INTO buildings (community_id, grid_id, name)
   SELECT g.community_id, g.id, g.id || '-' || b || '号楼' FROM grids g, generate_series(1, 5) b;
+INSERT INTO households (building_id, community_id, label)
+  SELECT b.id, b.community_id, (100 * (1 + h / 10) + h % 10)::text FROM buildings b, generate_series(0, 99) h;
 INSERT INTO users (openid, nickname, is_admin, created_at, updated_at)
   SELECT 'bench-resident-' || n, '居民' || n, false, now(), now() FROM generate_series(1, 1000) n;
+INSERT INTO household_members (household_id, community_id, user_id, created_at)
+  SELECT h.id, h.community_id, u.id, now()
+  FROM (SELECT id, community_id, row_number() OVER (ORDER BY id) AS n FROM households) h
+  JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users WHERE openid LIKE 'bench-resident-%') u USING (n);
+INSERT INTO member_roles (community_id, user_id, role, scope_id, created_at)
+  SELECT community_id, user_id, 'resident', 0, now() FROM household_members;
+INSERT INTO notifications (user_id, kind, title, body, created_at)
+  SELECT u.id, 'request_update', '您的报事有新进展', '压测通知 ' || k, now() - k * interval '1 hour'
+  FROM users u, generate_series(1, 20) k WHERE u.openid LIKE 'bench-resident-%' AND u.id <= (SELECT min(id) + 99 FROM users);
 INSERT INTO request_categories (community_id, key, name, response_sla_hours, resolution_sla_hours, active, created_at)
   SELECT c.id, k.key, k.name, k.response, k.resolution, true, now()
   FROM communities c, (VALUES ('repair', '维修', 24, 72), ('environment', '环境卫生', 24, 72),
@@ -75,25 +102,30 @@ INSERT INTO request_categories (community_id, key, name, response_sla_hours, res
 SELECT id FROM communities;
 SQL
 )"
+BUILDING="$(psql_db "$DB" -At -c "SELECT min(id) FROM buildings")"
+REPAIR="$(psql_db "$DB" -At -c "SELECT id FROM request_categories WHERE key = 'repair'")"
 
 # Appends `count` requests: 97% finished over the past year (confirmed, closed after the window,
 # rejected, withdrawn), 3% open and created in the last 10 days (about two thirds of those overdue).
+# With `submitted_only` = 1, every request is submitted a minute ago (work for the transition measure).
 seed_requests() {
-  local count="$1"
-  psql_db "$DB" -v count="$count" -v community="$COMMUNITY" >/dev/null <<'SQL'
+  local count="$1" submitted_only="${2:-0}"
+  psql_db "$DB" -v count="$count" -v community="$COMMUNITY" -v fresh="$submitted_only" >/dev/null <<'SQL'
 WITH refs AS (
   SELECT (SELECT array_agg(id ORDER BY id) FROM request_categories WHERE community_id = :community) AS categories,
          (SELECT array_agg(id ORDER BY id) FROM buildings WHERE community_id = :community) AS buildings,
          (SELECT array_agg(grid_id ORDER BY id) FROM buildings WHERE community_id = :community) AS grids,
          (SELECT array_agg(id ORDER BY id) FROM users WHERE openid LIKE 'bench-resident-%') AS users
 ), draws AS (
-  SELECT g, random() AS r, random() AS u, random() AS v, random() AS w FROM generate_series(1, :count) AS g
+  SELECT g, CASE WHEN :fresh = 1 THEN 0 ELSE random() END AS r, random() AS u, random() AS v, random() AS w
+  FROM generate_series(1, :count) AS g
 ), shaped AS (
   SELECT d.*,
     CASE WHEN r < 0.01 THEN 'submitted' WHEN r < 0.02 THEN 'accepted' WHEN r < 0.03 THEN 'in_progress'
          WHEN r < 0.78 THEN 'confirmed' WHEN r < 0.91 THEN 'closed_timeout' WHEN r < 0.97 THEN 'rejected'
          ELSE 'withdrawn' END AS status,
-    CASE WHEN r < 0.03 THEN now() - u * interval '10 days'
+    CASE WHEN :fresh = 1 THEN now() - interval '1 minute'
+         WHEN r < 0.03 THEN now() - u * interval '10 days'
          ELSE now() - interval '10 days' - u * interval '355 days' END AS created
   FROM draws d
 ), timed AS (
@@ -120,14 +152,19 @@ SELECT :community,
        ELSE created + interval '1 day' END,
   CASE WHEN status = 'confirmed' AND w < 0.6 THEN 1 + floor(v * 5)::int END, NULL, created, created
 FROM timed, refs;
-ANALYZE service_requests;
 SQL
+  # Derived tables a transition keeps in step (the daily statistics rollups), rebuilt for the seeded rows.
+  if [ -f scripts/bench-rollups.sql ]; then
+    psql_db "$DB" -v community="$COMMUNITY" -f scripts/bench-rollups.sql >/dev/null
+  fi
+  psql_db "$DB" -c "ANALYZE" >/dev/null
 }
 
 start_server() {
   EHOME_BIND="127.0.0.1:$PORT" EHOME_SEED_DEMO=0 REQUEST_JOB_INTERVAL_SECONDS=0 \
     RATE_WRITES_PER_IP_PER_MINUTE=1000000 RATE_WRITES_PER_USER_PER_MINUTE=1000000 \
-    RATE_LOGIN_PER_IP_PER_MINUTE=100000 RUST_LOG=warn \
+    RATE_READS_PER_IP_PER_MINUTE=100000000 RATE_READS_PER_USER_PER_MINUTE=100000000 \
+    RATE_LOGIN_PER_IP_PER_MINUTE=100000 REQUEST_SUBMISSIONS_PER_HOUR=100000000 RUST_LOG=warn \
     "$BIN" serve >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -139,136 +176,228 @@ start_server() {
   exit 1
 }
 
-# A fresh access token (they live 15 minutes) for the committee member.
-committee_token() {
+login() { # openid → a fresh access token (they live 15 minutes)
   curl -fsS -X POST "$BASE/api/v1/auth/dev-login" -H 'content-type: application/json' \
-    -d '{"openid": "bench-committee", "nickname": "压测居委会"}' | jq -r .access_token
+    -d "{\"openid\": \"$1\", \"nickname\": \"压测\"}" | jq -r .access_token
 }
 
-# p99 of one URL in milliseconds; fails on any non-2xx answer.
-p99_ms() {
-  local url="$1" token="${2:-}" out
+# Lua for wrk: GET `path`, rotating through the residents' tokens.
+rotate_lua() {
+  cat >"$WORK/rotate.lua" <<LUA
+local tokens = {}
+for line in io.lines("$WORK/tokens") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
+}
+
+# Lua for wrk: residents submit requests, each with its own title (threads numbered by setup()).
+submit_lua() {
+  cat >"$WORK/submit.lua" <<LUA
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+local tokens = {}
+for line in io.lines("$WORK/tokens") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  local body = string.format('{"category_id": $REPAIR, "building_id": $BUILDING, "title": "压测提交 %d-%d 楼道灯不亮", "description": "压测写入"}', tid, i)
+  return wrk.format("POST", "/api/v1/requests", { ["Authorization"] = "Bearer " .. tokens[i % #tokens + 1],
+    ["content-type"] = "application/json" }, body)
+end
+LUA
+}
+
+# Lua for wrk: the committee accepts submitted requests, each id once (thread t takes every n-th).
+accept_lua() {
+  cat >"$WORK/accept.lua" <<LUA
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("tid", threads); thread:set("nthreads", 2) end
+local ids = {}
+for line in io.lines("$WORK/submitted") do ids[#ids + 1] = line end
+local i = 0
+request = function()
+  local at = tid + i * nthreads
+  i = i + 1
+  return wrk.format("POST", "/api/v1/requests/" .. ids[at] .. "/transitions", { ["Authorization"] = "Bearer $COMMITTEE",
+    ["content-type"] = "application/json" }, '{"action": "accept"}')
+end
+LUA
+}
+
+# Full-load throughput of one URL (wrk; fails on any non-2xx). Args: url, token or @rotate, [lua].
+rps() {
+  local url="$1" token="$2" out
+  local args=()
+  if [ "$token" = "@rotate" ]; then args=(-s "$WORK/rotate.lua"); elif [ -n "$token" ]; then args=(-H "Authorization: Bearer $token"); fi
+  [ -n "${3:-}" ] && args=(-s "$3")
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s --latency "${args[@]}" "$url")"
+  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+    echo "bench-api: errors from $url:" >&2
+    echo "$out" >&2
+    tail -20 "$WORK/server.log" >&2
+    exit 1
+  fi
+  awk '/^Requests\/sec/ { print $2 }' <<<"$out"
+}
+
+# p99 in ms of one URL at `rate` req/s in all (hey, rate-limited per connection). Args: url, token, rate.
+p99_at() {
+  local url="$1" token="$2" rate="$3" per out
+  per="$(awk -v r="$rate" -v c="$CONNECTIONS" 'BEGIN { q = int(r / c); if (q < 1) q = 1; print q }')"
   local auth=()
   [ -n "$token" ] && auth=(-H "Authorization: Bearer $token")
-  curl -fsS -o /dev/null "${auth[@]}" "$url" || { echo "bench-api: $url fails" >&2; exit 1; }
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s --latency "${auth[@]}" "$url")"
-  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
-    echo "bench-api: non-2xx answers from $url:" >&2
+  out="$(hey -z "$DURATION" -c "$CONNECTIONS" -q "$per" "${auth[@]}" "$url")"
+  if ! grep -q '\[200\]' <<<"$out" || grep -qE '\[[345][0-9][0-9]\]|Error distribution' <<<"$out"; then
+    echo "bench-api: errors at half load from $url:" >&2
     echo "$out" >&2
     exit 1
   fi
-  echo "$out" | awk '/^Requests\/sec/ { printf "  %s req/s\n", $2 > "/dev/stderr" }'
-  echo "$out" | awk '$1 == "99%" {
-    v = $2; unit = v; gsub(/[0-9.]/, "", unit); sub(/[a-z]+$/, "", v);
-    if (unit == "us") v /= 1000; else if (unit == "s") v *= 1000; else if (unit == "m") v *= 60000;
-    printf "%.3f\n", v }'
+  awk '/99% in/ { printf "%.2f", $3 * 1000 }' <<<"$out"
 }
 
-# The queue's two queries as sea-orm writes them (queue.rs), and the keyset in row-value form.
+declare -A RPS P99
+# One read: full load, then the p99 at half that rate (with the first token when the load rotated).
+read_measure() {
+  local key="$1" url="$2" token="$3" one="$3"
+  [ "$token" = "@rotate" ] && one="$(head -1 "$WORK/tokens")"
+  curl -fsS -o /dev/null -H "Authorization: Bearer $one" "$url" || { echo "bench-api: $url fails" >&2; exit 1; }
+  say "$key: $url"
+  RPS[$key,$SIZE]="$(rps "$url" "$token")"
+  P99[$key,$SIZE]="$(p99_at "$url" "$one" "$(awk -v r="${RPS[$key,$SIZE]}" 'BEGIN { print r / 2 }')")"
+  say "$key: ${RPS[$key,$SIZE]} req/s; p99 ${P99[$key,$SIZE]} ms at half that rate"
+}
+
+# The queue's statement as queue.rs builds it (the first page: both ranks, united, with reporters).
 explain_queue() {
-  local at="$1" cursor_created="$2" cursor_id="$3"
-  psql_db "$DB" -v community="$COMMUNITY" -v at="'$at'" -v cc="'$cursor_created'" -v cid="$cursor_id" <<'SQL'
-\echo '-- rank 0 (open and overdue), first page'
+  local at="$1"
+  psql_db "$DB" -v community="$COMMUNITY" -v at="'$at'" <<'SQL'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT * FROM service_requests
-WHERE community_id = :community
-  AND (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
-ORDER BY created_at ASC, id ASC LIMIT 21;
-\echo '-- rank 1 (the rest) after a cursor in the middle, as queue.rs writes the keyset'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT * FROM service_requests
-WHERE community_id = :community
-  AND NOT (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
-  AND (created_at > :cc OR (created_at = :cc AND id > :cid))
-ORDER BY created_at ASC, id ASC LIMIT 21;
-\echo '-- the same with the keyset as a row value, (created_at, id) > (c, i)'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT * FROM service_requests
-WHERE community_id = :community
-  AND NOT (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
-  AND (created_at, id) > (:cc, :cid)
-ORDER BY created_at ASC, id ASC LIMIT 21;
+SELECT page.*, reporter.nickname AS reporter_nickname FROM (
+  SELECT * FROM (SELECT r.*, 0 AS queue_rank FROM service_requests r WHERE community_id = :community
+    AND (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
+    ORDER BY created_at, id LIMIT 21) AS rank_0
+  UNION ALL
+  SELECT * FROM (SELECT r.*, 1 AS queue_rank FROM service_requests r WHERE community_id = :community
+    AND NOT (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
+    ORDER BY created_at, id LIMIT 21) AS rank_1
+) AS page LEFT JOIN users AS reporter ON reporter.id = page.reporter_id
+ORDER BY page.queue_rank, page.created_at, page.id LIMIT 21;
 SQL
 }
 
-# A queue cursor (base64url JSON, as queue.rs encodes it) for the rank-1 page that starts after the
-# request in the middle of the community's history: where a committee member paging through every
-# request would be halfway. Sets MIDDLE_CURSOR, MIDDLE_CREATED and MIDDLE_ID.
-middle_cursor() {
-  local at="$1" row
-  row="$(psql_db "$DB" -At -F ' ' -c "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), id
-    FROM service_requests WHERE community_id = $COMMUNITY ORDER BY created_at, id
-    OFFSET (SELECT count(*) / 2 FROM service_requests WHERE community_id = $COMMUNITY) LIMIT 1")"
-  MIDDLE_CREATED="${row% *}" MIDDLE_ID="${row#* }"
-  MIDDLE_CURSOR="$(printf '{"at":"%s","rank":1,"created_at":"%s","id":%s}' "$at" "$MIDDLE_CREATED" "$MIDDLE_ID" \
-    | base64 -w0 | tr '+/' '-_' | tr -d '=')"
-}
-
-declare -A RESULT
+declare -A BASE_RO BASE_RW LOAD
 measure_size() {
-  local label="$1" token first deep middle cursor id at
-  token="$(committee_token)"
-  first="$BASE/api/v1/requests?community_id=$COMMUNITY&limit=20"
+  local committee queue first cursor deep id month_from today
+  LOAD[$SIZE]="$(cut -d' ' -f1 /proc/loadavg)"
+  say "$SIZE: pgbench -S and TPC-B, $CONNECTIONS clients (load average ${LOAD[$SIZE]})"
+  BASE_RO[$SIZE]="$(pgbench -h 127.0.0.1 -U postgres -S -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$PGBENCH_DB" 2>/dev/null \
+    | awk '/^tps/ { print $3; exit }')"
+  BASE_RW[$SIZE]="$(pgbench -h 127.0.0.1 -U postgres -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$PGBENCH_DB" 2>/dev/null \
+    | awk '/^tps/ { print $3; exit }')"
+  say "$SIZE: pgbench -S ${BASE_RO[$SIZE]} tps, TPC-B ${BASE_RW[$SIZE]} tps"
+  RPS[healthz,$SIZE]="$(rps "$BASE/healthz" "")"
+  P99[healthz,$SIZE]="$(p99_at "$BASE/healthz" "" "$(awk -v r="${RPS[healthz,$SIZE]}" 'BEGIN { print r / 2 }')")"
+
+  : >"$WORK/tokens"
+  for n in $(seq 1 "$TOKENS"); do login "bench-resident-$n" >>"$WORK/tokens"; done
+  rotate_lua
+  COMMITTEE="$(login bench-committee)"
+  committee="$COMMITTEE"
+  read_measure me "$BASE/api/v1/me" @rotate
+  read_measure points "$BASE/api/v1/me/points" @rotate
+  read_measure notifications "$BASE/api/v1/me/notifications" @rotate
+
+  queue="$BASE/api/v1/requests?community_id=$COMMUNITY&limit=20"
   cursor=""
   for _ in $(seq 1 "$DEEP_PAGES"); do
-    cursor="$(curl -fsS -H "Authorization: Bearer $token" "$first${cursor:+&cursor=$cursor}" | jq -r .next_cursor)"
+    cursor="$(curl -fsS -H "Authorization: Bearer $committee" "$queue${cursor:+&cursor=$cursor}" | jq -r .next_cursor)"
     [ "$cursor" = "null" ] && { echo "bench-api: fewer than $DEEP_PAGES pages" >&2; exit 1; }
   done
-  deep="$first&cursor=$cursor"
-  at="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
-  middle_cursor "$at"
-  middle="$first&cursor=$MIDDLE_CURSOR"
+  deep="$queue&cursor=$cursor"
   id="$(psql_db "$DB" -At -c "SELECT id FROM service_requests ORDER BY id OFFSET (SELECT count(*) / 2 FROM service_requests) LIMIT 1")"
-  RESULT[load,$label]="$(cut -d' ' -f1 /proc/loadavg)"
-  say "$label rows: healthz (load average ${RESULT[load,$label]})"
-  RESULT[healthz,$label]="$(p99_ms "$BASE/healthz")"
-  say "$label rows: queue first page"
-  RESULT[first,$label]="$(p99_ms "$first" "$token")"
-  say "$label rows: queue page $DEEP_PAGES"
-  RESULT[deep,$label]="$(p99_ms "$deep" "$token")"
-  say "$label rows: queue page after the middle request"
-  RESULT[middle,$label]="$(p99_ms "$middle" "$token")"
-  say "$label rows: request $id"
-  RESULT[detail,$label]="$(p99_ms "$BASE/api/v1/requests/$id" "$token")"
+  today="$(TZ=Asia/Shanghai date +%F)"
+  month_from="$(TZ=Asia/Shanghai date -d "$today -29 days" +%F)"
+  read_measure first "$queue" "$committee"
+  read_measure deep "$deep" "$committee"
+  read_measure by_status "$queue&status=submitted" "$committee"
+  read_measure overdue "$queue&overdue=true" "$committee"
+  read_measure by_building "$queue&building_id=$BUILDING" "$committee"
+  read_measure detail "$BASE/api/v1/requests/$id" "$committee"
+  read_measure stats "$BASE/api/v1/communities/$COMMUNITY/stats?period=day&from=$month_from&to=$today" "$committee"
+
+  say "$SIZE: writes — residents submit requests"
+  submit_lua
+  RPS[submit,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$WORK/submit.lua")"
+  say "$SIZE: writes — the committee accepts submitted requests"
+  seed_requests 40000 1
+  psql_db "$DB" -At -c "SELECT id FROM service_requests WHERE status = 'submitted' AND created_at > now() - interval '1 hour'
+    AND title LIKE '压测请求%' ORDER BY id" >"$WORK/submitted"
+  accept_lua
+  RPS[accept,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$WORK/accept.lua")"
   if [ "$EXPLAIN" = "1" ]; then
-    say "$label rows: query plans (rank-1 cursor after request $MIDDLE_ID, created $MIDDLE_CREATED)"
-    explain_queue "$at" "$MIDDLE_CREATED" "$MIDDLE_ID" >&2
+    say "$SIZE: the queue's first page, EXPLAIN ANALYZE"
+    explain_queue "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" >&2
   fi
 }
 
 say "seeding $SMALL_ROWS requests"
 seed_requests "$SMALL_ROWS"
 start_server
-committee_token >/dev/null
+login bench-committee >/dev/null
 "$BIN" admin grant --user bench-committee --community "$COMMUNITY" --role committee >&2
-measure_size small
+SIZE=small
+measure_size
 
 say "seeding up to $LARGE_ROWS requests"
 started=$(date +%s)
-remaining=$((LARGE_ROWS - SMALL_ROWS))
+remaining=$((LARGE_ROWS - $(psql_db "$DB" -At -c 'SELECT count(*) FROM service_requests')))
 while [ "$remaining" -gt 0 ]; do
   chunk=$(( remaining > 250000 ? 250000 : remaining ))
   seed_requests "$chunk"
   remaining=$((remaining - chunk))
 done
-say "seeded in $(( $(date +%s) - started ))s; $(psql_db "$DB" -At -c 'SELECT count(*) FROM service_requests') rows, $(psql_db "$DB" -At -c 'SELECT count(*) FROM service_requests WHERE is_open') open"
-measure_size large
+SEED_SECONDS=$(( $(date +%s) - started ))
+say "seeded in ${SEED_SECONDS}s; $(psql_db "$DB" -At -c 'SELECT count(*) FROM service_requests') rows"
+SIZE=large
+measure_size
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '\n| endpoint | p99 %s rows (ms) | p99 %s rows (ms) | %s/%s | ×healthz at %s | ×healthz at %s |\n' \
-  "$SMALL_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$SMALL_ROWS" "$SMALL_ROWS" "$LARGE_ROWS"
-printf '|---|---:|---:|---:|---:|---:|\n'
-for endpoint in healthz first deep middle detail; do
-  case "$endpoint" in
-    healthz) name='`GET /healthz`' ;;
-    first) name='`GET /api/v1/requests?community_id=X&limit=20`' ;;
-    deep) name="\`GET /api/v1/requests?…&cursor=\` (page $DEEP_PAGES)" ;;
-    middle) name='`GET /api/v1/requests?…&cursor=` (after the middle request)' ;;
-    detail) name='`GET /api/v1/requests/{id}`' ;;
+printf '\nBaselines (same run, %s connections): pgbench -S %s / %s tps, pgbench TPC-B %s / %s tps, GET /healthz %s / %s req/s (p99 at half load %s / %s ms), at %s / %s rows\n' \
+  "$CONNECTIONS" "${BASE_RO[small]}" "${BASE_RO[large]}" "${BASE_RW[small]}" "${BASE_RW[large]}" \
+  "${RPS[healthz,small]}" "${RPS[healthz,large]}" "${P99[healthz,small]}" "${P99[healthz,large]}" "$SMALL_ROWS" "$LARGE_ROWS"
+printf '\n| endpoint | req/s %s | ratio %s | p99 ms half load %s | req/s %s | ratio %s | p99 ms half load %s | p99 %s/%s | target |\n' \
+  "$SMALL_ROWS" "$SMALL_ROWS" "$SMALL_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$SMALL_ROWS"
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---|\n'
+for key in me points notifications first deep by_status overdue by_building detail stats; do
+  case "$key" in
+    me) name='`GET /me`'; target='≥ 0.5 ×, p99 ≤ 2 ms' ;;
+    points) name='`GET /me/points`'; target='≥ 0.5 ×, p99 ≤ 2 ms' ;;
+    notifications) name='`GET /me/notifications`'; target='≥ 0.5 ×, p99 ≤ 2 ms' ;;
+    first) name='queue, first page'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    deep) name="queue, page $DEEP_PAGES"; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    by_status) name='queue, `status=submitted`'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    overdue) name='queue, `overdue=true`'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    by_building) name='queue, `building_id=`'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    detail) name='`GET /requests/{id}`'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
+    stats) name='`GET /communities/{id}/stats`, 30 days by day'; target='≥ 0.2 ×, p99 ≤ 10 ms, 1M/10k ≤ 1.5' ;;
   esac
-  small="${RESULT[$endpoint,small]}" large="${RESULT[$endpoint,large]}"
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$small" "$large" "$(ratio "$large" "$small")" \
-    "$(ratio "$small" "${RESULT[healthz,small]}")" "$(ratio "$large" "${RESULT[healthz,large]}")"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+    "${RPS[$key,small]}" "$(ratio "${RPS[$key,small]}" "${BASE_RO[small]}")" "${P99[$key,small]}" \
+    "${RPS[$key,large]}" "$(ratio "${RPS[$key,large]}" "${BASE_RO[large]}")" "${P99[$key,large]}" \
+    "$(ratio "${P99[$key,large]}" "${P99[$key,small]}")" "$target"
 done
-printf '\nwrk -t2 -c%s -d%s per endpoint, loopback, %s CPUs, load average %s / %s at the start of each size\n' \
-  "$CONNECTIONS" "$DURATION" "$(nproc)" "${RESULT[load,small]}" "${RESULT[load,large]}"
+for key in submit accept; do
+  case "$key" in
+    submit) name='`POST /requests` (residents submit)' ;;
+    accept) name='`POST /requests/{id}/transitions` accept' ;;
+  esac
+  printf '| %s | %s | %s × TPC-B | | %s | %s × TPC-B | | | ≥ 0.25 × TPC-B |\n' "$name" \
+    "${RPS[$key,small]}" "$(ratio "${RPS[$key,small]}" "${BASE_RW[small]}")" \
+    "${RPS[$key,large]}" "$(ratio "${RPS[$key,large]}" "${BASE_RW[large]}")"
+done
+printf '\nwrk -t2 -c%s -d%s at full load, hey -c%s at half that rate; %s CPUs; load average %s / %s at the start of each size; 1M seeding %s s\n' \
+  "$CONNECTIONS" "$DURATION" "$CONNECTIONS" "$(nproc)" "${LOAD[small]}" "${LOAD[large]}" "$SEED_SECONDS"
