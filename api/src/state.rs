@@ -8,8 +8,10 @@ use crate::identity::auth::jwt::JwtKeys;
 use crate::platform::cache::Cache;
 use crate::platform::clock::SharedClock;
 use crate::platform::config::Settings;
+use crate::platform::db_health::DatabaseHealth;
 use crate::platform::metrics::Metrics;
 use crate::platform::rate_limit::ReadCounts;
+use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 
 #[derive(Clone)]
@@ -23,4 +25,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// This instance's read counts (see `platform::rate_limit`).
     pub read_counts: Arc<ReadCounts>,
+    /// Whether the database answers, as this instance last saw it (`platform::db_health`).
+    pub db_health: Arc<DatabaseHealth>,
+    /// The background jobs, stopped at a safe point on shutdown (`platform::shutdown`).
+    pub shutdown: Shutdown,
 }
