@@ -129,3 +129,21 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
 pub fn chain_is_unavailable(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.downcast_ref::<DbErr>().is_some_and(is_unavailable))
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ConnAcquireErr;
+
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_refused_queries_are_not() {
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)));
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let io = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Io(reset))));
+        assert!(is_unavailable(&io));
+        assert!(chain_is_unavailable(&anyhow::Error::new(io).context("database")));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("row".to_owned())));
+        assert!(!is_unavailable(&DbErr::Custom("refused".to_owned())));
+    }
+}

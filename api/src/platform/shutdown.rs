@@ -81,3 +81,32 @@ impl Shutdown {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_in_progress_finishes_and_no_run_starts_after_the_stop() {
+        let shutdown = Shutdown::new();
+        let (started, finished) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let (s, f) = (started.clone(), finished.clone());
+        shutdown.every("slow", Duration::from_millis(10), move || {
+            let (s, f) = (s.clone(), f.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 1, "the first run is under way");
+        shutdown.stop(Duration::from_secs(5)).await;
+        assert!(shutdown.is_stopping());
+        assert_eq!(finished.load(Ordering::SeqCst), 1, "the run in progress was not cut off");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 1, "no run starts after the stop");
+    }
+}
