@@ -45,7 +45,8 @@ async fn an_instance_without_redis_serves_degraded_and_recovers_when_redis_retur
     ])
     .await;
     let demo = app.seed_demo().await;
-    let [committee, resident] = app.dev_logins(["demo-committee", "cache-outage-resident"]).await;
+    let [committee, resident, owner, buyer] =
+        app.dev_logins(["demo-committee", "cache-outage-resident", "demo-resident-2", "demo-resident-1"]).await;
 
     let (status, body) = readiness(&app).await;
     assert_eq!(status, 200, "{body}");
@@ -67,7 +68,24 @@ async fn an_instance_without_redis_serves_degraded_and_recovers_when_redis_retur
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(error_code(refused).await, "SERVICE_UNAVAILABLE");
 
-    // The WeChat access token is fetched by this instance and kept in it.
+    // Redemption codes are one-time codes: without the guessing counters the counter refuses (503);
+    // the code stays open and is captured once Redis is back.
+    let shop = app.open_shop(&owner.access, &committee.access, demo.community, "community", "阿芳理发").await;
+    let offer = app.add_offer(&owner.access, shop, "理发一次", "10", json!({})).await;
+    app.award_points(demo.community, buyer.user_id, "50").await;
+    let (_, code) = app.code_for(&buyer.access, offer).await;
+    let refused = app.redeem(&owner.access, &code).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(error_code(refused).await, "SERVICE_UNAVAILABLE");
+    let metrics = app.get("/metrics", Some(METRICS_TOKEN)).await.text().await.unwrap();
+    for counted in
+        [r#"feature="idempotency",outcome="fail_closed""#, r#"feature="redemption_guard",outcome="fail_closed""#]
+    {
+        assert!(metrics.contains(counted), "{counted} in {metrics}");
+    }
+
+    // The WeChat access token is fetched by this instance and kept in it (the shop's texts above were
+    // checked with it too).
     for (i, phone) in ["13800000001", "13800000002"].into_iter().enumerate() {
         let code = format!("outage-phone-{i}");
         app.wechat.add_phone_code(&code, phone);
@@ -93,6 +111,7 @@ async fn an_instance_without_redis_serves_degraded_and_recovers_when_redis_retur
     }
     let ran = ask_for_code(&app, &resident, "outage-key-2").await;
     assert_ne!(ran.status(), 503, "the idempotency cache answers again");
+    assert_eq!(app.redeem(&owner.access, &code).await.status(), 200, "the code kept through the outage is captured");
     // The write limit is enforced again: the fresh window's counts reach it.
     let mut statuses = Vec::new();
     for i in 0..WRITES_PER_MINUTE + 1 {
