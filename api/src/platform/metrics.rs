@@ -9,8 +9,6 @@ pub enum Degraded {
     FailOpen,
     /// Refused it with 503 (idempotency replays, one-time code guards).
     FailClosed,
-    /// Served it another way (leaderboards from the database, a per-instance WeChat token).
-    Fallback,
 }
 
 impl Degraded {
@@ -18,7 +16,6 @@ impl Degraded {
         match self {
             Degraded::FailOpen => "fail_open",
             Degraded::FailClosed => "fail_closed",
-            Degraded::Fallback => "fallback",
         }
     }
 }
@@ -49,7 +46,7 @@ impl Metrics {
         let cache_degraded = IntCounterVec::new(
             Opts::new(
                 "cache_degraded_total",
-                "Requests served without the shared cache, by feature and what it did (fail_open, fail_closed, fallback)",
+                "Requests served without the shared cache, by feature and what it did (fail_open, fail_closed)",
             ),
             &["feature", "outcome"],
         )?;
