@@ -90,7 +90,22 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     ehome_api::scenes::polls::jobs::spawn(app.state().clone());
     ehome_api::scenes::help_posts::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(60));
     // Timed-out ledger holds are voided by every instance; each hold expires once.
-    ehome_ledger::Ledger::new(app.state().db.clone()).spawn_expiry_job(std::time::Duration::from_secs(30));
+    let ledger = ehome_ledger::Ledger::new(app.state().db.clone());
+    app.state().shutdown.every("ledger hold expiry", std::time::Duration::from_secs(30), move || {
+        let ledger = ledger.clone();
+        async move {
+            loop {
+                match ledger.expire_holds(1000).await {
+                    Ok(0) => break,
+                    Ok(expired) => tracing::info!(expired, "ledger holds expired"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "ledger hold expiry failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
     let address = format!("http://127.0.0.1:{}", app.port());
     println!("邻e家 API listening on {address} (port {})", app.port());
     if dev {
@@ -104,5 +119,6 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         }
     }
     app.run_until_stopped().await?;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -17,8 +17,10 @@ use crate::identity::auth::jwt::JwtKeys;
 use crate::identity::caller::CallerCache;
 use crate::platform::clock::{SharedClock, SystemClock};
 use crate::platform::config::{Settings, TextCheck};
+use crate::platform::db_health::DatabaseHealth;
 use crate::platform::error::ApiError;
 use crate::platform::metrics::Metrics;
+use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 use crate::state::AppState;
 
@@ -61,6 +63,7 @@ impl Application {
             .context("connecting to Redis")?;
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
         let settings_actor_ttl = settings.auth.actor_cache_ttl_ms;
+        let db_health = DatabaseHealth::connect(&settings.database).await?;
         let state = AppState {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
@@ -71,7 +74,10 @@ impl Application {
             clock,
             read_counts: Arc::new(ReadCounts::new()),
             callers: Arc::new(CallerCache::new(Duration::from_millis(settings_actor_ttl))),
+            db_health,
+            shutdown: Shutdown::new(),
         };
+        crate::platform::db_health::spawn_probe(state.db_health.clone(), &state.shutdown);
         crate::platform::rate_limit::spawn_exchange(
             state.read_counts.clone(),
             state.cache.clone(),
@@ -90,9 +96,18 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests within the shutdown timeout.
+    /// Serves until SIGTERM (or SIGINT): stops accepting connections at once, lets the requests in
+    /// flight finish within `EHOME_SHUTDOWN_TIMEOUT_SECONDS`, then stops the background jobs at a safe
+    /// point (between two runs) and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("stopped accepting and drained the requests in flight; stopping background jobs");
+        let within = std::time::Duration::from_secs(self.state.settings.shutdown_timeout_seconds.max(1));
+        self.state.shutdown.stop(within).await;
+        if let Err(err) = self.state.db.clone().close().await {
+            tracing::warn!(error = %err, "closing the database pool");
+        }
+        served
     }
 }
 

@@ -9,8 +9,10 @@ use crate::identity::caller::CallerCache;
 use crate::platform::cache::Cache;
 use crate::platform::clock::SharedClock;
 use crate::platform::config::Settings;
+use crate::platform::db_health::DatabaseHealth;
 use crate::platform::metrics::Metrics;
 use crate::platform::rate_limit::ReadCounts;
+use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 
 #[derive(Clone)]
@@ -26,4 +28,8 @@ pub struct AppState {
     pub read_counts: Arc<ReadCounts>,
     /// Callers kept on this instance between requests (see `identity::caller`).
     pub callers: Arc<CallerCache>,
+    /// Whether the database answers, as this instance last saw it (`platform::db_health`).
+    pub db_health: Arc<DatabaseHealth>,
+    /// The background jobs, stopped at a safe point on shutdown (`platform::shutdown`).
+    pub shutdown: Shutdown,
 }

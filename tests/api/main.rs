@@ -8,6 +8,7 @@ mod bad_input;
 mod care;
 mod community;
 mod deliberations;
+mod faults;
 mod health;
 mod help_posts;
 mod logs;

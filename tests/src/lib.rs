@@ -8,6 +8,7 @@
 mod alliance;
 pub mod demo;
 pub mod fake_wechat;
+pub mod proxy;
 mod requests;
 mod volunteering;
 
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 pub use demo::Demo;
 pub use ehome_test_harness::{Backend, RedisPrefix, TestDatabase, redis_configured};
 pub use fake_wechat::{Endpoint, FakeWechat};
+pub use proxy::TcpProxy;
 
 /// The JWT secret every test app signs with, so tests can forge tokens with it or without it.
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123456789";
@@ -83,11 +85,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with extra environment variables (they win over the harness's).
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    let shared = Shared {
+    spawn_app_on(fresh_shared().await, vars).await
+}
+
+/// A fresh database, fake WeChat and clock, for a test that points the app at them its own way (a
+/// fault test's proxy in front of the database).
+pub async fn fresh_shared() -> Shared {
+    Shared {
         database: Arc::new(TestDatabase::create().await),
         wechat: FakeWechat::start().await,
         clock: TestClock::new(),
-    };
+    }
+}
+
+/// An instance on what `shared` names, with extra environment variables (they win over the harness's).
+pub async fn spawn_app_on(shared: Shared, vars: &[(&str, &str)]) -> TestApp {
     spawn_instance(shared, vars).await
 }
 

@@ -95,6 +95,8 @@ pub enum ApiError {
     Hours(#[from] crate::scenes::service_hours::error::HoursError),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -169,6 +171,7 @@ impl ApiError {
             ApiError::AlreadyReversed => "ALREADY_REVERSED",
             ApiError::Hours(err) => err.code(),
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -268,16 +271,30 @@ impl ApiError {
             ApiError::AlreadyReversed => pick("这笔积分已退回", "This transfer has already been reversed"),
             ApiError::Hours(err) => err.message(lang),
             ApiError::Unavailable(_) => pick("服务暂时不可用", "Service temporarily unavailable"),
+            ApiError::DatabaseUnavailable(_) => {
+                pick("数据库暂时不可用，请稍后重试", "The database is unavailable; please retry shortly")
+            }
             ApiError::Internal(_) => pick("服务器内部错误", "Internal server error"),
         }
     }
 
     pub fn render(&self, lang: Lang, request_id: &str) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status_code());
-        if let ApiError::RateLimited { retry_after_seconds } = self {
-            builder.insert_header(("Retry-After", retry_after_seconds.to_string()));
+        if let Some(seconds) = self.retry_after_seconds() {
+            builder.insert_header(("Retry-After", seconds.to_string()));
         }
         builder.json(self.body(lang, request_id))
+    }
+
+    /// How long a client should wait before trying again, for the errors that pass with time.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
+            ApiError::DatabaseUnavailable(_) | ApiError::Unavailable(_) => {
+                Some(crate::platform::db_health::RETRY_AFTER_SECONDS)
+            }
+            _ => None,
+        }
     }
 
     pub fn body(&self, lang: Lang, request_id: &str) -> ErrorBody {
@@ -324,7 +341,9 @@ impl ResponseError for ApiError {
             ApiError::Hours(err) => err.status(),
             ApiError::ContentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PhoneNotBound => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::WechatUnavailable | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::WechatUnavailable | ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -337,8 +356,12 @@ impl ResponseError for ApiError {
 }
 
 impl From<sea_orm::DbErr> for ApiError {
+    /// A database that cannot be reached is `503 DATABASE_UNAVAILABLE` (and the request context marks
+    /// it down, see `platform::db_health`); any other database error is internal.
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::Internal(anyhow::Error::new(err).context("database"))
+        let unavailable = crate::platform::db_health::is_unavailable(&err);
+        let err = anyhow::Error::new(err).context("database");
+        if unavailable { ApiError::DatabaseUnavailable(err) } else { ApiError::Internal(err) }
     }
 }
 

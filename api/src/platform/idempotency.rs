@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::identity::auth::jwt::bearer_token;
 use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
+use crate::platform::metrics::Degraded;
 use crate::state::AppState;
 
 /// The header a client names its request with.
@@ -125,7 +126,12 @@ pub async fn replay(
     match start(&state.cache, &cache_key, &request).await {
         Ok(Start::Run) => {}
         Ok(Start::Replay { status, body }) => return Ok(req.into_response(replayed(status, body))),
-        Err(refused) => return Ok(req.error_response(refused)),
+        Err(refused) => {
+            if matches!(refused, ApiError::Unavailable(_)) {
+                state.metrics.cache_degraded("idempotency", Degraded::FailClosed);
+            }
+            return Ok(req.error_response(refused));
+        }
     }
     req.set_payload(Payload::Stream { payload: Box::pin(futures::stream::once(async move { Ok(body) })) });
     let response = next.call(req).await?.map_into_boxed_body();

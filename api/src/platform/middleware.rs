@@ -120,10 +120,18 @@ pub async fn request_context(
         client_ip = %client
     );
 
-    // Handlers' errors arrive as responses; the inner middleware answers with responses too, so an
-    // `Err` here is actix's own and passes through unchanged. (The request cannot be cloned to build a
-    // response here: routing needs it unshared.)
-    let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
+    // While the database is known to be down, an API request is answered at once rather than waiting
+    // out the pool's acquire timeout (`platform::db_health`); the operations endpoints still answer.
+    let database_down =
+        state.as_ref().is_some_and(|state| state.db_health.is_down()) && req.path().starts_with("/api/");
+    let response = if database_down {
+        req.error_response(ApiError::DatabaseUnavailable(anyhow::anyhow!("the database was found down")))
+    } else {
+        // Handlers' errors arrive as responses; the inner middleware answers with responses too, so an
+        // `Err` here is actix's own and passes through unchanged. (The request cannot be cloned to
+        // build a response here: routing needs it unshared.)
+        next.call(req).instrument(span.clone()).await?.map_into_boxed_body()
+    };
     let mut response = render_error(response, lang, &request_id, &span);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
@@ -152,6 +160,10 @@ fn render_error(
     }
     let error = response.response().error();
     let rendered = match error.and_then(|err| err.as_error::<ApiError>()) {
+        Some(ApiError::Internal(cause)) if crate::platform::db_health::chain_is_unavailable(cause) => {
+            database_unavailable(cause, span).render(lang, request_id)
+        }
+        Some(ApiError::DatabaseUnavailable(cause)) => database_unavailable(cause, span).render(lang, request_id),
         Some(api_error) => {
             if let ApiError::Internal(cause) = api_error {
                 span.in_scope(|| tracing::error!(cause = %error_chain(cause.as_ref()), "internal error"));
@@ -179,6 +191,15 @@ fn render_error(
         }
     };
     response.into_response(rendered)
+}
+
+/// A request met a database that cannot be reached (a scene's error may carry the cause inside an
+/// internal one): the answer is 503, and the probe (`platform::db_health`) decides whether the next
+/// requests are answered without trying.
+fn database_unavailable(cause: &anyhow::Error, span: &tracing::Span) -> ApiError {
+    let reason = error_chain(cause.as_ref());
+    span.in_scope(|| tracing::warn!(cause = %reason, "database unavailable"));
+    ApiError::DatabaseUnavailable(anyhow::anyhow!(reason))
 }
 
 #[cfg(test)]

@@ -27,20 +27,33 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready when the database and the shared cache answer and WeChat has not refused our credentials.
+/// Ready when the database answers, the shared cache answers and WeChat has not refused our
+/// credentials. Without the database (known down, or no answer within the probe's timeout) it is
+/// `503 not_ready` at once. Without the shared cache the instance still serves, degraded (DESIGN §7):
+/// `200 degraded` with `cache: failing`, so a load balancer keeps every instance in rotation rather
+/// than turning a Redis outage into a full one.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = crate::platform::db::ping(&state.db).await.map_err(|err| err.to_string());
+    let database = if state.db_health.is_down() {
+        Err("found down; the probe has not reached it since".to_owned())
+    } else {
+        state.db_health.probe().await
+    };
     let cache = state.cache.ping().await.map_err(|err| err.to_string());
     let wechat = state.wechat.configuration_fault().map_or(Ok(()), Err);
-    let ready = database.is_ok() && cache.is_ok() && wechat.is_ok();
+    let ready = database.is_ok() && wechat.is_ok();
     let verdict = |outcome: &Result<(), String>| if outcome.is_ok() { "ok" } else { "failing" };
     for (name, outcome) in [("database", &database), ("cache", &cache), ("wechat", &wechat)] {
         if let Err(reason) = outcome {
             tracing::warn!(component = name, %reason, "not ready");
         }
     }
+    let status = match (ready, cache.is_ok()) {
+        (false, _) => "not_ready",
+        (true, false) => "degraded",
+        (true, true) => "ready",
+    };
     let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
+        "status": status,
         "database": verdict(&database),
         "cache": verdict(&cache),
         "cache_backend": state.cache.backend(),

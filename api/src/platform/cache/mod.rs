@@ -20,6 +20,9 @@ pub enum CacheError {
     Redis(#[from] redis::RedisError),
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
+    /// Redis failed to answer a moment ago; it is not asked again until the back-off has passed.
+    #[error("the shared cache is unreachable (failing fast until it answers again)")]
+    Unavailable,
 }
 
 /// A counter in a fixed window: how many hits so far and when the window closes.
@@ -56,7 +59,8 @@ pub trait SharedCache: Send + Sync + 'static {
 
 pub type Cache = Arc<dyn SharedCache>;
 
-/// Connects to Redis when a URL is given, otherwise returns the in-process cache.
+/// Connects to Redis when a URL is given, otherwise returns the in-process cache. An unreachable Redis
+/// is not an error: the cache serves degraded and reconnects on use (see `redis_store`).
 pub async fn connect(url: Option<&str>, key_prefix: &str) -> Result<Cache, CacheError> {
     match url {
         Some(url) => Ok(Arc::new(RedisCache::connect(url, key_prefix).await?)),

@@ -1,30 +1,48 @@
 //! The Redis implementation, through a reconnecting connection manager.
+//!
+//! Redis may be away when the instance starts or go away later; the instance serves either way
+//! (DESIGN §7) and each feature decides what a failing cache means for it. So the connection is made
+//! lazily: [`RedisCache::connect`] tries once and, when Redis does not answer, returns a cache that
+//! tries again on use. After a connection failure the cache answers every call with an error at once
+//! for [`BACKOFF`] (a circuit breaker), so requests do not each wait for a connection timeout; then
+//! the next call tries Redis again, and the first that succeeds closes the breaker. Recovery needs no
+//! restart.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use tokio::sync::OnceCell;
 
 use super::{CacheError, SharedCache, WindowCount};
 
+/// How long a failing Redis is not asked again.
+const BACKOFF: Duration = Duration::from_millis(1000);
+/// How long connecting, and then any one command, may take.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub struct RedisCache {
     prefix: String,
-    connection: ConnectionManager,
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    /// Until when calls fail at once, after a connection failure.
+    failing_until: Mutex<Option<Instant>>,
     compare_and_delete: redis::Script,
     window_hit: redis::Script,
 }
 
 impl RedisCache {
+    /// A cache on the Redis at `url`; an error only for a URL that cannot be a Redis URL. When Redis
+    /// does not answer now, the cache connects on a later call.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisCache, CacheError> {
         let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2);
-        let connection = ConnectionManager::new_with_config(client, config).await?;
-        Ok(RedisCache {
+        let cache = RedisCache {
             prefix: prefix.to_owned(),
-            connection,
+            client,
+            connection: OnceCell::new(),
+            failing_until: Mutex::new(None),
             compare_and_delete: redis::Script::new(
                 "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
             ),
@@ -36,15 +54,59 @@ impl RedisCache {
                  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end \
                  return {n, ttl}",
             ),
-        })
+        };
+        if let Err(err) = cache.ping().await {
+            tracing::warn!(error = %err, "Redis does not answer; serving degraded and reconnecting on use");
+        }
+        Ok(cache)
     }
 
     fn key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.connection.clone()
+    /// The connection, made on first use; an error at once while the breaker is open.
+    async fn conn(&self) -> Result<ConnectionManager, CacheError> {
+        if self.failing_until.lock().ok().and_then(|until| *until).is_some_and(|until| Instant::now() < until) {
+            return Err(CacheError::Unavailable);
+        }
+        let connecting = self.connection.get_or_try_init(|| async {
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+                .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                .set_number_of_retries(1);
+            ConnectionManager::new_with_config(self.client.clone(), config).await
+        });
+        match connecting.await {
+            Ok(connection) => Ok(connection.clone()),
+            Err(err) => Err(self.watch::<()>(Err(err)).err().unwrap_or(CacheError::Unavailable)),
+        }
+    }
+
+    /// Passes a command's outcome on; a failure to reach Redis opens the breaker, a success closes it.
+    fn watch<T>(&self, outcome: Result<T, redis::RedisError>) -> Result<T, CacheError> {
+        let unreachable = match &outcome {
+            Ok(_) => false,
+            Err(err) => {
+                err.is_io_error() || err.is_connection_refusal() || err.is_timeout() || err.is_connection_dropped()
+            }
+        };
+        if let Ok(mut until) = self.failing_until.lock() {
+            match (unreachable, until.is_some()) {
+                (true, was_failing) => {
+                    if !was_failing {
+                        tracing::warn!("Redis unreachable: the shared cache fails fast until it answers again");
+                    }
+                    *until = Some(Instant::now() + BACKOFF);
+                }
+                (false, true) if outcome.is_ok() => {
+                    tracing::warn!("Redis answers again");
+                    *until = None;
+                }
+                _ => {}
+            }
+        }
+        Ok(outcome?)
     }
 }
 
@@ -55,48 +117,54 @@ fn millis(duration: Duration) -> u64 {
 #[async_trait::async_trait]
 impl SharedCache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        Ok(self.conn().get(self.key(key)).await?)
+        let mut conn = self.conn().await?;
+        self.watch(conn.get(self.key(key)).await)
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
-        let mut conn = self.conn();
+        let mut conn = self.conn().await?;
         match ttl {
-            Some(ttl) => conn.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl)).await?,
-            None => conn.set::<_, _, ()>(self.key(key), value).await?,
+            Some(ttl) => self.watch(conn.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl)).await),
+            None => self.watch(conn.set::<_, _, ()>(self.key(key), value).await),
         }
-        Ok(())
     }
 
     async fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let reply: Option<String> = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl))
-            .query_async(&mut self.conn())
-            .await?;
+        let mut conn = self.conn().await?;
+        let reply: Option<String> = self.watch(
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async(&mut conn)
+                .await,
+        )?;
         Ok(reply.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        self.conn().del::<_, ()>(self.key(key)).await?;
-        Ok(())
+        let mut conn = self.conn().await?;
+        self.watch(conn.del::<_, ()>(self.key(key)).await)
     }
 
     async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
+        let mut conn = self.conn().await?;
         let deleted: i64 =
-            self.compare_and_delete.key(self.key(key)).arg(expected).invoke_async(&mut self.conn()).await?;
+            self.watch(self.compare_and_delete.key(self.key(key)).arg(expected).invoke_async(&mut conn).await)?;
         Ok(deleted == 1)
     }
 
     async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
-        Ok(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut self.conn()).await?)
+        let mut conn = self.conn().await?;
+        self.watch(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut conn).await)
     }
 
     async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
+        let mut conn = self.conn().await?;
         let (count, ttl_ms): (u64, i64) =
-            self.window_hit.key(self.key(key)).arg(millis(window)).invoke_async(&mut self.conn()).await?;
+            self.watch(self.window_hit.key(self.key(key)).arg(millis(window)).invoke_async(&mut conn).await)?;
         Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) })
     }
 
@@ -109,11 +177,13 @@ impl SharedCache for RedisCache {
             let key = self.key(key);
             pipe.incr(&key, *count).cmd("PEXPIRE").arg(&key).arg(millis(ttl)).arg("NX").ignore();
         }
-        Ok(pipe.query_async(&mut self.conn()).await?)
+        let mut conn = self.conn().await?;
+        self.watch(pipe.query_async(&mut conn).await)
     }
 
     async fn sorted_add(&self, key: &str, member: &str, increment: f64) -> Result<f64, CacheError> {
-        Ok(self.conn().zincr(self.key(key), member, increment).await?)
+        let mut conn = self.conn().await?;
+        self.watch(conn.zincr(self.key(key), member, increment).await)
     }
 
     async fn sorted_replace(&self, key: &str, members: &[(String, f64)]) -> Result<(), CacheError> {
@@ -124,8 +194,8 @@ impl SharedCache for RedisCache {
             let pairs: Vec<(f64, &str)> = chunk.iter().map(|(member, score)| (*score, member.as_str())).collect();
             pipe.zadd_multiple(&key, &pairs).ignore();
         }
-        pipe.query_async::<()>(&mut self.conn()).await?;
-        Ok(())
+        let mut conn = self.conn().await?;
+        self.watch(pipe.query_async::<()>(&mut conn).await)
     }
 
     async fn sorted_top(&self, key: &str, offset: usize, limit: usize) -> Result<Vec<(String, f64)>, CacheError> {
@@ -134,12 +204,13 @@ impl SharedCache for RedisCache {
         }
         let start = isize::try_from(offset).map_err(|_| CacheError::Corrupt("offset".into()))?;
         let stop = isize::try_from(offset + limit - 1).map_err(|_| CacheError::Corrupt("limit".into()))?;
-        Ok(self.conn().zrevrange_withscores(self.key(key), start, stop).await?)
+        let mut conn = self.conn().await?;
+        self.watch(conn.zrevrange_withscores(self.key(key), start, stop).await)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
-        redis::cmd("PING").query_async::<String>(&mut self.conn()).await?;
-        Ok(())
+        let mut conn = self.conn().await?;
+        self.watch(redis::cmd("PING").query_async::<String>(&mut conn).await).map(|_| ())
     }
 
     fn backend(&self) -> &'static str {

@@ -10,7 +10,7 @@ use super::{CacheError, SharedCache, WindowCount};
 pub struct UnreachableCache;
 
 fn unreachable() -> CacheError {
-    CacheError::Corrupt("the shared cache does not answer".to_owned())
+    CacheError::Unavailable
 }
 
 #[async_trait::async_trait]

@@ -3,7 +3,8 @@
 //! counts at once; reads are counted in each instance and shared once a second (`reads.rs`), which
 //! spares a cache round trip on the requests residents make most. Over the limit: 429 with
 //! `Retry-After`. The client address is the one the request context resolved (the TCP peer, or the
-//! forwarded client behind a trusted proxy).
+//! forwarded client behind a trusted proxy). Without the shared cache the limits fail open, logged
+//! and counted; the counters that guard a one-time code fail closed ([`check_in_or_refuse`]).
 
 mod reads;
 
@@ -18,21 +19,48 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 
 use crate::identity::auth::jwt::bearer_token;
-use crate::platform::cache::Cache;
+use crate::platform::cache::WindowCount;
 use crate::platform::error::ApiError;
+use crate::platform::metrics::Degraded;
 use crate::platform::middleware::ClientAddr;
 use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// Counts one hit under `key`; an error when the minute already holds `limit` hits.
-pub async fn check(cache: &Cache, key: &str, limit: u32) -> Result<(), ApiError> {
-    check_in(cache, key, limit, WINDOW).await
+pub async fn check(state: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
+    check_in(state, key, limit, WINDOW).await
 }
 
-/// Counts one hit under `key`; an error when the window already holds `limit` hits.
-pub async fn check_in(cache: &Cache, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-    let window = cache.hit(key, window).await?;
+/// Counts one hit under `key`; an error when the window already holds `limit` hits. When the shared
+/// cache does not answer, the limit fails open (DESIGN §7): the request passes, with a warning in the
+/// log and `cache_degraded_total{feature="rate_limit",outcome="fail_open"}` counted.
+pub async fn check_in(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
+    match state.cache.hit(key, window).await {
+        Ok(window) => refuse_over(window, limit),
+        Err(err) => {
+            tracing::warn!(error = %err, key, "rate limit not counted: the shared cache does not answer; failing open");
+            state.metrics.cache_degraded("rate_limit", Degraded::FailOpen);
+            Ok(())
+        }
+    }
+}
+
+/// As [`check_in`] for a counter that guards a secret (a one-time code's attempts): when the shared
+/// cache does not answer, the request is refused with `503` (fail closed), since an uncounted guess
+/// is what the limit exists to prevent.
+pub async fn check_in_or_refuse(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
+    match state.cache.hit(key, window).await {
+        Ok(window) => refuse_over(window, limit),
+        Err(err) => {
+            tracing::warn!(error = %err, key, "attempt limit not counted: the shared cache does not answer; refusing");
+            state.metrics.cache_degraded("code_attempts", Degraded::FailClosed);
+            Err(ApiError::Unavailable("shared cache".to_owned()))
+        }
+    }
+}
+
+fn refuse_over(window: WindowCount, limit: u32) -> Result<(), ApiError> {
     if window.count > u64::from(limit) {
         let retry_after_seconds = window.resets_in.as_secs().max(1);
         return Err(ApiError::RateLimited { retry_after_seconds });
@@ -94,7 +122,7 @@ pub async fn limit_requests(
             .hit(&keys, now)
             .map_err(|over| ApiError::RateLimited { retry_after_seconds: over.retry_after_seconds })
     } else {
-        count_in_cache(&state.cache, kind, client, per_address, user).await
+        count_in_cache(&state, kind, client, per_address, user).await
     };
     match outcome {
         Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
@@ -104,15 +132,15 @@ pub async fn limit_requests(
 
 /// A sign-in or a write, counted in the shared cache per address and then per user.
 async fn count_in_cache(
-    cache: &Cache,
+    state: &AppState,
     kind: &str,
     client: ClientAddr,
     per_address: u32,
     user: Option<(i64, u32)>,
 ) -> Result<(), ApiError> {
-    check(cache, &format!("rl:{kind}:ip:{client}"), per_address).await?;
+    check(state, &format!("rl:{kind}:ip:{client}"), per_address).await?;
     if let Some((user_id, per_user)) = user {
-        check(cache, &format!("rl:{kind}:user:{user_id}"), per_user).await?;
+        check(state, &format!("rl:{kind}:user:{user_id}"), per_user).await?;
     }
     Ok(())
 }

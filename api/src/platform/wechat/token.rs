@@ -5,6 +5,10 @@
 //! processes the refresher holds [`LOCK_KEY`], taken with `SET NX PX`. Instances that lose the lock
 //! poll the cache for the token the winner stores, and take the lock over if it expires, so a crashed
 //! refresher delays callers by at most the lock's lifetime.
+//!
+//! When the shared cache does not answer (Redis away, DESIGN §7), each instance fetches and keeps a
+//! token of its own, in process, for as long as it would have been cached; `stable_token` without
+//! `force_refresh` hands every instance the same token, so this invalidates nobody's.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::platform::cache::Cache;
+use crate::platform::cache::{Cache, CacheError};
 
 use super::error::WechatError;
 
@@ -41,6 +45,8 @@ pub struct TokenCache {
     flight: Mutex<Option<WechatError>>,
     /// Counts finished refresh attempts, so a task that queued behind one knows it finished.
     attempts: AtomicU64,
+    /// This process's own token and until when it is used, while the shared cache does not answer.
+    local: Mutex<Option<(String, Instant)>>,
 }
 
 impl TokenCache {
@@ -54,6 +60,7 @@ impl TokenCache {
             wait_max: lock_ttl + Duration::from_secs(2),
             flight: Mutex::new(None),
             attempts: AtomicU64::new(0),
+            local: Mutex::new(None),
         }
     }
 
@@ -64,8 +71,10 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<IssuedToken, WechatError>>,
     {
-        if let Some(token) = self.cache.get(TOKEN_KEY).await? {
-            return Ok(token);
+        match self.cache.get(TOKEN_KEY).await {
+            Ok(Some(token)) => return Ok(token),
+            Ok(None) => {}
+            Err(err) => return self.get_local(fetch, err).await,
         }
         let seen = self.attempts.load(Ordering::Acquire);
         let mut last_error = self.flight.lock().await;
@@ -85,9 +94,37 @@ impl TokenCache {
         outcome
     }
 
+    /// This process's own token, fetched when it has none or it has lived its time.
+    async fn get_local<F, Fut>(&self, fetch: F, cause: CacheError) -> Result<String, WechatError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<IssuedToken, WechatError>>,
+    {
+        let mut local = self.local.lock().await;
+        if let Some((token, until)) = local.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        tracing::warn!(error = %cause, "shared cache unreachable: this instance fetches its own WeChat access token");
+        let issued = fetch().await?;
+        let ttl_seconds = token_ttl_seconds(issued.expires_in_seconds, self.margin_seconds);
+        *local = Some((issued.access_token.clone(), Instant::now() + Duration::from_secs(ttl_seconds)));
+        Ok(issued.access_token)
+    }
+
     /// Forgets `used` after WeChat said it is invalid, unless another caller already replaced it.
     pub async fn invalidate(&self, used: &str) -> Result<bool, WechatError> {
-        Ok(self.cache.delete_if_equals(TOKEN_KEY, used).await?)
+        let mut local = self.local.lock().await;
+        let forgot_local = local.as_ref().is_some_and(|(token, _)| token == used);
+        if forgot_local {
+            *local = None;
+        }
+        match self.cache.delete_if_equals(TOKEN_KEY, used).await {
+            Ok(deleted) => Ok(deleted || forgot_local),
+            Err(_) if forgot_local => Ok(true),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Takes the cross-instance lock and fetches, or waits for the instance that holds it.

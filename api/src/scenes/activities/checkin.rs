@@ -97,7 +97,8 @@ pub async fn attend(
         return Err(ActivityError::OutsideCheckinWindow.into());
     }
     let key = format!("rl:checkin:{}:{}", activity.id, user);
-    crate::platform::rate_limit::check_in(&state.cache, &key, ATTEMPTS_MAX, ATTEMPTS_WINDOW).await?;
+    // The attempts guard the check-in code: uncounted guesses are refused (fail closed).
+    crate::platform::rate_limit::check_in_or_refuse(state, &key, ATTEMPTS_MAX, ATTEMPTS_WINDOW).await?;
     if !code::accepts(&activity.checkin_secret, presence.code.trim(), now) {
         return Err(ActivityError::CheckinCodeInvalid.into());
     }

@@ -35,14 +35,13 @@ pub async fn run_once(state: &AppState) -> Result<JobOutcome, ApiError> {
     Ok(JobOutcome { started, ended, checked_out })
 }
 
-/// Runs the job every `job_interval_seconds` (the requests job's interval) until the process ends.
+/// Runs the job every `job_interval_seconds` (the requests job's interval) until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState) {
     let interval = std::time::Duration::from_secs(state.settings.requests.job_interval_seconds);
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("activity jobs", interval, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(outcome) if outcome != JobOutcome::default() => tracing::info!(?outcome, "activities job"),
                 Ok(_) => {}

@@ -37,11 +37,10 @@ pub fn spawn(state: AppState) {
     if seconds == 0 {
         return;
     }
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(StdDuration::from_secs(seconds));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("care jobs", StdDuration::from_secs(seconds), move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(outcome) if outcome != JobOutcome::default() => tracing::info!(?outcome, "care job"),
                 Ok(_) => {}

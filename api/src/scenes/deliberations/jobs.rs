@@ -32,14 +32,13 @@ pub async fn run_once(state: &AppState) -> Result<usize, ApiError> {
     Ok(carried_out)
 }
 
-/// Runs the job on the request job's interval until the process ends.
+/// Runs the job on the request job's interval until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState) {
     let interval = StdDuration::from_secs(state.settings.requests.job_interval_seconds.max(1));
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("deliberation jobs", interval, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(0) => {}
                 Ok(carried_out) => tracing::info!(carried_out, "deliberation job"),

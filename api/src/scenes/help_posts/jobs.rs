@@ -44,13 +44,12 @@ pub async fn run_once(state: &AppState) -> Result<JobOutcome, ApiError> {
     Ok(outcome)
 }
 
-/// Runs the job every `interval` until the process ends.
+/// Runs the job every `interval` until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState, interval: StdDuration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("help post jobs", interval, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(outcome) if outcome != JobOutcome::default() => tracing::info!(?outcome, "help post job"),
                 Ok(_) => {}

@@ -67,13 +67,12 @@ pub async fn run_once(db: &DatabaseConnection) -> ApiResult<u64> {
     Ok(sealed)
 }
 
-/// Runs the sealer every second until the process ends.
+/// Runs the sealer every second until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(StdDuration::from_millis(INTERVAL_MS));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("ballot sealer", StdDuration::from_millis(INTERVAL_MS), move || {
+        let state = state.clone();
+        async move {
             if let Err(err) = run_once(&state.db).await {
                 tracing::warn!(error = %err, "ballot sealer failed; retrying next tick");
             }

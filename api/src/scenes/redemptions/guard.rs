@@ -1,14 +1,17 @@
 //! Code guessing at the counter is limited: every wrong code counts against the staff member and
 //! against the shop in a window, and past the limit the staff member (or the whole shop) is locked
 //! out for a while, whatever code they type. Counted in the shared cache so every instance sees the
-//! same counts; when the cache is down the counters fail open (DESIGN §7: rate limits), since the
-//! code itself lives in the database and a capture is still exactly once.
+//! same counts. When the cache is down a capture is refused with `503` (DESIGN §7: one-time codes fail
+//! closed): the code itself lives in the database and a capture would still be exactly once, but
+//! without the counters a staff member could guess codes unchecked.
 
 use std::time::Duration;
 
 use crate::domain::{MerchantId, UserId};
 use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
+use crate::platform::metrics::Degraded;
+use crate::state::AppState;
 
 /// Wrong codes a staff member may type in a window before being locked out.
 pub const MISSES_PER_STAFF: u64 = 10;
@@ -28,13 +31,18 @@ fn locked() -> ApiError {
     ApiError::RateLimited { retry_after_seconds: LOCKOUT.as_secs() }
 }
 
-/// Refuses a staff member, or a shop, that is locked out.
-pub async fn refuse_if_locked(cache: &Cache, staff: UserId, merchant: MerchantId) -> Result<(), ApiError> {
+/// Refuses a staff member, or a shop, that is locked out, and everyone while the counters cannot be
+/// read.
+pub async fn refuse_if_locked(state: &AppState, staff: UserId, merchant: MerchantId) -> Result<(), ApiError> {
     for (_, lock, _) in keys(staff, merchant) {
-        match cache.get(&lock).await {
+        match state.cache.get(&lock).await {
             Ok(Some(_)) => return Err(locked()),
             Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "redemption lock-out unreadable; failing open"),
+            Err(err) => {
+                tracing::warn!(error = %err, "redemption lock-out unreadable; refusing the capture");
+                state.metrics.cache_degraded("redemption_guard", Degraded::FailClosed);
+                return Err(ApiError::Unavailable("shared cache".to_owned()));
+            }
         }
     }
     Ok(())

@@ -16,13 +16,12 @@ pub async fn run_once(state: &AppState) -> Result<usize, ApiError> {
     super::service::expire_codes(state, BATCH).await
 }
 
-/// Runs the job every `interval` until the process ends.
+/// Runs the job every `interval` until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState, interval: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("redemption code expiry", interval, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "redemption codes expired"),

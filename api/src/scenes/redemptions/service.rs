@@ -154,7 +154,7 @@ pub async fn capture(
     if !actor.works_for(&scope) {
         return Err(ApiError::Forbidden);
     }
-    guard::refuse_if_locked(&state.cache, actor.id, merchant_id).await?;
+    guard::refuse_if_locked(state, actor.id, merchant_id).await?;
     if !merchants::is_approved(&merchant)? {
         return Err(MerchantError::MerchantNotApproved.into());
     }

@@ -32,14 +32,13 @@ pub async fn run_once(state: &AppState) -> Result<JobOutcome, ApiError> {
     Ok(JobOutcome { escalated, closed })
 }
 
-/// Runs the job every `job_interval_seconds` until the process ends.
+/// Runs the job every `job_interval_seconds` until the process stops (at a safe point: between two runs).
 pub fn spawn(state: AppState) {
     let interval = StdDuration::from_secs(state.settings.requests.job_interval_seconds);
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
+    let shutdown = state.shutdown.clone();
+    shutdown.every("request jobs", interval, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(outcome) if outcome != JobOutcome::default() => tracing::info!(?outcome, "request job"),
                 Ok(_) => {}

@@ -105,7 +105,7 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
         .ok_or_else(|| ApiError::validation("category_id", "not an active category of this community"))?;
     let key = format!("rl:requests:user:{}", actor.id);
     let per_hour = state.settings.requests.submissions_per_hour;
-    crate::platform::rate_limit::check_in(&state.cache, &key, per_hour, StdDuration::from_secs(3600)).await?;
+    crate::platform::rate_limit::check_in(state, &key, per_hour, StdDuration::from_secs(3600)).await?;
     let reporter = crate::identity::users::get(&state.db, actor.id).await?;
     let author = Author { openid: &reporter.openid, scene: TextScene::Forum };
     let texts = [
