@@ -37,6 +37,8 @@ pub struct Model {
     pub rating: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub rating_text: Option<String>,
+    /// The community's bonus paid from issuance on confirmation (0: none).
+    pub bonus_minor: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

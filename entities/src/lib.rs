@@ -24,6 +24,7 @@ pub mod district;
 pub mod grid;
 pub mod help_hour_record;
 pub mod help_post;
+pub mod help_post_settings;
 pub mod hour_record;
 pub mod household;
 pub mod household_member;

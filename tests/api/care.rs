@@ -11,6 +11,8 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
+mod board;
+
 const SECRET: &str = "acme-secret-0123456789";
 const VARS: &[(&str, &str)] = &[("CARE_VENDOR_SECRETS", "acme:acme-secret-0123456789")];
 

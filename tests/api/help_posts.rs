@@ -9,6 +9,7 @@ use ehome_tests::{Demo, TestApp, error_code, spawn_app};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
+mod bonus;
 mod races;
 
 /// The demo, with the users the help-post tests use.

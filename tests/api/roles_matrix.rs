@@ -778,5 +778,13 @@ fn care_cases(demo: &Demo) -> Vec<Case> {
         case(Method::GET, "/api/v1/care/tasks", json!(null), SIGNED_IN),
         hidden(case(Method::POST, "/api/v1/care/tasks/{id}/acknowledge", json!({}), team), strangers),
         hidden(case(Method::POST, "/api/v1/care/tasks/{id}/resolve", json!({}), team), strangers),
+        // The dashboard is the committee's: the rest of the care team, like everyone else, is refused.
+        case(Method::GET, "/api/v1/communities/{id}/care/dashboard", json!(null), &["demo-admin", "demo-committee"]),
+        case(
+            Method::GET,
+            "/api/v1/communities/{id}/care/dashboard.csv",
+            json!(null),
+            &["demo-admin", "demo-committee"],
+        ),
     ]
 }

@@ -351,6 +351,11 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/help-posts/{id}/confirm", "the poster speaks in their own case (a party may confirm)"),
     ("POST", "/api/v1/help-posts/{id}/cancel", "the poster withdraws their own post"),
     ("POST", "/api/v1/help-posts/{id}/report", "asks the committee to look; decides nothing"),
+    (
+        "PUT",
+        "/api/v1/communities/{id}/help-posts/settings",
+        "the committee's rule for all later confirmations; names no one's case",
+    ),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and

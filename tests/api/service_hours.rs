@@ -293,8 +293,8 @@ async fn the_certificate_lists_activities_dates_and_hours_under_the_real_name() 
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = response.text().await.unwrap();
-    let expected = "\u{FEFF}姓名,活动,日期,服务时长（小时）\r\n王小明,'=清扫楼道,2026-11-28,3.00\r\n\
-                    王小明,<b>助老</b>,2026-11-29,1.50\r\n王小明,合计,,4.50\r\n";
+    let expected = "\u{FEFF}姓名,活动,日期,服务时长（小时）,类型\r\n王小明,'=清扫楼道,2026-11-28,3.00,志愿活动\r\n\
+                    王小明,<b>助老</b>,2026-11-29,1.50,志愿活动\r\n王小明,合计,,4.50,\r\n";
     assert_eq!(csv, expected);
     let html = app.get("/me/hours/certificate.html", Some(&a.access)).await.text().await.unwrap();
     assert!(html.contains("王小明") && html.contains("4.50") && html.contains("2026-11-29"), "{html}");
@@ -326,7 +326,7 @@ async fn statistics_count_activities_volunteers_hours_people_served_and_teams() 
         app.get(&format!("/communities/{}/volunteering.csv?{query}", demo.community), Some(&committee.access)).await;
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
-    assert!(text.contains("2026-11-28,1,2,4.00,12\r\n") && text.contains("合计,1,2,4.00,12\r\n"), "{text}");
+    assert!(text.contains("2026-11-28,1,2,4.00,0.00,12\r\n") && text.contains("合计,1,2,4.00,0.00,12\r\n"), "{text}");
     let refused = app.get(&format!("/communities/{}/volunteering.csv", demo.community), Some(&a.access)).await;
     assert_eq!(refused.status(), 403);
 }

@@ -60,6 +60,7 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/help-posts/{id}/cancel"),
     ("POST", "/api/v1/help-posts/{id}/restore"),
     ("POST", "/api/v1/help-posts/{id}/decision"),
+    ("PUT", "/api/v1/communities/{id}/help-posts/settings"),
 ];
 
 struct Case {

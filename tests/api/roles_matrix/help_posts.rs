@@ -56,6 +56,13 @@ pub fn cases(community: i64, members: &[&'static str], outsiders: &[&'static str
         hidden(case(Method::POST, "/api/v1/help-posts/{id}/cancel", json!({}), &[]), outsiders),
         hidden(case(Method::POST, "/api/v1/help-posts/{id}/decision", json!({"outcome": "pay"}), committee), outsiders),
         case(Method::GET, "/api/v1/communities/{id}/help-posts/disputes", json!(null), committee),
+        case(Method::GET, "/api/v1/communities/{id}/help-posts/settings", json!(null), members),
+        case(
+            Method::PUT,
+            "/api/v1/communities/{id}/help-posts/settings",
+            json!({"confirmation_bonus": "0"}),
+            committee,
+        ),
         // Last: everyone in the community publishes a post of their own.
         hidden(case(Method::POST, "/api/v1/help-posts", post, members), outsiders),
     ]

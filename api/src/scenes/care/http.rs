@@ -8,6 +8,7 @@ use ehome_entities::{care_device, care_task, care_visit};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dashboard;
 use super::lifecycle::{AlertKind, Circumstance, ConsentBy, DeviceKind, RiskLevel, TaskAction, VisitMode, Wellbeing};
 use super::service::{self, Contact, NewRecipient, NewVisit, Recipient};
 use super::signing::{self, SignedHeaders};
@@ -17,6 +18,7 @@ use crate::domain::media_url::MediaUrl;
 use crate::domain::{CommunityId, HouseholdId, Label, Note, Phone, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::pagination::{PageQuery, page};
 use crate::state::AppState;
 
 const CONTACTS_MAX: usize = 5;
@@ -147,23 +149,30 @@ pub async fn register(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CommunityQuery {
+pub struct RecipientsQuery {
     community_id: i64,
-    open: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<u64>,
 }
 
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<CommunityQuery>,
+    query: web::Query<RecipientsQuery>,
 ) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::list(&state, &actor, CommunityId(query.community_id)).await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| json!({"id": r.id, "name": r.name, "risk_level": r.risk_level, "building_id": r.building_id, "next_visit_due_at": r.next_visit_due_at, "missed_stage": r.missed_stage}))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+    let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        keyset.limit,
+        |r| r.id,
+        |r| {
+            json!({"id": r.id, "name": r.name, "risk_level": r.risk_level, "building_id": r.building_id,
+            "next_visit_due_at": r.next_visit_due_at, "missed_stage": r.missed_stage})
+        },
+    )))
 }
 
 pub async fn detail(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
@@ -244,11 +253,16 @@ pub async fn log_visit(
     Ok(HttpResponse::Created().json(visit_view(row)))
 }
 
-pub async fn visits(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn visits(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let keyset = query.keyset()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::visits(&state, &actor, path.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": rows.into_iter().map(visit_view).collect::<Vec<_>>(), "next_cursor": null})))
+    let rows = service::visits(&state, &actor, path.into_inner(), &keyset).await?;
+    Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, visit_view)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,15 +304,71 @@ pub async fn receive_alert(
     Ok(HttpResponse::build(status).json(json!({"task_id": received.task.id, "folded": !received.opened})))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TasksQuery {
+    community_id: i64,
+    open: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
 pub async fn list_tasks(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<CommunityQuery>,
+    query: web::Query<TasksQuery>,
 ) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = tasks::list(&state, &actor, CommunityId(query.community_id), query.open.unwrap_or(true)).await?;
+    let community = CommunityId(query.community_id);
+    let rows = tasks::list(&state, &actor, community, query.open.unwrap_or(true), &keyset).await?;
+    Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, task_view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    months: Option<u32>,
+}
+
+async fn load_dashboard(
+    state: &AppState,
+    caller: AuthUser,
+    community: i64,
+    query: DashboardQuery,
+) -> ApiResult<dashboard::Dashboard> {
+    let months = query.months.unwrap_or(dashboard::MONTHS_DEFAULT);
+    if !(1..=dashboard::MONTHS_MAX).contains(&months) {
+        return Err(ApiError::validation("months", format!("1 to {}", dashboard::MONTHS_MAX)));
+    }
+    let actor = Actor::of(&state, caller).await?;
+    dashboard::dashboard(state, &actor, CommunityId(community), months).await
+}
+
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<DashboardQuery>,
+) -> ApiResult<HttpResponse> {
+    let found = load_dashboard(&state, caller, path.into_inner(), query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+pub async fn dashboard_csv(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<DashboardQuery>,
+) -> ApiResult<HttpResponse> {
+    let community = path.into_inner();
+    let found = load_dashboard(&state, caller, community, query.into_inner()).await?;
+    let filename = format!("care-dashboard-{community}-{}.csv", found.week.from);
     Ok(HttpResponse::Ok()
-        .json(json!({"items": rows.into_iter().map(task_view).collect::<Vec<_>>(), "next_cursor": null})))
+        .insert_header((actix_web::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((actix_web::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .body(dashboard::to_csv(&found)?))
 }
 
 async fn act(state: web::Data<AppState>, caller: AuthUser, id: i64, action: TaskAction) -> ApiResult<HttpResponse> {

@@ -3,6 +3,7 @@
 //! signed alerts open urgent visit tasks with an SLA, and escalated when a visit is missed or a task is
 //! left unacknowledged.
 
+pub mod dashboard;
 pub mod error;
 mod http;
 pub mod jobs;
@@ -26,4 +27,6 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.get("/care/tasks", http::list_tasks);
     routes.post("/care/tasks/{id}/acknowledge", http::acknowledge);
     routes.post("/care/tasks/{id}/resolve", http::resolve);
+    routes.get("/communities/{id}/care/dashboard", http::dashboard);
+    routes.get("/communities/{id}/care/dashboard.csv", http::dashboard_csv);
 }

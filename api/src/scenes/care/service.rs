@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::{care_device, care_recipient, care_visit};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::error::CareError;
 use super::lifecycle::{Circumstance, ConsentBy, DeviceKind, RiskLevel, VisitMode, Wellbeing};
@@ -14,6 +14,7 @@ use crate::authz::{self, Actor, CareAccess, CareScope};
 use crate::domain::{CommunityId, Description, HouseholdId, Note, Phone, Role, Title, UserId};
 use crate::platform::content::{self, Author};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::pagination::Keyset;
 use crate::platform::wechat::TextScene;
 use crate::scenes::community::service as community;
 use crate::scenes::requests::service as requests;
@@ -127,25 +128,23 @@ pub async fn register(state: &AppState, actor: &Actor, new: NewRecipient) -> Api
     })
 }
 
-/// The recipients the caller cares for: all of a community for its care managers, else those the
-/// caller visits or whose grid they serve.
-pub async fn list(state: &AppState, actor: &Actor, community_id: CommunityId) -> ApiResult<Vec<care_recipient::Model>> {
-    let rows = care_recipient::Entity::find()
-        .filter(care_recipient::Column::CommunityId.eq(community_id.0))
-        .order_by_asc(care_recipient::Column::Id)
-        .all(&state.db)
-        .await?;
-    if actor.runs_care(community_id) {
-        return Ok(rows);
+/// A page of the recipients the caller cares for, newest first: all of a community for its care
+/// managers, else those the caller visits or whose grid they serve (decided in the query, so a page
+/// is full whoever asks).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    community_id: CommunityId,
+    keyset: &Keyset,
+) -> ApiResult<Vec<care_recipient::Model>> {
+    let mut query = care_recipient::Entity::find().filter(care_recipient::Column::CommunityId.eq(community_id.0));
+    if !actor.runs_care(community_id) {
+        query = query.filter(store::cared_for_by(&state.db, actor, community_id).await?);
     }
-    let grids = actor.scopes(community_id, Role::GridWorker);
-    let mut mine = Vec::new();
-    for row in rows {
-        if grids.contains(&row.grid_id) || store::visitors_of(&state.db, row.id).await?.contains(&actor.id.0) {
-            mine.push(row);
-        }
+    if let Some(after) = keyset.after_id {
+        query = query.filter(care_recipient::Column::Id.lt(after));
     }
-    Ok(mine)
+    Ok(query.order_by_desc(care_recipient::Column::Id).limit(keyset.limit + 1).all(&state.db).await?)
 }
 
 pub async fn assign_visitor(state: &AppState, actor: &Actor, id: i64, visitor: UserId) -> ApiResult<Recipient> {
@@ -268,7 +267,8 @@ async fn open_request(
     Ok(requests::submit(state, actor, report).await?.request.id)
 }
 
-pub async fn visits(state: &AppState, actor: &Actor, id: i64) -> ApiResult<Vec<care_visit::Model>> {
+/// A page of a recipient's visits, the latest logged first.
+pub async fn visits(state: &AppState, actor: &Actor, id: i64, keyset: &Keyset) -> ApiResult<Vec<care_visit::Model>> {
     visible(state, actor, id).await?;
-    store::visits_of(&state.db, id).await
+    store::visits_of(&state.db, id, keyset).await
 }

@@ -4,11 +4,15 @@
 use chrono::{DateTime, Utc};
 use ehome_entities::{care_device, care_recipient, care_task, care_visit, care_visitor, member_role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use super::lifecycle::{MissedStage, TaskLevel, TaskStatus};
+use crate::authz::Actor;
 use crate::domain::{CommunityId, Role};
 use crate::platform::error::ApiError;
+use crate::platform::pagination::Keyset;
 
 pub async fn recipient(db: &impl ConnectionTrait, id: i64) -> Result<care_recipient::Model, ApiError> {
     care_recipient::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("care recipient"))
@@ -83,10 +87,49 @@ pub async fn device_by_key(
         .await?)
 }
 
-pub async fn visits_of(db: &impl ConnectionTrait, recipient_id: i64) -> Result<Vec<care_visit::Model>, ApiError> {
-    Ok(care_visit::Entity::find()
-        .filter(care_visit::Column::RecipientId.eq(recipient_id))
-        .order_by_desc(care_visit::Column::VisitedAt)
+/// A page of a recipient's visits, the latest logged first (`limit + 1` rows).
+pub async fn visits_of(
+    db: &impl ConnectionTrait,
+    recipient_id: i64,
+    keyset: &Keyset,
+) -> Result<Vec<care_visit::Model>, ApiError> {
+    let mut query = care_visit::Entity::find().filter(care_visit::Column::RecipientId.eq(recipient_id));
+    if let Some(after) = keyset.after_id {
+        query = query.filter(care_visit::Column::Id.lt(after));
+    }
+    Ok(query.order_by_desc(care_visit::Column::Id).limit(keyset.limit + 1).all(db).await?)
+}
+
+/// The recipients of a community someone off the managing team cares for, as a condition on
+/// `care_recipients`: those they visit, and those of the grids they serve.
+pub async fn cared_for_by(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    community: CommunityId,
+) -> Result<Condition, ApiError> {
+    let visited: Vec<i64> = care_visitor::Entity::find()
+        .select_only()
+        .column(care_visitor::Column::RecipientId)
+        .filter(care_visitor::Column::UserId.eq(actor.id.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let grids = actor.scopes(community, Role::GridWorker);
+    Ok(Condition::any().add(care_recipient::Column::Id.is_in(visited)).add(care_recipient::Column::GridId.is_in(grids)))
+}
+
+/// The ids of the recipients matching `condition` in a community (whose tasks a caller sees).
+pub async fn recipient_ids(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    condition: Condition,
+) -> Result<Vec<i64>, ApiError> {
+    Ok(care_recipient::Entity::find()
+        .select_only()
+        .column(care_recipient::Column::Id)
+        .filter(care_recipient::Column::CommunityId.eq(community.0))
+        .filter(condition)
+        .into_tuple()
         .all(db)
         .await?)
 }

@@ -16,6 +16,7 @@ use super::store;
 use crate::authz::{Actor, CareScope};
 use crate::domain::{CommunityId, Role};
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::pagination::Keyset;
 use crate::scenes::notifications::{self, Notice};
 use crate::state::AppState;
 
@@ -154,29 +155,28 @@ pub async fn task_notices(
     Ok(notices)
 }
 
-/// The tasks the caller is on: their recipients' (as visitor or grid worker), or all of the
-/// community's for its care managers.
+/// A page of the tasks the caller is on, newest first: their recipients' (as visitor or grid
+/// worker), or all of the community's for its care managers; unresolved ones only when `open_only`.
 pub async fn list(
     state: &AppState,
     actor: &Actor,
     community: CommunityId,
     open_only: bool,
+    keyset: &Keyset,
 ) -> ApiResult<Vec<care_task::Model>> {
     let mut query = care_task::Entity::find().filter(care_task::Column::CommunityId.eq(community.0));
+    if !actor.runs_care(community) {
+        let mine = store::cared_for_by(&state.db, actor, community).await?;
+        let recipients = store::recipient_ids(&state.db, community, mine).await?;
+        query = query.filter(care_task::Column::RecipientId.is_in(recipients));
+    }
     if open_only {
         query = query.filter(care_task::Column::Status.ne(TaskStatus::Resolved.as_str()));
     }
-    let tasks = query.order_by_desc(care_task::Column::Id).limit(500).all(&state.db).await?;
-    if actor.runs_care(community) {
-        return Ok(tasks);
+    if let Some(after) = keyset.after_id {
+        query = query.filter(care_task::Column::Id.lt(after));
     }
-    let mut mine = Vec::new();
-    for task in tasks {
-        if visible_task(state, actor, &task).await? {
-            mine.push(task);
-        }
-    }
-    Ok(mine)
+    Ok(query.order_by_desc(care_task::Column::Id).limit(keyset.limit + 1).all(&state.db).await?)
 }
 
 async fn visible_task(state: &AppState, actor: &Actor, task: &care_task::Model) -> ApiResult<bool> {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::lifecycle::{Category, Kind, Outcome, Role, Status};
 use super::service::{self, Confirmation, Draft, REWARD_MAX_MINOR, Scope};
+use super::settings::{self as help_settings, Settings};
 use crate::authz::Actor;
 use crate::domain::{BuildingId, CommunityId, Description, Location, Note, RatingText, Title, phone};
 use crate::identity::auth::AuthUser;
@@ -44,6 +45,7 @@ fn view(row: &help_post::Model) -> Value {
         "finished_at": row.finished_at,
         "outcome": row.outcome,
         "paid": points_text(row.paid_minor),
+        "bonus": points_text(row.bonus_minor),
         "rating": row.rating,
         "rating_text": row.rating_text,
         "created_at": row.created_at,
@@ -288,4 +290,34 @@ pub async fn report(
     let actor = Actor::of(&state, caller).await?;
     service::report(&state, &actor, path.into_inner(), reason.map(Note::into_inner)).await?;
     Ok(HttpResponse::Accepted().json(json!({"reported": true})))
+}
+
+fn settings_view(settings: Settings) -> Value {
+    json!({"confirmation_bonus": points_text(settings.confirmation_bonus.minor())})
+}
+
+pub async fn settings(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let actor = Actor::of(&state, caller).await?;
+    let found = help_settings::read(&state, &actor, CommunityId(path.into_inner())).await?;
+    Ok(HttpResponse::Ok().json(settings_view(found)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    confirmation_bonus: String,
+}
+
+pub async fn set_settings(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    body: web::Json<SettingsBody>,
+) -> ApiResult<HttpResponse> {
+    let confirmation_bonus = Points::parse(&body.confirmation_bonus)
+        .map_err(|_| ApiError::validation("confirmation_bonus", "points with two places"))?;
+    let actor = Actor::of(&state, caller).await?;
+    let wanted = Settings { confirmation_bonus };
+    let saved = help_settings::write(&state, &actor, CommunityId(path.into_inner()), wanted).await?;
+    Ok(HttpResponse::Ok().json(settings_view(saved)))
 }

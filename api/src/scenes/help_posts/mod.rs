@@ -8,7 +8,9 @@ pub mod error;
 mod http;
 pub mod jobs;
 pub mod lifecycle;
+mod notices;
 pub mod service;
+mod settings;
 mod store;
 
 use crate::routes::Routes;
@@ -26,4 +28,6 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.post("/help-posts/{id}/restore", http::restore);
     routes.post("/help-posts/{id}/decision", http::decide);
     routes.get("/communities/{id}/help-posts/disputes", http::disputes);
+    routes.get("/communities/{id}/help-posts/settings", http::settings);
+    routes.add(actix_web::http::Method::PUT, "/communities/{id}/help-posts/settings", http::set_settings);
 }

@@ -9,13 +9,15 @@ use sea_orm::{ColumnTrait, Condition, DatabaseTransaction};
 
 use super::error::HelpPostError;
 use super::lifecycle::{self, Action, Kind, Moderation, Outcome, Role, Status};
+use super::notices::{Notices, Told};
+use super::settings;
 use super::store::{self, Change, NewPost};
 use crate::authz::{self, Actor, Case};
 use crate::domain::{BuildingId, CommunityId, Description, Location, RatingText, Role as MemberRole, Title, UserId};
 use crate::platform::content::{self, Author, Verdict, WhenUnsure};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::wechat::TextScene;
-use crate::points::{self, Points, RewardHold, TransferId};
+use crate::points::{self, Award, AwardKey, Points, RewardHold, TransferId};
 use crate::scenes::community::service as community;
 use crate::scenes::service_hours::from_help::{self, HelpHours};
 use crate::state::AppState;
@@ -186,7 +188,7 @@ async fn act<T>(
     action: Action,
     change: impl Fn(DateTime<Utc>) -> Change,
     extra: impl AsyncFn(&DatabaseTransaction, &help_post::Model, DateTime<Utc>) -> Result<T, Failure>,
-) -> ApiResult<help_post::Model> {
+) -> ApiResult<(help_post::Model, T)> {
     let now = state.clock.now();
     visible(state, actor, id).await?;
     retrying(state, async |txn| {
@@ -212,8 +214,8 @@ async fn act<T>(
             });
         }
         let moved = store::get(txn, id).await?;
-        extra(txn, &moved, now).await?;
-        Ok(store::get(txn, id).await?)
+        let done = extra(txn, &moved, now).await?;
+        Ok((store::get(txn, id).await?, done))
     })
     .await
 }
@@ -222,29 +224,46 @@ async fn nothing(_: &DatabaseTransaction, _: &help_post::Model, _: DateTime<Utc>
     Ok(())
 }
 
-/// A neighbour claims the post; the first claim wins, the rest get `ALREADY_CLAIMED`.
+/// A neighbour claims the post; the first claim wins, the rest get `ALREADY_CLAIMED`. The poster is
+/// told (in the claiming transaction, pushed after it commits) that someone is coming.
 pub async fn claim(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_post::Model> {
     let me = actor.id.0;
     let change = |now| Change { helper_id: Some(Some(me)), claimed_at: Some(Some(now)), ..Change::default() };
-    act(state, actor, id, Action::Claim, change, nothing).await
+    let (post, told) = act(state, actor, id, Action::Claim, change, tell_claimed).await?;
+    told.push(state);
+    Ok(post)
 }
 
 /// The helper withdraws the claim; the post is open again.
 pub async fn withdraw(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_post::Model> {
     let change = |_| Change { helper_id: Some(None), claimed_at: Some(None), ..Change::default() };
-    act(state, actor, id, Action::Withdraw, change, nothing).await
+    Ok(act(state, actor, id, Action::Withdraw, change, nothing).await?.0)
 }
 
-/// The helper marks the help done; the poster confirms next.
+/// The helper marks the help done; the poster is told to confirm it.
 pub async fn complete(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_post::Model> {
     let change = |now| Change { done_at: Some(now), ..Change::default() };
-    act(state, actor, id, Action::Complete, change, nothing).await
+    let (post, told) = act(state, actor, id, Action::Complete, change, tell_done).await?;
+    told.push(state);
+    Ok(post)
 }
 
 /// The poster cancels before the help is done: the hold is released in the same transaction.
 pub async fn cancel(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_post::Model> {
     let change = |now| Change { finished_at: Some(now), ..Change::default() };
-    act(state, actor, id, Action::Cancel, change, release_hold).await
+    Ok(act(state, actor, id, Action::Cancel, change, release_hold).await?.0)
+}
+
+async fn tell_claimed(
+    txn: &DatabaseTransaction,
+    post: &help_post::Model,
+    now: DateTime<Utc>,
+) -> Result<Notices, Failure> {
+    Ok(Notices::record(txn, Told::Claimed, post, now).await?)
+}
+
+async fn tell_done(txn: &DatabaseTransaction, post: &help_post::Model, now: DateTime<Utc>) -> Result<Notices, Failure> {
+    Ok(Notices::record(txn, Told::Done, post, now).await?)
 }
 
 async fn release_hold(txn: &DatabaseTransaction, post: &help_post::Model, now: DateTime<Utc>) -> Result<(), Failure> {
@@ -295,6 +314,8 @@ pub async fn confirm(state: &AppState, actor: &Actor, id: i64, said: Confirmatio
     let daily_hours_max = state.settings.hours.daily_hours_max;
     let paid_and_counted = async |txn: &DatabaseTransaction, post: &help_post::Model, now| {
         pay(txn, post, None, now).await?;
+        award_bonus(txn, post, now).await?;
+        let mut record = None;
         if let (Some(minutes), Some(helper)) = (said.minutes, post.helper_id) {
             let hours = HelpHours {
                 community: CommunityId(post.community_id),
@@ -303,11 +324,31 @@ pub async fn confirm(state: &AppState, actor: &Actor, id: i64, said: Confirmatio
                 minutes,
                 confirmed_by: actor.id,
             };
-            from_help::record_help_hours(txn, &hours, daily_hours_max, now).await?;
+            record = Some(from_help::record_help_hours(txn, &hours, daily_hours_max, now).await?);
         }
-        Ok(())
+        let post = store::get(txn, post.id).await?;
+        Ok((record, Notices::record(txn, Told::Confirmed, &post, now).await?))
     };
-    act(state, actor, id, Action::Confirm, change, paid_and_counted).await
+    let (post, (record, told)) = act(state, actor, id, Action::Confirm, change, paid_and_counted).await?;
+    if let Some(record) = record {
+        from_help::count_on_leaderboards(state, &record).await;
+    }
+    told.push(state);
+    Ok(post)
+}
+
+/// The community's bonus from issuance for the helper, when it set one, in the confirming
+/// transaction (its transfer id derived from the post, so a retry finds it instead of paying twice).
+async fn award_bonus(txn: &DatabaseTransaction, post: &help_post::Model, now: DateTime<Utc>) -> Result<(), Failure> {
+    let community = CommunityId(post.community_id);
+    let bonus = settings::of(txn, community).await?.confirmation_bonus;
+    let Some(helper) = post.helper_id.filter(|_| !bonus.is_zero()) else {
+        return Ok(());
+    };
+    let award = Award { community, user: UserId(helper), amount: bonus, key: AwardKey::AidBonus(post.id) };
+    let posted = points::award(txn, &award, now).await?;
+    store::set_bonus(txn, post.id, posted.amount.minor()).await?;
+    Ok(())
 }
 
 /// The committee decides a disputed post: pay the helper, release the hold to the poster, or split
@@ -336,7 +377,7 @@ pub async fn decide(
         Outcome::Split => pay(txn, post, amount, now).await,
         Outcome::Release => release_hold(txn, post, now).await,
     };
-    act(state, actor, id, Action::Decide, change, settle).await
+    Ok(act(state, actor, id, Action::Decide, change, settle).await?.0)
 }
 
 /// Anyone who sees a published post may report it; it is hidden pending the committee's review.

@@ -49,6 +49,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost, now: DateTime<Utc>)
         moderation: Set(new.moderation.as_str().to_owned()),
         moderation_note: Set(new.moderation_note),
         paid_minor: Set(0),
+        bonus_minor: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -138,6 +139,15 @@ pub async fn set_payment(db: &impl ConnectionTrait, id: i64, transfer: &str, pai
     help_post::Entity::update_many()
         .col_expr(help_post::Column::PaymentTransferId, Expr::value(Some(transfer.to_owned())))
         .col_expr(help_post::Column::PaidMinor, Expr::value(paid_minor))
+        .filter(help_post::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_bonus(db: &impl ConnectionTrait, id: i64, bonus_minor: i64) -> Result<(), ApiError> {
+    help_post::Entity::update_many()
+        .col_expr(help_post::Column::BonusMinor, Expr::value(bonus_minor))
         .filter(help_post::Column::Id.eq(id))
         .exec(db)
         .await?;

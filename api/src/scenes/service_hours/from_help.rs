@@ -4,7 +4,9 @@
 //! the record is flagged 邻里互助. A help post's points are its reward, so these hours earn no
 //! points from issuance. One record per post (a unique index), never updated once committed.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use ehome_entities::help_hour_record;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -98,4 +100,75 @@ pub async fn record_help_hours(
         ..Default::default()
     };
     Ok(row.insert(db).await?)
+}
+
+/// Adds a committed record to the leaderboards already built (after the confirming transaction
+/// commits, as activity decisions do; a board never built will read it from the database).
+pub async fn count_on_leaderboards(state: &crate::state::AppState, record: &help_hour_record::Model) {
+    let credited = [(UserId(record.user_id), record.service_day, i64::from(record.credited_minutes))];
+    super::leaderboard::count(state, CommunityId(record.community_id), &credited).await;
+}
+
+#[derive(FromQueryResult)]
+struct UserTotal {
+    user_id: i64,
+    total: Option<i64>,
+}
+
+/// Help-post minutes credited per helper of a community whose service day is in `[from, to]` (all
+/// days when absent), only for `users` when given.
+pub async fn minutes_by_user(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    days: Option<(NaiveDate, NaiveDate)>,
+    users: Option<&[UserId]>,
+) -> Result<HashMap<i64, i64>, ApiError> {
+    let mut query = help_hour_record::Entity::find()
+        .select_only()
+        .column(help_hour_record::Column::UserId)
+        .column_as(Expr::cust("CAST(SUM(credited_minutes) AS BIGINT)"), "total")
+        .filter(help_hour_record::Column::CommunityId.eq(community.0));
+    if let Some((from, to)) = days {
+        query = query.filter(help_hour_record::Column::ServiceDay.between(from, to));
+    }
+    if let Some(users) = users {
+        query = query.filter(help_hour_record::Column::UserId.is_in(users.iter().map(|u| u.0)));
+    }
+    let rows = query.group_by(help_hour_record::Column::UserId).into_model::<UserTotal>().all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.total.unwrap_or(0))).collect())
+}
+
+/// A community's help-post records whose service day is in `[from, to]` (the statistics).
+pub async fn records_between(
+    db: &impl ConnectionTrait,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<help_hour_record::Model>, ApiError> {
+    Ok(help_hour_record::Entity::find()
+        .filter(help_hour_record::Column::CommunityId.eq(community.0))
+        .filter(help_hour_record::Column::ServiceDay.between(from, to))
+        .all(db)
+        .await?)
+}
+
+/// Every help-post record of a helper, oldest first (the certificate).
+pub async fn all_of_user(db: &impl ConnectionTrait, user: UserId) -> Result<Vec<help_hour_record::Model>, ApiError> {
+    use sea_orm::QueryOrder;
+    Ok(help_hour_record::Entity::find()
+        .filter(help_hour_record::Column::UserId.eq(user.0))
+        .order_by_asc(help_hour_record::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The communities with help-post records (the leaderboard rebuild walks them too).
+pub async fn communities_with_records(db: &impl ConnectionTrait) -> Result<Vec<i64>, ApiError> {
+    Ok(help_hour_record::Entity::find()
+        .select_only()
+        .column(help_hour_record::Column::CommunityId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?)
 }

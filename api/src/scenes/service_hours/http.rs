@@ -224,6 +224,8 @@ pub async fn leaderboard(
     let standings = leaderboard::top(&state.db, &state.cache, community_id, period, today, limit).await?;
     let users: Vec<UserId> = standings.iter().map(|s| s.user).collect();
     let consenting = activities::leaderboard_consents(&state.db, community_id, &users).await?;
+    // Of each volunteer's hours, those served on help posts (邻里互助), shown apart.
+    let aid = super::from_help::minutes_by_user(&state.db, community_id, period.days(today), Some(&users)).await?;
     let names = nicknames(&state, users.iter().map(|u| u.0)).await?;
     let items: Vec<_> = standings
         .iter()
@@ -237,6 +239,7 @@ pub async fn leaderboard(
                 "name": name.unwrap_or_else(|| ANONYMOUS.to_owned()),
                 "hours": hours_text(standing.minutes),
                 "minutes": standing.minutes,
+                "neighbour_aid_hours": hours_text(aid.get(&standing.user.0).copied().unwrap_or(0)),
                 "me": standing.user == actor.id,
             })
         })

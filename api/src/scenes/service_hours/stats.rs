@@ -1,6 +1,6 @@
 //! Volunteering statistics for the committee, per period (the buckets of `/communities/{id}/stats`):
-//! activities held, volunteers active, hours served, people served (the activities' beneficiaries),
-//! and the community's teams. The requests scene's statistics handler adds them as its
+//! activities held, volunteers active, hours served (activities' and help posts', the latter also
+//! shown apart as 邻里互助), people served (the activities' beneficiaries), and the community's teams. The requests scene's statistics handler adds them as its
 //! `volunteering` section; `GET /communities/{id}/volunteering.csv` serves them as a spreadsheet.
 //!
 //! The computation (`compute`) is pure; `volunteering` loads the rows.
@@ -30,6 +30,9 @@ pub struct Figures {
     pub volunteers_active: u64,
     pub hours_served: String,
     pub minutes_served: i64,
+    /// Of those, the hours served on help posts (邻里互助), flagged apart.
+    pub neighbour_aid_hours: String,
+    pub neighbour_aid_minutes: i64,
     /// The beneficiaries the held activities recorded.
     pub people_served: i64,
 }
@@ -53,6 +56,7 @@ struct Tally {
     activities: u64,
     people: i64,
     minutes_by_user: HashMap<i64, i64>,
+    neighbour_aid_minutes: i64,
 }
 
 impl Tally {
@@ -63,6 +67,8 @@ impl Tally {
             volunteers_active: self.minutes_by_user.values().filter(|m| **m > 0).count() as u64,
             hours_served: hours_text(minutes),
             minutes_served: minutes,
+            neighbour_aid_hours: hours_text(self.neighbour_aid_minutes),
+            neighbour_aid_minutes: self.neighbour_aid_minutes,
             people_served: self.people,
         }
     }
@@ -93,9 +99,12 @@ pub fn compute(
     }
     for record in records {
         let minutes = i64::from(record.credited_delta_minutes);
+        let aid = if record.neighbour_aid { minutes } else { 0 };
         *totals.minutes_by_user.entry(record.user_id).or_default() += minutes;
+        totals.neighbour_aid_minutes += aid;
         if let Some(tally) = bucket_of(starts, record.service_day).and_then(|b| series.get_mut(&b)) {
             *tally.minutes_by_user.entry(record.user_id).or_default() += minutes;
+            tally.neighbour_aid_minutes += aid;
         }
     }
     Volunteering {
@@ -129,13 +138,21 @@ pub async fn volunteering_csv(
     let (period, range) = query.into_inner().parse(shanghai_date(state.clock.now()))?;
     let community = CommunityId(authorised_community(&state, caller, path.into_inner()).await?);
     let figures = volunteering(&state.db, community, period, range).await?;
-    let mut document = csv::Document::new(&["期间开始", "活动场次", "活跃志愿者", "服务时长（小时）", "服务人次"]);
+    let mut document = csv::Document::new(&[
+        "期间开始",
+        "活动场次",
+        "活跃志愿者",
+        "服务时长（小时）",
+        "其中邻里互助（小时）",
+        "服务人次",
+    ]);
     let mut line = |label: &str, f: &Figures| {
         let cells = [
             label.to_owned(),
             f.activities_held.to_string(),
             f.volunteers_active.to_string(),
             f.hours_served.clone(),
+            f.neighbour_aid_hours.clone(),
             f.people_served.to_string(),
         ];
         document.line(cells.iter().map(String::as_str));
@@ -165,7 +182,7 @@ mod tests {
     }
 
     fn record(user_id: i64, minutes: i32, day: &str) -> StatRecord {
-        StatRecord { user_id, credited_delta_minutes: minutes, service_day: date(day) }
+        StatRecord { user_id, credited_delta_minutes: minutes, service_day: date(day), neighbour_aid: false }
     }
 
     #[test]
@@ -179,16 +196,21 @@ mod tests {
             // An adjustment that takes user 2's hours back to nothing: not active.
             record(2, -60, "2026-11-10"),
             record(1, 90, "2026-12-01"),
+            // Hours user 3 served on a help post: counted, and flagged apart.
+            StatRecord { neighbour_aid: true, ..record(3, 45, "2026-12-01") },
         ];
         let v = compute(&held, &records, &starts, 4);
         assert_eq!(v.teams, 4);
         assert_eq!(v.totals.activities_held, 2);
         assert_eq!(v.totals.people_served, 30);
-        assert_eq!((v.totals.minutes_served, v.totals.hours_served.as_str()), (210, "3.50"));
-        assert_eq!(v.totals.volunteers_active, 1);
+        assert_eq!((v.totals.minutes_served, v.totals.hours_served.as_str()), (255, "4.25"));
+        assert_eq!((v.totals.neighbour_aid_minutes, v.totals.neighbour_aid_hours.as_str()), (45, "0.75"));
+        assert_eq!(v.totals.volunteers_active, 2);
         assert_eq!(v.series[0].figures.activities_held, 1);
         assert_eq!(v.series[0].figures.minutes_served, 120);
+        assert_eq!(v.series[0].figures.neighbour_aid_minutes, 0);
         assert_eq!(v.series[1].figures.activities_held, 1);
-        assert_eq!(v.series[1].figures.volunteers_active, 1);
+        assert_eq!(v.series[1].figures.volunteers_active, 2);
+        assert_eq!(v.series[1].figures.neighbour_aid_minutes, 45);
     }
 }

@@ -218,7 +218,8 @@ pub struct UserMinutes {
 }
 
 /// Credited minutes per volunteer of a community whose service day is in `[from, to]` (all days when
-/// absent), highest first then by user id, volunteers with nothing credited left out.
+/// absent), activities and help posts together, highest first then by user id, volunteers with
+/// nothing credited left out.
 pub async fn minutes_by_user(
     db: &impl ConnectionTrait,
     community: CommunityId,
@@ -233,13 +234,17 @@ pub async fn minutes_by_user(
         query = query.filter(hour_record::Column::ServiceDay.between(from, to));
     }
     let rows = query.group_by(hour_record::Column::UserId).into_model::<UserMinutes>().all(db).await?;
-    let mut totals: Vec<(i64, i64)> =
-        rows.into_iter().map(|r| (r.user_id, r.minutes.unwrap_or(0))).filter(|(_, m)| *m > 0).collect();
+    // Hours served on help posts (邻里互助) count on the same board.
+    let mut by_user = super::from_help::minutes_by_user(db, community, days, None).await?;
+    for row in rows {
+        *by_user.entry(row.user_id).or_default() += row.minutes.unwrap_or(0);
+    }
+    let mut totals: Vec<(i64, i64)> = by_user.into_iter().filter(|(_, m)| *m > 0).collect();
     totals.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(totals)
 }
 
-/// The communities that have hour records (the leaderboard rebuild walks them).
+/// The communities that have hour records of activities or help posts (the leaderboard rebuild walks them).
 pub async fn communities_with_records(db: &impl ConnectionTrait) -> Result<Vec<i64>, ApiError> {
     let ids: Vec<i64> = hour_record::Entity::find()
         .select_only()
@@ -248,6 +253,9 @@ pub async fn communities_with_records(db: &impl ConnectionTrait) -> Result<Vec<i
         .into_tuple()
         .all(db)
         .await?;
+    let mut ids: Vec<i64> = ids.into_iter().chain(super::from_help::communities_with_records(db).await?).collect();
+    ids.sort_unstable();
+    ids.dedup();
     Ok(ids)
 }
 
@@ -257,16 +265,19 @@ pub struct StatRecord {
     pub user_id: i64,
     pub credited_delta_minutes: i32,
     pub service_day: NaiveDate,
+    /// Served on a help post (邻里互助) rather than at an activity.
+    #[sea_orm(skip)]
+    pub neighbour_aid: bool,
 }
 
-/// The records of a community whose service day is in `[from, to]`.
+/// The records of a community whose service day is in `[from, to]`: activities', then help posts'.
 pub async fn stat_records(
     db: &impl ConnectionTrait,
     community: CommunityId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<StatRecord>, ApiError> {
-    Ok(hour_record::Entity::find()
+    let mut records = hour_record::Entity::find()
         .select_only()
         .column(hour_record::Column::UserId)
         .column(hour_record::Column::CreditedDeltaMinutes)
@@ -275,5 +286,13 @@ pub async fn stat_records(
         .filter(hour_record::Column::ServiceDay.between(from, to))
         .into_model::<StatRecord>()
         .all(db)
-        .await?)
+        .await?;
+    let aid = super::from_help::records_between(db, community, from, to).await?;
+    records.extend(aid.into_iter().map(|r| StatRecord {
+        user_id: r.user_id,
+        credited_delta_minutes: r.credited_minutes,
+        service_day: r.service_day,
+        neighbour_aid: true,
+    }));
+    Ok(records)
 }
