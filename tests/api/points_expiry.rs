@@ -1,5 +1,5 @@
-//! Issue 12, points expiry through HTTP: the clock moves across years while a resident earns and
-//! spends at a shop's counter (with a refund), the daily job expires points oldest first, and every
+//! Issue 12, points expiry through HTTP: the clock moves across years while a resident earns (hours
+//! the committee approves, and awards) and spends at a shop's counter (with a refund), the daily job expires points oldest first, and every
 //! figure is checked against a naive queue of lots kept here; `GET /me/points` forecasts what
 //! expires within 90 days; the job on two instances expires and reminds once; the books verify.
 
@@ -11,6 +11,8 @@ use ehome_entities::notification;
 use ehome_tests::{Demo, TestApp, spawn_app, spawn_app_sharing};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
+
+use crate::service_hours::setup::{approve, ended_activity, sign_up};
 
 /// The reference: lots earned, each with what left it; spending takes the oldest first, a refund gives
 /// back what the undone spending took (the most recently taken first), expiry takes every lot past
@@ -131,6 +133,21 @@ impl Counter {
             .sum()
     }
 
+    async fn lifetime_earned(&self) -> i64 {
+        points::balance_of(&self.app.db, UserId(self.resident_id)).await.unwrap().lifetime_earned.minor()
+    }
+
+    /// Two hours of volunteering that ended two hours ago, approved by the committee through the hours
+    /// scene's route (which awards the points at the rate of the activity).
+    async fn serve_two_hours(&self, step: i64, now: DateTime<Utc>) {
+        let (starts, ends) = ((now - Duration::hours(4)).to_rfc3339(), (now - Duration::hours(2)).to_rfc3339());
+        let title = format!("第{step}次巡楼");
+        let activity = ended_activity(&self.app, &self.demo, &title, &starts, &ends, 400 + step * 10).await;
+        sign_up(&self.app, activity, self.resident_id, Some(&starts), Some(&ends)).await;
+        let committee = self.app.dev_login("demo-committee").await.access;
+        assert_eq!(approve(&self.app, &committee, activity, None).await.0, 200);
+    }
+
     async fn wallet(&self) -> Value {
         let (resident, _) = self.tokens().await;
         self.app.get_json("/me/points", Some(&resident)).await
@@ -167,9 +184,15 @@ async fn points_expire_oldest_first_across_years_as_a_queue_of_lots_says() {
         w.app.clock.set(now);
         let today = shanghai_day(now);
         if step % 3 == 0 && step < 110 {
-            let minor = 1000 + (step % 7) * 350;
-            w.app.award_points(w.demo.community, w.resident_id, &text(minor)).await;
-            reference.earn(today, minor);
+            let earned_before = w.lifetime_earned().await;
+            if step % 6 == 0 {
+                w.serve_two_hours(step, now).await;
+            } else {
+                w.app.award_points(w.demo.community, w.resident_id, &text(1000 + (step % 7) * 350)).await;
+            }
+            let earned = w.lifetime_earned().await - earned_before;
+            assert!(earned > 0, "step {step} earned");
+            reference.earn(today, earned);
         }
         let haircuts = if step % 4 == 1 { 1 + i64::from(step % 12 == 5) } else { 0 };
         for _ in 0..haircuts {
