@@ -89,6 +89,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     // Ballots join their poll's hash chain within a second of being cast, whatever the request jobs do.
     ehome_api::scenes::polls::jobs::spawn(app.state().clone());
     ehome_api::scenes::help_posts::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(60));
+    // Points past their day expire, oldest first, once per resident and day however many instances run.
+    let expiry_interval = app.state().settings.points.expiry_job_interval_seconds;
+    if expiry_interval > 0 {
+        ehome_api::scenes::wallet::jobs::spawn(app.state().clone(), std::time::Duration::from_secs(expiry_interval));
+    }
     // Timed-out ledger holds are voided by every instance; each hold expires once.
     let ledger = ehome_ledger::Ledger::new(app.state().db.clone());
     app.state().shutdown.every("ledger hold expiry", std::time::Duration::from_secs(30), move || {

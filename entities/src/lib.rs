@@ -44,6 +44,7 @@ pub mod notice_told;
 pub mod notification;
 pub mod offer;
 pub mod offer_limit_usage;
+pub mod points_expiry_notice;
 pub mod poll;
 pub mod poll_ballot;
 pub mod poll_elector;

@@ -18,6 +18,7 @@ mod m20261127_000012_create_deliberation;
 mod m20261127_000013_create_help_posts;
 mod m20261127_000014_create_care;
 mod m20261127_000015_help_post_bonus;
+mod m20261127_000016_create_points_expiry_notices;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_create_help_posts::Migration),
             Box::new(m20261127_000014_create_care::Migration),
             Box::new(m20261127_000015_help_post_bonus::Migration),
+            Box::new(m20261127_000016_create_points_expiry_notices::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ mod logs;
 mod notices;
 mod openapi;
 mod points;
+mod points_expiry;
 mod polls;
 mod requests_flow;
 mod requests_lifecycle;

@@ -19,6 +19,9 @@ pub const PLACEHOLDER_WECHAT_APPID: &str = "wx-dev-appid";
 
 use crate::domain::media_url::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 
+mod points;
+pub use points::PointsSettings;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Dev,
@@ -239,6 +242,7 @@ pub struct Settings {
     pub requests: RequestSettings,
     pub hours: HoursSettings,
     pub care: CareSettings,
+    pub points: PointsSettings,
     pub security: SecuritySettings,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
@@ -301,6 +305,7 @@ impl Settings {
             requests,
             hours,
             care: care_settings(vars)?,
+            points: points::points_settings(vars)?,
             bind,
             wechat: wechat_settings(vars, environment)?,
             auth: auth_settings(vars, environment, &database.url)?,
@@ -553,52 +558,4 @@ fn dev_secret_path(database_url: &str) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn prod_refuses_a_missing_or_short_secret() {
-        let base = [("EHOME_ENV", "prod"), ("WECHAT_APPID", "wx1"), ("WECHAT_SECRET", "s")];
-        assert!(matches!(Settings::from_vars(&vars(&base)), Err(ConfigError::WeakJwtSecret { .. })));
-        for weak in ["short", &"a".repeat(64), &"abc".repeat(20), "0123456789abcdef0123456789abcdef"] {
-            let mut with = base.to_vec();
-            with.push(("JWT_SECRET", weak));
-            assert!(matches!(Settings::from_vars(&vars(&with)), Err(ConfigError::WeakJwtSecret { .. })), "{weak}");
-        }
-        let mut strong = base.to_vec();
-        strong.push(("JWT_SECRET", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
-        let settings = Settings::from_vars(&vars(&strong)).unwrap();
-        assert!(!settings.seed_demo);
-    }
-
-    #[test]
-    fn ranges_are_checked() {
-        let err = Settings::from_vars(&vars(&[("JWT_SECRET", "x"), ("DATABASE_MAX_CONNECTIONS", "0")]));
-        assert!(matches!(err, Err(ConfigError::Invalid { name: "DATABASE_MAX_CONNECTIONS", .. })));
-    }
-
-    #[test]
-    fn cidrs_contain_their_addresses() {
-        let net = IpCidr::parse("10.1.0.0/16").unwrap();
-        assert!(net.contains("10.1.200.3".parse().unwrap()));
-        assert!(!net.contains("10.2.0.1".parse().unwrap()));
-        assert!(IpCidr::parse("127.0.0.1").unwrap().contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(IpCidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(IpCidr::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
-        assert!(IpCidr::parse("10.0.0.0/33").is_err());
-        assert!(IpCidr::parse("ten").is_err());
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let settings =
-            Settings::from_vars(&vars(&[("JWT_SECRET", "topsecretvalue"), ("WECHAT_SECRET", "wxsecret")])).unwrap();
-        let printed = format!("{settings:?}");
-        assert!(!printed.contains("topsecretvalue"));
-        assert!(!printed.contains("wxsecret"));
-    }
-}
+mod tests;

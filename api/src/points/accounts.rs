@@ -51,6 +51,18 @@ impl LedgerAccount {
     }
 }
 
+/// The resident whose balance a `user:{u}:points` code is.
+pub(super) fn user_of_code(code: &str) -> Option<UserId> {
+    let id = code.strip_prefix("user:")?.strip_suffix(":points")?;
+    id.parse().ok().map(UserId)
+}
+
+/// The community a `community:{c}:…` code belongs to.
+pub(super) fn community_of_code(code: &str) -> Option<CommunityId> {
+    let (id, _) = code.strip_prefix("community:")?.split_once(':')?;
+    id.parse().ok().map(CommunityId)
+}
+
 /// Finds or creates the accounts, returning their ids in the order given.
 ///
 /// Runs in the caller's transaction, so an account first used by a transfer that rolls back is rolled
@@ -158,6 +170,11 @@ mod tests {
         assert_eq!(LedgerAccount::Expired(c).code(), "community:7:points:expired");
         assert_eq!(LedgerAccount::RewardsPayable(c).code(), "community:7:points:rewards_payable");
         assert!(LedgerAccount::User(u).flags().debits_must_not_exceed_credits());
+        assert_eq!(user_of_code(&LedgerAccount::User(u).code()), Some(u));
+        assert_eq!(user_of_code("merchant:5:points"), None);
+        assert_eq!(community_of_code(&LedgerAccount::Issuance(c).code()), Some(c));
+        assert_eq!(community_of_code(&LedgerAccount::RewardsPayable(c).code()), Some(c));
+        assert_eq!(community_of_code(&LedgerAccount::User(u).code()), None);
         assert_eq!(LedgerAccount::Issuance(c).flags(), AccountFlags::NONE);
     }
 

@@ -47,6 +47,10 @@ pub enum PointsError {
     /// resident): a bug in the caller, since a domain object's transfer never changes.
     #[error("the key of transfer {0} was used before with other content")]
     KeyReused(TransferId),
+    /// Points were earned from an account that belongs to no community (never expected: every
+    /// earning is paid from a community's account).
+    #[error("points earned from account {0}, which belongs to no community")]
+    UnexpectedSource(String),
     /// One of the accounts is closed.
     #[error("a points account is closed")]
     AccountClosed,
@@ -122,6 +126,7 @@ impl From<PointsError> for ApiError {
             | PointsError::NotReversible(_)
             | PointsError::KeyReused(_)
             | PointsError::AccountClosed
+            | PointsError::UnexpectedSource(_)
             | PointsError::Ledger(_)
             | PointsError::Database(_) => ApiError::internal(anyhow::Error::new(err).context("points")),
         }

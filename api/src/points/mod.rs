@@ -13,6 +13,8 @@
 //! - [`award`], [`reverse_part`], [`reverse`], [`expire`] post at once;
 //! - [`hold_for_redemption`] / [`hold_reward`] set points aside; [`capture`], [`pay_reward`], [`expire_hold`] and
 //!   [`release`] resolve a hold (the ledger's expiry job releases timed-out redemption holds);
+//! - [`expire_due`] expires a resident's points past their day, oldest first (FIFO), and
+//!   [`expiring_between`] forecasts what expires soon (`expiry_rule.rs` is the pure arithmetic);
 //! - [`balance_of`] and [`history_of`] read the ledger.
 //!
 //! Every posting verb derives its transfer id from a domain key (the hour record, the redemption code,
@@ -27,6 +29,8 @@
 mod accounts;
 mod amount;
 mod error;
+mod expiry;
+mod expiry_rule;
 mod holds;
 mod reading;
 mod verbs;
@@ -35,6 +39,8 @@ pub use accounts::Purpose;
 pub use amount::{Points, points_text};
 pub use ehome_ledger::TransferId;
 pub use error::PointsError;
+pub use expiry::{Expiring, ExpiryForecast, ExpiryRun, expire_due, expiring_between, residents_with_expiring_points};
+pub use expiry_rule::{EXPIRY_MONTHS_RANGE, ExpiryRule, days_after, shanghai_day, start_of_day};
 pub use holds::{
     Hold, RedemptionHold, RewardHold, capture, expire_hold, hold_for_redemption, hold_reward, pay_reward, release,
 };

@@ -96,7 +96,7 @@ impl ReversalReason {
     }
 }
 
-/// Points that expire unspent on a date (issue 12's FIFO expiry computes the amount).
+/// Points that expire unspent on a date (`expire_due` computes the amount, oldest first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expiry {
     pub community: CommunityId,
@@ -227,8 +227,13 @@ pub async fn expire(conn: &impl ConnectionTrait, expiry: &Expiry, now: DateTime<
     let ids = ensure(conn, &[LedgerAccount::User(expiry.user), LedgerAccount::Expired(expiry.community)]).await?;
     let (user, expired) = (ids[0], ids[1]);
     let action = TransferAction::Single { debit: user, credit: expired, asset: Asset::Points, amount };
-    let key = format!("points:expiry:community:{}:user:{}:date:{}", expiry.community, expiry.user, expiry.date);
+    let key = expiry_key(expiry);
     let metadata =
         json!({ "community": expiry.community, "user": expiry.user, "expiry_date": expiry.date.to_string() });
     post_one(conn, keyed(action, Purpose::Expiry, &key, metadata), now).await
+}
+
+/// The key an expiry's transfer id derives from: one per community, resident and day.
+pub(super) fn expiry_key(expiry: &Expiry) -> String {
+    format!("points:expiry:community:{}:user:{}:date:{}", expiry.community, expiry.user, expiry.date)
 }

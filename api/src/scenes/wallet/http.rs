@@ -19,6 +19,7 @@ pub async fn my_points(state: web::Data<AppState>, caller: AuthUser) -> ApiResul
         "lifetime_earned": wallet.balance.lifetime_earned,
         "lifetime_hours": hours_text(wallet.lifetime_minutes),
         "expiring_90_days": wallet.expiring_90_days,
+        "expiring": wallet.expiring,
     })))
 }
 
