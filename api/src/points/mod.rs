@@ -13,7 +13,9 @@
 //! - [`award`], [`reverse_part`], [`reverse`], [`expire`] post at once;
 //! - [`hold_for_redemption`] / [`hold_reward`] set points aside; [`capture`], [`pay_reward`], [`expire_hold`] and
 //!   [`release`] resolve a hold (the ledger's expiry job releases timed-out redemption holds);
-//! - [`balance_of`] and [`history_of`] read the ledger.
+//! - [`settle`] posts an approved settlement statement (points retired, CNY owed, one linked batch) and
+//!   [`pay_settlement`] pays it;
+//! - [`balance_of`], [`history_of`], [`merchant_outstanding`] and [`community_points_at`] read the ledger.
 //!
 //! Every posting verb derives its transfer id from a domain key (the hour record, the redemption code,
 //! the help post, the hold it resolves, the transfer it reverses), so a retry, a double click or a second
@@ -29,6 +31,7 @@ mod amount;
 mod error;
 mod holds;
 mod reading;
+mod settlement;
 mod verbs;
 
 pub use accounts::Purpose;
@@ -39,4 +42,8 @@ pub use holds::{
     Hold, RedemptionHold, RewardHold, capture, expire_hold, hold_for_redemption, hold_reward, pay_reward, release,
 };
 pub use reading::{Change, HistoryCursor, HistoryEntry, HistoryPage, PointsBalance, balance_of, history_of};
+pub use settlement::{
+    Cny, CommunityPoints, SettlementBatch, SettlementPayment, SettlementPosted, community_points_at,
+    merchant_outstanding, pay_settlement, settle,
+};
 pub use verbs::{Award, AwardKey, Expiry, Posted, ReversalReason, award, expire, reverse, reverse_part};
