@@ -10,6 +10,8 @@ use ehome_tests::{Session, TestApp, error_code, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod settlement_cases;
+
 /// Ids of the demo community's first two buildings (1号楼 led by `demo-leader`, 2号楼 with no leader,
 /// both in 第一网格 served by `demo-grid`), a free household of 1号楼, and the repair category.
 struct Place {
@@ -236,6 +238,7 @@ const CAPTURE: &str = "/api/v1/redemptions";
 const REFUND: &str = "/api/v1/redemptions/{id}/refund";
 const HELP_DECISION: &str = "/api/v1/help-posts/{id}/decision";
 const HELP_RESTORE: &str = "/api/v1/help-posts/{id}/restore";
+const SETTLEMENT_DECISIONS: [&str; 2] = ["/api/v1/settlements/{id}/approve", "/api/v1/settlements/{id}/paid"];
 /// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
 /// of no community, so has no redemption of their own to refund).
 const REFUNDERS: &[&str] = &["demo-committee"];
@@ -268,6 +271,8 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, REFUND, REFUNDERS),
         route(Method::POST, HELP_DECISION, MODERATORS),
         route(Method::POST, HELP_RESTORE, MODERATORS),
+        route(Method::POST, SETTLEMENT_DECISIONS[0], MODERATORS),
+        route(Method::POST, SETTLEMENT_DECISIONS[1], MODERATORS),
     ]
 }
 
@@ -351,6 +356,9 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/help-posts/{id}/confirm", "the poster speaks in their own case (a party may confirm)"),
     ("POST", "/api/v1/help-posts/{id}/cancel", "the poster withdraws their own post"),
     ("POST", "/api/v1/help-posts/{id}/report", "asks the committee to look; decides nothing"),
+    ("PUT", "/api/v1/communities/{id}/settlement-rate", "settings"),
+    ("POST", "/api/v1/merchants/{id}/settlements", "the shop's own statement; the committee decides on it"),
+    ("POST", "/api/v1/settlements/{id}/cancel", "withdraws a draft; nothing is retired or paid"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -393,6 +401,8 @@ struct Cases {
     redemptions: HashMap<&'static str, i64>,
     /// A help post each moderator published.
     help_posts: HashMap<&'static str, i64>,
+    /// A draft settlement statement of a shop each moderator owns.
+    statements: HashMap<&'static str, i64>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -417,6 +427,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         codes: HashMap::new(),
         redemptions: HashMap::new(),
         help_posts: HashMap::new(),
+        statements: HashMap::new(),
     };
     for decider in VOLUNTEER_DECIDERS {
         let body = json!({"community_id": at.community, "skills": ["environment"]});
@@ -451,6 +462,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.hours.insert(decider, (activity, signup));
     }
     alliance_cases(app, s, at, &mut cases).await;
+    cases.statements = settlement_cases::statements(app, s, at).await;
     for decider in MODERATORS {
         let body = json!({"community_id": at.community, "kind": "need", "category": "repair", "title": "修水龙头",
             "description": "厨房水龙头漏水"});
@@ -515,6 +527,9 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 }
                 None if decision.path.contains("volunteers") => {
                     (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
+                None if SETTLEMENT_DECISIONS.contains(&decision.path) => {
+                    (cases.statements[decider], json!({"bank_reference": "ICBC-1"}))
                 }
                 None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
                 None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),
