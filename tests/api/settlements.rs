@@ -327,6 +327,7 @@ async fn ledger_verify_reports_a_merchant_whose_redemptions_disagree_with_its_ac
     w.redeemed(shop, offer, 1).await;
     let clean = app.post_json("/ledger/verify", Some(&w.admin), &json!({})).await;
     assert_eq!(clean["clean"], true, "{clean}");
+    assert_eq!(cli_verify(app).await, format!("{:?}", std::process::ExitCode::SUCCESS));
     assert!(clean["merchants"]["merchants_checked"].as_i64().unwrap() >= 2, "{clean}");
 
     // A settled redemption's amount edited behind the ledger's back.
@@ -334,9 +335,16 @@ async fn ledger_verify_reports_a_merchant_whose_redemptions_disagree_with_its_ac
     app.db.execute_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
     let tampered = app.post_json("/ledger/verify", Some(&w.admin), &json!({})).await;
     assert_eq!(tampered["clean"], false, "{tampered}");
+    assert_eq!(cli_verify(app).await, format!("{:?}", std::process::ExitCode::from(1)), "ehome ledger verify fails");
     assert_eq!(tampered["report"]["faults"], json!([]), "the ledger itself is intact");
     assert_eq!(
         tampered["merchants"]["faults"],
         json!([{"merchant_id": shop, "captured": "21.00", "settled": "15.00", "outstanding": "5.00"}])
     );
+}
+
+/// `ehome ledger verify --json` against the test's database: its exit code, as text.
+async fn cli_verify(app: &TestApp) -> String {
+    use ehome_api::cli::ledger::{LedgerCommand, run};
+    format!("{:?}", run(LedgerCommand::Verify { json: true }, &app.db).await.unwrap())
 }

@@ -24,7 +24,8 @@ const PROGRESS_BAR_MIN_TRANSFERS: u64 = 5_000;
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Recompute every balance from the transfers; check debits = credits per asset, the account
-    /// flags and the hash chain. Exits non-zero on any fault.
+    /// flags and the hash chain; and, per merchant, that points captured = settled + outstanding.
+    /// Exits non-zero on any fault.
     Verify {
         /// Print the report as JSON instead of text.
         #[arg(long)]
