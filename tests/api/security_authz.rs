@@ -10,7 +10,7 @@ use ehome_tests::{Session, TestApp, error_code, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-mod settlement_cases;
+mod alliance;
 
 /// Ids of the demo community's first two buildings (1号楼 led by `demo-leader`, 2号楼 with no leader,
 /// both in 第一网格 served by `demo-grid`), a free household of 1号楼, and the repair category.
@@ -461,8 +461,8 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
             crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
         cases.hours.insert(decider, (activity, signup));
     }
-    alliance_cases(app, s, at, &mut cases).await;
-    cases.statements = settlement_cases::statements(app, s, at).await;
+    alliance::alliance_cases(app, s, at, &mut cases).await;
+    cases.statements = alliance::statements(app, s, at).await;
     for decider in MODERATORS {
         let body = json!({"community_id": at.community, "kind": "need", "category": "repair", "title": "修水龙头",
             "description": "厨房水龙头漏水"});
@@ -470,33 +470,6 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.help_posts.insert(decider, posted["id"].as_i64().unwrap());
     }
     cases
-}
-
-/// The alliance's cases: a shop each moderator applied for, a code of the clerk's own at their shop,
-/// and a redemption of each moderator's own that the clerk captured.
-async fn alliance_cases(app: &TestApp, s: &HashMap<String, Session>, at: &Place, cases: &mut Cases) {
-    let clerk = &s["demo-shop"].access;
-    let shops = app.get_json("/merchants", Some(clerk)).await;
-    let shop = shops["items"][0]["id"].as_i64().unwrap();
-    let offer = app.add_offer(clerk, shop, "洗剪吹", "10", json!({})).await;
-    for decider in MODERATORS {
-        let body = json!({"community_id": at.community, "name": format!("{decider}的店"), "kind": "shop",
-            "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
-            "licence_number": "91330203MA2", "alliance_level": "community"});
-        let applied = app.post_json("/merchants", Some(&s[*decider].access), &body).await;
-        cases.shops.insert(decider, applied["id"].as_i64().unwrap());
-    }
-    for decider in REFUNDERS {
-        app.award_points(at.community, s[*decider].user_id, "10").await;
-        let (id, code) = app.code_for(&s[*decider].access, offer).await;
-        assert_eq!(app.redeem(clerk, &code).await.status(), 200, "the clerk redeems {decider}'s code");
-        cases.redemptions.insert(decider, id);
-    }
-    for clerk_name in CLERKS {
-        app.award_points(at.community, s[*clerk_name].user_id, "10").await;
-        let (_, code) = app.code_for(&s[*clerk_name].access, offer).await;
-        cases.codes.insert(clerk_name, code);
-    }
 }
 
 #[tokio::test]
