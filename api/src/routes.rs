@@ -78,6 +78,7 @@ fn api_v1(routes: &mut Routes<'_>) {
     crate::scenes::redemptions::routes(routes);
     crate::scenes::help_posts::routes(routes);
     crate::scenes::care::routes(routes);
+    crate::scenes::settlements::routes(routes);
 }
 
 /// Operations endpoints, outside the versioned API.

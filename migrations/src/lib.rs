@@ -19,6 +19,7 @@ mod m20261127_000013_create_help_posts;
 mod m20261127_000014_create_care;
 mod m20261127_000015_help_post_bonus;
 mod m20261127_000016_create_points_expiry_notices;
+mod m20261127_000017_create_settlements;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_create_care::Migration),
             Box::new(m20261127_000015_help_post_bonus::Migration),
             Box::new(m20261127_000016_create_points_expiry_notices::Migration),
+            Box::new(m20261127_000017_create_settlements::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ mod security_authz;
 mod security_http;
 mod security_platform;
 mod service_hours;
+mod settlements;
 mod text_safety;
 mod wechat_client;
 mod wechat_login;

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 mod help_posts;
+mod settlements;
 
 /// Who calls: each demo user (see `ehome_api::demo::DEMO_USERS`); `anonymous` is tried besides them.
 const SIGNED_IN: &[&str] = &[
@@ -354,6 +355,7 @@ async fn every_protected_route_with_every_role() {
     cases.extend(alliance_cases(&ids, members, outsiders));
     cases.extend(care_cases(&demo));
     cases.extend(help_posts::cases(ids.community, members, outsiders));
+    cases.extend(settlements::cases(members, &ids.settlements.today));
 
     // Every route the app serves is either public or in this matrix.
     let table = ehome_api::routes::route_table(ehome_api::platform::config::Environment::Dev);
@@ -409,6 +411,7 @@ struct Ids {
     care_recipient: i64,
     care_task: i64,
     help_posts: help_posts::HelpPosts,
+    settlements: settlements::Settlements,
     community: i64,
     grid: i64,
     building: i64,
@@ -437,6 +440,9 @@ struct Ids {
 
 impl Ids {
     fn for_template(&self, template: &str) -> String {
+        if let Some(id) = self.settlements.for_template(template) {
+            return id.to_string();
+        }
         if let Some(id) = self.alliance.for_template(template) {
             return id.to_string();
         }
@@ -468,6 +474,9 @@ impl Ids {
 
     /// Required query parameters of routes that have them.
     fn query_for(&self, template: &str) -> String {
+        if let Some(query) = self.settlements.query_for(template) {
+            return query;
+        }
         match template {
             "/api/v1/requests/similar" => {
                 format!("?building_id={}&category_id={}&title=%E7%81%AF", self.building, self.category)
@@ -559,6 +568,7 @@ async fn fixture(app: &TestApp, demo: &Demo) -> Ids {
         option: options[0],
         receipt: ballot["receipt"].as_str().unwrap().to_owned(),
         help_posts: help_posts::fixture(app, demo, &reporter.access).await,
+        settlements: settlements::fixture(app, demo, &committee.access, &reporter.access).await,
         community,
         grid,
         building,

@@ -10,6 +10,8 @@ use ehome_tests::{Session, TestApp, error_code, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod alliance;
+
 /// Ids of the demo community's first two buildings (1号楼 led by `demo-leader`, 2号楼 with no leader,
 /// both in 第一网格 served by `demo-grid`), a free household of 1号楼, and the repair category.
 struct Place {
@@ -236,6 +238,7 @@ const CAPTURE: &str = "/api/v1/redemptions";
 const REFUND: &str = "/api/v1/redemptions/{id}/refund";
 const HELP_DECISION: &str = "/api/v1/help-posts/{id}/decision";
 const HELP_RESTORE: &str = "/api/v1/help-posts/{id}/restore";
+const SETTLEMENT_DECISIONS: [&str; 2] = ["/api/v1/settlements/{id}/approve", "/api/v1/settlements/{id}/paid"];
 /// Who refunds after the shop's window and redeems as a resident too (a platform admin is a member
 /// of no community, so has no redemption of their own to refund).
 const REFUNDERS: &[&str] = &["demo-committee"];
@@ -268,6 +271,8 @@ fn decisions() -> Vec<Decision> {
         route(Method::POST, REFUND, REFUNDERS),
         route(Method::POST, HELP_DECISION, MODERATORS),
         route(Method::POST, HELP_RESTORE, MODERATORS),
+        route(Method::POST, SETTLEMENT_DECISIONS[0], MODERATORS),
+        route(Method::POST, SETTLEMENT_DECISIONS[1], MODERATORS),
     ]
 }
 
@@ -356,6 +361,9 @@ const NOT_DECISIONS: &[(&str, &str, &str)] = &[
         "/api/v1/communities/{id}/help-posts/settings",
         "the committee's rule for all later confirmations; names no one's case",
     ),
+    ("PUT", "/api/v1/communities/{id}/settlement-rate", "settings"),
+    ("POST", "/api/v1/merchants/{id}/settlements", "the shop's own statement; the committee decides on it"),
+    ("POST", "/api/v1/settlements/{id}/cancel", "withdraws a draft; nothing is retired or paid"),
 ];
 
 /// The decision table is complete: every write route is either a decision or listed as none, and
@@ -398,6 +406,8 @@ struct Cases {
     redemptions: HashMap<&'static str, i64>,
     /// A help post each moderator published.
     help_posts: HashMap<&'static str, i64>,
+    /// A draft settlement statement of a shop each moderator owns.
+    statements: HashMap<&'static str, i64>,
 }
 
 async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Cases {
@@ -422,6 +432,7 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         codes: HashMap::new(),
         redemptions: HashMap::new(),
         help_posts: HashMap::new(),
+        statements: HashMap::new(),
     };
     for decider in VOLUNTEER_DECIDERS {
         let body = json!({"community_id": at.community, "skills": ["environment"]});
@@ -455,7 +466,8 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
             crate::service_hours::setup::sign_up(app, activity, s[*decider].user_id, Some(starts), Some(ends)).await;
         cases.hours.insert(decider, (activity, signup));
     }
-    alliance_cases(app, s, at, &mut cases).await;
+    alliance::alliance_cases(app, s, at, &mut cases).await;
+    cases.statements = alliance::statements(app, s, at).await;
     for decider in MODERATORS {
         let body = json!({"community_id": at.community, "kind": "need", "category": "repair", "title": "修水龙头",
             "description": "厨房水龙头漏水"});
@@ -463,33 +475,6 @@ async fn cases_of(app: &TestApp, s: &HashMap<String, Session>, at: &Place) -> Ca
         cases.help_posts.insert(decider, posted["id"].as_i64().unwrap());
     }
     cases
-}
-
-/// The alliance's cases: a shop each moderator applied for, a code of the clerk's own at their shop,
-/// and a redemption of each moderator's own that the clerk captured.
-async fn alliance_cases(app: &TestApp, s: &HashMap<String, Session>, at: &Place, cases: &mut Cases) {
-    let clerk = &s["demo-shop"].access;
-    let shops = app.get_json("/merchants", Some(clerk)).await;
-    let shop = shops["items"][0]["id"].as_i64().unwrap();
-    let offer = app.add_offer(clerk, shop, "洗剪吹", "10", json!({})).await;
-    for decider in MODERATORS {
-        let body = json!({"community_id": at.community, "name": format!("{decider}的店"), "kind": "shop",
-            "business_category": "理发", "address": "1号楼底商", "contact_phone": "13912345678",
-            "licence_number": "91330203MA2", "alliance_level": "community"});
-        let applied = app.post_json("/merchants", Some(&s[*decider].access), &body).await;
-        cases.shops.insert(decider, applied["id"].as_i64().unwrap());
-    }
-    for decider in REFUNDERS {
-        app.award_points(at.community, s[*decider].user_id, "10").await;
-        let (id, code) = app.code_for(&s[*decider].access, offer).await;
-        assert_eq!(app.redeem(clerk, &code).await.status(), 200, "the clerk redeems {decider}'s code");
-        cases.redemptions.insert(decider, id);
-    }
-    for clerk_name in CLERKS {
-        app.award_points(at.community, s[*clerk_name].user_id, "10").await;
-        let (_, code) = app.code_for(&s[*clerk_name].access, offer).await;
-        cases.codes.insert(clerk_name, code);
-    }
 }
 
 #[tokio::test]
@@ -520,6 +505,9 @@ async fn every_decision_route_refuses_a_party_to_the_case() {
                 }
                 None if decision.path.contains("volunteers") => {
                     (cases.volunteers[decider], json!({"decision": "approve"}))
+                }
+                None if SETTLEMENT_DECISIONS.contains(&decision.path) => {
+                    (cases.statements[decider], json!({"bank_reference": "ICBC-1"}))
                 }
                 None if decision.path.ends_with("/approve") => (activity, json!({"signup_ids": [signup]})),
                 None if decision.path.ends_with("/adjust") => (activity, json!({"minutes": 60, "reason": "理由"})),

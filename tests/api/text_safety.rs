@@ -61,6 +61,13 @@ const NO_PUBLIC_TEXT: &[(&str, &str)] = &[
     ("POST", "/api/v1/help-posts/{id}/restore"),
     ("POST", "/api/v1/help-posts/{id}/decision"),
     ("PUT", "/api/v1/communities/{id}/help-posts/settings"),
+    // Settlement: a rate and a period are numbers and dates; a bank reference is letters, digits and
+    // `-_/.` only (anything else is a 400), never prose.
+    ("PUT", "/api/v1/communities/{id}/settlement-rate"),
+    ("POST", "/api/v1/merchants/{id}/settlements"),
+    ("POST", "/api/v1/settlements/{id}/approve"),
+    ("POST", "/api/v1/settlements/{id}/paid"),
+    ("POST", "/api/v1/settlements/{id}/cancel"),
 ];
 
 struct Case {

@@ -8,6 +8,7 @@ mod notices;
 mod party;
 pub mod polls;
 mod requests;
+mod settlements;
 mod volunteering;
 
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ pub use party::{Case, is_party_to, not_a_party};
 pub use requests::{
     RequestAccess, RequestListScope, RequestScope, can_be_assigned, manage_requests, request_access,
     request_list_scope, submit_request,
+};
+pub use settlements::{
+    decide_settlement, draft_settlement, read_alliance_report, set_settlement_rate, view_settlement_rate,
+    view_settlements,
 };
 pub use volunteering::{decide_volunteer, manage_team, manage_volunteers, organise_activity, organises};
 

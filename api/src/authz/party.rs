@@ -37,6 +37,9 @@ pub enum Case {
     /// A merchant's application, suspension or reinstatement: its owner never decides it (nor its
     /// staff, which `authz::decide_merchant` checks from their roles).
     Merchant { owner: UserId },
+    /// A settlement statement of a shop: its owner never approves or pays it (nor its staff, which
+    /// `authz::decide_settlement` checks from their roles).
+    Settlement { owner: UserId },
     /// A redemption: the resident who redeems never captures or refunds it themself.
     Redemption { redeemer: UserId },
     /// A help post: its author and its helper never decide its dispute (pay, release, split).
@@ -56,7 +59,7 @@ pub fn is_party_to(user: UserId, case: &Case) -> bool {
         Case::ProxyBallot { household_member } | Case::Representative { household_member } => household_member == user,
         Case::Volunteer { applicant } => applicant == user,
         Case::VolunteerHours { volunteer } => volunteer == user,
-        Case::Merchant { owner } => owner == user,
+        Case::Merchant { owner } | Case::Settlement { owner } => owner == user,
         Case::Redemption { redeemer } => redeemer == user,
         Case::HelpPost { author, helper } => author == user || helper == Some(user),
         Case::CareRecipient { recipient } => recipient == user,
@@ -85,6 +88,7 @@ mod tests {
             Case::Volunteer { applicant: me },
             Case::VolunteerHours { volunteer: me },
             Case::Merchant { owner: me },
+            Case::Settlement { owner: me },
             Case::Redemption { redeemer: me },
             Case::HelpPost { author: me, helper: None },
             Case::HelpPost { author: UserId(3), helper: Some(me) },

@@ -24,7 +24,8 @@ const PROGRESS_BAR_MIN_TRANSFERS: u64 = 5_000;
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Recompute every balance from the transfers; check debits = credits per asset, the account
-    /// flags and the hash chain. Exits non-zero on any fault.
+    /// flags and the hash chain; and, per merchant, that points captured = settled + outstanding.
+    /// Exits non-zero on any fault.
     Verify {
         /// Print the report as JSON instead of text.
         #[arg(long)]
@@ -148,12 +149,17 @@ async fn verify(db: &DatabaseConnection, json: bool) -> anyhow::Result<ExitCode>
     let ledger = Ledger::new(db.clone());
     let report = ledger.verify(&mut |done, total| update(&bar, done, total)).await.context("verifying the ledger")?;
     bar.finish_and_clear();
+    let merchants = crate::scenes::ledger_admin::check_merchants(db).await.context("checking the merchants")?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // The ledger's report as before, with the application's check beside it.
+        let mut value = serde_json::to_value(&report)?;
+        value["merchants"] = serde_json::to_value(&merchants)?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{report}");
+        print!("{merchants}");
     }
-    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_clean() && merchants.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn export(

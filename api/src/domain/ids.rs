@@ -29,4 +29,5 @@ typed_id!(
     VolunteerId,
     TeamId,
     ActivityId,
+    SettlementId,
 );

@@ -11,8 +11,8 @@ pub mod text;
 
 pub use area::{Area, AreaKind};
 pub use ids::{
-    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, OfferId, RedemptionId, TeamId,
-    UserId, VolunteerId,
+    ActivityId, BuildingId, CommunityId, GridId, HouseholdId, JoinRequestId, MerchantId, OfferId, RedemptionId,
+    SettlementId, TeamId, UserId, VolunteerId,
 };
 pub use phone::Phone;
 pub use role::{Role, RoleGrant, Scope};

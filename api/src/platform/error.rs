@@ -77,6 +77,8 @@ pub enum ApiError {
     Redemptions(#[from] crate::scenes::redemptions::error::RedemptionError),
     #[error(transparent)]
     HelpPosts(#[from] crate::scenes::help_posts::error::HelpPostError),
+    #[error(transparent)]
+    Settlements(#[from] crate::scenes::settlements::error::SettlementError),
     #[error("the Idempotency-Key was used before with another request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -162,6 +164,7 @@ impl ApiError {
             ApiError::Care(err) => err.code(),
             ApiError::Redemptions(err) => err.code(),
             ApiError::HelpPosts(err) => err.code(),
+            ApiError::Settlements(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
             ApiError::ContentRejected => "CONTENT_REJECTED",
@@ -252,6 +255,7 @@ impl ApiError {
             ApiError::Care(err) => err.message(lang),
             ApiError::Redemptions(err) => err.message(lang),
             ApiError::HelpPosts(err) => err.message(lang),
+            ApiError::Settlements(err) => err.message(lang),
             ApiError::IdempotencyKeyReused => pick(
                 "该 Idempotency-Key 已用于另一个请求，请换一个新的",
                 "This Idempotency-Key was used with another request; use a new key",
@@ -333,6 +337,7 @@ impl ResponseError for ApiError {
             ApiError::Care(err) => err.status(),
             ApiError::Redemptions(err) => err.status(),
             ApiError::HelpPosts(err) => err.status(),
+            ApiError::Settlements(err) => err.status(),
             ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT

@@ -31,8 +31,9 @@ pub const HEADER: &str = "idempotency-key";
 /// The header on a replayed answer.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// The routes that honour `Idempotency-Key`: every POST that moves points (a merchant's suspension
-/// releases its codes' holds). A scene opts a route in by adding it here (`{…}` matches one path
+/// The routes that honour `Idempotency-Key`: every POST that moves points or money (a merchant's
+/// suspension releases its codes' holds; a settlement statement claims redemptions, retires points
+/// and pays CNY). A scene opts a route in by adding it here (`{…}` matches one path
 /// segment).
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/merchants/{id}/transitions"),
@@ -46,6 +47,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/help-posts/{id}/confirm"),
     ("POST", "/api/v1/help-posts/{id}/cancel"),
     ("POST", "/api/v1/help-posts/{id}/decision"),
+    ("POST", "/api/v1/merchants/{id}/settlements"),
+    ("POST", "/api/v1/settlements/{id}/approve"),
+    ("POST", "/api/v1/settlements/{id}/paid"),
+    ("POST", "/api/v1/settlements/{id}/cancel"),
 ];
 
 const KEY_CHARS_MAX: usize = 128;

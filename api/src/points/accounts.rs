@@ -22,6 +22,18 @@ pub(super) enum LedgerAccount {
     /// help is confirmed, then paid to the helper; never negative. A hold is placed before anyone has
     /// claimed the post, and a hold cannot change its credit account later, so rewards wait here.
     RewardsPayable(CommunityId),
+    /// `community:{c}:points:retired`: points a settlement took out of a merchant's account; they
+    /// end here.
+    Retired(CommunityId),
+    /// `community:{c}:cny:alliance_fund`: the community's money for the alliance, debited by every
+    /// approved settlement. No overdraft flag: nothing funds it yet, so its balance (credits less
+    /// debits) is negative by what the community has committed to its shops (README, docs/ledger.md).
+    AllianceFund(CommunityId),
+    /// `community:{c}:cny:bank`: the community's bank account; credited when a settlement is paid.
+    Bank(CommunityId),
+    /// `merchant:{m}:cny:payable`: CNY an approved settlement owes the shop until it is paid; never
+    /// negative.
+    MerchantPayable(MerchantId),
 }
 
 impl LedgerAccount {
@@ -32,22 +44,44 @@ impl LedgerAccount {
             LedgerAccount::Issuance(c) => format!("community:{c}:points:issuance"),
             LedgerAccount::Expired(c) => format!("community:{c}:points:expired"),
             LedgerAccount::RewardsPayable(c) => format!("community:{c}:points:rewards_payable"),
+            LedgerAccount::Retired(c) => format!("community:{c}:points:retired"),
+            LedgerAccount::AllianceFund(c) => format!("community:{c}:cny:alliance_fund"),
+            LedgerAccount::Bank(c) => format!("community:{c}:cny:bank"),
+            LedgerAccount::MerchantPayable(m) => format!("merchant:{m}:cny:payable"),
+        }
+    }
+
+    fn asset(self) -> Asset {
+        match self {
+            LedgerAccount::User(_)
+            | LedgerAccount::Merchant(_)
+            | LedgerAccount::Issuance(_)
+            | LedgerAccount::Expired(_)
+            | LedgerAccount::RewardsPayable(_)
+            | LedgerAccount::Retired(_) => Asset::Points,
+            LedgerAccount::AllianceFund(_) | LedgerAccount::Bank(_) | LedgerAccount::MerchantPayable(_) => Asset::Cny,
         }
     }
 
     fn flags(self) -> AccountFlags {
         match self {
             // Balances somebody owns or is owed must never go negative, whatever the concurrency.
-            LedgerAccount::User(_) | LedgerAccount::Merchant(_) | LedgerAccount::RewardsPayable(_) => {
-                AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS
-            }
-            // Issuance is debited without limit; expired only receives.
-            LedgerAccount::Issuance(_) | LedgerAccount::Expired(_) => AccountFlags::NONE,
+            LedgerAccount::User(_)
+            | LedgerAccount::Merchant(_)
+            | LedgerAccount::RewardsPayable(_)
+            | LedgerAccount::MerchantPayable(_) => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            // Issuance is debited without limit; expired and retired only receive; the alliance fund
+            // is debited before anything funds it, and the bank receives what is paid out.
+            LedgerAccount::Issuance(_)
+            | LedgerAccount::Expired(_)
+            | LedgerAccount::Retired(_)
+            | LedgerAccount::AllianceFund(_)
+            | LedgerAccount::Bank(_) => AccountFlags::NONE,
         }
     }
 
     fn new_account(self) -> NewAccount {
-        NewAccount::new(self.code(), Asset::Points, self.flags())
+        NewAccount::new(self.code(), self.asset(), self.flags())
     }
 }
 
@@ -123,10 +157,14 @@ pub enum Purpose {
     Expiry,
     /// A whole transfer moved back (a refund); names the original.
     Reversal,
+    /// An approved settlement statement: the merchant's points retired and, for a shop, the CNY owed.
+    Settlement,
+    /// A settlement paid to the shop (CNY, with the bank's reference).
+    SettlementPayment,
 }
 
 impl Purpose {
-    const ALL: [Purpose; 7] = [
+    const ALL: [Purpose; 9] = [
         Purpose::VolunteerAward,
         Purpose::AwardAdjustment,
         Purpose::AidReward,
@@ -134,6 +172,8 @@ impl Purpose {
         Purpose::Redemption,
         Purpose::Expiry,
         Purpose::Reversal,
+        Purpose::Settlement,
+        Purpose::SettlementPayment,
     ];
 
     /// Credits to a resident with these codes are earnings; `lifetime earned` sums them.
@@ -149,6 +189,8 @@ impl Purpose {
             Purpose::Redemption => "redemption",
             Purpose::Expiry => "expiry",
             Purpose::Reversal => "reversal",
+            Purpose::Settlement => "settlement",
+            Purpose::SettlementPayment => "settlement_payment",
         }
     }
 
@@ -169,6 +211,14 @@ mod tests {
         assert_eq!(LedgerAccount::Issuance(c).code(), "community:7:points:issuance");
         assert_eq!(LedgerAccount::Expired(c).code(), "community:7:points:expired");
         assert_eq!(LedgerAccount::RewardsPayable(c).code(), "community:7:points:rewards_payable");
+        assert_eq!(LedgerAccount::Retired(c).code(), "community:7:points:retired");
+        assert_eq!(LedgerAccount::AllianceFund(c).code(), "community:7:cny:alliance_fund");
+        assert_eq!(LedgerAccount::Bank(c).code(), "community:7:cny:bank");
+        assert_eq!(LedgerAccount::MerchantPayable(m).code(), "merchant:5:cny:payable");
+        assert_eq!(LedgerAccount::MerchantPayable(m).asset(), Asset::Cny);
+        assert_eq!(LedgerAccount::Retired(c).asset(), Asset::Points);
+        assert!(LedgerAccount::MerchantPayable(m).flags().debits_must_not_exceed_credits());
+        assert_eq!(LedgerAccount::AllianceFund(c).flags(), AccountFlags::NONE);
         assert!(LedgerAccount::User(u).flags().debits_must_not_exceed_credits());
         assert_eq!(user_of_code(&LedgerAccount::User(u).code()), Some(u));
         assert_eq!(user_of_code("merchant:5:points"), None);
@@ -183,6 +233,6 @@ mod tests {
         for purpose in Purpose::ALL {
             assert_eq!(Purpose::parse(purpose.code()), Some(purpose));
         }
-        assert_eq!(Purpose::parse("settlement"), None);
+        assert_eq!(Purpose::parse("bonus"), None);
     }
 }

@@ -15,7 +15,9 @@
 //!   [`release`] resolve a hold (the ledger's expiry job releases timed-out redemption holds);
 //! - [`expire_due`] expires a resident's points past their day, oldest first (FIFO), and
 //!   [`expiring_between`] forecasts what expires soon (`expiry_rule.rs` is the pure arithmetic);
-//! - [`balance_of`] and [`history_of`] read the ledger.
+//! - [`settle`] posts an approved settlement statement (points retired, CNY owed, one linked batch) and
+//!   [`pay_settlement`] pays it;
+//! - [`balance_of`], [`history_of`], [`merchant_outstanding`] and [`community_points_at`] read the ledger.
 //!
 //! Every posting verb derives its transfer id from a domain key (the hour record, the redemption code,
 //! the help post, the hold it resolves, the transfer it reverses), so a retry, a double click or a second
@@ -33,6 +35,7 @@ mod expiry;
 mod expiry_rule;
 mod holds;
 mod reading;
+mod settlement;
 mod verbs;
 
 pub use accounts::Purpose;
@@ -45,4 +48,8 @@ pub use holds::{
     Hold, RedemptionHold, RewardHold, capture, expire_hold, hold_for_redemption, hold_reward, pay_reward, release,
 };
 pub use reading::{Change, HistoryCursor, HistoryEntry, HistoryPage, PointsBalance, balance_of, history_of};
+pub use settlement::{
+    Cny, CommunityPoints, SettlementBatch, SettlementPayment, SettlementPosted, community_points_at,
+    merchant_outstanding, pay_settlement, settle,
+};
 pub use verbs::{Award, AwardKey, Expiry, Posted, ReversalReason, award, expire, reverse, reverse_part};

@@ -16,4 +16,5 @@ pub mod polls;
 pub mod redemptions;
 pub mod requests;
 pub mod service_hours;
+pub mod settlements;
 pub mod wallet;

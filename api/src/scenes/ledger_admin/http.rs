@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::authz::{self, Actor};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
+use crate::scenes::settlements::report::{self as settlements, MerchantsCheck};
 use crate::state::AppState;
 
 /// Minor units as the API shows amounts: a decimal string with the asset's two places.
@@ -97,11 +98,23 @@ pub async fn get_transfer(
     Ok(HttpResponse::Ok().json(TransferView { transfer, amount_decimal }))
 }
 
+/// The per-merchant check in one read transaction, so its three sides are read as of one instant.
+pub async fn check_merchants(db: &sea_orm::DatabaseConnection) -> ApiResult<MerchantsCheck> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let txn = db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
+    let check = settlements::check_merchants(&txn).await;
+    txn.rollback().await?;
+    check
+}
+
 pub async fn verify(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     authz::ledger_admin(&Actor::of(&state, caller).await?)?;
     let ledger = ehome_ledger::Ledger::new(state.db.clone());
     let report = ledger.verify(&mut |_, _| {}).await.map_err(ledger_error)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"clean": report.is_clean(), "report": report})))
+    // The application's own check beside the ledger's: per merchant, captured = settled + outstanding.
+    let merchants = check_merchants(&state.db).await?;
+    let clean = report.is_clean() && merchants.is_clean();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"clean": clean, "report": report, "merchants": merchants})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use ehome_entities::{community, member_role, merchant, street, user};
 use rand::Rng;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
 use super::error::MerchantError;
@@ -303,4 +303,32 @@ pub fn is_approved(merchant: &merchant::Model) -> ApiResult<bool> {
 pub async fn owned_by(db: &impl ConnectionTrait, owner: UserId) -> ApiResult<Vec<MerchantId>> {
     let rows = merchant::Entity::find().filter(merchant::Column::OwnerId.eq(owner.0)).all(db).await?;
     Ok(rows.into_iter().map(|m| MerchantId(m.id)).collect())
+}
+
+/// Whether the merchant is a welfare supermarket, run by the community: settled without CNY.
+pub fn is_welfare_supermarket(merchant: &merchant::Model) -> ApiResult<bool> {
+    let kind = MerchantKind::parse(&merchant.kind)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored merchant kind {:?}", merchant.kind)))?;
+    Ok(kind == MerchantKind::WelfareSupermarket)
+}
+
+/// Every merchant of a community (any status, any alliance level), by id; all merchants for `None`.
+pub async fn of_community(
+    db: &impl ConnectionTrait,
+    community: Option<CommunityId>,
+) -> ApiResult<Vec<merchant::Model>> {
+    let mut query = merchant::Entity::find().order_by_asc(merchant::Column::Id);
+    if let Some(community) = community {
+        query = query.filter(merchant::Column::CommunityId.eq(community.0));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// Titles of offers by id (for statements and reports).
+pub async fn offer_titles(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<std::collections::HashMap<i64, String>> {
+    let rows = ehome_entities::offer::Entity::find()
+        .filter(ehome_entities::offer::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|o| (o.id, o.title)).collect())
 }

@@ -22,6 +22,9 @@ pub enum RedemptionError {
     RefundWindowClosed,
     #[error("action {action} is not allowed while the redemption is {status}")]
     InvalidTransition { action: String, status: String },
+    /// A refund of a redemption on settlement statement `statement`.
+    #[error("the redemption is on settlement statement {statement}")]
+    OnStatement { statement: i64 },
 }
 
 impl RedemptionError {
@@ -34,6 +37,7 @@ impl RedemptionError {
             RedemptionError::LimitReached => "REDEMPTION_LIMIT_REACHED",
             RedemptionError::RefundWindowClosed => "REFUND_WINDOW_CLOSED",
             RedemptionError::InvalidTransition { .. } => "INVALID_TRANSITION",
+            RedemptionError::OnStatement { .. } => "REDEMPTION_ON_STATEMENT",
         }
     }
 
@@ -50,6 +54,7 @@ impl RedemptionError {
             RedemptionError::CodeAlreadyUsed { redemption, captured_at } => {
                 Some(serde_json::json!({"redemption_id": redemption, "captured_at": captured_at}))
             }
+            RedemptionError::OnStatement { statement } => Some(serde_json::json!({"settlement_id": statement})),
             _ => None,
         }
     }
@@ -76,6 +81,12 @@ impl RedemptionError {
             }
             RedemptionError::InvalidTransition { action, status } => {
                 format!("Action {action} is not allowed while the redemption is {status}")
+            }
+            RedemptionError::OnStatement { statement } if zh => {
+                format!("该兑换已列入结算单 {statement}，不能退款")
+            }
+            RedemptionError::OnStatement { statement } => {
+                format!("The redemption is on settlement statement {statement} and cannot be refunded")
             }
         }
     }

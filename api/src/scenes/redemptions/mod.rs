@@ -4,6 +4,7 @@
 //! it; the shop (within 7 days) or the committee refunds it (a reversal naming the capture).
 
 pub mod error;
+mod for_settlement;
 mod guard;
 mod http;
 pub mod jobs;

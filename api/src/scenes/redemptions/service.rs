@@ -25,6 +25,10 @@ use crate::scenes::merchants::service as merchants;
 use crate::scenes::notifications::{self, Notice};
 use crate::state::AppState;
 
+pub use super::for_settlement::{
+    captured_by_merchant, captured_in, claim as claim_for_settlement, redeemed_before,
+    release as release_from_settlement,
+};
 pub use crate::platform::transaction::Failure;
 
 impl From<RedemptionError> for Failure {
@@ -328,6 +332,9 @@ pub async fn refund(
         let current = store::get(txn, id).await?;
         let change = Change { action: Action::Refund, by: Some(actor.id), transfer: None, reason: reason.clone() };
         let Some(refunded) = store::transition(txn, &current, change, now).await? else {
+            if let Some(statement) = current.settlement_id {
+                return Err(RedemptionError::OnStatement { statement }.into());
+            }
             let status = current.status.clone();
             return Err(RedemptionError::InvalidTransition { action: "refund".to_owned(), status }.into());
         };

@@ -128,7 +128,10 @@ pub async fn transition(
         Action::Cancel | Action::Void => update
             .col_expr(redemption::Column::EndedAt, Expr::value(now))
             .col_expr(redemption::Column::EndReason, Expr::value(change.reason.unwrap_or_default())),
+        // A redemption on a settlement statement stays captured: its points are the statement's
+        // (a draft is cancelled first to refund one of its redemptions).
         Action::Refund => update
+            .filter(redemption::Column::SettlementId.is_null())
             .col_expr(redemption::Column::RefundedAt, Expr::value(now))
             .col_expr(redemption::Column::RefundedBy, Expr::value(change.by.map(|u| u.0)))
             .col_expr(redemption::Column::RefundReason, Expr::value(change.reason))

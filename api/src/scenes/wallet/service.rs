@@ -149,6 +149,8 @@ pub fn words(purpose: Purpose) -> &'static str {
         Purpose::Reversal => "撤销",
         Purpose::Expiry => "过期",
         Purpose::AidReward | Purpose::AidBonus => "邻里互助",
+        // Settlement moves a shop's points and the community's money, never a resident's.
+        Purpose::Settlement | Purpose::SettlementPayment => "结算",
     }
 }
 
