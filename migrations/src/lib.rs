@@ -17,6 +17,7 @@ mod m20261127_000011_create_polls;
 mod m20261127_000012_create_deliberation;
 mod m20261127_000013_create_help_posts;
 mod m20261127_000014_create_care;
+pub mod m20261127_000018_create_request_rollups;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000012_create_deliberation::Migration),
             Box::new(m20261127_000013_create_help_posts::Migration),
             Box::new(m20261127_000014_create_care::Migration),
+            Box::new(m20261127_000018_create_request_rollups::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod points;
 mod polls;
 mod requests_flow;
 mod requests_lifecycle;
+mod requests_rollups;
 mod requests_stats;
 mod roles_matrix;
 mod scene_shape;
