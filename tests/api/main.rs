@@ -10,6 +10,7 @@ mod community;
 mod deliberations;
 mod health;
 mod help_posts;
+mod http_caching;
 mod logs;
 mod notices;
 mod openapi;
