@@ -10,7 +10,7 @@ use ehome_api::scenes::requests::jobs::run_once;
 use ehome_api::scenes::requests::{rollup, stats};
 use ehome_entities::request_daily_rollup;
 use ehome_tests::{TestApp, error_code, spawn_app_with};
-use sea_orm::EntityTrait;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 const STEPS: usize = 360;
@@ -208,4 +208,15 @@ async fn rollups_equal_a_recount_after_random_submissions_and_transitions() {
     rollup::rebuild(&app.db).await.unwrap();
     assert_eq!(rollup_rows(&app).await, kept, "the backfill equals the rollups the writes kept");
     check(&app, &people, community, first, "after the rebuild").await;
+
+    // `ehome stats verify` finds nothing to report, then finds a rollup row changed behind the app's back,
+    // and `ehome stats rebuild` repairs it.
+    let at = now(&app);
+    assert_eq!(ehome_api::cli::stats::differing(&app.db, None, at).await.unwrap(), Vec::<i64>::new());
+    let mut tampered: request_daily_rollup::ActiveModel = kept[kept.len() / 2].clone().into();
+    tampered.reported = Set(kept[kept.len() / 2].reported + 1);
+    tampered.update(&app.db).await.unwrap();
+    assert_eq!(ehome_api::cli::stats::differing(&app.db, None, at).await.unwrap(), vec![community]);
+    rollup::rebuild(&app.db).await.unwrap();
+    assert_eq!(ehome_api::cli::stats::differing(&app.db, Some(community), at).await.unwrap(), Vec::<i64>::new());
 }
