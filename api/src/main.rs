@@ -56,6 +56,11 @@ async fn run() -> anyhow::Result<ExitCode> {
             ehome_api::platform::db::migrate(&db).await?;
             ehome_api::cli::polls::run(action, &db).await
         }
+        Command::Stats { action } => {
+            let db = ehome_api::platform::db::connect(&settings.database).await?;
+            ehome_api::platform::db::migrate(&db).await?;
+            ehome_api::cli::stats::run(action, &db).await
+        }
         Command::Leaderboard { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             ehome_api::platform::db::migrate(&db).await?;

@@ -53,6 +53,7 @@ pub mod poll_participation;
 pub mod redemption;
 pub mod refresh_token;
 pub mod request_category;
+pub mod request_daily_rollup;
 pub mod request_event;
 pub mod request_follower;
 pub mod service_request;

@@ -20,6 +20,7 @@ mod m20261127_000014_create_care;
 mod m20261127_000015_help_post_bonus;
 mod m20261127_000016_create_points_expiry_notices;
 mod m20261127_000017_create_settlements;
+pub mod m20261127_000018_create_request_rollups;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000015_help_post_bonus::Migration),
             Box::new(m20261127_000016_create_points_expiry_notices::Migration),
             Box::new(m20261127_000017_create_settlements::Migration),
+            Box::new(m20261127_000018_create_request_rollups::Migration),
         ]
     }
 }

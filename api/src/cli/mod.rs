@@ -1,10 +1,11 @@
 //! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`,
-//! `leaderboard`.
+//! `leaderboard`, `stats`.
 
 pub mod admin;
 pub mod leaderboard;
 pub mod ledger;
 pub mod polls;
+pub mod stats;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,11 @@ pub enum Command {
     Leaderboard {
         #[command(subcommand)]
         action: leaderboard::LeaderboardCommand,
+    },
+    /// 邻办事 statistics: rebuild the daily rollups, or verify them against a recount.
+    Stats {
+        #[command(subcommand)]
+        action: stats::StatsCommand,
     },
 }
 

@@ -2,12 +2,14 @@
 
 pub mod cache;
 pub mod clock;
+pub mod compression;
 pub mod config;
 pub mod content;
 pub mod csv;
 pub mod db;
 pub mod db_health;
 pub mod error;
+pub mod etag;
 pub mod html;
 pub mod idempotency;
 pub mod json;

@@ -1,6 +1,6 @@
 //! HTTP handlers of the community structure: parse, authorise, call the service, map the result.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::{building, community, grid, household, join_request, user};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use crate::identity::auth::AuthUser;
 use crate::identity::me::UserView;
 use crate::platform::content::PublicText;
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::etag;
 use crate::platform::pagination::{PageQuery, page};
 use crate::platform::wechat::TextScene;
 use crate::state::AppState;
@@ -168,7 +169,9 @@ pub async fn get_community(
     Ok(HttpResponse::Ok().json(CommunityView::from(found)))
 }
 
+/// With an `ETag`: the structure rarely changes, so a repeat answers `304` (`platform::etag`).
 pub async fn list_grids(
+    request: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<i64>,
@@ -176,7 +179,7 @@ pub async fn list_grids(
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let rows = service::grids_of(&state.db, CommunityId(path.into_inner()), &keyset).await?;
-    Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, GridView::from)))
+    etag::json(&request, &page(rows, keyset.limit, |r| r.id, GridView::from))
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,7 +199,9 @@ pub async fn create_grid(
     Ok(HttpResponse::Created().json(GridView::from(created)))
 }
 
+/// With an `ETag`, as the grids.
 pub async fn list_buildings(
+    request: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<i64>,
@@ -204,7 +209,7 @@ pub async fn list_buildings(
 ) -> ApiResult<HttpResponse> {
     let keyset = query.keyset()?;
     let rows = service::buildings_of(&state.db, GridId(path.into_inner()), &keyset).await?;
-    Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |r| r.id, BuildingView::from)))
+    etag::json(&request, &page(rows, keyset.limit, |r| r.id, BuildingView::from))
 }
 
 pub async fn create_building(

@@ -1,7 +1,7 @@
 //! HTTP of 邻办事 requests: bodies, and handlers that parse, load the caller, call `service.rs` and
 //! show the result.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::{request_category, service_request};
 use serde::{Deserialize, Serialize};
@@ -305,7 +305,9 @@ impl From<request_category::Model> for CategoryView {
     }
 }
 
+/// With an `ETag`: categories rarely change, so a repeat answers `304` (`platform::etag`).
 pub async fn list_categories(
+    request: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     path: web::Path<i64>,
@@ -313,7 +315,7 @@ pub async fn list_categories(
     let found = community::get_community(&state.db, CommunityId(path.into_inner())).await?;
     let rows = categories::list(&state.db, CommunityId(found.id), state.clock.now()).await?;
     let items: Vec<CategoryView> = rows.into_iter().map(CategoryView::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items})))
+    crate::platform::etag::json(&request, &serde_json::json!({"items": items}))
 }
 
 #[derive(Debug, Deserialize)]

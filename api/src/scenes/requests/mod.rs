@@ -2,6 +2,7 @@
 //! workers and the committee handle them under an SLA, escalated when overdue, closed with the
 //! resident's confirmation and rating, and measured.
 
+mod calendar;
 mod categories;
 mod commissioned;
 pub mod error;
@@ -11,6 +12,7 @@ mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod queue;
+pub mod rollup;
 mod routing;
 pub mod service;
 mod similarity;

@@ -324,7 +324,10 @@ pub async fn rate(
         return Err(ApiError::Forbidden);
     }
     let text = author::screen_optional(state, actor.id, TextScene::Comment, text.map(RatingText::into_inner)).await?;
-    store::rate(&state.db, request, score, text.map(PublicText::into_inner), state.clock.now()).await
+    let txn = crate::platform::db::begin_write(&state.db).await?;
+    let rated = store::rate(&txn, request, score, text.map(PublicText::into_inner), state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(rated)
 }
 
 /// "Me too" on an open request.

@@ -185,6 +185,7 @@ pub async fn insert(
         append_event(db, request.id, held, now).await?;
     }
     follow(db, request.id, reporter_id, now).await?;
+    super::rollup::record(db, None, &request).await?;
     Ok(request)
 }
 
@@ -253,6 +254,13 @@ pub async fn transition(
     let from = state.status;
     let decision =
         change.action.decide(&state, now, confirm_window).map_err(|refusal| refused(change.action, from, refusal))?;
+    // The row as stored, locked until commit (on PostgreSQL; SQLite's write transaction excludes other
+    // writers), is what the daily rollups take away before adding the changed row.
+    let before = service_request::Entity::find_by_id(request.id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
     let mut update = service_request::Entity::update_many()
         .col_expr(service_request::Column::Status, Expr::value(decision.to.as_str()))
         .col_expr(service_request::Column::IsOpen, Expr::value(decision.to.is_open()))
@@ -315,7 +323,9 @@ pub async fn transition(
         internal: false,
     };
     append_event(db, request.id, event, now).await?;
-    get(db, request.id).await
+    let after = get(db, request.id).await?;
+    super::rollup::record(db, Some(&before), &after).await?;
+    Ok(after)
 }
 
 /// The timeline note of an automatic escalation: which deadline passed, and where the request went.
@@ -429,7 +439,11 @@ pub async fn rate(
     });
     let event = Event::note(Some(request.reporter_id), ActingRole::Reporter, EventKind::Rated, note);
     append_event(db, request.id, event, now).await?;
-    get(db, request.id).await
+    let after = get(db, request.id).await?;
+    // The compare-and-set saw no rating; nothing else changed with it.
+    let before = service_request::Model { rating: None, rating_text: None, ..after.clone() };
+    super::rollup::record(db, Some(&before), &after).await?;
+    Ok(after)
 }
 
 /// "Me too": the user follows the request and its interest count grows, once per user.
