@@ -342,7 +342,7 @@ async fn load_dashboard(
     if !(1..=dashboard::MONTHS_MAX).contains(&months) {
         return Err(ApiError::validation("months", format!("1 to {}", dashboard::MONTHS_MAX)));
     }
-    let actor = Actor::of(&state, caller).await?;
+    let actor = Actor::of(state, caller).await?;
     dashboard::dashboard(state, &actor, CommunityId(community), months).await
 }
 

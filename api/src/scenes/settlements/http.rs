@@ -141,7 +141,7 @@ async fn alliance_report(
     query: &PeriodQuery,
 ) -> ApiResult<report::AllianceReport> {
     let period = Period::new(query.from, query.to)?;
-    let actor = Actor::of(&state, caller).await?;
+    let actor = Actor::of(state, caller).await?;
     report::alliance_report(state, &actor, CommunityId(community), period).await
 }
 
