@@ -11,7 +11,8 @@
 # and psql. Optional: REDIS_URL (both instances share it). Traffic stays on the loopback.
 #
 # Knobs: BENCH_EVENTS (10000), BENCH_DEVICES (1000), BENCH_DUPLICATE_PERCENT (20), BENCH_CLIENTS (16),
-# BENCH_PROFILE (release; `debug` reuses target/debug/ehome without a release build).
+# BENCH_PROFILE (release; `debug` reuses target/debug/ehome without a release build), EHOME_BIN (a
+# built binary to use instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,11 +42,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$PROFILE" = release ]; then
-  say "building ehome (release)"
-  cargo build --release -p ehome-api --bin ehome >&2
+if [ -n "${EHOME_BIN:-}" ]; then
+  BIN="$EHOME_BIN"
+else
+  if [ "$PROFILE" = release ]; then
+    say "building ehome (release)"
+    cargo build --release -p ehome-api --bin ehome >&2
+  fi
+  BIN="$PWD/target/$PROFILE/ehome"
 fi
-BIN="$PWD/target/$PROFILE/ehome"
 
 say "scratch database $DB"
 psql_db postgres -c "CREATE DATABASE $DB" >/dev/null
