@@ -147,6 +147,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .wrap(from_fn(crate::platform::middleware::request_context))
     })
     .shutdown_timeout(shutdown_timeout)
+    // A compressed (chunked) body ends in a small last write; with Nagle on, it waits for the client's
+    // delayed ACK (40 ms on Linux) — measured as a 50 ms p99 on every compressed list.
+    .tcp_nodelay(true)
     .listen(listener)
     .context("listening")?
     .run();

@@ -2,23 +2,18 @@
 //! that neither skips nor repeats while requests are inserted.
 //!
 //! The order is (overdue rank, created_at, id). "Overdue" depends on the time, so the cursor carries the
-//! instant the first page was read at and every later page ranks by that same instant. A page is one
-//! statement: the ranks still to read as two index range scans (open ∧ overdue, then the rest), each
-//! ordered by (created_at, id) and limited to the page, united, and joined with their reporters — so a
-//! deep page costs what the first page costs, and a page costs one round trip.
+//! instant the first page was read at and every later page ranks by that same instant. The two ranks
+//! are read as two index range scans (open ∧ overdue, then the rest), each ordered by
+//! (created_at, id), so a deep page costs what the first page costs.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ehome_entities::{service_request, user};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
-};
+use ehome_entities::service_request;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
-use super::store;
 use crate::authz::RequestListScope;
 use crate::platform::error::ApiError;
 
@@ -131,9 +126,12 @@ fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
     condition
 }
 
-/// One rank's rows as a subquery: the filters, the bucket, the keyset after the cursor, in
-/// (created_at, id) order, at most `limit` rows, each tagged with its rank.
-fn rank_select(condition: Condition, rank: u8, after: Option<(DateTime<Utc>, i64)>, limit: u64) -> SelectStatement {
+async fn rank_page(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: u64,
+) -> Result<Vec<service_request::Model>, ApiError> {
     let mut condition = condition;
     if let Some((created_at, id)) = after {
         // A row-value comparison, `(created_at, id) > (c, i)`, so that the database starts the index
@@ -143,43 +141,16 @@ fn rank_select(condition: Condition, rank: u8, after: Option<(DateTime<Utc>, i64
             Expr::tuple([Expr::col(service_request::Column::CreatedAt), Expr::col(service_request::Column::Id)]);
         condition = condition.add(position.gt(Expr::tuple([Expr::val(created_at), Expr::val(id)])));
     }
-    let mut select = service_request::Entity::find()
+    Ok(service_request::Entity::find()
         .filter(condition)
         .order_by_asc(service_request::Column::CreatedAt)
         .order_by_asc(service_request::Column::Id)
         .limit(limit)
-        .into_query();
-    select.expr_as(Expr::val(i32::from(rank)), RANK);
-    let mut outer = Query::select();
-    outer.column(Asterisk).from_subquery(select, Alias::new(format!("rank_{rank}")));
-    outer
+        .all(db)
+        .await?)
 }
 
-const RANK: &str = "queue_rank";
-
-/// A page's statement: the ranks still to read, united, each with its reporter, in queue order.
-fn page_statement(parts: Vec<SelectStatement>, limit: u64) -> Option<SelectStatement> {
-    let mut parts = parts.into_iter();
-    let mut ranks = parts.next()?;
-    for part in parts {
-        ranks.union(UnionType::All, part);
-    }
-    let page = Alias::new("page");
-    let mut statement = Query::select();
-    statement.column((page.clone(), Asterisk)).from_subquery(ranks, page.clone());
-    store::join_reporter(&mut statement, page.clone());
-    statement
-        .order_by((page.clone(), Alias::new(RANK)), Order::Asc)
-        .order_by((page.clone(), service_request::Column::CreatedAt), Order::Asc)
-        .order_by((page, service_request::Column::Id), Order::Asc)
-        .limit(limit);
-    Some(statement)
-}
-
-/// A row of a page: the request, whether it ranks as overdue, its reporter.
-pub type QueueRow = (service_request::Model, bool, Option<user::Model>);
-
-/// One page in one statement: (rows, the next cursor).
+/// One page: (rows with their overdue rank, the next cursor).
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &QueueFilter,
@@ -187,11 +158,11 @@ pub async fn page(
     cursor: Option<Cursor>,
     limit: u64,
     now: DateTime<Utc>,
-) -> Result<(Vec<QueueRow>, Option<String>), ApiError> {
+) -> Result<(Vec<(service_request::Model, bool)>, Option<String>), ApiError> {
     let at = cursor.as_ref().map_or(now, |c| c.at);
     let base = base_condition(filter, scope);
     let start_rank = cursor.as_ref().map_or(0, |c| c.rank);
-    let mut parts = Vec::new();
+    let mut rows: Vec<(service_request::Model, bool)> = Vec::new();
     for rank in [0u8, 1u8] {
         let wanted_overdue = rank == 0;
         if rank < start_rank || filter.overdue.is_some_and(|only| only != wanted_overdue) {
@@ -199,20 +170,17 @@ pub async fn page(
         }
         let after = cursor.as_ref().filter(|c| c.rank == rank).map(|c| (c.created_at, c.id));
         let bucket = if wanted_overdue { overdue_condition(at) } else { overdue_condition(at).not() };
-        parts.push(rank_select(base.clone().add(bucket), rank, after, limit + 1));
-    }
-    let Some(statement) = page_statement(parts, limit + 1) else { return Ok((Vec::new(), None)) };
-    let mut rows = Vec::new();
-    for row in db.query_all(&statement).await? {
-        let rank: i32 = row.try_get("", RANK)?;
-        let request = service_request::Model::from_query_result(&row, "")?;
-        let reporter = user::Model::from_query_result_optional(&row, store::REPORTER)?;
-        rows.push((request, rank == 0, reporter));
+        let need = limit + 1 - rows.len() as u64;
+        let found = rank_page(db, base.clone().add(bucket), after, need).await?;
+        rows.extend(found.into_iter().map(|r| (r, wanted_overdue)));
+        if rows.len() as u64 > limit {
+            break;
+        }
     }
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next = match rows.last() {
-        Some((last, overdue, _)) if more => {
+        Some((last, overdue)) if more => {
             Some(Cursor { at, rank: if *overdue { 0 } else { 1 }, created_at: last.created_at, id: last.id }.encode())
         }
         _ => None,
