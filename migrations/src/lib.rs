@@ -21,6 +21,7 @@ mod m20261127_000015_help_post_bonus;
 mod m20261127_000016_create_points_expiry_notices;
 mod m20261127_000017_create_settlements;
 pub mod m20261127_000018_create_request_rollups;
+mod m20261127_000019_poll_ballots_sealed_later;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000016_create_points_expiry_notices::Migration),
             Box::new(m20261127_000017_create_settlements::Migration),
             Box::new(m20261127_000018_create_request_rollups::Migration),
+            Box::new(m20261127_000019_poll_ballots_sealed_later::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! 邻自治 polls: a poll and its options, its named electors (a group poll), the household
 //! representatives who cast a household's ballot, who took part (one row per household or resident,
 //! unique), and the ballots themselves — what was chosen, recorded apart from who chose it, chained by
-//! hash (sealed in batches after casting). A household's or resident's one counted ballot is a partial unique index, so "exactly once"
+//! hash. A household's or resident's one counted ballot is a partial unique index, so "exactly once"
 //! is the database's answer, however many instances race.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -116,9 +116,7 @@ impl MigrationTrait for Migration {
                     .table("poll_ballots")
                     .col(big_pk_auto("id"))
                     .col(big_integer("poll_id"))
-                    // Place in the poll's hash chain, set when the ballot is sealed into it (just after it is
-                    // cast, by the sealer), so that casting never waits on the chain.
-                    .col(big_integer_null("seq"))
+                    .col(big_integer("seq"))
                     // A keyed hash of the voter's key: equal for one voter's ballots (so the last one
                     // counts), meaningless without the server's key. Open polls also name the voter.
                     .col(string("voter_tag"))
@@ -126,8 +124,8 @@ impl MigrationTrait for Migration {
                     .col(string("receipt"))
                     .col(boolean("proxy"))
                     .col(boolean("counted"))
-                    .col(string_null("prev_hash"))
-                    .col(string_null("hash"))
+                    .col(string("prev_hash"))
+                    .col(string("hash"))
                     .col(string_null("voter_key"))
                     .col(big_integer_null("cast_by"))
                     .col(big_integer_null("building_id"))
