@@ -22,6 +22,7 @@ use crate::platform::error::ApiError;
 use crate::platform::metrics::Metrics;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
+use crate::scenes::wallet::kept::WalletCache;
 use crate::state::AppState;
 
 pub struct Application {
@@ -62,7 +63,8 @@ impl Application {
             .await
             .context("connecting to Redis")?;
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
-        let settings_actor_ttl = settings.auth.actor_cache_ttl_ms;
+        let actor_ttl = Duration::from_millis(settings.auth.actor_cache_ttl_ms);
+        let wallet_ttl = Duration::from_millis(settings.points.wallet_cache_ttl_ms);
         let db_health = DatabaseHealth::connect(&settings.database).await?;
         let state = AppState {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
@@ -73,7 +75,8 @@ impl Application {
             wechat,
             clock,
             read_counts: Arc::new(ReadCounts::new()),
-            callers: Arc::new(CallerCache::new(Duration::from_millis(settings_actor_ttl))),
+            callers: Arc::new(CallerCache::new(crate::identity::caller::TOKENS, actor_ttl)),
+            wallets: Arc::new(WalletCache::new(crate::scenes::wallet::kept::TOKENS, wallet_ttl)),
             db_health,
             shutdown: Shutdown::new(),
         };

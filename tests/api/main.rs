@@ -31,6 +31,7 @@ mod security_platform;
 mod service_hours;
 mod settlements;
 mod text_safety;
+mod wallet_kept;
 mod wechat_client;
 mod wechat_login;
 mod wechat_token;

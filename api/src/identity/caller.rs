@@ -10,9 +10,8 @@
 //! (SQL, or the CLI while an embedded server runs) is seen within the TTL. When the shared cache cannot
 //! be read, the caller is loaded from the database and not kept.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use ehome_entities::{household, household_member, member_role, user};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query};
@@ -22,6 +21,7 @@ use crate::domain::{Role, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
+use crate::platform::kept::{self, Kept};
 use crate::state::AppState;
 
 /// The caller as stored: what `authz::Actor` decides with and `/me` shows.
@@ -115,88 +115,29 @@ impl Caller {
 
     /// The signed-in caller, from this instance's store while their caller token is unchanged.
     pub async fn of(state: &AppState, caller: AuthUser) -> Result<Arc<Caller>, ApiError> {
-        let token = match state.cache.get(&token_key(caller.id)).await {
-            Ok(token) => token,
-            Err(error) => {
-                tracing::warn!(%error, "caller tokens unreadable: the caller is loaded from the database");
-                return Ok(Arc::new(Caller::load(&state.db, caller.id).await?));
-            }
-        };
-        if let Some(found) = state.callers.fresh(caller.id, token.as_deref()) {
-            return Ok(found);
+        let lookup = state.callers.lookup(&state.cache, caller.id.0).await;
+        if let Some(found) = &lookup.found {
+            return Ok(found.clone());
         }
-        let loaded = Instant::now();
         let found = Arc::new(Caller::load(&state.db, caller.id).await?);
-        state.callers.keep(caller.id, &found, token, loaded);
+        state.callers.keep(caller.id.0, lookup, &found);
         Ok(found)
     }
 }
 
-/// How long a caller token lives in the shared cache: longer than any entry is kept, so an expired
-/// token (read as absent) only ever makes instances reload.
-const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The per-instance store of callers (part of `AppState`), by user id, under the tokens `caller:{user}`.
+pub type CallerCache = Kept<Caller>;
 
-/// At most this many callers are kept per instance; past it the older half is dropped.
-const CAPACITY: usize = 50_000;
-
-struct Entry {
-    caller: Arc<Caller>,
-    token: Option<String>,
-    loaded: Instant,
-}
-
-/// The per-instance store of callers (part of `AppState`).
-pub struct CallerCache {
-    entries: Mutex<HashMap<i64, Entry>>,
-    ttl: Duration,
-}
-
-impl CallerCache {
-    pub fn new(ttl: Duration) -> CallerCache {
-        CallerCache { entries: Mutex::new(HashMap::new()), ttl }
-    }
-
-    fn fresh(&self, user: UserId, token: Option<&str>) -> Option<Arc<Caller>> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(&user.0)?;
-        (entry.token.as_deref() == token && entry.loaded.elapsed() < self.ttl).then(|| entry.caller.clone())
-    }
-
-    fn keep(&self, user: UserId, caller: &Arc<Caller>, token: Option<String>, loaded: Instant) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= CAPACITY {
-            let mut ages: Vec<Instant> = entries.values().map(|e| e.loaded).collect();
-            ages.sort_unstable();
-            let cut = ages[ages.len() / 2];
-            entries.retain(|_, e| e.loaded > cut);
-        }
-        entries.insert(user.0, Entry { caller: caller.clone(), token, loaded });
-    }
-
-    fn forget(&self, user: UserId) {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&user.0);
-    }
-}
-
-fn token_key(user: UserId) -> String {
-    format!("caller:{}", user.0)
-}
+/// The kind of the callers' tokens in the shared cache.
+pub const TOKENS: &str = "caller";
 
 /// Call after committing any change to a user's row, roles or households, before answering: every
 /// instance loads that caller afresh on its next request.
 pub async fn changed(state: &AppState, user: UserId) {
-    state.callers.forget(user);
-    changed_in(&state.cache, user).await;
+    state.callers.changed(&state.cache, user.0).await;
 }
 
 /// `changed` for a process without an `AppState` (the CLI): replaces the shared caller token.
 pub async fn changed_in(cache: &Cache, user: UserId) {
-    let token = format!("{:016x}", rand::random::<u64>());
-    if let Err(error) = cache.set(&token_key(user), &token, Some(TOKEN_TTL)).await {
-        // Instances keep the old caller until their entries age out (ACTOR_CACHE_TTL_MS).
-        tracing::error!(%error, user = user.0, "could not publish a change of caller to the other instances");
-    }
+    kept::publish(cache, TOKENS, user.0).await;
 }

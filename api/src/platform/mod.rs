@@ -13,6 +13,7 @@ pub mod etag;
 pub mod html;
 pub mod idempotency;
 pub mod json;
+pub mod kept;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

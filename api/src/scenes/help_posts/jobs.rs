@@ -14,6 +14,7 @@ use super::service::{CONFIRM_WINDOW_DAYS, Failure};
 use super::store::{self, Change};
 use crate::platform::error::ApiError;
 use crate::points::{self, TransferId};
+use crate::scenes::wallet;
 use crate::state::AppState;
 
 /// Posts handled per pass; the next pass takes the rest.
@@ -68,6 +69,10 @@ async fn apply(state: &AppState, id: i64, action: Action, now: DateTime<Utc>) ->
         match step(&txn, id, action, now).await {
             Ok(changed) => {
                 txn.commit().await?;
+                if changed {
+                    let post = store::get(&state.db, id).await?;
+                    wallet::changed(state, super::service::parties(&post)).await;
+                }
                 return Ok(changed);
             }
             Err(Failure::Retry) => {

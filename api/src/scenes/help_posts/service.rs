@@ -20,6 +20,7 @@ use crate::platform::wechat::TextScene;
 use crate::points::{self, Award, AwardKey, Points, RewardHold, TransferId};
 use crate::scenes::community::service as community;
 use crate::scenes::service_hours::from_help::{self, HelpHours};
+use crate::scenes::wallet;
 use crate::state::AppState;
 
 /// Unconfirmed this long after the helper marked it done, a post goes to the committee.
@@ -155,7 +156,7 @@ pub async fn create(state: &AppState, actor: &Actor, draft: Draft) -> ApiResult<
         moderation_note,
     };
     let reward = draft.reward;
-    retrying(state, async |txn| {
+    let created = retrying(state, async |txn| {
         let row = store::insert(txn, clone_new(&new), now).await?;
         if reward.is_zero() {
             return Ok(row);
@@ -165,7 +166,9 @@ pub async fn create(state: &AppState, actor: &Actor, draft: Draft) -> ApiResult<
         store::set_hold(txn, row.id, &held.id.to_text()).await?;
         Ok(help_post::Model { hold_transfer_id: Some(held.id.to_text()), ..row })
     })
-    .await
+    .await?;
+    wallet::changed(state, [actor.id]).await;
+    Ok(created)
 }
 
 fn clone_new(new: &NewPost) -> NewPost {
@@ -191,7 +194,7 @@ async fn act<T>(
 ) -> ApiResult<(help_post::Model, T)> {
     let now = state.clock.now();
     visible(state, actor, id).await?;
-    retrying(state, async |txn| {
+    let acted = retrying(state, async |txn| {
         let post = store::get(txn, id).await?;
         let from = store::status_of(&post)?;
         let role = match role_of(actor, &post) {
@@ -217,7 +220,15 @@ async fn act<T>(
         let done = extra(txn, &moved, now).await?;
         Ok((store::get(txn, id).await?, done))
     })
-    .await
+    .await?;
+    // Holds are released, rewards paid and bonuses awarded by the actions' `extra`.
+    wallet::changed(state, parties(&acted.0)).await;
+    Ok(acted)
+}
+
+/// The poster and the helper, whose points and hours a post's steps move.
+pub fn parties(post: &help_post::Model) -> impl Iterator<Item = UserId> + use<> {
+    [Some(post.author_id), post.helper_id].into_iter().flatten().map(UserId)
 }
 
 async fn nothing(_: &DatabaseTransaction, _: &help_post::Model, _: DateTime<Utc>) -> Result<(), Failure> {

@@ -197,6 +197,7 @@ pub async fn decide(
         Vec::new()
     };
     txn.commit().await?;
+    crate::scenes::wallet::changed(state, notices.iter().map(|notice| UserId(notice.user_id))).await;
     for notice in notices {
         crate::scenes::notifications::push(state, notice, now);
     }

@@ -23,6 +23,7 @@ use crate::scenes::merchants::error::MerchantError;
 use crate::scenes::merchants::offer_service::{self as offers, StockMove};
 use crate::scenes::merchants::service as merchants;
 use crate::scenes::notifications::{self, Notice};
+use crate::scenes::wallet;
 use crate::state::AppState;
 
 pub use super::for_settlement::{
@@ -103,6 +104,7 @@ pub async fn issue(state: &AppState, actor: &Actor, offer_id: OfferId, quantity:
         Ok(store::get(txn, RedemptionId(row.id)).await?)
     })
     .await?;
+    wallet::changed(state, [actor.id]).await;
     Ok(Issued { redemption, merchant, offer })
 }
 
@@ -194,6 +196,7 @@ pub async fn capture(
         Ok((store::get(txn, id).await?, told))
     })
     .await?;
+    wallet::changed(state, [UserId(captured.user_id)]).await;
     notifications::push(state, told, now);
     Ok(captured)
 }
@@ -239,15 +242,18 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: RedemptionId) -> ApiRes
         return Err(ApiError::NotFound("redemption"));
     }
     let now = state.clock.now();
-    retrying(state, async |txn| match end_code(txn, id, Action::Cancel, "cancelled_by_resident", now).await? {
-        Some(ended) => Ok(ended),
-        None => {
-            let latest = store::get(txn, id).await?;
-            let status = latest.status.clone();
-            Err(RedemptionError::InvalidTransition { action: "cancel".to_owned(), status }.into())
-        }
-    })
-    .await
+    let cancelled =
+        retrying(state, async |txn| match end_code(txn, id, Action::Cancel, "cancelled_by_resident", now).await? {
+            Some(ended) => Ok(ended),
+            None => {
+                let latest = store::get(txn, id).await?;
+                let status = latest.status.clone();
+                Err(RedemptionError::InvalidTransition { action: "cancel".to_owned(), status }.into())
+            }
+        })
+        .await?;
+    wallet::changed(state, [actor.id]).await;
+    Ok(cancelled)
 }
 
 /// Voids every code of a suspended merchant in the caller's transaction; returns what to tell the
@@ -296,6 +302,9 @@ async fn expire_one(state: &AppState, id: RedemptionId, now: DateTime<Utc>) -> A
         match end_code(&txn, id, Action::Expire, "expired", now).await {
             Ok(ended) => {
                 txn.commit().await?;
+                if let Some(ended) = &ended {
+                    wallet::changed(state, [UserId(ended.user_id)]).await;
+                }
                 return Ok(ended.is_some());
             }
             Err(Failure::Retry) => {
@@ -350,6 +359,7 @@ pub async fn refund(
         Ok(told)
     })
     .await?;
+    wallet::changed(state, [UserId(told.user_id)]).await;
     notifications::push(state, told, now);
     store::get(&state.db, id).await
 }

@@ -327,8 +327,10 @@ async fn decline_once(
     Ok(Decided { records: vec![record], hours_approved })
 }
 
-/// After the commit: the leaderboards count the new hours, and the volunteers are told.
+/// After the commit: the volunteers' wallets are read afresh, the leaderboards count the new hours,
+/// and the volunteers are told.
 async fn after_commit(state: &AppState, activity: &ActivityForHours, records: &[hour_record::Model]) {
+    crate::scenes::wallet::changed(state, records.iter().map(|record| UserId(record.user_id))).await;
     let now = state.clock.now();
     for record in records {
         let notice = match store::kind_of(record) {

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::service;
+use super::{kept, service};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{LIMIT_DEFAULT, LIMIT_MAX, PageQuery};
@@ -12,7 +12,8 @@ use crate::scenes::service_hours::hours::hours_text;
 use crate::state::AppState;
 
 pub async fn my_points(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
-    let wallet = service::wallet(&state, caller.id).await?;
+    let kept = kept::wallet(&state, caller.id).await?;
+    let wallet = &kept.wallet;
     Ok(HttpResponse::Ok().json(json!({
         "available": wallet.balance.available,
         "on_hold": wallet.balance.on_hold,

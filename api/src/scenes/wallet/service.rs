@@ -88,6 +88,9 @@ pub async fn expire_and_remind(
     for attempt in 1..=ATTEMPTS {
         match expire_and_record(state, rule, user, now).await {
             Ok((transfers, reminders)) => {
+                if transfers > 0 {
+                    super::kept::changed(state, [user]).await;
+                }
                 let handled = Handled { transfers, reminders: reminders.len() };
                 for notice in reminders {
                     notifications::push(state, notice, now);
