@@ -4,9 +4,10 @@
 //! instead of running twice. The same key with another body is `409 IDEMPOTENCY_KEY_REUSED`; a repeat
 //! while the first is still running is `409 IDEMPOTENCY_KEY_IN_PROGRESS`; a repeat of a first request
 //! that never answered (its instance died, or its answer could not be kept) is `409
-//! IDEMPOTENCY_KEY_IN_DOUBT` from [`IN_PROGRESS_FOR`] on: it may have committed, so it is never run
-//! again under that key. Keys are per user and kept in the shared cache for a day, so every instance
-//! sees them.
+//! IDEMPOTENCY_KEY_IN_DOUBT`: it may have committed, so it is never run again under that key. A first
+//! request is taken for one that will never answer once its instance stops renewing its heartbeat in
+//! the cache (a SIGKILL: within [`ALIVE_FOR`]) or [`IN_PROGRESS_FOR`] after it began, whichever comes
+//! first. Keys are per user and kept in the shared cache for a day, so every instance sees them.
 //!
 //! Only successful answers are kept: an error changed nothing (its transaction rolled back), so a
 //! retry with the same key runs again.
@@ -21,6 +22,7 @@
 //! should not be refused for want of a cache, and the worst a retry can do is a second copy that the
 //! committee closes as a duplicate.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -36,6 +38,7 @@ use crate::identity::auth::jwt::bearer_token;
 use crate::platform::cache::Cache;
 use crate::platform::error::ApiError;
 use crate::platform::metrics::Degraded;
+use crate::platform::shutdown::Shutdown;
 use crate::state::AppState;
 
 /// The header a client names its request with.
@@ -89,6 +92,33 @@ const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
 /// instance died): far longer than any request runs, short enough for a client to learn it soon.
 pub const IN_PROGRESS_FOR: Duration = Duration::from_secs(60);
 
+/// How often an instance says in the cache that it is alive, and how long that lasts: a marker whose
+/// instance has not said so within [`ALIVE_FOR`] belongs to a request that will never answer.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+pub const ALIVE_FOR: Duration = Duration::from_secs(10);
+
+/// This process's name in the markers it leaves (a process is what SIGKILL ends).
+fn instance() -> &'static str {
+    static INSTANCE: OnceLock<String> = OnceLock::new();
+    INSTANCE.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn alive_key(instance: &str) -> String {
+    format!("idem:instance:{instance}")
+}
+
+/// Renews this instance's heartbeat until shutdown (after the requests in flight have drained).
+pub fn spawn_heartbeat(cache: Cache, shutdown: &Shutdown) {
+    shutdown.every("idempotency heartbeat", HEARTBEAT_EVERY, move || {
+        let cache = cache.clone();
+        async move {
+            if let Err(err) = cache.set(&alive_key(instance()), "1", Some(ALIVE_FOR)).await {
+                tracing::debug!(error = %err, "could not renew the idempotency heartbeat");
+            }
+        }
+    });
+}
+
 /// Whether `path` matches the template (`{…}` is one segment).
 fn matches(template: &str, path: &str) -> bool {
     let (mut t, mut p) = (template.split('/'), path.split('/'));
@@ -128,6 +158,9 @@ struct Entry {
     /// [`IN_PROGRESS_FOR`] belongs to a request that will never answer.
     #[serde(default)]
     started_at: i64,
+    /// The instance running the first request (empty once answered).
+    #[serde(default)]
+    owner: String,
 }
 
 fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
@@ -209,7 +242,8 @@ enum Start {
 /// key, one still running, one that will never answer. A cache that does not answer is
 /// [`ApiError::Unavailable`]; the caller decides whether that refuses the request.
 async fn start(cache: &Cache, cache_key: &str, request: &str, now: i64) -> Result<Start, ApiError> {
-    let running = Entry { request: request.to_owned(), status: None, body: None, started_at: now };
+    let owner = instance().to_owned();
+    let running = Entry { request: request.to_owned(), status: None, body: None, started_at: now, owner };
     let running = serde_json::to_string(&running).map_err(ApiError::internal)?;
     // The marker lives as long as an answer would: if its instance dies after committing, a repeat
     // must find it (in doubt) rather than run again.
@@ -224,13 +258,25 @@ async fn start(cache: &Cache, cache_key: &str, request: &str, now: i64) -> Resul
     if entry.request != request {
         return Err(ApiError::IdempotencyKeyReused);
     }
-    match (entry.status, entry.body) {
-        (Some(status), Some(body)) => Ok(Start::Replay { status, body }),
-        _ if now.saturating_sub(entry.started_at) < IN_PROGRESS_FOR.as_secs() as i64 => {
-            Err(ApiError::IdempotencyKeyInProgress)
-        }
-        _ => Err(ApiError::IdempotencyKeyInDoubt),
+    if let (Some(status), Some(body)) = (entry.status, &entry.body) {
+        return Ok(Start::Replay { status, body: body.clone() });
     }
+    if still_running(cache, &entry, now).await? {
+        return Err(ApiError::IdempotencyKeyInProgress);
+    }
+    Err(ApiError::IdempotencyKeyInDoubt)
+}
+
+/// Whether the first request under a marker may still answer: begun less than [`IN_PROGRESS_FOR`] ago
+/// on an instance whose heartbeat is current.
+async fn still_running(cache: &Cache, entry: &Entry, now: i64) -> Result<bool, ApiError> {
+    if now.saturating_sub(entry.started_at) >= IN_PROGRESS_FOR.as_secs() as i64 {
+        return Ok(false);
+    }
+    if entry.owner.is_empty() {
+        return Ok(true);
+    }
+    Ok(cache.get(&alive_key(&entry.owner)).await.map_err(unavailable)?.is_some())
 }
 
 fn replayed(status: u16, body: String) -> HttpResponse {
@@ -258,7 +304,7 @@ async fn keep(
     let (head, body) = http_response.into_parts();
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    let entry = Entry { request, status: Some(status.as_u16()), body: Some(text), started_at: 0 };
+    let entry = Entry { request, status: Some(status.as_u16()), body: Some(text), started_at: 0, owner: String::new() };
     match serde_json::to_string(&entry) {
         Ok(stored) => {
             if let Err(err) = state.cache.set(cache_key, &stored, Some(KEPT_FOR)).await {
@@ -284,13 +330,26 @@ mod tests {
         assert!(matches!(start(&cache, "k", "r", 0).await, Err(ApiError::Unavailable(_))));
     }
 
+    /// A cache in which this instance's heartbeat is current.
+    async fn alive() -> Cache {
+        let cache: Cache = Arc::new(MemoryCache::new("t:"));
+        cache.set(&alive_key(instance()), "1", Some(ALIVE_FOR)).await.unwrap();
+        cache
+    }
+
     #[tokio::test]
     async fn first_runs_repeat_replays_another_body_is_refused() {
-        let cache: Cache = Arc::new(MemoryCache::new("t:"));
+        let cache = alive().await;
         assert_eq!(start(&cache, "k", "r", 0).await.unwrap(), Start::Run);
         assert!(matches!(start(&cache, "k", "r", 1).await, Err(ApiError::IdempotencyKeyInProgress)));
         assert!(matches!(start(&cache, "k", "other", 1).await, Err(ApiError::IdempotencyKeyReused)));
-        let done = Entry { request: "r".to_owned(), status: Some(201), body: Some("{}".to_owned()), started_at: 0 };
+        let done = Entry {
+            request: "r".to_owned(),
+            status: Some(201),
+            body: Some("{}".to_owned()),
+            started_at: 0,
+            owner: String::new(),
+        };
         cache.set("k", &serde_json::to_string(&done).unwrap(), None).await.unwrap();
         let replay = Start::Replay { status: 201, body: "{}".to_owned() };
         assert_eq!(start(&cache, "k", "r", 1).await.unwrap(), replay);
@@ -299,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_first_request_that_never_answered_is_in_doubt_never_run_again() {
-        let cache: Cache = Arc::new(MemoryCache::new("t:"));
+        let cache = alive().await;
         let began = 1_000;
         assert_eq!(start(&cache, "k", "r", began).await.unwrap(), Start::Run);
         let limit = IN_PROGRESS_FOR.as_secs() as i64;
@@ -307,6 +366,14 @@ mod tests {
         assert!(matches!(start(&cache, "k", "r", began + limit).await, Err(ApiError::IdempotencyKeyInDoubt)));
         assert!(matches!(start(&cache, "k", "r", began + 3600).await, Err(ApiError::IdempotencyKeyInDoubt)));
         assert!(matches!(start(&cache, "k", "other", began + 3600).await, Err(ApiError::IdempotencyKeyReused)));
+    }
+
+    #[tokio::test]
+    async fn a_first_request_whose_instance_stopped_is_in_doubt_at_once() {
+        let cache = alive().await;
+        assert_eq!(start(&cache, "k", "r", 1_000).await.unwrap(), Start::Run);
+        cache.delete(&alive_key(instance())).await.unwrap();
+        assert!(matches!(start(&cache, "k", "r", 1_001).await, Err(ApiError::IdempotencyKeyInDoubt)));
     }
 
     #[test]
