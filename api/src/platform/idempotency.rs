@@ -9,8 +9,9 @@
 //! the cache (a SIGKILL: within [`ALIVE_FOR`]) or [`IN_PROGRESS_FOR`] after it began, whichever comes
 //! first. Keys are per user and kept in the shared cache for a day, so every instance sees them.
 //!
-//! Only successful answers are kept: an error changed nothing (its transaction rolled back), so a
-//! retry with the same key runs again.
+//! Successful answers are kept. An error that changed nothing (refused, or its transaction rolled
+//! back) lets go of the key, so a retry with it runs again; one that may hide a commit (`500`, `503
+//! DATABASE_UNAVAILABLE`: the connection broke, perhaps while committing) leaves the key in doubt.
 //!
 //! Which routes: every POST under `/api/v1` except the few in [`NOT_COVERED`], so a scene's new POST
 //! is covered the day it lands (a test holds the route table, this rule and `openapi.yaml` together).
@@ -286,7 +287,20 @@ fn replayed(status: u16, body: String) -> HttpResponse {
         .body(body)
 }
 
-/// Keeps a successful answer for replays; lets go of the key after a failure, so a retry runs again.
+/// Whether a failed answer may hide a committed write: the connection to the database broke (perhaps
+/// while committing, its acknowledgement lost) or something unforeseen failed. Every other error is
+/// answered before a commit or instead of one (its transaction rolled back).
+fn outcome_unknown(response: &ServiceResponse<BoxBody>) -> bool {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return true;
+    }
+    let error = response.response().error().and_then(|err| err.as_error::<ApiError>());
+    error.is_some_and(|err| matches!(err, ApiError::DatabaseUnavailable(_)))
+}
+
+/// Keeps a successful answer for replays. After a failure that changed nothing it lets go of the key,
+/// so a retry runs again; after one that may have committed it leaves the key in doubt, so a retry is
+/// never a second copy.
 async fn keep(
     state: &AppState,
     cache_key: &str,
@@ -294,8 +308,18 @@ async fn keep(
     response: ServiceResponse<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if !response.status().is_success() {
-        if let Err(err) = state.cache.delete(cache_key).await {
-            tracing::warn!(error = %err, "could not let go of an idempotency key after a failure");
+        let kept = if outcome_unknown(&response) {
+            // Begun "at the epoch" by nobody: past `IN_PROGRESS_FOR`, so a repeat is told it is in doubt.
+            let doubt = Entry { request, status: None, body: None, started_at: 0, owner: String::new() };
+            match serde_json::to_string(&doubt) {
+                Ok(text) => state.cache.set(cache_key, &text, Some(KEPT_FOR)).await,
+                Err(err) => Err(crate::platform::cache::CacheError::Corrupt(err.to_string())),
+            }
+        } else {
+            state.cache.delete(cache_key).await
+        };
+        if let Err(err) = kept {
+            tracing::warn!(error = %err, "could not settle an idempotency key after a failure");
         }
         return Ok(response);
     }
@@ -374,6 +398,19 @@ mod tests {
         assert_eq!(start(&cache, "k", "r", 1_000).await.unwrap(), Start::Run);
         cache.delete(&alive_key(instance())).await.unwrap();
         assert!(matches!(start(&cache, "k", "r", 1_001).await, Err(ApiError::IdempotencyKeyInDoubt)));
+    }
+
+    #[test]
+    fn only_a_broken_connection_or_an_unforeseen_failure_leaves_the_outcome_unknown() {
+        let answered = |err: ApiError| {
+            let request = actix_web::test::TestRequest::default().to_srv_request();
+            outcome_unknown(&request.error_response(err))
+        };
+        assert!(answered(ApiError::internal(anyhow::anyhow!("unforeseen"))));
+        assert!(answered(ApiError::DatabaseUnavailable(anyhow::anyhow!("connection reset while committing"))));
+        assert!(!answered(ApiError::Unavailable("ledger busy".to_owned())));
+        assert!(!answered(ApiError::IdempotencyKeyInProgress));
+        assert!(!answered(ApiError::validation("title", "required")));
     }
 
     #[test]
