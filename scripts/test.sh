@@ -61,6 +61,15 @@ else
   echo "WARNING: PostgreSQL or Redis not reachable; the PostgreSQL + Redis half was skipped." >&2
 fi
 
+# Faults: kill -9 under load (scripts/fault-kill.sh, 3 SIGKILLs here; docs/reliability.md has the long run).
+if postgres_up && redis_up; then
+  say "fault: kill -9 under load (PostgreSQL + Redis)"
+  KILL_COUNT=3 scripts/fault-kill.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL or Redis is not reachable and CI=true: the kill -9 run cannot run." >&2
+  exit 1
+fi
+
 say "all checks passed"
 grep -E '^test result:' "$RESULTS" | awk '{ for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }'

@@ -81,6 +81,7 @@ impl Application {
             shutdown: Shutdown::new(),
         };
         crate::platform::db_health::spawn_probe(state.db_health.clone(), &state.shutdown);
+        crate::platform::idempotency::spawn_heartbeat(state.cache.clone(), &state.shutdown);
         crate::platform::rate_limit::spawn_exchange(
             state.read_counts.clone(),
             state.cache.clone(),

@@ -12,6 +12,7 @@ mod faults;
 mod health;
 mod help_posts;
 mod http_caching;
+mod idempotency;
 mod logs;
 mod notices;
 mod openapi;

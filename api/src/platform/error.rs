@@ -83,6 +83,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInProgress,
+    #[error("the first request with this Idempotency-Key never answered; it may have been applied")]
+    IdempotencyKeyInDoubt,
     #[error("content rejected by the text check")]
     ContentRejected,
     #[error("insufficient points")]
@@ -167,6 +169,7 @@ impl ApiError {
             ApiError::Settlements(err) => err.code(),
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::IdempotencyKeyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
+            ApiError::IdempotencyKeyInDoubt => "IDEMPOTENCY_KEY_IN_DOUBT",
             ApiError::ContentRejected => "CONTENT_REJECTED",
             ApiError::InsufficientPoints => "INSUFFICIENT_POINTS",
             ApiError::HoldAlreadyResolved => "HOLD_ALREADY_RESOLVED",
@@ -264,6 +267,11 @@ impl ApiError {
                 "相同 Idempotency-Key 的请求正在处理中，请稍后重试",
                 "A request with this Idempotency-Key is still in progress; retry shortly",
             ),
+            ApiError::IdempotencyKeyInDoubt => pick(
+                "相同 Idempotency-Key 的请求未能答复，可能已经生效；请先查看结果，需要时换一个新的 Key 再提交",
+                "The first request with this Idempotency-Key never answered and may have been applied; \
+                 check before sending it again under a new key",
+            ),
             ApiError::ContentRejected => {
                 pick("内容含有违规信息，请修改后再提交", "The content did not pass the content check; please revise it")
             }
@@ -338,7 +346,9 @@ impl ResponseError for ApiError {
             ApiError::Redemptions(err) => err.status(),
             ApiError::HelpPosts(err) => err.status(),
             ApiError::Settlements(err) => err.status(),
-            ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused | ApiError::IdempotencyKeyInProgress | ApiError::IdempotencyKeyInDoubt => {
+                StatusCode::CONFLICT
+            }
             ApiError::InsufficientPoints | ApiError::HoldAlreadyResolved | ApiError::AlreadyReversed => {
                 StatusCode::CONFLICT
             }

@@ -1,6 +1,6 @@
 //! Redis unreachable: an instance that starts while Redis is away serves, degraded, and each feature
 //! behaves as DESIGN §7 says — write limits fail open (logged and counted), idempotency replays fail
-//! closed with 503, the WeChat access token is fetched per instance, leaderboards answer from the
+//! closed with 503 where points or votes move (other keyed POSTs run unguarded, counted), the WeChat access token is fetched per instance, leaderboards answer from the
 //! database, `/readyz` reports the degraded cache — until Redis answers again, without a restart.
 //! Redis is reached through a proxy the test cuts (the shared server is never stopped).
 
@@ -67,6 +67,17 @@ async fn an_instance_without_redis_serves_degraded_and_recovers_when_redis_retur
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(error_code(refused).await, "SERVICE_UNAVAILABLE");
+    // Any other keyed POST fails open: a resident's report is not refused for want of a cache.
+    let report =
+        json!({"category_id": demo.category("repair"), "title": "缓存不在时的报修", "description": "照常受理"});
+    let submitted = app
+        .request(reqwest::Method::POST, "/requests", Some(&buyer.access))
+        .header("Idempotency-Key", "outage-report-1")
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 201);
 
     // Redemption codes are one-time codes: without the guessing counters the counter refuses (503);
     // the code stays open and is captured once Redis is back.
@@ -78,9 +89,11 @@ async fn an_instance_without_redis_serves_degraded_and_recovers_when_redis_retur
     assert_eq!(refused.status(), 503);
     assert_eq!(error_code(refused).await, "SERVICE_UNAVAILABLE");
     let metrics = app.get("/metrics", Some(METRICS_TOKEN)).await.text().await.unwrap();
-    for counted in
-        [r#"feature="idempotency",outcome="fail_closed""#, r#"feature="redemption_guard",outcome="fail_closed""#]
-    {
+    for counted in [
+        r#"feature="idempotency",outcome="fail_closed""#,
+        r#"feature="idempotency",outcome="fail_open""#,
+        r#"feature="redemption_guard",outcome="fail_closed""#,
+    ] {
         assert!(metrics.contains(counted), "{counted} in {metrics}");
     }
 
