@@ -147,6 +147,8 @@ SQL
 say "approving $ACTIVITIES activities' hours, one bulk call each ($PER_ACTIVITY attendances)"
 : >"$WORK/approvals"
 for activity in $(psql_db "$DB" -At -c "SELECT id FROM activities ORDER BY id"); do
+  # A fresh token each time: on a loaded machine 100 approvals can outlast an access token's 15 minutes.
+  COMMITTEE="$(login bench-committee)"
   out="$(curl -sS -o "$WORK/approve.json" -w '%{http_code} %{time_total}' -X POST \
     "$A/api/v1/activities/$activity/hours/approve" -H "Authorization: Bearer $COMMITTEE" \
     -H 'content-type: application/json' -H "Idempotency-Key: bench-approve-$activity" -d '{}')"
