@@ -52,6 +52,9 @@ pub async fn backup(settings: &DatabaseSettings, to: &Path, force: bool) -> anyh
     if !source.is_file() {
         bail!("the configured database {} does not exist: nothing to back up", source.display());
     }
+    if same_file(&source, to) {
+        bail!("{} is the configured database itself; back up to another file", to.display());
+    }
     if to.exists() && !force {
         bail!("{} already exists; pass --force to replace it", to.display());
     }
@@ -80,11 +83,14 @@ pub async fn restore(settings: &DatabaseSettings, from: &Path, force: bool) -> a
     if target.exists() && !force {
         bail!("{} already exists; pass --force to replace it (stop every instance using it first)", target.display());
     }
-    if target.exists() && sidecar(&target, "-shm").exists() {
-        eprintln!("warning: {} has a -shm file: stop every instance using it before restoring", target.display());
-    }
     if !from.is_file() {
         bail!("{} does not exist", from.display());
+    }
+    if same_file(from, &target) {
+        bail!("{} is the configured database itself; nothing to restore", from.display());
+    }
+    if target.exists() && sidecar(&target, "-shm").exists() {
+        eprintln!("warning: {} has a -shm file: stop every instance using it before restoring", target.display());
     }
     let started = Instant::now();
     let mut source = open(from, settings, true).await?;
@@ -270,6 +276,14 @@ impl Drop for TemporaryFile {
                 let _ = std::fs::remove_file(sidecar(&self.path, suffix));
             }
         }
+    }
+}
+
+/// Whether two paths name the same existing file (through links and relative paths).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -151,6 +151,8 @@ async fn a_backup_taken_while_serving_restores_to_everything_acknowledged_before
     // A second backup to the same name is refused without --force.
     let refused = ehome(&live, &["backup", "--to", backup_file.to_str().unwrap()]).output().unwrap();
     assert!(!refused.status.success(), "an existing backup was overwritten without --force");
+    let onto_itself = ehome(&live, &["backup", "--to", "ehome.db", "--force"]).output().unwrap();
+    assert!(!onto_itself.status.success(), "the database was backed up onto itself");
 
     run(ehome(&restored, &["restore", "--from", backup_file.to_str().unwrap()]));
     let verify = run(ehome(&restored, &["ledger", "verify"]));
