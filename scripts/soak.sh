@@ -13,7 +13,8 @@
 #
 # Knobs (environment): EHOME_BIN (a release binary; default /work/reltarget/release/ehome if present,
 # else one is built into SOAK_TARGET_DIR), SOAK_SECONDS (600), SOAK_MAX_SECONDS (20, the full-speed
-# measure), SOAK_HELD_CONNECTIONS (1000), SOAK_PORT (first of two ports; random 19100-19899).
+# measure), SOAK_HELD_CONNECTIONS (1000), SOAK_PORT (first of two ports; random 19100-19899). The soak
+# runs in whole minutes (SOAK_SECONDS rounded up) when it is longer than one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
