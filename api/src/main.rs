@@ -29,7 +29,7 @@ async fn run() -> anyhow::Result<ExitCode> {
         Command::Migrate { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             match action {
-                MigrateAction::Up => Migrator::up(&db, None).await?,
+                MigrateAction::Up => ehome_api::platform::db::migrate_up(&db).await?,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
                 MigrateAction::Status => Migrator::status(&db).await?,
             }
@@ -69,6 +69,8 @@ async fn run() -> anyhow::Result<ExitCode> {
                 .context("connecting to the shared cache")?;
             ehome_api::cli::leaderboard::run(action, &db, &cache).await
         }
+        Command::Backup { to, force } => ehome_api::cli::backup::backup(&settings.database, &to, force).await,
+        Command::Restore { from, force } => ehome_api::cli::backup::restore(&settings.database, &from, force).await,
         Command::Admin { action } => {
             let db = ehome_api::platform::db::connect(&settings.database).await?;
             let cache = ehome_api::platform::cache::connect(settings.redis.url.as_deref(), &settings.redis.key_prefix)

@@ -1,7 +1,8 @@
 //! The `ehome` command: `serve` (the default), `migrate`, `seed-demo`, `admin`, `ledger`, `polls`,
-//! `leaderboard`, `stats`.
+//! `leaderboard`, `stats`, `backup`, `restore`.
 
 pub mod admin;
+pub mod backup;
 pub mod leaderboard;
 pub mod ledger;
 pub mod polls;
@@ -51,6 +52,26 @@ pub enum Command {
     Stats {
         #[command(subcommand)]
         action: stats::StatsCommand,
+    },
+    /// Copy the embedded SQLite database to FILE while instances serve: a consistent snapshot, written
+    /// under a temporary name, fsync'd, then renamed. (PostgreSQL: use pg_dump; see the README.)
+    Backup {
+        /// Where to write the backup.
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the configured SQLite database with a backup: checked (integrity, migration table),
+    /// migrated, then renamed into place. Stop every instance first. (PostgreSQL: use pg_restore.)
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+        /// Replace the configured database if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 

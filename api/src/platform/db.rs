@@ -32,8 +32,22 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
 /// Runs every pending migration; true when the database had none applied before (a new database).
 pub async fn migrate(connection: &DatabaseConnection) -> anyhow::Result<bool> {
     let applied = Migrator::get_applied_migrations(connection).await.context("reading applied migrations")?;
-    Migrator::up(connection, None).await.context("running migrations")?;
+    migrate_up(connection).await?;
     Ok(applied.is_empty())
+}
+
+/// `Migrator::up`. On SQLite, where sea-orm runs migrations outside transactions, all of them run in
+/// one transaction: its statements then share one connection of the pool. Spread over the pool, a
+/// `CREATE TABLE IF NOT EXISTS` right after a rename on another connection could be compiled against
+/// that connection's stale schema and silently do nothing (migration 000019 failed that way, now and
+/// then, on a new database). It also makes the run all or nothing.
+pub async fn migrate_up(connection: &DatabaseConnection) -> anyhow::Result<()> {
+    if connection.get_database_backend() != DatabaseBackend::Sqlite {
+        return Migrator::up(connection, None).await.context("running migrations");
+    }
+    let transaction = begin_write(connection).await.context("beginning the migrations' transaction")?;
+    Migrator::up(&transaction, None).await.context("running migrations")?;
+    transaction.commit().await.context("committing the migrations")
 }
 
 pub async fn ping(connection: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `target/debug/ehome`, built beside this test binary (`target/debug/deps/api-…`).
-fn ehome_binary() -> std::path::PathBuf {
+pub(super) fn ehome_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let binary = exe.parent().and_then(|deps| deps.parent()).unwrap().join("ehome");
     assert!(binary.exists(), "{} is missing: build the workspace first (scripts/test.sh does)", binary.display());
@@ -20,7 +20,7 @@ fn ehome_binary() -> std::path::PathBuf {
 }
 
 /// Reads a pipe to the end on a thread of its own, so the child never blocks on a full pipe.
-fn drain(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+pub(super) fn drain(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
     let text = Arc::new(Mutex::new(Vec::new()));
     let sink = text.clone();
     std::thread::spawn(move || {
@@ -36,7 +36,7 @@ fn drain(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
 }
 
 /// Waits for the `(port N)` the binary prints once it listens.
-async fn port_of(output: &Arc<Mutex<Vec<u8>>>, child: &mut Child) -> u16 {
+pub(super) async fn port_of(output: &Arc<Mutex<Vec<u8>>>, child: &mut Child) -> u16 {
     let started = Instant::now();
     loop {
         let text = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
