@@ -20,6 +20,12 @@ const COLUMNS: &str = "id, poll_id, seq, voter_tag, choices, receipt, proxy, cou
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on every backend: SQLite's rebuild is several statements, which must run on one
+    /// connection (another of the pool may still read the schema as it was) and land together.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         set_chain_nullable(manager, true).await
     }
