@@ -228,6 +228,45 @@ mod tests {
         assert_eq!(LedgerAccount::Issuance(c).flags(), AccountFlags::NONE);
     }
 
+    /// The chart in docs/ledger.md has one row per account this module writes, with its flags, and no
+    /// other row: a merge that drops or garbles a row fails here.
+    #[test]
+    fn the_chart_in_docs_ledger_md_lists_every_account_with_its_flags() {
+        use LedgerAccount::*;
+        let doc = include_str!("../../../docs/ledger.md");
+        let chart = doc.split("## Chart of accounts").nth(1).and_then(|rest| rest.split("\n## ").next()).unwrap();
+        let mut rows: Vec<(String, String)> = chart
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split(" | ").collect();
+                (cells[0][3..].split('`').next().unwrap().to_owned(), cells[1].trim().to_owned())
+            })
+            .collect();
+        let (u, m, c) = (UserId(1), MerchantId(2), CommunityId(3));
+        let every = [User(u), Merchant(m), Issuance(c), Expired(c), RewardsPayable(c), Retired(c)];
+        let every = every.into_iter().chain([AllianceFund(c), Bank(c), MerchantPayable(m)]);
+        let mut expected: Vec<(String, String)> = every
+            .map(|account| {
+                let code = account.code();
+                // Naming every variant: a new account does not compile until it is listed above.
+                let code = match account {
+                    User(_) => code.replace(":1:", ":{u}:"),
+                    Merchant(_) | MerchantPayable(_) => code.replace(":2:", ":{m}:"),
+                    Issuance(_) | Expired(_) | RewardsPayable(_) | Retired(_) | AllianceFund(_) | Bank(_) => {
+                        code.replace(":3:", ":{c}:")
+                    }
+                };
+                let flags =
+                    if account.flags().debits_must_not_exceed_credits() { "debits ≤ credits" } else { "none" };
+                (code, flags.to_owned())
+            })
+            .collect();
+        rows.sort();
+        expected.sort();
+        assert_eq!(rows, expected);
+    }
+
     #[test]
     fn every_purpose_parses_back_from_its_code() {
         for purpose in Purpose::ALL {
