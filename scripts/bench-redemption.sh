@@ -28,6 +28,12 @@
 #
 # Knobs: EHOME_BIN (a built release binary; else built here), BENCH_RESIDENTS (2000, at least
 # BENCH_CROWD), BENCH_CROWD (1000), BENCH_DURATION (10s per measure), BENCH_CONNECTIONS (8, even).
+#
+# BENCH_PROFILE=N (instead of the measures): where a redemption's time goes in the database. The scratch
+# database logs every statement (`log_min_duration_statement = 0`, this database only, into the server's
+# log, /var/log/postgresql/postgresql-15-main.log by default, BENCH_PG_LOG), N redemptions run one after
+# another on one instance, and the statements of each call are summed by kind: how many, and how long
+# PostgreSQL took to parse, bind and execute them — beside each call's time as the client saw it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +41,8 @@ RESIDENTS="${BENCH_RESIDENTS:-2000}"
 CROWD="${BENCH_CROWD:-1000}"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-8}"
+PROFILE="${BENCH_PROFILE:-0}"
+PG_LOG="${BENCH_PG_LOG:-/var/log/postgresql/postgresql-15-main.log}"
 PER_INSTANCE=$((CONNECTIONS / 2))
 PER_ACTIVITY=1000
 PORT_A="$((18100 + RANDOM % 400))"
@@ -117,6 +125,9 @@ start_instance() {
   cat "$WORK/server-$port.log" >&2
   exit 1
 }
+if [ "$PROFILE" != "0" ]; then
+  psql_db postgres -c "ALTER DATABASE $DB SET log_min_duration_statement = 0" >/dev/null
+fi
 say "two instances on ports $PORT_A and $PORT_B"
 start_instance "$PORT_A"
 start_instance "$PORT_B"
@@ -189,6 +200,72 @@ with open(f"{work}/tokens.txt", "w") as out:
         out.write(f"{head}.{claims}.{signature}\n")
 PY
 curl -fsS -H "Authorization: Bearer $(head -1 "$WORK/tokens.txt")" "$A/api/v1/me/points" >&2; echo >&2
+
+if [ "$PROFILE" != "0" ]; then
+  say "profile: $PROFILE redemptions one after another on one instance, every statement logged"
+  TOKEN="$(head -1 "$WORK/tokens.txt")"
+  : >"$WORK/calls.txt"
+  for n in $(seq 1 "$PROFILE"); do
+    for call in issue capture; do
+      if [ "$call" = issue ]; then
+        marker="bench-profile-$$-$n-issue"
+        psql_db "$DB" -c "SELECT '$marker'" >/dev/null
+        answer="$(curl -fsS -w '\t%{time_total}' -X POST "$A/api/v1/redemptions/codes" -H "Authorization: Bearer $TOKEN" \
+          -H 'content-type: application/json' -H "Idempotency-Key: profile-$n" -d "{\"offer_id\": $OFFER}")"
+        code="$(cut -f1 <<<"$answer" | jq -r .code)"
+      else
+        marker="bench-profile-$$-$n-capture"
+        psql_db "$DB" -c "SELECT '$marker'" >/dev/null
+        answer="$(curl -fsS -w '\t%{time_total}' -X POST "$A/api/v1/redemptions" -H "Authorization: Bearer $CLERK" \
+          -H 'content-type: application/json' -H "Idempotency-Key: profile-$n" -d "{\"code\": \"$code\"}")"
+      fi
+      printf '%s\t%s\n' "$marker" "$(cut -f2 <<<"$answer")" >>"$WORK/calls.txt"
+    done
+  done
+  psql_db "$DB" -c "SELECT 'bench-profile-$$-end'" >/dev/null
+  sleep 1
+  python3 - "$PG_LOG" "$DB" "$WORK/calls.txt" "$$" <<'PY'
+import collections, re, sys
+log, db, calls, pid = sys.argv[1:]
+client = {line.split("\t")[0]: float(line.split("\t")[1]) * 1000 for line in open(calls)}
+entry = re.compile(r"^\S+ \S+ \S+ \[\d+\] \S+@(\S+) LOG:  duration: ([\d.]+) ms  (parse|bind|execute|statement)([^:]*): (.*)$")
+call, per_call, statements = None, collections.defaultdict(lambda: [0, 0.0]), collections.defaultdict(lambda: [0, 0.0])
+for line in open(log, errors="replace"):
+    m = entry.match(line.rstrip("\n"))
+    if not m or m.group(1) != db:
+        continue
+    text = m.group(5)
+    marker = re.search(r"'(bench-profile-" + pid + r"-[^']*)'", text)
+    if marker:
+        call = None if marker.group(1).endswith("-end") else marker.group(1)
+        continue
+    if call is None:
+        continue
+    kind = call.rsplit("-", 1)[1]
+    ms = float(m.group(2))
+    per_call[call][1] += ms
+    if m.group(3) == "execute":
+        per_call[call][0] += 1
+    shape = re.sub(r"\s+", " ", text)[:110]
+    statements[(kind, m.group(3), shape)][0] += 1
+    statements[(kind, m.group(3), shape)][1] += ms
+for kind in ("issue", "capture"):
+    mine = [c for c in per_call if c.endswith(kind)]
+    if not mine:
+        print(f"{kind}: no statements logged (is {log} the server's log, readable?)")
+        continue
+    n = len(mine)
+    executed = sum(per_call[c][0] for c in mine) / n
+    in_db = sum(per_call[c][1] for c in mine) / n
+    seen = sum(client[c] for c in mine) / n
+    print(f"\n{kind}: {executed:.1f} statements executed per call, {in_db:.2f} ms in PostgreSQL (parse+bind+execute), "
+          f"{seen:.2f} ms as the client saw it (mean of {n})")
+    rows = sorted(((v[1] / n, v[0] / n, step, shape) for (k, step, shape), v in statements.items() if k == kind), reverse=True)
+    for ms, count, step, shape in rows[:25]:
+        print(f"  {ms:7.3f} ms  {count:4.1f} x {step:7s} {shape}")
+PY
+  exit 0
+fi
 
 # The counter under wrk, one connection per thread, half the connections on each instance. Args: rate
 # per connection (0 = flat out), tag. Prints the summed line.
