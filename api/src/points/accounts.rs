@@ -99,27 +99,30 @@ pub(super) fn community_of_code(code: &str) -> Option<CommunityId> {
 
 /// Finds or creates the accounts, returning their ids in the order given.
 ///
-/// Runs in the caller's transaction, so an account first used by a transfer that rolls back is rolled
-/// back with it. The accounts are created in the order of their codes, so two transactions that create
-/// the same accounts wait for each other in one order and never in a cycle; the ledger's
-/// `create_account` inserts with `ON CONFLICT DO NOTHING` and reads the row back, so a concurrent
-/// creation of the same code (another API instance) is waited for and then found, never an error.
+/// One statement finds the accounts that exist (ids only: a transfer needs no balance read here; the
+/// ledger locks and checks the accounts when it posts). Runs in the caller's transaction, so an account
+/// first used by a transfer that rolls back is rolled back with it. Missing accounts are created in the
+/// order of their codes, so two transactions that create the same accounts wait for each other in one
+/// order and never in a cycle; the ledger's `create_account` inserts with `ON CONFLICT DO NOTHING` and
+/// reads the row back, so a concurrent creation of the same code (another API instance) is waited for
+/// and then found, never an error.
 pub(super) async fn ensure(
     conn: &impl ConnectionTrait,
     accounts: &[LedgerAccount],
 ) -> Result<Vec<AccountId>, PointsError> {
-    let mut by_code: Vec<(String, usize, LedgerAccount)> =
-        accounts.iter().enumerate().map(|(i, a)| (a.code(), i, *a)).collect();
-    by_code.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut ids = vec![AccountId(0); accounts.len()];
-    for (code, index, wanted) in by_code {
-        let account = match ehome_ledger::account_by_code(conn, &code).await {
-            Ok(account) => account,
-            Err(LedgerError::UnknownAccountCode(_)) => {
-                ehome_ledger::create_account(conn, &wanted.new_account()).await?
-            }
-            Err(other) => return Err(other.into()),
-        };
+    let codes: Vec<String> = accounts.iter().map(|a| a.code()).collect();
+    let found = ehome_ledger::account_ids_by_code(conn, &codes).await?;
+    let mut missing: Vec<(&String, usize, LedgerAccount)> = codes
+        .iter()
+        .zip(accounts)
+        .enumerate()
+        .filter(|(index, _)| found.get(*index).is_some_and(Option::is_none))
+        .map(|(index, (code, account))| (code, index, *account))
+        .collect();
+    missing.sort_by(|x, y| x.0.cmp(y.0));
+    let mut ids: Vec<AccountId> = found.into_iter().map(|id| id.unwrap_or(AccountId(0))).collect();
+    for (_, index, wanted) in missing {
+        let account = ehome_ledger::create_account(conn, &wanted.new_account()).await?;
         if let Some(slot) = ids.get_mut(index) {
             *slot = account.id;
         }
