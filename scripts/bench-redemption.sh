@@ -34,6 +34,8 @@
 # log, /var/log/postgresql/postgresql-15-main.log by default, BENCH_PG_LOG), N redemptions run one after
 # another on one instance, and the statements of each call are summed by kind: how many, and how long
 # PostgreSQL took to parse, bind and execute them — beside each call's time as the client saw it.
+# BENCH_WAITS=1: while wrk runs, pg_stat_activity is sampled every 50 ms and the sessions' wait events
+# (with their statements) are counted — which rows the redemptions queue on. It costs some CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,7 @@ CROWD="${BENCH_CROWD:-1000}"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-8}"
 PROFILE="${BENCH_PROFILE:-0}"
+WAITS="${BENCH_WAITS:-0}"
 PG_LOG="${BENCH_PG_LOG:-/var/log/postgresql/postgresql-15-main.log}"
 PER_INSTANCE=$((CONNECTIONS / 2))
 PER_ACTIVITY=1000
@@ -267,10 +270,24 @@ PY
   exit 0
 fi
 
+# What the database's sessions of the scratch database wait on, sampled every 50 ms while wrk runs:
+# (wait event, statement) → how many samples saw a session there. Arg: tag.
+sample_waits() {
+  local tag="$1" until=$(( $(date +%s) + ${DURATION%s} ))
+  while [ "$(date +%s)" -lt "$until" ]; do
+    psql_db "$DB" -At -F ' | ' -c "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'),
+      regexp_replace(left(query, 70), '\s+', ' ', 'g') FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()" >>"$WORK/$tag-waits.txt"
+    sleep 0.05
+  done
+}
+
 # The counter under wrk, one connection per thread, half the connections on each instance. Args: rate
 # per connection (0 = flat out), tag. Prints the summed line.
 counter_load() {
   local rate="$1" tag="$2"
+  local sampler=""
+  if [ "$WAITS" = "1" ]; then sample_waits "$tag" & sampler=$!; fi
   wrk -t"$PER_INSTANCE" -c"$PER_INSTANCE" -d"$DURATION" --timeout 30s -s scripts/bench-redemption.lua "$A" \
     -- "$OFFER" "$CLERK" "$WORK/tokens.txt" "$rate" 0 "$CONNECTIONS" "$tag" >"$WORK/$tag-a.txt" &
   local wrk_a=$!
@@ -278,6 +295,11 @@ counter_load() {
     -- "$OFFER" "$CLERK" "$WORK/tokens.txt" "$rate" "$PER_INSTANCE" "$CONNECTIONS" "$tag" >"$WORK/$tag-b.txt" &
   wait "$wrk_a" $!
   grep -h -e '^redemptions' -e '^last error' "$WORK/$tag-a.txt" "$WORK/$tag-b.txt" >&2
+  if [ -n "$sampler" ]; then
+    wait "$sampler" || true
+    printf 'where the sessions were (%s samples every 50 ms; top 12):\n' "$(wc -l <"$WORK/$tag-waits.txt")" >&2
+    sort "$WORK/$tag-waits.txt" | uniq -c | sort -rn | head -12 >&2
+  fi
 }
 field() { # tag, field, how (sum|max) → the two runs' figures combined
   grep -h '^redemptions' "$WORK/$1-a.txt" "$WORK/$1-b.txt" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" \
@@ -312,10 +334,11 @@ RACE_WON="$(awk -F'\t' '$2 == 201' "$WORK/crowd-answers.txt" | wc -l)"
 RACE_SOLD_OUT="$(awk -F'\t' '$2 == 409' "$WORK/crowd-answers.txt" | cut -f1 | jq -r .error.code | grep -cx OUT_OF_STOCK || true)"
 awk -F'\t' '$2 == 201' "$WORK/crowd-answers.txt" | cut -f1 | jq -r .code \
   | awk -v a="$A" -v b="$B" '{ print (NR % 2 ? a : b) " " $0 }' >"$WORK/won.txt"
-xargs -P 32 -L 1 sh -c 'curl -sS -o /dev/null -X POST "$0/api/v1/redemptions" -H "Authorization: Bearer '"$CLERK"'" \
-  -H "content-type: application/json" -d "{\"code\": \"$1\"}" -w "%{http_code}\n"' \
+xargs -P 32 -L 1 sh -c 'curl -sS -X POST "$0/api/v1/redemptions" -H "Authorization: Bearer '"$CLERK"'" \
+  -H "content-type: application/json" -d "{\"code\": \"$1\"}" -w "\t%{http_code}\n"' \
   <"$WORK/won.txt" >"$WORK/capture-answers.txt"
-RACE_CAPTURED_OK="$(grep -cx 200 "$WORK/capture-answers.txt" || true)"
+RACE_CAPTURED_OK="$(awk -F'\t' '$2 == 200' "$WORK/capture-answers.txt" | wc -l)"
+awk -F'\t' '$2 != 200' "$WORK/capture-answers.txt" | head -5 >&2
 read -r RACE_CAPTURED RACE_HELD STOCK_TOTAL STOCK_RESERVED STOCK_USED < <(psql_db "$DB" -At -F ' ' -c "
   SELECT (SELECT count(*) FROM redemptions WHERE offer_id = o.id AND status = 'captured'),
          (SELECT count(*) FROM redemptions WHERE offer_id = o.id AND status = 'issued'),
