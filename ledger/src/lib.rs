@@ -29,9 +29,9 @@ pub use export::{ExportFormat, ExportOptions, ExportSummary, export};
 pub use ledger::Ledger;
 pub use poster::{BatchingPoster, PosterConfig};
 pub use store::{
-    Account, Balance, Page, Transfer, TrialBalanceLine, account, account_by_code, balance, balance_as_of,
-    close_account, create_account, create_accounts, expire_holds, expired_holds, history, post_independent,
-    post_linked, post_linked_at, post_transfer, transfer, transfer_by_idempotency_key, trial_balance,
+    Account, Balance, Page, Transfer, TrialBalanceLine, account, account_by_code, account_ids_by_code, balance,
+    balance_as_of, close_account, create_account, create_accounts, expire_holds, expired_holds, history,
+    post_independent, post_linked, post_linked_at, post_transfer, transfer, transfer_by_idempotency_key, trial_balance,
 };
 pub use types::{
     AccountFlags, AccountId, Amount, Asset, NewAccount, TransferAction, TransferId, TransferKind, TransferRequest,

@@ -2,7 +2,7 @@
 //! differently from its total, the committee's approval and payment and what they post, a redemption
 //! never on two statements (two drafts at once on two instances, the database's own refusal), who
 //! may decide, a welfare supermarket settled without CNY, the per-merchant verify check catching a
-//! tampered row, CSVs, and the committee's alliance report.
+//! tampered row, CSVs, the committee's alliance report, and the shop told of approval and payment.
 
 use chrono::Utc;
 use ehome_entities::settlement_line;
@@ -10,6 +10,7 @@ use ehome_tests::{Demo, TestApp, error_code, spawn_app, spawn_app_sharing};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, Statement};
 use serde_json::{Value, json};
 
+mod notices;
 mod report;
 
 struct World {
@@ -25,7 +26,10 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    world_of(spawn_app().await).await
+}
+
+async fn world_of(app: TestApp) -> World {
     let demo = app.seed_demo().await;
     let [admin, committee, owner, resident] =
         app.dev_logins(["demo-admin", "demo-committee", "demo-resident-2", "demo-resident-1"]).await;

@@ -99,27 +99,30 @@ pub(super) fn community_of_code(code: &str) -> Option<CommunityId> {
 
 /// Finds or creates the accounts, returning their ids in the order given.
 ///
-/// Runs in the caller's transaction, so an account first used by a transfer that rolls back is rolled
-/// back with it. The accounts are created in the order of their codes, so two transactions that create
-/// the same accounts wait for each other in one order and never in a cycle; the ledger's
-/// `create_account` inserts with `ON CONFLICT DO NOTHING` and reads the row back, so a concurrent
-/// creation of the same code (another API instance) is waited for and then found, never an error.
+/// One statement finds the accounts that exist (ids only: a transfer needs no balance read here; the
+/// ledger locks and checks the accounts when it posts). Runs in the caller's transaction, so an account
+/// first used by a transfer that rolls back is rolled back with it. Missing accounts are created in the
+/// order of their codes, so two transactions that create the same accounts wait for each other in one
+/// order and never in a cycle; the ledger's `create_account` inserts with `ON CONFLICT DO NOTHING` and
+/// reads the row back, so a concurrent creation of the same code (another API instance) is waited for
+/// and then found, never an error.
 pub(super) async fn ensure(
     conn: &impl ConnectionTrait,
     accounts: &[LedgerAccount],
 ) -> Result<Vec<AccountId>, PointsError> {
-    let mut by_code: Vec<(String, usize, LedgerAccount)> =
-        accounts.iter().enumerate().map(|(i, a)| (a.code(), i, *a)).collect();
-    by_code.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut ids = vec![AccountId(0); accounts.len()];
-    for (code, index, wanted) in by_code {
-        let account = match ehome_ledger::account_by_code(conn, &code).await {
-            Ok(account) => account,
-            Err(LedgerError::UnknownAccountCode(_)) => {
-                ehome_ledger::create_account(conn, &wanted.new_account()).await?
-            }
-            Err(other) => return Err(other.into()),
-        };
+    let codes: Vec<String> = accounts.iter().map(|a| a.code()).collect();
+    let found = ehome_ledger::account_ids_by_code(conn, &codes).await?;
+    let mut missing: Vec<(&String, usize, LedgerAccount)> = codes
+        .iter()
+        .zip(accounts)
+        .enumerate()
+        .filter(|(index, _)| found.get(*index).is_some_and(Option::is_none))
+        .map(|(index, (code, account))| (code, index, *account))
+        .collect();
+    missing.sort_by(|x, y| x.0.cmp(y.0));
+    let mut ids: Vec<AccountId> = found.into_iter().map(|id| id.unwrap_or(AccountId(0))).collect();
+    for (_, index, wanted) in missing {
+        let account = ehome_ledger::create_account(conn, &wanted.new_account()).await?;
         if let Some(slot) = ids.get_mut(index) {
             *slot = account.id;
         }
@@ -226,6 +229,45 @@ mod tests {
         assert_eq!(community_of_code(&LedgerAccount::RewardsPayable(c).code()), Some(c));
         assert_eq!(community_of_code(&LedgerAccount::User(u).code()), None);
         assert_eq!(LedgerAccount::Issuance(c).flags(), AccountFlags::NONE);
+    }
+
+    /// The chart in docs/ledger.md has one row per account this module writes, with its flags, and no
+    /// other row: a merge that drops or garbles a row fails here.
+    #[test]
+    fn the_chart_in_docs_ledger_md_lists_every_account_with_its_flags() {
+        use LedgerAccount::*;
+        let doc = include_str!("../../../docs/ledger.md");
+        let chart = doc.split("## Chart of accounts").nth(1).and_then(|rest| rest.split("\n## ").next()).unwrap();
+        let mut rows: Vec<(String, String)> = chart
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split(" | ").collect();
+                (cells[0][3..].split('`').next().unwrap().to_owned(), cells[1].trim().to_owned())
+            })
+            .collect();
+        let (u, m, c) = (UserId(1), MerchantId(2), CommunityId(3));
+        let every = [User(u), Merchant(m), Issuance(c), Expired(c), RewardsPayable(c), Retired(c)];
+        let every = every.into_iter().chain([AllianceFund(c), Bank(c), MerchantPayable(m)]);
+        let mut expected: Vec<(String, String)> = every
+            .map(|account| {
+                let code = account.code();
+                // Naming every variant: a new account does not compile until it is listed above.
+                let code = match account {
+                    User(_) => code.replace(":1:", ":{u}:"),
+                    Merchant(_) | MerchantPayable(_) => code.replace(":2:", ":{m}:"),
+                    Issuance(_) | Expired(_) | RewardsPayable(_) | Retired(_) | AllianceFund(_) | Bank(_) => {
+                        code.replace(":3:", ":{c}:")
+                    }
+                };
+                let flags =
+                    if account.flags().debits_must_not_exceed_credits() { "debits ≤ credits" } else { "none" };
+                (code, flags.to_owned())
+            })
+            .collect();
+        rows.sort();
+        expected.sort();
+        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -60,6 +60,17 @@ pub struct RewardHold {
     pub help_post: i64,
 }
 
+fn redemption_hold_key(redemption_code: i64) -> String {
+    format!("points:hold:redemption_code:{redemption_code}")
+}
+
+/// The id the hold of redemption code `redemption_code` has once placed: derived from the code, so the
+/// redemption row can name its hold before the hold is posted (the hold then comes last in the
+/// transaction, and the accounts it locks are held for the commit only).
+pub fn redemption_hold_id(redemption_code: i64) -> TransferId {
+    TransferId::from_idempotency_key(&redemption_hold_key(redemption_code))
+}
+
 /// Places a redemption hold. Refused with `InsufficientPoints` (and nothing written) when the
 /// resident's available balance does not cover it.
 pub async fn hold_for_redemption(
@@ -73,7 +84,7 @@ pub async fn hold_for_redemption(
         amount: hold.amount,
         timeout_seconds: Some(hold.timeout_seconds),
         purpose: Purpose::Redemption,
-        key: format!("points:hold:redemption_code:{}", hold.redemption_code),
+        key: redemption_hold_key(hold.redemption_code),
         metadata: json!({ "redemption_code": hold.redemption_code, "user": hold.user, "merchant": hold.merchant }),
     };
     place(conn, placement, now).await
@@ -147,6 +158,11 @@ fn part_of(hold: &Transfer, amount: Option<Points>) -> Result<i64, PointsError> 
         });
     }
     Ok(minor)
+}
+
+/// The id the capture of `hold` has once posted (derived from the hold, as [`redemption_hold_id`]).
+pub fn capture_id(hold: TransferId) -> TransferId {
+    TransferId::from_idempotency_key(&format!("points:capture:{hold}"))
 }
 
 /// Captures a redemption hold at the counter, in full (`None`) or in part (the rest is released).

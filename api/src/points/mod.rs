@@ -45,7 +45,8 @@ pub use error::PointsError;
 pub use expiry::{Expiring, ExpiryForecast, ExpiryRun, expire_due, expiring_between, residents_with_expiring_points};
 pub use expiry_rule::{EXPIRY_MONTHS_RANGE, ExpiryRule, days_after, shanghai_day, start_of_day};
 pub use holds::{
-    Hold, RedemptionHold, RewardHold, capture, expire_hold, hold_for_redemption, hold_reward, pay_reward, release,
+    Hold, RedemptionHold, RewardHold, capture, capture_id, expire_hold, hold_for_redemption, hold_reward, pay_reward,
+    redemption_hold_id, release,
 };
 pub use reading::{Change, HistoryCursor, HistoryEntry, HistoryPage, PointsBalance, balance_of, history_of};
 pub use settlement::{

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 
 use ehome_entities::{ledger_account, ledger_account_shard};
 
@@ -62,6 +62,27 @@ pub async fn account_by_code(conn: &impl ConnectionTrait, code: &str) -> Result<
     let id = AccountId(model.id);
     fold_shards(conn, std::slice::from_mut(&mut model), Some(id)).await?;
     Account::from_model(model)
+}
+
+/// The ids of the accounts with these codes, in the order given (`None` for a code no account has):
+/// one statement that reads no balance, for a caller that only needs to name a transfer's accounts.
+pub async fn account_ids_by_code(
+    conn: &impl ConnectionTrait,
+    codes: &[String],
+) -> Result<Vec<Option<AccountId>>, LedgerError> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(i64, String)> = ledger_account::Entity::find()
+        .select_only()
+        .column(ledger_account::Column::Id)
+        .column(ledger_account::Column::Code)
+        .filter(ledger_account::Column::Code.is_in(codes.iter().cloned()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let by_code: HashMap<&str, i64> = found.iter().map(|(id, code)| (code.as_str(), *id)).collect();
+    Ok(codes.iter().map(|code| by_code.get(code.as_str()).map(|id| AccountId(*id))).collect())
 }
 
 /// Every account row with its shards folded in: the running balances as they stand.

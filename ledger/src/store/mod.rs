@@ -81,7 +81,8 @@ use crate::types::{AccountFlags, AccountId, Asset, TransferRequest};
 
 pub(crate) use accounts::all_accounts;
 pub use accounts::{
-    account, account_by_code, balance, balance_as_of, close_account, create_account, create_accounts, trial_balance,
+    account, account_by_code, account_ids_by_code, balance, balance_as_of, close_account, create_account,
+    create_accounts, trial_balance,
 };
 pub use records::{Account, Balance, Page, Transfer, TrialBalanceLine};
 pub use transfers::{expire_holds, expired_holds, expiry_request, history, transfer, transfer_by_idempotency_key};

@@ -28,6 +28,9 @@ async fn accounts_are_idempotent_by_code_and_conflicts_are_refused() {
     assert_eq!(store::create_account(&t.db, &other_asset).await, Err(E::AccountCodeConflict("user:42:points".into())));
     assert_eq!(store::account_by_code(&t.db, "user:42:points").await.unwrap().id, a.id);
     assert!(matches!(store::account_by_code(&t.db, "nobody").await, Err(E::UnknownAccountCode(_))));
+    let codes = ["nobody".to_owned(), "user:42:points".to_owned(), "nobody".to_owned()];
+    assert_eq!(store::account_ids_by_code(&t.db, &codes).await.unwrap(), vec![None, Some(a.id), None]);
+    assert_eq!(store::account_ids_by_code(&t.db, &[]).await.unwrap(), vec![]);
 }
 
 #[tokio::test]

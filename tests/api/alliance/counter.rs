@@ -193,6 +193,10 @@ async fn the_shop_refunds_within_seven_days_and_the_committee_after() {
     assert_eq!(refunded["status"], "refunded");
     assert!(refunded["refund_transfer_id"].is_string());
     assert_eq!(app.points_of(w.resident_id).await, pair("100.00", "0.00"));
+    let inbox = app.get_json("/me/notifications", Some(&w.resident)).await;
+    let told = &inbox["items"][0];
+    assert_eq!((told["kind"].as_str(), told["title"].as_str()), (Some("redemption"), Some("积分已退回")), "{inbox}");
+    assert!(told["body"].as_str().unwrap().contains("25.00"), "the resident is told what came back: {told}");
     let twice = refund(w.owner.clone(), first).await;
     assert_eq!((twice.status().as_u16(), error_code(twice).await.as_str()), (409, "INVALID_TRANSITION"));
     let stock = app.get_json(&format!("/offers/{offer}"), Some(&w.resident)).await["stock"].clone();

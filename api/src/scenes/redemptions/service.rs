@@ -82,13 +82,18 @@ pub async fn issue(state: &AppState, actor: &Actor, offer_id: OfferId, quantity:
         period_key: limit.map_or_else(|| "none".to_owned(), |l| l.period.key(now)),
         expires_at: now + Duration::seconds(i64::from(CODE_TTL_SECONDS)),
     };
+    // Every code of a shop holds points towards the shop's one ledger account, and every code of an
+    // offer reserves its one stock row: the two rows all its redemptions wait on. They come last, so
+    // each is locked for a statement and the commit only.
     let redemption = retrying(state, async |txn| {
         if let Some(limit) = limit
             && !offers::reserve_limit(txn, offer_id, actor.id, &new.period_key, quantity, limit.quantity).await?
         {
             return Err(RedemptionError::LimitReached.into());
         }
-        let row = store::insert(txn, &new, now).await?;
+        let inserted = store::insert(txn, &new, now).await?;
+        let hold_id = points::redemption_hold_id(inserted.id);
+        let row = store::set_hold(txn, RedemptionId(inserted.id), &hold_id.to_text()).await?;
         let hold = RedemptionHold {
             user: actor.id,
             merchant: new.merchant,
@@ -97,11 +102,13 @@ pub async fn issue(state: &AppState, actor: &Actor, offer_id: OfferId, quantity:
             timeout_seconds: CODE_TTL_SECONDS,
         };
         let held = points::hold_for_redemption(txn, &hold, now).await?;
-        store::set_hold(txn, RedemptionId(row.id), &held.id.to_text()).await?;
+        if held.id != hold_id {
+            return Err(ApiError::internal(anyhow::anyhow!("redemption {} held as {}", row.id, held.id)).into());
+        }
         if !offers::reserve_stock(txn, offer_id, quantity).await? {
             return Err(RedemptionError::OutOfStock.into());
         }
-        Ok(store::get(txn, RedemptionId(row.id)).await?)
+        Ok(row)
     })
     .await?;
     wallet::changed(state, [actor.id]).await;
@@ -173,18 +180,18 @@ pub async fn capture(
     refuse_unless_open(&found, now)?;
     let offer = offers::offer_by_id(&state.db, OfferId(found.offer_id)).await?;
     let id = RedemptionId(found.id);
+    let capture_id = points::capture_id(hold_of(&found)?);
+    // The status changes by compare-and-set from the row as read (a concurrent capture, cancel or
+    // expiry makes it miss); the shop's points account and the offer's stock row, which every
+    // redemption of the shop waits on, are written last (see `issue`).
     let (captured, told) = retrying(state, async |txn| {
-        let current = store::get(txn, id).await?;
-        refuse_unless_open(&current, now)?;
-        let change = Change { action: Action::Capture, by: Some(actor.id), transfer: None, reason: None };
-        let Some(updated) = store::transition(txn, &current, change, now).await? else {
+        let change =
+            Change { action: Action::Capture, by: Some(actor.id), transfer: Some(capture_id.to_text()), reason: None };
+        let Some(updated) = store::transition(txn, &found, change, now).await? else {
             // Another capture, a cancel or the expiry job committed first: say which.
             refuse_unless_open(&store::get(txn, id).await?, now)?;
             return Err(Failure::Retry);
         };
-        let posted = points::capture(txn, hold_of(&updated)?, None, now).await?;
-        store::set_transfer(txn, id, store::TransferColumn::Capture, &posted.id.to_text()).await?;
-        offers::move_stock(txn, OfferId(updated.offer_id), updated.quantity, StockMove::Capture).await?;
         let body = format!(
             "您在「{}」兑换的「{}」已核销，使用积分 {}",
             merchant.name,
@@ -193,7 +200,12 @@ pub async fn capture(
         );
         let told = notice(updated.user_id, &offer.title, body, "已核销");
         notifications::record(txn, &told, now).await?;
-        Ok((store::get(txn, id).await?, told))
+        let posted = points::capture(txn, hold_of(&updated)?, None, now).await?;
+        if posted.id != capture_id {
+            return Err(ApiError::internal(anyhow::anyhow!("redemption {} captured as {}", id.0, posted.id)).into());
+        }
+        offers::move_stock(txn, OfferId(updated.offer_id), updated.quantity, StockMove::Capture).await?;
+        Ok((updated, told))
     })
     .await?;
     wallet::changed(state, [UserId(captured.user_id)]).await;
@@ -349,7 +361,7 @@ pub async fn refund(
         };
         let capture = transfer_of(refunded.capture_transfer_id.as_deref(), &refunded)?;
         let reversal = points::reverse(txn, capture, ReversalReason::Refund { redemption: id.0 }, now).await?;
-        store::set_transfer(txn, id, store::TransferColumn::Refund, &reversal.id.to_text()).await?;
+        store::set_refund_transfer(txn, id, &reversal.id.to_text()).await?;
         offers::move_stock(txn, OfferId(refunded.offer_id), refunded.quantity, StockMove::Refund).await?;
         let offer = OfferId(refunded.offer_id);
         offers::release_limit(txn, offer, UserId(refunded.user_id), &refunded.period_key, refunded.quantity).await?;

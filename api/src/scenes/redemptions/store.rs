@@ -58,22 +58,23 @@ pub async fn insert(
         };
         let inserted = redemption::Entity::insert(row)
             .on_conflict_do_nothing_on([redemption::Column::MerchantId, redemption::Column::Code])
-            .exec_without_returning(db)
+            .exec_with_returning(db)
             .await?;
-        if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n == 1) {
-            return by_code(db, new.merchant, &code).await?.ok_or(ApiError::NotFound("redemption"));
+        if let sea_orm::TryInsertResult::Inserted(row) = inserted {
+            return Ok(row);
         }
     }
     Err(ApiError::internal(anyhow::anyhow!("no free redemption code after 8 draws")))
 }
 
-pub async fn set_hold(db: &impl ConnectionTrait, id: RedemptionId, hold: &str) -> Result<(), ApiError> {
-    redemption::Entity::update_many()
+/// Names the redemption's hold; returns the row after.
+pub async fn set_hold(db: &impl ConnectionTrait, id: RedemptionId, hold: &str) -> Result<redemption::Model, ApiError> {
+    let updated = redemption::Entity::update_many()
         .col_expr(redemption::Column::HoldTransferId, Expr::value(hold))
         .filter(redemption::Column::Id.eq(id.0))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(())
+    updated.into_iter().next().ok_or(ApiError::NotFound("redemption"))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: RedemptionId) -> Result<redemption::Model, ApiError> {
@@ -120,7 +121,8 @@ pub async fn transition(
         Action::Capture => update
             .filter(redemption::Column::ExpiresAt.gt(now))
             .col_expr(redemption::Column::CapturedAt, Expr::value(now))
-            .col_expr(redemption::Column::CapturedBy, Expr::value(change.by.map(|u| u.0))),
+            .col_expr(redemption::Column::CapturedBy, Expr::value(change.by.map(|u| u.0)))
+            .col_expr(redemption::Column::CaptureTransferId, Expr::value(change.transfer)),
         Action::Expire => update
             .filter(redemption::Column::ExpiresAt.lte(now))
             .col_expr(redemption::Column::EndedAt, Expr::value(now))
@@ -137,32 +139,13 @@ pub async fn transition(
             .col_expr(redemption::Column::RefundReason, Expr::value(change.reason))
             .col_expr(redemption::Column::RefundTransferId, Expr::value(change.transfer)),
     };
-    if update.exec(db).await?.rows_affected != 1 {
-        return Ok(None);
-    }
-    get(db, RedemptionId(row.id)).await.map(Some)
+    Ok(update.exec_with_returning(db).await?.into_iter().next())
 }
 
-/// Which transfer of a redemption a column records.
-#[derive(Debug, Clone, Copy)]
-pub enum TransferColumn {
-    Capture,
-    Refund,
-}
-
-/// Records a capture's or a refund's transfer (posted after the status change won).
-pub async fn set_transfer(
-    db: &impl ConnectionTrait,
-    id: RedemptionId,
-    which: TransferColumn,
-    transfer: &str,
-) -> Result<(), ApiError> {
-    let column = match which {
-        TransferColumn::Capture => redemption::Column::CaptureTransferId,
-        TransferColumn::Refund => redemption::Column::RefundTransferId,
-    };
+/// Records a refund's reversal transfer (posted after the status change won).
+pub async fn set_refund_transfer(db: &impl ConnectionTrait, id: RedemptionId, transfer: &str) -> Result<(), ApiError> {
     redemption::Entity::update_many()
-        .col_expr(column, Expr::value(transfer))
+        .col_expr(redemption::Column::RefundTransferId, Expr::value(transfer))
         .filter(redemption::Column::Id.eq(id.0))
         .exec(db)
         .await?;

@@ -1,14 +1,16 @@
 //! Settlement with shops (issue 12, part 3): a community's settlement rate; statements drafted per
 //! merchant and period (each captured, unrefunded redemption on exactly one), approved by the
 //! committee (the points retired and the CNY owed, one linked ledger batch through `points`), paid
-//! with the bank's reference, or cancelled as drafts; statements and the committee's alliance report
-//! as JSON and CSV; and the per-merchant check `ehome ledger verify` adds (`report::check_merchants`).
+//! with the bank's reference (the shop's owner told of both, `notices.rs`), or cancelled as drafts;
+//! statements and the committee's alliance report as JSON and CSV; and the per-merchant check
+//! `ehome ledger verify` adds (`report::check_merchants`).
 //!
 //! No `jobs.rs`: nothing in settlement times out or runs by itself.
 
 pub mod error;
 mod http;
 pub mod lifecycle;
+mod notices;
 pub mod report;
 mod rounding;
 pub mod service;

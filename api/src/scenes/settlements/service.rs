@@ -11,6 +11,7 @@ use ehome_entities::{merchant, settlement, settlement_line, settlement_rate};
 use sea_orm::DatabaseTransaction;
 
 use super::error::SettlementError;
+use super::notices::{Recorded, Told};
 use super::rounding::{Rate, reckon};
 use super::store::{self, Change, NewLine, NewStatement, Transfers};
 use crate::authz::{self, Actor, MerchantScope};
@@ -192,13 +193,13 @@ fn refused(action: &str, row: &settlement::Model) -> Failure {
     SettlementError::InvalidTransition { action: action.to_owned(), status: row.status.clone() }.into()
 }
 
-/// The committee approves a draft: in one transaction the status moves and one linked ledger batch
-/// retires the points (and, for a shop, records the CNY owed).
+/// The committee approves a draft: in one transaction the status moves, one linked ledger batch
+/// retires the points (and, for a shop, records the CNY owed) and the shop's owner is told.
 pub async fn approve(state: &AppState, actor: &Actor, id: SettlementId) -> ApiResult<Statement> {
     let (_, merchant, scope) = visible(state, actor, id).await?;
     authz::decide_settlement(actor, &scope)?;
     let now = state.clock.now();
-    let row = retrying(state, async |txn| {
+    let (row, told) = retrying(state, async |txn| {
         let current = store::get(txn, id).await?;
         let Some(approved) = store::transition(txn, &current, Change::Approve { by: actor.id }, now).await? else {
             return Err(refused("approve", &current));
@@ -213,14 +214,18 @@ pub async fn approve(state: &AppState, actor: &Actor, id: SettlementId) -> ApiRe
         let posted = points::settle(txn, &batch, now).await?;
         let transfers = Transfers::Approved { points: posted.points.to_text(), cny: posted.cny.map(|t| t.to_text()) };
         store::set_transfers(txn, id, transfers).await?;
-        Ok(store::get(txn, id).await?)
+        let row = store::get(txn, id).await?;
+        let told = Recorded::record(txn, Told::Approved, &row, &merchant, now).await?;
+        Ok((row, told))
     })
     .await?;
+    told.push(state);
     statement_of(state, row, merchant).await
 }
 
 /// The committee records the bank transfer that paid an approved statement: the CNY owed moves to
-/// the community's bank account, the bank's reference kept on the statement and the transfer.
+/// the community's bank account, the bank's reference kept on the statement and the transfer, and the
+/// shop's owner is told.
 pub async fn mark_paid(
     state: &AppState,
     actor: &Actor,
@@ -231,7 +236,7 @@ pub async fn mark_paid(
     authz::decide_settlement(actor, &scope)?;
     let now = state.clock.now();
     let reference = bank_reference.0;
-    let row = retrying(state, async |txn| {
+    let (row, told) = retrying(state, async |txn| {
         let current = store::get(txn, id).await?;
         let change = Change::MarkPaid { by: actor.id, bank_reference: reference.clone() };
         let Some(paid) = store::transition(txn, &current, change, now).await? else {
@@ -246,9 +251,12 @@ pub async fn mark_paid(
         };
         let transfer = points::pay_settlement(txn, &payment, now).await?;
         store::set_transfers(txn, id, Transfers::Paid { payment: transfer.to_text() }).await?;
-        Ok(store::get(txn, id).await?)
+        let row = store::get(txn, id).await?;
+        let told = Recorded::record(txn, Told::Paid, &row, &merchant, now).await?;
+        Ok((row, told))
     })
     .await?;
+    told.push(state);
     statement_of(state, row, merchant).await
 }
 
