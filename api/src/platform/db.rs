@@ -30,21 +30,9 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
 }
 
 /// Runs every pending migration; true when the database had none applied before (a new database).
-///
-/// On SQLite the migrations run in one transaction, so on one connection of the pool: sea-orm runs a
-/// SQLite migration's statements without a transaction, each on whichever pooled connection is free,
-/// and a table rebuilt across connections (000019 drops indexes, renames the table aside, creates it
-/// again, then the indexes) failed now and then with `index … already exists` — one start in about
-/// twelve on a new database. PostgreSQL keeps sea-orm's own transaction per migration.
 pub async fn migrate(connection: &DatabaseConnection) -> anyhow::Result<bool> {
     let applied = Migrator::get_applied_migrations(connection).await.context("reading applied migrations")?;
-    if connection.get_database_backend() == DatabaseBackend::Sqlite {
-        let txn = sea_orm::TransactionTrait::begin(connection).await.context("beginning the migrations")?;
-        Migrator::up(&txn, None).await.context("running migrations")?;
-        txn.commit().await.context("committing the migrations")?;
-    } else {
-        Migrator::up(connection, None).await.context("running migrations")?;
-    }
+    Migrator::up(connection, None).await.context("running migrations")?;
     Ok(applied.is_empty())
 }
 
