@@ -102,8 +102,9 @@ fn integralize(value: &mut serde_json::Value) -> bool {
             }
             false
         }
-        Value::Array(items) => items.iter_mut().fold(false, |changed, item| integralize(item) || changed),
-        Value::Object(fields) => fields.values_mut().fold(false, |changed, item| integralize(item) || changed),
+        // Every element is visited (no short circuit): each may need rewriting.
+        Value::Array(items) => items.iter_mut().map(integralize).filter(|changed| *changed).count() > 0,
+        Value::Object(fields) => fields.values_mut().map(integralize).filter(|changed| *changed).count() > 0,
         _ => false,
     }
 }
