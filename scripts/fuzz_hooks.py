@@ -9,10 +9,26 @@
 
 import json
 import os
+import threading
 import urllib.request
 
 import schemathesis
 from hypothesis import strategies as st
+from hypothesis.internal import lambda_sources
+
+# CPython 3.11's parser is not safe to run in two threads at once ("SystemError: AST constructor
+# recursion depth mismatch"), and Hypothesis parses a module's source to describe a filter's lambda; with
+# two workers the coverage phase sometimes did so from both. One at a time.
+_PARSE_LOCK = threading.Lock()
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _lambda_description_one_at_a_time(*args, **kwargs):
+    with _PARSE_LOCK:
+        return _describe_lambda(*args, **kwargs)
+
+
+lambda_sources._lambda_description = _lambda_description_one_at_a_time
 
 OPENID = os.environ.get("FUZZ_OPENID", "demo-committee")
 BASE = os.environ["FUZZ_BASE_URL"].rstrip("/")
