@@ -1,7 +1,7 @@
 //! What the contract fuzz (`scripts/fuzz-api.sh`, Schemathesis against `openapi.yaml`) found, each kept
 //! fixed through HTTP: a 405 names the methods the path serves, a whole number written as a float is the
-//! integer the schema says it may be, and a client's request id the server does not keep is replaced, not
-//! refused.
+//! integer the schema says it may be, a client's request id the server does not keep is replaced, not
+//! refused, and a platform admin naming an unknown community gets 404, not a foreign key's 500.
 
 use ehome_tests::{error_code, spawn_app};
 use reqwest::Method;
@@ -77,4 +77,15 @@ async fn a_request_id_of_any_shape_is_replaced_not_refused() {
     }
     let kept = app.request(Method::GET, "/healthz", None).header("x-request-id", "fuzz-42_A").send().await.unwrap();
     assert_eq!(kept.headers()["x-request-id"].to_str().unwrap(), "fuzz-42_A");
+}
+
+#[tokio::test]
+async fn a_platform_admin_setting_the_rate_of_an_unknown_community_gets_404() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let admin = app.dev_login("demo-admin").await.access;
+    let unknown =
+        app.put("/communities/9223372036854775806/settlement-rate", Some(&admin), &json!({"rate": "0.10"})).await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(error_code(unknown).await, "NOT_FOUND");
 }
