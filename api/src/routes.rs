@@ -35,10 +35,29 @@ impl Routes<'_> {
         self
     }
 
-    fn register(self, config: &mut web::ServiceConfig) {
-        for (_, resource) in self.resources {
-            config.service(resource);
-        }
+    /// The resources, each answering a method it does not serve with 405 and an `Allow` header that
+    /// lists the methods it does (RFC 9110 §15.5.6).
+    fn into_resources(self) -> Vec<actix_web::Resource> {
+        let table = &*self.table;
+        let prefix = self.prefix;
+        self.resources
+            .into_iter()
+            .map(|(path, resource)| {
+                let full = format!("{prefix}{path}");
+                let mut methods: Vec<&str> =
+                    table.iter().filter(|(_, known)| *known == full).map(|(method, _)| method.as_str()).collect();
+                methods.dedup();
+                let allow = methods.join(", ");
+                resource.default_service(web::to(move || {
+                    let allow = allow.clone();
+                    async move {
+                        actix_web::HttpResponse::MethodNotAllowed()
+                            .insert_header((actix_web::http::header::ALLOW, allow))
+                            .finish()
+                    }
+                }))
+            })
+            .collect()
     }
 
     pub fn get<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
@@ -91,11 +110,13 @@ pub fn configure(config: &mut web::ServiceConfig, environment: Environment) -> V
     let mut table = Vec::new();
     let mut ops = Routes { resources: Vec::new(), prefix: "", table: &mut table, environment };
     operations(&mut ops);
-    ops.register(config);
+    for resource in ops.into_resources() {
+        config.service(resource);
+    }
     let mut api = Routes { resources: Vec::new(), prefix: "/api/v1", table: &mut table, environment };
     api_v1(&mut api);
     let mut scope = web::scope("/api/v1");
-    for (_, resource) in api.resources {
+    for resource in api.into_resources() {
         scope = scope.service(resource);
     }
     config.service(scope);

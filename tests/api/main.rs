@@ -7,6 +7,7 @@ mod auth_tokens;
 mod bad_input;
 mod care;
 mod community;
+mod contract_fuzz;
 mod deliberations;
 mod faults;
 mod health;

@@ -66,10 +66,54 @@ fn read_as_json(req: &ServiceRequest) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
+/// JSON does not tell `24` from `24.0`, and JSON Schema calls both an integer, but serde refuses a float
+/// where the body's type has an integer. A complete body with a number that is a whole float within
+/// `i64` (`24.0`, `-3e2`) is rewritten with that number as an integer; any other body (no such number,
+/// not JSON at all, cut short by an error) is passed on byte for byte for the extractor to judge.
+fn integral_numbers_as_integers(
+    read: Vec<Result<web::Bytes, actix_web::error::PayloadError>>,
+) -> Vec<Result<web::Bytes, actix_web::error::PayloadError>> {
+    let mut whole = Vec::new();
+    for chunk in read.iter().flatten() {
+        whole.extend_from_slice(chunk);
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&whole) else {
+        return read;
+    };
+    if !integralize(&mut value) {
+        return read;
+    }
+    match serde_json::to_vec(&value) {
+        Ok(rewritten) => vec![Ok(web::Bytes::from(rewritten))],
+        Err(_) => read,
+    }
+}
+
+/// Turns whole floats within `i64` into integers, in place; true when any changed.
+fn integralize(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            let Some(float) = number.as_f64() else { return false };
+            // `i64::MAX as f64` rounds up to 2^63, which is out of range: the bound is exclusive.
+            if float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64 {
+                *value = Value::from(float as i64);
+                return true;
+            }
+            false
+        }
+        // Every element is visited (no short circuit): each may need rewriting.
+        Value::Array(items) => items.iter_mut().map(integralize).filter(|changed| *changed).count() > 0,
+        Value::Object(fields) => fields.values_mut().map(integralize).filter(|changed| *changed).count() > 0,
+        _ => false,
+    }
+}
+
 /// Every request body of the API is a JSON object. serde reads a struct from an array too (by
 /// position), so a body's first significant byte is checked here, once for every route, before any
-/// extractor runs: a body that starts with anything but `{` is `INVALID_JSON`. The bytes read to find
-/// it are put back in front of the rest of the stream; leading whitespace is read at most up to the
+/// extractor runs: a body that starts with anything but `{` is `INVALID_JSON`. An object is read whole
+/// (up to the limit) and its integral floats made integers (`integral_numbers_as_integers`). The bytes
+/// read are put back in front of the rest of the stream; leading whitespace is read at most up to the
 /// body limit, after which the extractors' own limit answers.
 pub async fn objects_only(
     mut req: ServiceRequest,
@@ -102,6 +146,26 @@ pub async fn objects_only(
     if first.is_some_and(|byte| byte != b'{') {
         let refused = ApiError::InvalidJson("the body must be a JSON object ({…})".to_owned());
         return Ok(req.error_response(refused));
+    }
+    // A signed body (the care devices' webhook signs the bytes as sent) is never rewritten.
+    if first.is_some() && !req.headers().contains_key("x-care-signature") {
+        // The whole object, within the limit, so its integral floats can become integers.
+        while read_bytes <= limit {
+            match payload.next().await {
+                Some(Ok(chunk)) => {
+                    read_bytes = read_bytes.saturating_add(chunk.len());
+                    read.push(Ok(chunk));
+                }
+                Some(Err(err)) => {
+                    read.push(Err(err));
+                    break;
+                }
+                None => {
+                    read = integral_numbers_as_integers(read);
+                    break;
+                }
+            }
+        }
     }
     let replayed = futures::stream::iter(read).chain(payload);
     req.set_payload(Payload::Stream { payload: Box::pin(replayed) });

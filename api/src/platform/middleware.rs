@@ -185,8 +185,11 @@ fn render_error(
                 _ => ApiError::validation("request", cause),
             };
             let mut rendered = mapped.render(lang, request_id);
-            // Keep the original status (e.g. 415 for a wrong content type).
+            // Keep the original status (e.g. 415 for a wrong content type), and a 405's `Allow`.
             *rendered.status_mut() = status;
+            if let Some(allow) = response.response().headers().get(actix_web::http::header::ALLOW) {
+                rendered.headers_mut().insert(actix_web::http::header::ALLOW, allow.clone());
+            }
             rendered
         }
     };

@@ -86,6 +86,8 @@ pub async fn set_rate(
     rate: Rate,
 ) -> ApiResult<settlement_rate::Model> {
     authz::set_settlement_rate(actor, community)?;
+    // A platform admin passes the check for any id: an unknown community is 404, not a foreign key's 500.
+    crate::scenes::community::service::get_community(&state.db, community).await?;
     store::set_rate(&state.db, community, &rate.to_text(), actor.id, state.clock.now()).await
 }
 
