@@ -2,10 +2,12 @@
 -- token file (one token per line), once; when every resident has been sent, the connections still
 -- open send GET /healthz (not counted) until the last ballot is answered and the thread stops.
 -- Run with one thread (-t1), so one counter walks the file.
---   wrk -t1 -c64 -d120s -s bench-polls.lua http://host:port -- /api/v1/polls/ID/ballots '{"option_ids":[N]}' tokens.txt
+-- When the last ballot is answered it writes the file named by the fourth argument (the script times the
+-- burst by it and stops wrk, whose thread:stop() leaves the other connections' health checks running).
+--   wrk -t1 -c64 -d120s -s bench-polls.lua http://host:port -- /api/v1/polls/ID/ballots '{"option_ids":[N]}' tokens.txt done.txt
 
 function init(args)
-  path, body = args[1], args[2]
+  path, body, done_file = args[1], args[2], args[4]
   tokens = {}
   for line in io.lines(args[3]) do tokens[#tokens + 1] = line end
   total, sent = #tokens, 0
@@ -37,7 +39,12 @@ function response(status, headers, body)
   else
     other = other + 1
   end
-  if answered >= total then wrk.thread:stop() end
+  if answered == total then
+    local marker = io.open(done_file, "w")
+    marker:write("done\n")
+    marker:close()
+    wrk.thread:stop()
+  end
 end
 
 local threads = {}

@@ -153,15 +153,22 @@ VOTERS=$(( $(wc -l <"$WORK/tokens-a.txt") + $(wc -l <"$WORK/tokens-b.txt") ))
 say "ballot burst: $VOTERS residents, $CONNECTIONS connections per instance (load average $(cut -d' ' -f1 /proc/loadavg))"
 burst() {
   wrk -t1 -c"$CONNECTIONS" -d"$((LIMIT_SECONDS * 2))s" --timeout 30s -s scripts/bench-polls.lua \
-    "http://127.0.0.1:$1" -- "/api/v1/polls/$POLL/ballots" "{\"option_ids\": [$OPTION]}" "$2" >"$3"
+    "http://127.0.0.1:$1" -- "/api/v1/polls/$POLL/ballots" "{\"option_ids\": [$OPTION]}" "$2" "$4" >"$3"
 }
 started="$(date +%s.%N)"
-burst "$PORT_A" "$WORK/tokens-a.txt" "$WORK/wrk-a.txt" &
+burst "$PORT_A" "$WORK/tokens-a.txt" "$WORK/wrk-a.txt" "$WORK/done-a" &
 WRK_A=$!
-burst "$PORT_B" "$WORK/tokens-b.txt" "$WORK/wrk-b.txt" &
+burst "$PORT_B" "$WORK/tokens-b.txt" "$WORK/wrk-b.txt" "$WORK/done-b" &
 WRK_B=$!
-wait "$WRK_A" "$WRK_B"
+# The burst ends when both instances have answered their last ballot (each wrk writes its file then);
+# wrk is then told to stop (SIGINT: it prints its summary), or it stops by itself at twice the limit.
+while [ ! -e "$WORK/done-a" ] || [ ! -e "$WORK/done-b" ]; do
+  kill -0 "$WRK_A" 2>/dev/null || kill -0 "$WRK_B" 2>/dev/null || break
+  sleep 0.05
+done
 ended="$(date +%s.%N)"
+kill -INT "$WRK_A" "$WRK_B" 2>/dev/null || true
+wait "$WRK_A" "$WRK_B" || true
 ELAPSED="$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }')"
 grep '^ballots' "$WORK/wrk-a.txt" "$WORK/wrk-b.txt" >&2
 
