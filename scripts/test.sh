@@ -70,7 +70,7 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 # The contract fuzzed (issue 16, item 5): a bounded Schemathesis run of every operation of openapi.yaml
-# against the debug binary on SQLite, three roles, 3 examples per operation, seed 42 (about 4 minutes on
+# against the debug binary on SQLite, two roles, 3 examples per operation, seed 42 (about 2.5 minutes on
 # 2 cores); any failure fails the script. The long run is scripts/fuzz-api.sh without FUZZ_SHORT.
 say "contract fuzz (Schemathesis, bounded)"
 FUZZ_SHORT=1 scripts/fuzz-api.sh
