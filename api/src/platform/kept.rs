@@ -58,6 +58,10 @@ impl<T> Kept<T> {
     /// finds nothing; what is then loaded is not kept.
     pub async fn lookup(&self, cache: &Cache, id: i64) -> Lookup<T> {
         let started = Instant::now();
+        if self.ttl.is_zero() {
+            // Nothing is kept, so there is no token to compare with.
+            return Lookup { found: None, token: None, readable: false, started };
+        }
         match cache.get(&token_key(self.kind, id)).await {
             Ok(token) => Lookup { found: self.fresh(id, token.as_deref()), token, readable: true, started },
             Err(error) => {

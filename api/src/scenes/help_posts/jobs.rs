@@ -69,11 +69,10 @@ async fn apply(state: &AppState, id: i64, action: Action, now: DateTime<Utc>) ->
         match step(&txn, id, action, now).await {
             Ok(changed) => {
                 txn.commit().await?;
-                if changed {
-                    let post = store::get(&state.db, id).await?;
-                    wallet::changed(state, super::service::parties(&post)).await;
+                if let Some(post) = &changed {
+                    wallet::changed(state, super::service::parties(post)).await;
                 }
-                return Ok(changed);
+                return Ok(changed.is_some());
             }
             Err(Failure::Retry) => {
                 txn.rollback().await?;
@@ -88,15 +87,21 @@ async fn apply(state: &AppState, id: i64, action: Action, now: DateTime<Utc>) ->
     Err(ApiError::Unavailable("help post busy".to_owned()))
 }
 
-async fn step(txn: &DatabaseTransaction, id: i64, action: Action, now: DateTime<Utc>) -> Result<bool, Failure> {
+/// The post as read before the step (its poster and helper), or `None` when it changed first.
+async fn step(
+    txn: &DatabaseTransaction,
+    id: i64,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<Option<help_post::Model>, Failure> {
     let post = store::get(txn, id).await?;
     let from = store::status_of(&post)?;
     let Some(to) = lifecycle::next(from, action, Role::System) else {
-        return Ok(false);
+        return Ok(None);
     };
     let change = Change { finished_at: (to == Status::Expired).then_some(now), ..Change::default() };
     if !store::compare_and_set(txn, id, from, to, change, now).await? {
-        return Ok(false);
+        return Ok(None);
     }
     if to == Status::Expired
         && let Some(text) = post.hold_transfer_id.as_deref()
@@ -104,5 +109,5 @@ async fn step(txn: &DatabaseTransaction, id: i64, action: Action, now: DateTime<
         let hold = TransferId::parse(text).map_err(|_| ApiError::internal(anyhow::anyhow!("hold of {id}")))?;
         points::release(txn, hold, now).await?;
     }
-    Ok(true)
+    Ok(Some(post))
 }
