@@ -1,7 +1,15 @@
 //! Database connection: PostgreSQL or SQLite behind one sea-orm connection, pool sizes and timeouts
 //! from configuration, SQLite in WAL mode with a busy timeout.
+//!
+//! A pooled connection is not pinged every time it is handed out (sqlx's default, one more round trip
+//! for every statement outside a transaction): only when it has been idle for [`PING_IDLE_AFTER`], or
+//! while the pool's connections are suspect because the database was just seen to go away or come
+//! back ([`suspect_connections`]). A connection that does not answer its ping is replaced before the
+//! request gets it.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ehome_migrations::{Migrator, MigratorTrait};
@@ -17,7 +25,16 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         .min_connections(settings.min_connections.min(settings.max_connections))
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .connect_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .test_before_acquire(false);
+    options.map_sqlx_postgres_before_acquire(|connection, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_IDLE_AFTER || connections_suspect() {
+                sea_orm::sqlx::Connection::ping(connection).await?;
+            }
+            Ok(true)
+        })
+    });
     let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
     options.map_sqlx_sqlite_opts(move |opts| {
         opts.journal_mode(SqliteJournalMode::Wal)
@@ -27,6 +44,34 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     });
     let connection = Database::connect(options).await.context("connecting to the database")?;
     Ok(connection)
+}
+
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(30);
+
+/// How long after the database was last seen going away or coming back every connection is pinged
+/// before it is handed out.
+const SUSPECT_FOR: Duration = Duration::from_secs(30);
+
+/// Until when (milliseconds since [`EPOCH`]) connections are suspect; shared by every pool of the
+/// process (an instance's probe then makes another instance of the same process ping too: harmless).
+static SUSPECT_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn now_ms() -> u64 {
+    u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The database was seen to go away (or come back): for the next [`SUSPECT_FOR`] every pooled
+/// connection is pinged before it is handed out, so connections broken by the outage are replaced
+/// instead of failing a request each.
+pub fn suspect_connections() {
+    let until = now_ms().saturating_add(u64::try_from(SUSPECT_FOR.as_millis()).unwrap_or(u64::MAX));
+    SUSPECT_UNTIL_MS.fetch_max(until, Ordering::Relaxed);
+}
+
+fn connections_suspect() -> bool {
+    now_ms() < SUSPECT_UNTIL_MS.load(Ordering::Relaxed)
 }
 
 /// Runs every pending migration; true when the database had none applied before (a new database).

@@ -60,6 +60,7 @@ impl DatabaseHealth {
 
     /// Records that the probe found the database unreachable.
     fn mark_down(&self, reason: &str) {
+        crate::platform::db::suspect_connections();
         if !self.down.swap(true, Ordering::AcqRel) {
             tracing::error!(%reason, "database unavailable: answering 503 until it is back");
         }
@@ -68,6 +69,7 @@ impl DatabaseHealth {
     /// Records that the database answered again.
     fn mark_up(&self) {
         if self.down.swap(false, Ordering::AcqRel) {
+            crate::platform::db::suspect_connections();
             tracing::warn!("database available again: serving");
         }
     }

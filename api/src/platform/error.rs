@@ -375,6 +375,9 @@ impl From<sea_orm::DbErr> for ApiError {
     /// it down, see `platform::db_health`); any other database error is internal.
     fn from(err: sea_orm::DbErr) -> Self {
         let unavailable = crate::platform::db_health::is_unavailable(&err);
+        if unavailable {
+            crate::platform::db::suspect_connections();
+        }
         let err = anyhow::Error::new(err).context("database");
         if unavailable { ApiError::DatabaseUnavailable(err) } else { ApiError::Internal(err) }
     }
