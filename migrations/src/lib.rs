@@ -22,6 +22,7 @@ mod m20261127_000016_create_points_expiry_notices;
 mod m20261127_000017_create_settlements;
 pub mod m20261127_000018_create_request_rollups;
 mod m20261127_000019_poll_ballots_sealed_later;
+mod m20261128_000020_ledger_take_backs_index;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000017_create_settlements::Migration),
             Box::new(m20261127_000018_create_request_rollups::Migration),
             Box::new(m20261127_000019_poll_ballots_sealed_later::Migration),
+            Box::new(m20261128_000020_ledger_take_backs_index::Migration),
         ]
     }
 }

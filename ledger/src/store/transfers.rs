@@ -1,9 +1,6 @@
 //! Reading transfers back (by id, by key, an account's history) and expiring timed-out holds.
 
-use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Statement};
 
 use ehome_entities::ledger_transfer;
 
@@ -37,6 +34,12 @@ pub async fn transfer_by_idempotency_key(
 
 /// The transfers that touch an account, newest first. `cursor` is the `next_cursor` of the previous
 /// page (a chain sequence number); `limit` is clamped to 1..=500.
+///
+/// The debits and the credits are read as two index range scans, each newest first and limited,
+/// then merged. One scan with `debit OR credit` is planned from the columns' statistics, and those
+/// say that any account is debited by most transfers (nearly every debit comes from a few issuance
+/// accounts): once the plan is generic, a resident's history walked every transfer backwards (25 ms
+/// at 100,000 transfers for one row).
 pub async fn history(
     conn: &impl ConnectionTrait,
     id: AccountId,
@@ -44,15 +47,21 @@ pub async fn history(
     limit: u64,
 ) -> Result<Page<Transfer>, LedgerError> {
     let limit = limit.clamp(1, 500);
-    let mut query = ledger_transfer::Entity::find().filter(
-        Condition::any()
-            .add(ledger_transfer::Column::DebitAccountId.eq(id.0))
-            .add(ledger_transfer::Column::CreditAccountId.eq(id.0)),
+    let side = |column: &str| {
+        format!(
+            "SELECT * FROM (SELECT * FROM ledger_transfers WHERE {column} = $1 AND seq < $2 \
+             ORDER BY seq DESC LIMIT $3) AS {column}_side"
+        )
+    };
+    let sql = format!(
+        "SELECT * FROM ({} UNION ALL {}) AS touching ORDER BY seq DESC LIMIT $3",
+        side("debit_account_id"),
+        side("credit_account_id")
     );
-    if let Some(cursor) = cursor {
-        query = query.filter(ledger_transfer::Column::Seq.lt(cursor));
-    }
-    let mut rows = query.order_by_desc(ledger_transfer::Column::Seq).limit(limit + 1).all(conn).await?;
+    // A transfer never debits and credits one account (a check constraint), so no row comes twice.
+    let values = [id.0.into(), cursor.unwrap_or(i64::MAX).into(), i64::try_from(limit + 1).unwrap_or(501).into()];
+    let statement = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    let mut rows = ledger_transfer::Model::find_by_statement(statement).all(conn).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.seq) } else { None };
