@@ -22,6 +22,7 @@ use crate::platform::error::ApiError;
 use crate::platform::metrics::Metrics;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
+use crate::scenes::notifications::kept::InboxCache;
 use crate::scenes::wallet::kept::WalletCache;
 use crate::state::AppState;
 
@@ -65,6 +66,7 @@ impl Application {
         let wechat = WechatClient::new(&settings.wechat, cache.clone()).context("building the WeChat client")?;
         let actor_ttl = Duration::from_millis(settings.auth.actor_cache_ttl_ms);
         let wallet_ttl = Duration::from_millis(settings.points.wallet_cache_ttl_ms);
+        let inbox_ttl = Duration::from_millis(settings.requests.inbox_cache_ttl_ms);
         let db_health = DatabaseHealth::connect(&settings.database).await?;
         let state = AppState {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
@@ -77,6 +79,7 @@ impl Application {
             read_counts: Arc::new(ReadCounts::new()),
             callers: Arc::new(CallerCache::new(crate::identity::caller::TOKENS, actor_ttl)),
             wallets: Arc::new(WalletCache::new(crate::scenes::wallet::kept::TOKENS, wallet_ttl)),
+            inboxes: Arc::new(InboxCache::new(crate::scenes::notifications::kept::TOKENS, inbox_ttl)),
             db_health,
             shutdown: Shutdown::new(),
         };

@@ -14,6 +14,7 @@ use crate::platform::metrics::Metrics;
 use crate::platform::rate_limit::ReadCounts;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
+use crate::scenes::notifications::kept::InboxCache;
 use crate::scenes::wallet::kept::WalletCache;
 
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub struct AppState {
     pub callers: Arc<CallerCache>,
     /// Residents' wallets kept on this instance between requests (see `scenes::wallet::kept`).
     pub wallets: Arc<WalletCache>,
+    /// Inboxes' first pages kept on this instance between requests (see `scenes::notifications::kept`).
+    pub inboxes: Arc<InboxCache>,
     /// Whether the database answers, as this instance last saw it (`platform::db_health`).
     pub db_health: Arc<DatabaseHealth>,
     /// The background jobs, stopped at a safe point on shutdown (`platform::shutdown`).

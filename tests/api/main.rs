@@ -14,6 +14,7 @@ mod health;
 mod help_posts;
 mod http_caching;
 mod idempotency;
+mod inbox_kept;
 mod logs;
 mod notices;
 mod openapi;

@@ -71,6 +71,12 @@ impl Actor {
         Actor { id: UserId(who.user.id), is_admin: who.user.is_admin, roles, who }
     }
 
+    /// The caller's user row as kept with their roles (read afresh after any change to it through
+    /// the API: see `identity::caller`), so a use case needs no statement of its own for it.
+    pub fn user(&self) -> &ehome_entities::user::Model {
+        &self.who.user
+    }
+
     /// The households the caller belongs to.
     pub fn homes(&self) -> &[Home] {
         &self.who.homes

@@ -193,7 +193,7 @@ async fn place(state: &AppState, draft: &Draft) -> ApiResult<Placed> {
 /// Screens the title, description and place together; activities have no held state, so an unsure
 /// check refuses.
 async fn screen(state: &AppState, actor: &Actor, draft: &Draft) -> ApiResult<[PublicText; 3]> {
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = actor.user().clone();
     let texts = [
         draft.title.as_str().to_owned(),
         draft.description.as_str().to_owned(),
@@ -404,9 +404,7 @@ pub async fn transition(state: &AppState, actor: &Actor, id: ActivityId, action:
         }
     }
     txn.commit().await?;
-    for notice in notices {
-        crate::scenes::notifications::push(state, notice, now);
-    }
+    crate::scenes::notifications::push_all(state, notices, now).await;
     store::get(&state.db, id).await
 }
 

@@ -258,7 +258,7 @@ pub async fn cancel(
     })
     .await?;
     if let Some(row) = &promoted {
-        crate::scenes::notifications::push(state, promotion_notice(row, &activity.title), now);
+        crate::scenes::notifications::push(state, promotion_notice(row, &activity.title), now).await;
     }
     Ok(promoted)
 }

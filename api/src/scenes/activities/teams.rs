@@ -51,7 +51,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewTeam) -> ApiResult<
     volunteers::require_approved(&state.db, new.community, new.leader)
         .await
         .map_err(|_| ApiError::validation("leader_id", "not an approved volunteer of this community"))?;
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = actor.user().clone();
     let texts = [new.name.into_inner(), new.description.map(Description::into_inner).unwrap_or_default()];
     let author = Author { openid: &author.openid, scene: TextScene::Forum };
     let ([name, description], _) = content::screen(&state.wechat, author, texts, WhenUnsure::Refuse).await?;

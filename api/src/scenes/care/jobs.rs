@@ -73,9 +73,7 @@ async fn escalate_tasks(state: &AppState, now: DateTime<Utc>) -> Result<usize, A
         let recipient = store::recipient(&txn, task.recipient_id).await?;
         let notices = tasks::task_notices(&txn, &task, &recipient, to, now).await?;
         txn.commit().await?;
-        for notice in notices {
-            notifications::push(state, notice, now);
-        }
+        notifications::push_all(state, notices, now).await;
         changed += 1;
     }
     Ok(changed)
@@ -105,9 +103,7 @@ async fn escalate_missed_visits(state: &AppState, now: DateTime<Utc>) -> Result<
         }
         let notices = missed_notices(&txn, &recipient, to, now).await?;
         txn.commit().await?;
-        for notice in notices {
-            notifications::push(state, notice, now);
-        }
+        notifications::push_all(state, notices, now).await;
         changed += 1;
     }
     Ok(changed)

@@ -62,7 +62,7 @@ pub async fn visible(state: &AppState, actor: &Actor, id: i64) -> ApiResult<Reci
 
 /// Screens the names the care team will read: refused when the check is unsure.
 async fn screen_names(state: &AppState, actor: &Actor, names: Vec<String>) -> ApiResult<Vec<String>> {
-    let author_row = crate::identity::users::get(&state.db, actor.id).await?;
+    let author_row = actor.user().clone();
     let author = Author { openid: &author_row.openid, scene: TextScene::Profile };
     let mut screened = Vec::with_capacity(names.len());
     for name in names {

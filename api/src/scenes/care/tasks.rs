@@ -102,9 +102,7 @@ pub async fn receive(state: &AppState, alert: Alert) -> ApiResult<Received> {
     }
     let notices = if opened { task_notices(&txn, &task, &recipient, TaskLevel::Team, now).await? } else { vec![] };
     txn.commit().await?;
-    for notice in notices {
-        notifications::push(state, notice, now);
-    }
+    notifications::push_all(state, notices, now).await;
     Ok(Received { task, opened })
 }
 

@@ -135,7 +135,7 @@ pub(super) async fn screen_names<const N: usize>(
     actor: &Actor,
     names: [Label; N],
 ) -> Result<[PublicText; N], ApiError> {
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = actor.user().clone();
     let author = Author { openid: &author.openid, scene: TextScene::Profile };
     let (names, _) = content::screen(&state.wechat, author, names.map(Label::into_inner), WhenUnsure::Refuse).await?;
     Ok(names)

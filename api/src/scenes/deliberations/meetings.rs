@@ -178,9 +178,7 @@ pub async fn sign_off(
         notifications::record(&txn, notice, now).await?;
     }
     txn.commit().await?;
-    for notice in notices {
-        notifications::push(state, notice, now);
-    }
+    notifications::push_all(state, notices, now).await;
     Ok(signed)
 }
 

@@ -41,7 +41,7 @@ pub(super) async fn screen<const N: usize>(
     actor: &Actor,
     texts: [String; N],
 ) -> ApiResult<[PublicText; N]> {
-    let writer = crate::identity::users::get(&state.db, actor.id).await?;
+    let writer = actor.user().clone();
     let author = Author { openid: &writer.openid, scene: TextScene::Forum };
     Ok(content::screen(&state.wechat, author, texts, WhenUnsure::Refuse).await?.0)
 }

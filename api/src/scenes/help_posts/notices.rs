@@ -69,9 +69,7 @@ impl Notices {
         Ok(Notices { notices: vec![told], at: now })
     }
 
-    pub fn push(self, state: &AppState) {
-        for notice in self.notices {
-            notifications::push(state, notice, self.at);
-        }
+    pub async fn push(self, state: &AppState) {
+        notifications::push_all(state, self.notices, self.at).await;
     }
 }

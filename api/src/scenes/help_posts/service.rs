@@ -126,7 +126,7 @@ pub async fn create(state: &AppState, actor: &Actor, draft: Draft) -> ApiResult<
     if expires_at <= now {
         return Err(ApiError::validation("expires_at", "must be in the future"));
     }
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = actor.user().clone();
     let texts = [
         draft.title.into_inner(),
         draft.description.into_inner(),
@@ -241,7 +241,7 @@ pub async fn claim(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_p
     let me = actor.id.0;
     let change = |now| Change { helper_id: Some(Some(me)), claimed_at: Some(Some(now)), ..Change::default() };
     let (post, told) = act(state, actor, id, Action::Claim, change, tell_claimed).await?;
-    told.push(state);
+    told.push(state).await;
     Ok(post)
 }
 
@@ -255,7 +255,7 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: i64) -> ApiResult<hel
 pub async fn complete(state: &AppState, actor: &Actor, id: i64) -> ApiResult<help_post::Model> {
     let change = |now| Change { done_at: Some(now), ..Change::default() };
     let (post, told) = act(state, actor, id, Action::Complete, change, tell_done).await?;
-    told.push(state);
+    told.push(state).await;
     Ok(post)
 }
 
@@ -344,7 +344,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, id: i64, said: Confirmatio
     if let Some(record) = record {
         from_help::count_on_leaderboards(state, &record).await;
     }
-    told.push(state);
+    told.push(state).await;
     Ok(post)
 }
 

@@ -73,7 +73,7 @@ async fn fields(
         Some(limit) => limit,
         None => current.map(offers::limit_of).transpose()?.flatten(),
     };
-    let user = crate::identity::users::get(&state.db, actor.id).await?;
+    let user = actor.user().clone();
     let author = Author { openid: &user.openid, scene: TextScene::Forum };
     let ([title, description], _) =
         content::screen(&state.wechat, author, [title, description], WhenUnsure::Refuse).await?;

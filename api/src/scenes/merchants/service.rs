@@ -77,7 +77,7 @@ async fn alliance_id(db: &impl ConnectionTrait, community: CommunityId, level: A
 /// A shop owner applies. The name, category and address are shown to residents, so screened.
 pub async fn apply(state: &AppState, actor: &Actor, application: Application) -> ApiResult<merchant::Model> {
     let alliance_id = alliance_id(&state.db, application.community, application.alliance_level).await?;
-    let owner = crate::identity::users::get(&state.db, actor.id).await?;
+    let owner = actor.user().clone();
     let texts =
         [application.name.into_inner(), application.business_category.into_inner(), application.address.into_inner()];
     let author = Author { openid: &owner.openid, scene: TextScene::Profile };
@@ -198,9 +198,7 @@ pub async fn decide(
     };
     txn.commit().await?;
     crate::scenes::wallet::changed(state, notices.iter().map(|notice| UserId(notice.user_id))).await;
-    for notice in notices {
-        crate::scenes::notifications::push(state, notice, now);
-    }
+    crate::scenes::notifications::push_all(state, notices, now).await;
     Ok(decided)
 }
 

@@ -44,7 +44,7 @@ pub async fn publish(state: &AppState, actor: &Actor, draft: Draft) -> ApiResult
     let buildings = community::buildings_in_area(&state.db, community_id, &draft.area, "scope").await?;
     let places: Vec<BuildingPlace> = buildings.iter().map(place).collect();
     authz::publish_notice(actor, community_id, draft.area.kind(), &places)?;
-    let writer = crate::identity::users::get(&state.db, actor.id).await?;
+    let writer = actor.user().clone();
     let author = Author { openid: &writer.openid, scene: TextScene::Forum };
     let texts = [draft.title.into_inner(), draft.body.into_inner()];
     let ([title, body], _) = content::screen(&state.wechat, author, texts, WhenUnsure::Refuse).await?;
@@ -72,9 +72,7 @@ pub async fn publish(state: &AppState, actor: &Actor, draft: Draft) -> ApiResult
         notifications::record(&txn, notice, now).await?;
     }
     txn.commit().await?;
-    for notice in notices {
-        notifications::push(state, notice, now);
-    }
+    notifications::push_all(state, notices, now).await;
     Ok((row, building_ids))
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use ehome_entities::notification;
 use serde::{Deserialize, Serialize};
 
-use super::service;
+use super::{kept, service};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::ApiResult;
 use crate::platform::pagination::{PageQuery, page};
@@ -52,7 +52,13 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
-    let (rows, unread) = service::inbox(&state.db, caller.id, &keyset, query.unread == Some(true)).await?;
+    let unread_only = query.unread == Some(true);
+    let (rows, unread) = if keyset.after_id.is_none() && !unread_only {
+        let first = kept::first_page(&state, caller.id, keyset.limit).await?;
+        (first.rows.clone(), first.unread)
+    } else {
+        service::inbox(&state.db, caller.id, &keyset, unread_only).await?
+    };
     let page = page(rows, keyset.limit, |n| n.id, NotificationView::from);
     Ok(HttpResponse::Ok().json(InboxView { items: page.items, next_cursor: page.next_cursor, unread }))
 }
@@ -67,10 +73,12 @@ struct InboxView {
 
 pub async fn mark_read(state: web::Data<AppState>, caller: AuthUser, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let row = service::mark_read(&state.db, caller.id, path.into_inner(), state.clock.now()).await?;
+    kept::changed(&state, [caller.id]).await;
     Ok(HttpResponse::Ok().json(NotificationView::from(row)))
 }
 
 pub async fn mark_all_read(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     let marked = service::mark_all_read(&state.db, caller.id, state.clock.now()).await?;
+    kept::changed(&state, [caller.id]).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({"marked": marked})))
 }

@@ -1,11 +1,13 @@
 //! The in-app inbox (`GET /me/notifications`, read marks) and WeChat subscribe messages. A status change
 //! of a request lands in the reporter's inbox and, when a template is configured, on their phone; a
-//! user who has not subscribed (43101) is normal and only the inbox gets it.
+//! user who has not subscribed (43101) is normal and only the inbox gets it. Inboxes' first pages are
+//! kept per instance until the next notice or read mark (`kept.rs`).
 
 mod http;
+pub mod kept;
 mod service;
 
-pub use service::{Notice, push, record};
+pub use service::{Notice, push, push_all, record};
 
 use crate::routes::Routes;
 

@@ -47,12 +47,27 @@ fn truncate(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
 }
 
-/// Sends the subscribe message in the background: the request that caused it does not wait on WeChat.
-pub fn push(state: &AppState, notice: Notice, at: DateTime<Utc>) {
+/// Call after the commit that recorded the notice, before answering: the addressee's inbox is read
+/// afresh on their next request on every instance, and the subscribe message goes out in the
+/// background (the request that caused it does not wait on WeChat).
+pub async fn push(state: &AppState, notice: Notice, at: DateTime<Utc>) {
+    push_all(state, [notice], at).await;
+}
+
+/// [`push`] for many notices: their addressees' inbox tokens are replaced side by side.
+pub async fn push_all(state: &AppState, notices: impl IntoIterator<Item = Notice>, at: DateTime<Utc>) {
+    let notices: Vec<Notice> = notices.into_iter().collect();
+    super::kept::changed(state, notices.iter().map(|notice| UserId(notice.user_id))).await;
     let template_id = state.settings.requests.status_template_id.clone();
     if template_id.is_empty() {
         return;
     }
+    for notice in notices {
+        send_subscribe(state, notice, template_id.clone(), at);
+    }
+}
+
+fn send_subscribe(state: &AppState, notice: Notice, template_id: String, at: DateTime<Utc>) {
     let state = state.clone();
     tokio::spawn(async move {
         let openid = match user::Entity::find_by_id(notice.user_id).one(&state.db).await {

@@ -188,7 +188,7 @@ pub async fn create(state: &AppState, actor: &Actor, ask: Ask) -> ApiResult<(pol
     let buildings = (ask.scope_kind == ScopeKind::Buildings).then_some(ask.scope_ids.as_slice());
     authz::polls::create_poll(actor, ask.community, buildings)?;
     check_scope(state, &ask).await?;
-    let author = crate::identity::users::get(&state.db, actor.id).await?;
+    let author = actor.user().clone();
     let author = Author { openid: &author.openid, scene: TextScene::Forum };
     let mut texts = vec![ask.title.into_inner(), ask.description.map(Description::into_inner).unwrap_or_default()];
     texts.extend(ask.options.into_iter().map(Label::into_inner));
@@ -338,7 +338,7 @@ pub async fn cast_proxy(
     let members = eligibility::members(&state.db, home.id).await?;
     authz::polls::record_proxy_ballot(actor, CommunityId(poll.community_id), BuildingId(home.building_id), &members)?;
     let voter = eligibility::household_voter(&state.db, &poll, &home).await?;
-    let recorder = crate::identity::users::get(&state.db, actor.id).await?;
+    let recorder = actor.user().clone();
     let author = Author { openid: &recorder.openid, scene: TextScene::Comment };
     let note = content::screen_one(&state.wechat, author, note.into_inner()).await?;
     let cast = Cast {

@@ -209,7 +209,7 @@ pub async fn capture(
     })
     .await?;
     wallet::changed(state, [UserId(captured.user_id)]).await;
-    notifications::push(state, told, now);
+    notifications::push(state, told, now).await;
     Ok(captured)
 }
 
@@ -372,7 +372,7 @@ pub async fn refund(
     })
     .await?;
     wallet::changed(state, [UserId(told.user_id)]).await;
-    notifications::push(state, told, now);
+    notifications::push(state, told, now).await;
     store::get(&state.db, id).await
 }
 

@@ -76,8 +76,6 @@ pub async fn record_status_change(
     Ok(notices)
 }
 
-pub fn push_all(state: &crate::state::AppState, notices: Vec<Notice>, now: chrono::DateTime<chrono::Utc>) {
-    for notice in notices {
-        crate::scenes::notifications::push(state, notice, now);
-    }
+pub async fn push_all(state: &crate::state::AppState, notices: Vec<Notice>, now: chrono::DateTime<chrono::Utc>) {
+    crate::scenes::notifications::push_all(state, notices, now).await;
 }

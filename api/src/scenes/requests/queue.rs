@@ -9,9 +9,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ehome_entities::service_request;
+use ehome_entities::{service_request, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::authz::RequestListScope;
@@ -114,11 +117,11 @@ fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
         condition = condition.add(
             Condition::any()
                 .add(
-                    Expr::col(service_request::Column::Title)
+                    Expr::col((service_request::Entity, service_request::Column::Title))
                         .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')),
                 )
                 .add(
-                    Expr::col(service_request::Column::Description)
+                    Expr::col((service_request::Entity, service_request::Column::Description))
                         .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')),
                 ),
         );
@@ -126,31 +129,43 @@ fn base_condition(filter: &QueueFilter, scope: &RequestListScope) -> Condition {
     condition
 }
 
+/// A page of requests and their reporters.
+type Rows = Vec<(service_request::Model, Option<user::Model>)>;
+
 async fn rank_page(
     db: &impl ConnectionTrait,
     condition: Condition,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u64,
-) -> Result<Vec<service_request::Model>, ApiError> {
+) -> Result<Rows, ApiError> {
     let mut condition = condition;
     if let Some((created_at, id)) = after {
         // A row-value comparison, `(created_at, id) > (c, i)`, so that the database starts the index
         // range at the cursor; the equivalent `created_at > c OR (created_at = c AND id > i)` is not
         // an index bound and makes a page cost its depth (see docs/benchmarks.md).
-        let position =
-            Expr::tuple([Expr::col(service_request::Column::CreatedAt), Expr::col(service_request::Column::Id)]);
+        let position = Expr::tuple([
+            Expr::col((service_request::Entity, service_request::Column::CreatedAt)),
+            Expr::col((service_request::Entity, service_request::Column::Id)),
+        ]);
         condition = condition.add(position.gt(Expr::tuple([Expr::val(created_at), Expr::val(id)])));
     }
-    Ok(service_request::Entity::find()
+    let mut statement = service_request::Entity::find()
         .filter(condition)
         .order_by_asc(service_request::Column::CreatedAt)
         .order_by_asc(service_request::Column::Id)
         .limit(limit)
-        .all(db)
-        .await?)
+        .into_query();
+    // The reporters joined by primary key: with the limit, one index lookup per row of the page.
+    super::store::join_reporter(&mut statement, service_request::Entity);
+    let mut rows = Vec::new();
+    for row in db.query_all(&statement).await? {
+        let request = service_request::Model::from_query_result(&row, "")?;
+        rows.push((request, user::Model::from_query_result_optional(&row, super::store::REPORTER)?));
+    }
+    Ok(rows)
 }
 
-/// One page: (rows with their overdue rank, the next cursor).
+/// One page: (rows with their reporter and overdue rank, the next cursor).
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &QueueFilter,
@@ -158,11 +173,11 @@ pub async fn page(
     cursor: Option<Cursor>,
     limit: u64,
     now: DateTime<Utc>,
-) -> Result<(Vec<(service_request::Model, bool)>, Option<String>), ApiError> {
+) -> Result<(Vec<(service_request::Model, Option<user::Model>, bool)>, Option<String>), ApiError> {
     let at = cursor.as_ref().map_or(now, |c| c.at);
     let base = base_condition(filter, scope);
     let start_rank = cursor.as_ref().map_or(0, |c| c.rank);
-    let mut rows: Vec<(service_request::Model, bool)> = Vec::new();
+    let mut rows = Vec::new();
     for rank in [0u8, 1u8] {
         let wanted_overdue = rank == 0;
         if rank < start_rank || filter.overdue.is_some_and(|only| only != wanted_overdue) {
@@ -172,7 +187,7 @@ pub async fn page(
         let bucket = if wanted_overdue { overdue_condition(at) } else { overdue_condition(at).not() };
         let need = limit + 1 - rows.len() as u64;
         let found = rank_page(db, base.clone().add(bucket), after, need).await?;
-        rows.extend(found.into_iter().map(|r| (r, wanted_overdue)));
+        rows.extend(found.into_iter().map(|(request, reporter)| (request, reporter, wanted_overdue)));
         if rows.len() as u64 > limit {
             break;
         }
@@ -180,7 +195,7 @@ pub async fn page(
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next = match rows.last() {
-        Some((last, overdue)) if more => {
+        Some((last, _, overdue)) if more => {
             Some(Cursor { at, rank: if *overdue { 0 } else { 1 }, created_at: last.created_at, id: last.id }.encode())
         }
         _ => None,

@@ -2,12 +2,11 @@
 //! already loaded as an `Actor`, and input already parsed into domain types; it authorises, screens
 //! text that others will read, owns its transaction, and returns rows for `http.rs` to show.
 
-use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use ehome_entities::{building, request_category, service_request, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 
 use super::categories::{CategoryChange, NewCategory};
 pub use super::commissioned::{
@@ -107,7 +106,7 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
     let key = format!("rl:requests:user:{}", actor.id);
     let per_hour = state.settings.requests.submissions_per_hour;
     crate::platform::rate_limit::check_in(state, &key, per_hour, StdDuration::from_secs(3600)).await?;
-    let reporter = crate::identity::users::get(&state.db, actor.id).await?;
+    let reporter = actor.user().clone();
     let author = Author { openid: &reporter.openid, scene: TextScene::Forum };
     let texts = [
         report.title.into_inner(),
@@ -273,7 +272,7 @@ pub async fn transition(
         _ => Vec::new(),
     };
     txn.commit().await?;
-    push_all(state, notices, now);
+    push_all(state, notices, now).await;
     Ok(updated)
 }
 
@@ -293,7 +292,7 @@ pub async fn comment(
     let body = if internal {
         body.into_inner()
     } else {
-        let author = crate::identity::users::get(&state.db, actor.id).await?;
+        let author = actor.user().clone();
         content::screen_one(
             &state.wechat,
             Author { openid: &author.openid, scene: TextScene::Comment },
@@ -410,23 +409,13 @@ pub async fn list(
     filter.community_id = community_id.0;
     let scope = authz::request_list_scope(actor, community_id);
     let now = state.clock.now();
+    // One statement per rank, each with its reporters joined (uniting the two ranks in one statement
+    // measured slower: its planning alone cost more than the round trip it saved; docs/benchmarks.md).
     let (rows, next_cursor) = super::queue::page(&state.db, &filter, &scope, cursor, limit, now).await?;
-    // The ranks and the reporters as separate indexed statements: one statement uniting the ranks and
-    // joining the reporters measured slower (its planning alone cost more than the round trips it saved;
-    // see docs/benchmarks.md).
-    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.reporter_id).collect();
-    let people: HashMap<i64, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
     let items = rows
         .into_iter()
-        .map(|(request, _)| {
+        .map(|(request, reporter, _)| {
             let access = authz::request_access(actor, &scope_of(&request));
-            let reporter = people.get(&request.reporter_id).cloned();
             (request, reporter, access)
         })
         .collect();

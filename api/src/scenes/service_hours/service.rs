@@ -332,13 +332,11 @@ async fn decline_once(
 async fn after_commit(state: &AppState, activity: &ActivityForHours, records: &[hour_record::Model]) {
     crate::scenes::wallet::changed(state, records.iter().map(|record| UserId(record.user_id))).await;
     let now = state.clock.now();
-    for record in records {
-        let notice = match store::kind_of(record) {
-            Ok(Kind::Adjustment) => adjusted_notice(activity, record),
-            _ => approved_notice(activity, record),
-        };
-        notifications::push(state, notice, now);
-    }
+    let notices = records.iter().map(|record| match store::kind_of(record) {
+        Ok(Kind::Adjustment) => adjusted_notice(activity, record),
+        _ => approved_notice(activity, record),
+    });
+    notifications::push_all(state, notices, now).await;
     let credited: Vec<(UserId, chrono::NaiveDate, i64)> = records
         .iter()
         .filter(|r| r.credited_delta_minutes != 0)

@@ -95,9 +95,9 @@ impl Recorded {
     }
 
     /// Sends the subscribe message, after the commit.
-    pub fn push(self, state: &AppState) {
+    pub async fn push(self, state: &AppState) {
         if let Some(notice) = self.notice {
-            notifications::push(state, notice, self.at);
+            notifications::push(state, notice, self.at).await;
         }
     }
 }

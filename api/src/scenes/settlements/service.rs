@@ -221,7 +221,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: SettlementId) -> ApiRe
         Ok((row, told))
     })
     .await?;
-    told.push(state);
+    told.push(state).await;
     statement_of(state, row, merchant).await
 }
 
@@ -258,7 +258,7 @@ pub async fn mark_paid(
         Ok((row, told))
     })
     .await?;
-    told.push(state);
+    told.push(state).await;
     statement_of(state, row, merchant).await
 }
 

@@ -92,9 +92,7 @@ pub async fn expire_and_remind(
                     super::kept::changed(state, [user]).await;
                 }
                 let handled = Handled { transfers, reminders: reminders.len() };
-                for notice in reminders {
-                    notifications::push(state, notice, now);
-                }
+                notifications::push_all(state, reminders, now).await;
                 return Ok(handled);
             }
             Err(Failure::Answer(err)) => return Err(err),
