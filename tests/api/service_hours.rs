@@ -104,6 +104,8 @@ async fn adjustments_award_the_difference_or_take_part_back_and_declines_keep_a_
     // Nothing to adjust before a decision.
     assert_eq!(error_code(adjust(sa, 120).await).await, "HOURS_NOT_DECIDED");
 
+    // The volunteer's inbox, read (and so kept by the instance) before the decision…
+    let before = app.get_json("/me/notifications", Some(&b.access)).await;
     let decline = app
         .post(
             &format!("/activities/{activity}/hours/{sb}/decline"),
@@ -118,6 +120,10 @@ async fn adjustments_award_the_difference_or_take_part_back_and_declines_keep_a_
         (Some("declined"), Some(false))
     );
     assert_eq!(declined["records"][0]["reason"], "未实际参加");
+    // …shows the decline on the next read, with its reason.
+    let after = app.get_json("/me/notifications", Some(&b.access)).await;
+    assert_eq!(after["unread"].as_i64(), before["unread"].as_i64().map(|n| n + 1), "{after}");
+    assert_eq!(after["items"][0]["kind"], "hours_declined", "{after}");
     let twice = app
         .post(
             &format!("/activities/{activity}/hours/{sb}/decline"),

@@ -1,5 +1,7 @@
 //! HTTP of the inbox: list, mark one read, mark all read.
 
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::notification;
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{kept, service};
 use crate::identity::auth::AuthUser;
-use crate::platform::error::ApiResult;
+use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{PageQuery, page};
 use crate::state::AppState;
 
@@ -53,14 +55,26 @@ pub async fn list(
     let query = query.into_inner();
     let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
     let unread_only = query.unread == Some(true);
-    let (rows, unread) = if keyset.after_id.is_none() && !unread_only {
-        let first = kept::first_page(&state, caller.id, keyset.limit).await?;
-        (first.rows.clone(), first.unread)
-    } else {
-        service::inbox(&state.db, caller.id, &keyset, unread_only).await?
+    if keyset.after_id.is_some() || unread_only {
+        let (rows, unread) = service::inbox(&state.db, caller.id, &keyset, unread_only).await?;
+        return Ok(HttpResponse::Ok().content_type(ContentType::json()).body(inbox_body(rows, keyset.limit, unread)?));
+    }
+    // The first page: while the inbox is kept, so is the body written for it.
+    let first = kept::first_page(&state, caller.id, keyset.limit).await?;
+    let body = match first.body.get() {
+        Some(body) => body.clone(),
+        None => {
+            let body = inbox_body(first.rows.clone(), keyset.limit, first.unread)?;
+            first.body.get_or_init(|| body).clone()
+        }
     };
-    let page = page(rows, keyset.limit, |n| n.id, NotificationView::from);
-    Ok(HttpResponse::Ok().json(InboxView { items: page.items, next_cursor: page.next_cursor, unread }))
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
+}
+
+fn inbox_body(rows: Vec<notification::Model>, limit: u64, unread: u64) -> ApiResult<Bytes> {
+    let page = page(rows, limit, |n| n.id, NotificationView::from);
+    let view = InboxView { items: page.items, next_cursor: page.next_cursor, unread };
+    Ok(Bytes::from(serde_json::to_vec(&view).map_err(ApiError::internal)?))
 }
 
 /// The inbox page, serialised straight from its views.

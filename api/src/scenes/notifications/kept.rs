@@ -6,7 +6,9 @@
 //! instance. `INBOX_CACHE_TTL_MS` (default 5 s, 0: keep none) bounds what is changed behind the API's
 //! back.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::web::Bytes;
 
 use ehome_entities::notification;
 
@@ -20,11 +22,13 @@ use crate::state::AppState;
 /// The kind of the inboxes' tokens in the shared cache (`inbox:{user}`).
 pub const TOKENS: &str = "inbox";
 
-/// The first page of an inbox as read: `limit + 1` rows at most (the extra one says more follow).
+/// The first page of an inbox as read: `limit + 1` rows at most (the extra one says more follow),
+/// and the answer's body once it was written (by `http.rs`, then served as it is while kept).
 pub struct KeptInbox {
     limit: u64,
     pub rows: Vec<notification::Model>,
     pub unread: u64,
+    pub body: OnceLock<Bytes>,
 }
 
 /// The per-instance store of inboxes (part of `AppState`).
@@ -38,7 +42,7 @@ pub async fn first_page(state: &AppState, user: UserId, limit: u64) -> ApiResult
     }
     let keyset = Keyset { after_id: None, limit };
     let (rows, unread) = service::inbox(&state.db, user, &keyset, false).await?;
-    let read = Arc::new(KeptInbox { limit, rows, unread });
+    let read = Arc::new(KeptInbox { limit, rows, unread, body: OnceLock::new() });
     state.inboxes.keep(user.0, lookup, &read);
     Ok(read)
 }

@@ -291,7 +291,12 @@ pub async fn decline(
     match outcome {
         // The unique index found the original another decider wrote meanwhile.
         Err(ApiError::Unavailable(_)) => Err(HoursError::AlreadyDecided.into()),
-        other => other,
+        Ok(decided) => {
+            let notices = decided.records.iter().map(|record| declined_notice(&activity, record));
+            notifications::push_all(state, notices, state.clock.now()).await;
+            Ok(decided)
+        }
+        Err(other) => Err(other),
     }
 }
 
