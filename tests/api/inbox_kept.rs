@@ -4,12 +4,8 @@
 //! mark replaces the reader's; so the very next read on any instance goes back to the database.
 
 use ehome_api::scenes::notifications::{self, Notice};
-use ehome_tests::{TestApp, spawn_app_sharing_with, spawn_app_with};
+use ehome_tests::{TestApp, two_instances_on_redis};
 use serde_json::{Value, json};
-
-fn redis_url() -> String {
-    std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
 
 /// The first page's notification ids (newest first), the request each names, and the unread count.
 async fn inbox(app: &TestApp, token: &str) -> (Vec<i64>, Vec<Option<i64>>, i64) {
@@ -23,10 +19,7 @@ async fn inbox(app: &TestApp, token: &str) -> (Vec<i64>, Vec<Option<i64>>, i64) 
 #[tokio::test]
 async fn a_notice_and_read_marks_on_one_instance_show_at_once_on_the_other() {
     // Inboxes kept ten minutes: only an inbox token, never an entry's age, can make an instance reload.
-    let redis = redis_url();
-    let vars = [("REDIS_URL", redis.as_str()), ("INBOX_CACHE_TTL_MS", "600000")];
-    let one = spawn_app_with(&vars).await;
-    let two = spawn_app_sharing_with(&one, &vars).await;
+    let (one, two) = two_instances_on_redis(&[("INBOX_CACHE_TTL_MS", "600000")]).await;
     let demo = one.seed_demo().await;
     let resident = one.dev_login("demo-resident-1").await;
     let leader = one.dev_login("demo-leader").await;

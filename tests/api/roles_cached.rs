@@ -2,20 +2,13 @@
 //! API — or the operator's CLI — replaces the user's role token in Redis before it answers, so the very
 //! next request on any instance decides with the new roles.
 
-use ehome_tests::{Session, TestApp, spawn_app_sharing_with, spawn_app_with};
+use ehome_tests::{Session, TestApp, two_instances_on_redis};
 use serde_json::{Value, json};
-
-fn redis_url() -> String {
-    std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
 
 /// Two instances on one database and one Redis, the demo community loaded, with roles kept a minute
 /// (so only the role token, never the entry's age, can make an instance reload).
 async fn two_instances() -> (TestApp, TestApp, i64) {
-    let redis = redis_url();
-    let vars = [("REDIS_URL", redis.as_str()), ("ACTOR_CACHE_TTL_MS", "60000")];
-    let first = spawn_app_with(&vars).await;
-    let second = spawn_app_sharing_with(&first, &vars).await;
+    let (first, second) = two_instances_on_redis(&[("ACTOR_CACHE_TTL_MS", "60000")]).await;
     let community = first.seed_demo().await.community;
     (first, second, community)
 }

@@ -3,14 +3,10 @@
 //! or hours replaces the resident's wallet token in Redis after its commit, so the very next read on
 //! any instance goes back to the ledger.
 
-use ehome_tests::{TestApp, spawn_app_sharing_with, spawn_app_with};
+use ehome_tests::{TestApp, two_instances_on_redis};
 use serde_json::{Value, json};
 
 use crate::service_hours::setup::{approve, at_time, ended_activity, sign_up};
-
-fn redis_url() -> String {
-    std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
 
 /// (available, on hold, lifetime earned, lifetime hours) as `GET /me/points` shows them.
 async fn wallet(app: &TestApp, token: &str) -> (String, String, String, String) {
@@ -26,10 +22,7 @@ fn shown(available: &str, on_hold: &str, earned: &str, hours: &str) -> (String, 
 #[tokio::test]
 async fn an_award_a_hold_and_its_release_on_one_instance_show_at_once_on_the_other() {
     // Wallets kept ten minutes: only a wallet token, never an entry's age, can make an instance reload.
-    let redis = redis_url();
-    let vars = [("REDIS_URL", redis.as_str()), ("POINTS_WALLET_CACHE_TTL_MS", "600000")];
-    let one = spawn_app_with(&vars).await;
-    let two = spawn_app_sharing_with(&one, &vars).await;
+    let (one, two) = two_instances_on_redis(&[("POINTS_WALLET_CACHE_TTL_MS", "600000")]).await;
     let demo = one.seed_demo().await;
     let [committee, volunteer] =
         at_time(&one, "2026-11-29T12:00:00+08:00", ["demo-committee", "demo-resident-1"]).await;

@@ -1,21 +1,8 @@
 //! The WeChat access token across app instances: one token in Redis, fetched once for everyone,
 //! refreshed once when WeChat rejects it, and a rejected secret making the app not ready.
 
-use ehome_tests::{Endpoint, Session, TestApp, error_code, spawn_app, spawn_app_sharing_with, spawn_app_with};
+use ehome_tests::{Endpoint, Session, TestApp, error_code, spawn_app, two_instances_on_redis};
 use serde_json::{Value, json};
-
-fn redis_url() -> String {
-    std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// Two instances sharing one database, one Redis (whatever the test backend) and one fake WeChat.
-async fn two_instances_on_redis() -> (TestApp, TestApp) {
-    let redis = redis_url();
-    let vars = [("REDIS_URL", redis.as_str())];
-    let first = spawn_app_with(&vars).await;
-    let second = spawn_app_sharing_with(&first, &vars).await;
-    (first, second)
-}
 
 async fn bind_phone(app: &TestApp, session: &Session, code: &str) -> reqwest::Response {
     app.post("/me/phone", Some(&session.access), &json!({ "code": code })).await
@@ -23,7 +10,7 @@ async fn bind_phone(app: &TestApp, session: &Session, code: &str) -> reqwest::Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_and_200_calls_fetch_one_token() {
-    let (first, second) = two_instances_on_redis().await;
+    let (first, second) = two_instances_on_redis(&[]).await;
     // Hold the token fetch open so that every call arrives while it is in flight.
     first.wechat.set_delay_ms(Endpoint::Token, 300);
     let residents = [first.dev_login("resident-1").await, second.dev_login("resident-2").await];
@@ -55,7 +42,7 @@ async fn two_instances_and_200_calls_fetch_one_token() {
 
 #[tokio::test]
 async fn a_rejected_token_is_refreshed_once_for_every_instance() {
-    let (first, second) = two_instances_on_redis().await;
+    let (first, second) = two_instances_on_redis(&[]).await;
     let resident = first.dev_login("resident-1").await;
     for code in ["p1", "p2", "p3"] {
         first.wechat.add_phone_code(code, "13800138000");

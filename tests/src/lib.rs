@@ -114,6 +114,18 @@ pub async fn spawn_app_sharing_with(other: &TestApp, vars: &[(&str, &str)]) -> T
     spawn_instance(shared, vars).await
 }
 
+/// Two instances on one database, fake WeChat and a real Redis (even when the backend under test is
+/// SQLite with the in-process cache: what instances share through Redis is what such tests are about),
+/// with extra environment variables.
+pub async fn two_instances_on_redis(vars: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let redis = std::env::var("EHOME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let mut all = vec![("REDIS_URL", redis.as_str())];
+    all.extend_from_slice(vars);
+    let first = spawn_app_with(&all).await;
+    let second = spawn_app_sharing_with(&first, &all).await;
+    (first, second)
+}
+
 pub fn settings_for(shared: &Shared, vars: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
     let mut put = |k: &str, v: &str| {
