@@ -150,3 +150,32 @@ async fn a_csv_export_comes_back_gzip_and_small_json_stays_plain() {
     assert_ne!(plain_tag, large_tag, "the plain and the compressed representation have different strong tags");
     assert!(!tag.contains("-gzip"), "the small list was not compressed: {tag}");
 }
+
+#[tokio::test]
+async fn a_kept_inbox_is_served_gzip_compressed_once_and_decodes_to_the_plain_page() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let resident = app.dev_login("demo-resident-1").await.access;
+    let leader = app.dev_login("demo-leader").await.access;
+    for i in 0..8 {
+        let id = app.submit(&resident, demo.category("repair"), &format!("5号楼电梯第{i}次停在半层不动")).await["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(app.act(&leader, id, "accept", None).await.status(), 200);
+    }
+    let plain = get_with(&app, "/me/notifications", &resident, &[]).await;
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none(), "nothing asked, nothing compressed");
+    let plain = plain.text().await.unwrap();
+    assert!(plain.len() > 1024, "the page is above the threshold: {} bytes", plain.len());
+    // Twice: written and compressed by the first read, served as kept by the second.
+    for _ in 0..2 {
+        let gzipped = get_with(&app, "/me/notifications", &resident, &[(ACCEPT_ENCODING, "br;q=0.5, gzip")]).await;
+        assert_eq!(gzipped.status(), 200);
+        assert_eq!(gzipped.headers().get(CONTENT_ENCODING).unwrap(), "gzip");
+        assert_eq!(gzipped.headers().get(reqwest::header::VARY).unwrap(), "accept-encoding");
+        assert_eq!(gunzip(&gzipped.bytes().await.unwrap()), plain, "the gzip body decodes to the page");
+    }
+    // A client that refuses gzip gets what the server compresses for it (or nothing compressed).
+    let brotli = get_with(&app, "/me/notifications", &resident, &[(ACCEPT_ENCODING, "gzip;q=0, br")]).await;
+    assert_eq!(brotli.headers().get(CONTENT_ENCODING).unwrap(), "br");
+}

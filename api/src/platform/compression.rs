@@ -4,11 +4,19 @@
 //! `COMPRESS_BYTES_MIN` as `Content-Encoding: identity`, which `Compress` leaves alone, and `settle`
 //! (outside it) takes that mark off again and appends the coding to a strong `ETag` of a body that was
 //! compressed. CSV exports and long lists, above the threshold or streamed, are compressed.
+//!
+//! A body served many times over while it is kept (an inbox's first page) is compressed once instead,
+//! when it is written: [`Precompressed`] answers with the gzip copy to a client that accepts it, and
+//! `Compress` leaves a body that already names its coding alone.
+
+use std::io::Write;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
 
 /// Bodies smaller than this are sent as they are: below about a packet, compression saves nothing.
 pub const COMPRESS_BYTES_MIN: u64 = 1024;
@@ -54,4 +62,54 @@ pub async fn settle(
         }
     }
     Ok(response)
+}
+
+/// A JSON body written once and served many times: as it is, and gzip-compressed when it is at least
+/// [`COMPRESS_BYTES_MIN`] long.
+pub struct Precompressed {
+    plain: Bytes,
+    gzip: Option<Bytes>,
+}
+
+impl Precompressed {
+    pub fn new(plain: Bytes) -> std::io::Result<Precompressed> {
+        let gzip = if plain.len() as u64 >= COMPRESS_BYTES_MIN {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&plain)?;
+            Some(Bytes::from(encoder.finish()?))
+        } else {
+            None
+        };
+        Ok(Precompressed { plain, gzip })
+    }
+
+    /// `200` with the gzip copy when the request accepts gzip, else with the body as it is.
+    pub fn respond(&self, request: &HttpRequest) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        response.content_type(ContentType::json());
+        match &self.gzip {
+            Some(gzip) if accepts_gzip(request) => {
+                response
+                    .insert_header((header::CONTENT_ENCODING, "gzip"))
+                    .insert_header((header::VARY, "accept-encoding"));
+                response.body(gzip.clone())
+            }
+            Some(_) => response.insert_header((header::VARY, "accept-encoding")).body(self.plain.clone()),
+            None => response.body(self.plain.clone()),
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) without `q=0`.
+fn accepts_gzip(request: &HttpRequest) -> bool {
+    let Some(accepted) = request.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    accepted.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or_default();
+        let refused =
+            parts.any(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }

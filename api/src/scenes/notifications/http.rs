@@ -2,13 +2,14 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ehome_entities::notification;
 use serde::{Deserialize, Serialize};
 
 use super::{kept, service};
 use crate::identity::auth::AuthUser;
+use crate::platform::compression::Precompressed;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::pagination::{PageQuery, page};
 use crate::state::AppState;
@@ -48,6 +49,7 @@ pub struct InboxQuery {
 
 /// Newest first.
 pub async fn list(
+    request: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     query: web::Query<InboxQuery>,
@@ -59,16 +61,17 @@ pub async fn list(
         let (rows, unread) = service::inbox(&state.db, caller.id, &keyset, unread_only).await?;
         return Ok(HttpResponse::Ok().content_type(ContentType::json()).body(inbox_body(rows, keyset.limit, unread)?));
     }
-    // The first page: while the inbox is kept, so is the body written for it.
+    // The first page: while the inbox is kept, so is the body written (and compressed) for it.
     let first = kept::first_page(&state, caller.id, keyset.limit).await?;
     let body = match first.body.get() {
-        Some(body) => body.clone(),
+        Some(body) => body,
         None => {
-            let body = inbox_body(first.rows.clone(), keyset.limit, first.unread)?;
-            first.body.get_or_init(|| body).clone()
+            let plain = inbox_body(first.rows.clone(), keyset.limit, first.unread)?;
+            let written = Precompressed::new(plain).map_err(ApiError::internal)?;
+            first.body.get_or_init(|| written)
         }
     };
-    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
+    Ok(body.respond(&request))
 }
 
 fn inbox_body(rows: Vec<notification::Model>, limit: u64, unread: u64) -> ApiResult<Bytes> {

@@ -8,12 +8,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use actix_web::web::Bytes;
-
 use ehome_entities::notification;
 
 use super::service;
 use crate::domain::UserId;
+use crate::platform::compression::Precompressed;
 use crate::platform::error::ApiResult;
 use crate::platform::kept::Kept;
 use crate::platform::pagination::Keyset;
@@ -23,12 +22,13 @@ use crate::state::AppState;
 pub const TOKENS: &str = "inbox";
 
 /// The first page of an inbox as read: `limit + 1` rows at most (the extra one says more follow),
-/// and the answer's body once it was written (by `http.rs`, then served as it is while kept).
+/// and the answer's body once it was written (by `http.rs`, then served as it is, compressed once,
+/// while kept).
 pub struct KeptInbox {
     limit: u64,
     pub rows: Vec<notification::Model>,
     pub unread: u64,
-    pub body: OnceLock<Bytes>,
+    pub body: OnceLock<Precompressed>,
 }
 
 /// The per-instance store of inboxes (part of `AppState`).
