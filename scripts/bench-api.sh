@@ -272,20 +272,23 @@ read_measure() {
 }
 
 # The queue's statements as queue.rs writes them: the overdue rank, then the rest, each an index range
-# scan in (created_at, id) order (the first page reads the second only when the first has too few rows).
+# scan in (created_at, id) order with the page's reporters joined by primary key (the first page reads
+# the second rank only when the first has too few rows).
 explain_queue() {
   local at="$1"
   psql_db "$DB" -v community="$COMMUNITY" -v at="'$at'" <<'SQL'
 \echo '-- rank 0 (open and overdue), first page'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT * FROM service_requests WHERE community_id = :community
-  AND (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
-ORDER BY created_at, id LIMIT 21;
+SELECT r.*, reporter.* FROM service_requests r LEFT JOIN users reporter ON reporter.id = r.reporter_id
+WHERE r.community_id = :community
+  AND (r.is_open = TRUE AND (r.resolution_due_at < :at OR (r.first_response_at IS NULL AND r.response_due_at < :at)))
+ORDER BY r.created_at, r.id LIMIT 21;
 \echo '-- rank 1 (the rest), first page'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT * FROM service_requests WHERE community_id = :community
-  AND NOT (is_open = TRUE AND (resolution_due_at < :at OR (first_response_at IS NULL AND response_due_at < :at)))
-ORDER BY created_at, id LIMIT 21;
+SELECT r.*, reporter.* FROM service_requests r LEFT JOIN users reporter ON reporter.id = r.reporter_id
+WHERE r.community_id = :community
+  AND NOT (r.is_open = TRUE AND (r.resolution_due_at < :at OR (r.first_response_at IS NULL AND r.response_due_at < :at)))
+ORDER BY r.created_at, r.id LIMIT 21;
 SQL
 }
 
