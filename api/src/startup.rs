@@ -79,7 +79,11 @@ impl Application {
             read_counts: Arc::new(ReadCounts::new()),
             callers: Arc::new(CallerCache::new(crate::identity::caller::TOKENS, actor_ttl)),
             wallets: Arc::new(WalletCache::new(crate::scenes::wallet::kept::TOKENS, wallet_ttl)),
-            inboxes: Arc::new(InboxCache::new(crate::scenes::notifications::kept::TOKENS, inbox_ttl)),
+            inboxes: Arc::new(InboxCache::with_capacity(
+                crate::scenes::notifications::kept::TOKENS,
+                inbox_ttl,
+                crate::scenes::notifications::kept::INBOXES_KEPT_MAX,
+            )),
             db_health,
             shutdown: Shutdown::new(),
         };

@@ -23,8 +23,9 @@ use crate::platform::cache::{Cache, CacheError};
 /// (read as absent) only ever makes instances reload.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// At most this many values are kept per store and instance; past it the older half is dropped.
-const CAPACITY: usize = 50_000;
+/// At most this many values are kept per store and instance unless the store says otherwise; when a
+/// store is full, what has outlived the TTL is dropped, and if that frees too little, the older half.
+pub const CAPACITY_DEFAULT: usize = 50_000;
 
 struct Entry<T> {
     value: Arc<T>,
@@ -37,6 +38,7 @@ pub struct Kept<T> {
     kind: &'static str,
     entries: Mutex<HashMap<i64, Entry<T>>>,
     ttl: Duration,
+    capacity: usize,
 }
 
 /// What a reader holds between reading the token and keeping what it loaded.
@@ -51,7 +53,12 @@ pub struct Lookup<T> {
 impl<T> Kept<T> {
     /// A store whose tokens are `{kind}:{id}`; a zero `ttl` keeps nothing.
     pub fn new(kind: &'static str, ttl: Duration) -> Kept<T> {
-        Kept { kind, entries: Mutex::new(HashMap::new()), ttl }
+        Kept::with_capacity(kind, ttl, CAPACITY_DEFAULT)
+    }
+
+    /// A store that keeps at most `capacity` values (for values larger than a caller or a wallet).
+    pub fn with_capacity(kind: &'static str, ttl: Duration, capacity: usize) -> Kept<T> {
+        Kept { kind, entries: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(2) }
     }
 
     /// Reads the id's token and what this instance keeps under it. An unreadable token is logged and
@@ -77,7 +84,11 @@ impl<T> Kept<T> {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= CAPACITY {
+        if entries.len() >= self.capacity {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.loaded.elapsed() < ttl);
+        }
+        if entries.len() >= self.capacity {
             let mut ages: Vec<Instant> = entries.values().map(|e| e.loaded).collect();
             ages.sort_unstable();
             let cut = ages[ages.len() / 2];
@@ -115,5 +126,44 @@ pub async fn publish(cache: &Cache, kind: &str, id: i64) {
     let result: Result<(), CacheError> = cache.set(&token_key(kind, id), &token, Some(TOKEN_TTL)).await;
     if let Err(error) = result {
         tracing::error!(%error, kind, id, "could not publish a change to the other instances");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_now() -> Lookup<u32> {
+        Lookup { found: None, token: Some("t".to_owned()), readable: true, started: Instant::now() }
+    }
+
+    fn kept_ids(kept: &Kept<u32>) -> Vec<i64> {
+        let mut ids: Vec<i64> = kept.entries.lock().unwrap().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn a_full_store_first_drops_what_outlived_the_ttl() {
+        let kept = Kept::with_capacity("test", Duration::from_millis(20), 4);
+        for id in 0..4 {
+            kept.keep(id, read_now(), &Arc::new(0));
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        kept.keep(4, read_now(), &Arc::new(4));
+        assert_eq!(kept_ids(&kept), vec![4]);
+        assert_eq!(kept.fresh(4, Some("t")).as_deref(), Some(&4));
+    }
+
+    #[test]
+    fn a_full_store_of_fresh_values_drops_the_older_half() {
+        let kept = Kept::with_capacity("test", Duration::from_secs(600), 4);
+        for id in 0..4 {
+            kept.keep(id, read_now(), &Arc::new(0));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        kept.keep(4, read_now(), &Arc::new(4));
+        assert_eq!(kept_ids(&kept), vec![3, 4], "the three oldest went (the older half, up to the median)");
+        assert!(kept.fresh(0, Some("t")).is_none());
     }
 }

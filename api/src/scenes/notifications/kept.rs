@@ -34,6 +34,10 @@ pub struct KeptInbox {
 /// The per-instance store of inboxes (part of `AppState`).
 pub type InboxCache = Kept<KeptInbox>;
 
+/// At most this many inboxes are kept per instance: a kept first page with its two bodies is some
+/// 10 KB, so this bounds the store near 100 MB where callers and wallets (under 1 KB each) keep 50,000.
+pub const INBOXES_KEPT_MAX: usize = 10_000;
+
 /// The first page of the user's inbox: kept while their inbox token is unchanged, else read.
 pub async fn first_page(state: &AppState, user: UserId, limit: u64) -> ApiResult<Arc<KeptInbox>> {
     let lookup = state.inboxes.lookup(&state.cache, user.0).await;
