@@ -439,12 +439,16 @@ pub async fn detail(state: &AppState, request: service_request::Model, access: R
     with_timeline(state, request, reporter, access).await
 }
 
-/// A request's detail page: the request with its reporter (one statement), then its timeline.
+/// A request's detail page: the request with its reporter and timeline in one statement; the internal
+/// entries are left out for whoever is not handling it.
 pub async fn read_detail(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<Detail> {
-    let (request, reporter) = store::get_with_reporter(&state.db, id).await?;
+    let (request, reporter, mut timeline) = store::get_with_reporter_and_timeline(&state.db, id).await?;
     let actor = Actor::of(state, caller).await?;
     let access = access_to(&actor, &request)?;
-    with_timeline(state, request, reporter, access).await
+    if !access.handler {
+        timeline.retain(|event| !event.internal);
+    }
+    Ok(detail_of(request, reporter, access, timeline))
 }
 
 async fn with_timeline(
@@ -453,10 +457,19 @@ async fn with_timeline(
     reporter: Option<user::Model>,
     access: RequestAccess,
 ) -> ApiResult<Detail> {
-    let full = access.handler || access.reporter;
     let timeline = store::timeline(&state.db, request.id, access.handler).await?;
+    Ok(detail_of(request, reporter, access, timeline))
+}
+
+fn detail_of(
+    request: service_request::Model,
+    reporter: Option<user::Model>,
+    access: RequestAccess,
+    timeline: Vec<ehome_entities::request_event::Model>,
+) -> Detail {
+    let full = access.handler || access.reporter;
     let actions = available_actions(&request, &access);
-    Ok(Detail { hide_reporter: (!full).then_some(request.reporter_id), request, reporter, access, timeline, actions })
+    Detail { hide_reporter: (!full).then_some(request.reporter_id), request, reporter, access, timeline, actions }
 }
 
 /// A new category: its name is shown to every resident who reports, so it is screened.

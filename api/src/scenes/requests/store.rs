@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::{request_category, request_event, request_follower, service_request, user};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, Order, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Set,
@@ -370,15 +370,38 @@ pub fn join_reporter(statement: &mut SelectStatement, requests: impl IntoIden + 
     statement.join_as(JoinType::LeftJoin, user::Entity, reporter, on);
 }
 
-/// A request with its reporter, in one statement.
-pub async fn get_with_reporter(
+/// The timeline's columns come back prefixed, beside the request's and the reporter's.
+const EVENT: &str = "event_";
+
+/// A request with its reporter and its whole timeline (internal entries too, oldest first), in one
+/// statement: a row per timeline entry, the request and its reporter repeated on each. The caller
+/// leaves out what the reader may not see.
+pub async fn get_with_reporter_and_timeline(
     db: &impl ConnectionTrait,
     id: i64,
-) -> Result<(service_request::Model, Option<user::Model>), ApiError> {
+) -> Result<(service_request::Model, Option<user::Model>, Vec<request_event::Model>), ApiError> {
     let mut statement = service_request::Entity::find_by_id(id).into_query();
     join_reporter(&mut statement, service_request::Entity);
-    let row = db.query_one(&statement).await?.ok_or(ApiError::NotFound("request"))?;
-    Ok((service_request::Model::from_query_result(&row, "")?, user::Model::from_query_result_optional(&row, REPORTER)?))
+    let events = Alias::new("event");
+    for column in request_event::Column::iter() {
+        let name = column.as_str();
+        statement.expr_as(Expr::col((events.clone(), Alias::new(name))), Alias::new(format!("{EVENT}{name}")));
+    }
+    let on = Expr::col((events.clone(), request_event::Column::RequestId))
+        .equals((service_request::Entity, service_request::Column::Id));
+    statement.join_as(JoinType::LeftJoin, request_event::Entity, events.clone(), on);
+    statement.order_by((events, request_event::Column::Id), Order::Asc);
+    let rows = db.query_all(&statement).await?;
+    let first = rows.first().ok_or(ApiError::NotFound("request"))?;
+    let request = service_request::Model::from_query_result(first, "")?;
+    let reporter = user::Model::from_query_result_optional(first, REPORTER)?;
+    let mut timeline = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<i64>>("", &format!("{EVENT}id"))?.is_some() {
+            timeline.push(request_event::Model::from_query_result(row, EVENT)?);
+        }
+    }
+    Ok((request, reporter, timeline))
 }
 
 pub async fn timeline(
