@@ -110,6 +110,6 @@ async fn apply(
     let to = store::status_of(&updated)?;
     let notices = super::record_status_change(&txn, &updated, to, now).await?;
     txn.commit().await?;
-    super::push_all(state, notices, now).await;
+    crate::scenes::notifications::push_all(state, notices, now).await;
     Ok(true)
 }

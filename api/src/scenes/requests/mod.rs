@@ -61,7 +61,7 @@ pub fn status_notices(request: &service_request::Model, to: Status, followers: &
         .collect()
 }
 
-/// Records the notices in the transaction; `push` them after it commits.
+/// Records the notices in the transaction; `notifications::push_all` them after it commits.
 pub async fn record_status_change(
     db: &impl sea_orm::ConnectionTrait,
     request: &service_request::Model,
@@ -74,8 +74,4 @@ pub async fn record_status_change(
         crate::scenes::notifications::record(db, notice, now).await?;
     }
     Ok(notices)
-}
-
-pub async fn push_all(state: &crate::state::AppState, notices: Vec<Notice>, now: chrono::DateTime<chrono::Utc>) {
-    crate::scenes::notifications::push_all(state, notices, now).await;
 }

@@ -16,7 +16,7 @@ use super::error::RequestError;
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
 use super::store::{self, Moderated, NewRequest, Placement, Transition};
-use super::{categories, push_all, record_status_change, routing};
+use super::{categories, record_status_change, routing};
 use crate::authz::{self, Actor, RequestAccess, RequestScope};
 use crate::domain::{BuildingId, CommunityId, Description, Label, Location, Note, RatingText, Role, Title, UserId};
 use crate::identity::auth::AuthUser;
@@ -272,7 +272,7 @@ pub async fn transition(
         _ => Vec::new(),
     };
     txn.commit().await?;
-    push_all(state, notices, now).await;
+    crate::scenes::notifications::push_all(state, notices, now).await;
     Ok(updated)
 }
 
