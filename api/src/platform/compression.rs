@@ -6,10 +6,11 @@
 //! compressed. CSV exports and long lists, above the threshold or streamed, are compressed.
 //!
 //! A body served many times over while it is kept (an inbox's first page) is compressed once instead,
-//! when it is written: [`Precompressed`] answers with the gzip copy to a client that accepts it, and
+//! when a client that accepts gzip first asks for it: [`Precompressed`] answers with the gzip copy to a client that accepts it, and
 //! `Compress` leaves a body that already names its coding alone.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -64,39 +65,43 @@ pub async fn settle(
     Ok(response)
 }
 
-/// A JSON body written once and served many times: as it is, and gzip-compressed when it is at least
-/// [`COMPRESS_BYTES_MIN`] long.
+/// A JSON body written once and served many times: as it is, and gzip-compressed (once, when a client
+/// that accepts gzip first asks) when it is at least [`COMPRESS_BYTES_MIN`] long.
 pub struct Precompressed {
     plain: Bytes,
-    gzip: Option<Bytes>,
+    gzip: OnceLock<Option<Bytes>>,
 }
 
 impl Precompressed {
-    pub fn new(plain: Bytes) -> std::io::Result<Precompressed> {
-        let gzip = if plain.len() as u64 >= COMPRESS_BYTES_MIN {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            encoder.write_all(&plain)?;
-            Some(Bytes::from(encoder.finish()?))
-        } else {
-            None
-        };
-        Ok(Precompressed { plain, gzip })
+    pub fn new(plain: Bytes) -> Precompressed {
+        Precompressed { plain, gzip: OnceLock::new() }
     }
 
-    /// `200` with the gzip copy when the request accepts gzip, else with the body as it is.
+    /// `200` with the gzip copy when the request accepts gzip, else with the body as it is (which
+    /// `Compress` may still compress, as for any answer).
     pub fn respond(&self, request: &HttpRequest) -> HttpResponse {
         let mut response = HttpResponse::Ok();
         response.content_type(ContentType::json());
-        match &self.gzip {
-            Some(gzip) if accepts_gzip(request) => {
-                response
-                    .insert_header((header::CONTENT_ENCODING, "gzip"))
-                    .insert_header((header::VARY, "accept-encoding"));
-                response.body(gzip.clone())
-            }
-            Some(_) => response.insert_header((header::VARY, "accept-encoding")).body(self.plain.clone()),
+        if (self.plain.len() as u64) < COMPRESS_BYTES_MIN {
+            return response.body(self.plain.clone());
+        }
+        response.insert_header((header::VARY, "accept-encoding"));
+        match self.gzip(request) {
+            Some(gzip) => response.insert_header((header::CONTENT_ENCODING, "gzip")).body(gzip.clone()),
             None => response.body(self.plain.clone()),
         }
+    }
+
+    /// The gzip copy, if the request accepts gzip; one that could not be written is not retried.
+    fn gzip(&self, request: &HttpRequest) -> Option<&Bytes> {
+        if !accepts_gzip(request) {
+            return None;
+        }
+        let compressed = self.gzip.get_or_init(|| {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&self.plain).and_then(|()| encoder.finish()).map(Bytes::from).ok()
+        });
+        compressed.as_ref()
     }
 }
 

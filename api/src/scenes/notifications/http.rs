@@ -66,8 +66,7 @@ pub async fn list(
     let body = match first.body.get() {
         Some(body) => body,
         None => {
-            let plain = inbox_body(first.rows.clone(), keyset.limit, first.unread)?;
-            let written = Precompressed::new(plain).map_err(ApiError::internal)?;
+            let written = Precompressed::new(inbox_body(first.rows.clone(), keyset.limit, first.unread)?);
             first.body.get_or_init(|| written)
         }
     };
