@@ -106,10 +106,7 @@ async fn a_backup_taken_while_serving_restores_to_everything_acknowledged_before
         .json()
         .await
         .unwrap();
-    let category =
-        categories.as_array().and_then(|all| all.first()).or_else(|| categories["items"].get(0)).unwrap()["id"]
-            .as_i64()
-            .unwrap();
+    let category = categories["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("a category in {categories}"));
 
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
