@@ -23,6 +23,7 @@ use crate::platform::metrics::Metrics;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 use crate::scenes::notifications::kept::InboxCache;
+use crate::scenes::requests::kept::{QueueCache, StatsCache};
 use crate::scenes::wallet::kept::WalletCache;
 use crate::state::AppState;
 
@@ -67,6 +68,7 @@ impl Application {
         let actor_ttl = Duration::from_millis(settings.auth.actor_cache_ttl_ms);
         let wallet_ttl = Duration::from_millis(settings.points.wallet_cache_ttl_ms);
         let inbox_ttl = Duration::from_millis(settings.requests.inbox_cache_ttl_ms);
+        let requests_ttl = Duration::from_millis(settings.requests.requests_cache_ttl_ms);
         let db_health = DatabaseHealth::connect(&settings.database).await?;
         let state = AppState {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
@@ -83,6 +85,16 @@ impl Application {
                 crate::scenes::notifications::kept::TOKENS,
                 inbox_ttl,
                 crate::scenes::notifications::kept::INBOXES_KEPT_MAX,
+            )),
+            queue_pages: Arc::new(QueueCache::with_capacity(
+                crate::scenes::requests::kept::TOKENS,
+                requests_ttl,
+                crate::scenes::requests::kept::PAGES_KEPT_MAX,
+            )),
+            request_stats: Arc::new(StatsCache::with_capacity(
+                crate::scenes::requests::kept::TOKENS,
+                requests_ttl,
+                crate::scenes::requests::kept::STATS_KEPT_MAX,
             )),
             db_health,
             shutdown: Shutdown::new(),

@@ -15,6 +15,7 @@ use crate::platform::rate_limit::ReadCounts;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 use crate::scenes::notifications::kept::InboxCache;
+use crate::scenes::requests::kept::{QueueCache, StatsCache};
 use crate::scenes::wallet::kept::WalletCache;
 
 #[derive(Clone)]
@@ -34,6 +35,11 @@ pub struct AppState {
     pub wallets: Arc<WalletCache>,
     /// Inboxes' first pages kept on this instance between requests (see `scenes::notifications::kept`).
     pub inboxes: Arc<InboxCache>,
+    /// Pages of communities' requests kept on this instance between requests (see
+    /// `scenes::requests::kept`).
+    pub queue_pages: Arc<QueueCache>,
+    /// Communities' 邻办事 statistics kept on this instance, under the same tokens as the pages.
+    pub request_stats: Arc<StatsCache>,
     /// Whether the database answers, as this instance last saw it (`platform::db_health`).
     pub db_health: Arc<DatabaseHealth>,
     /// The background jobs, stopped at a safe point on shutdown (`platform::shutdown`).

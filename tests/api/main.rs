@@ -21,6 +21,7 @@ mod openapi;
 mod points;
 mod points_expiry;
 mod polls;
+mod queue_kept;
 mod requests_flow;
 mod requests_lifecycle;
 mod requests_rollups;

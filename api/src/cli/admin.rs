@@ -110,13 +110,17 @@ async fn update_roles(
 /// Changes a user's roles (or admin flag), then tells every serving instance sharing `cache` to load
 /// that user's roles afresh (see `authz::Actor::of`).
 pub async fn run(action: AdminAction, db: &DatabaseConnection, cache: &Cache) -> anyhow::Result<()> {
-    let user = apply(action, db).await?;
+    let (user, community) = apply(action, db).await?;
     crate::identity::caller::changed_in(cache, UserId(user)).await;
+    if let Some(community) = community {
+        // Open work the new roles no longer cover was handed up: the community's kept pages go.
+        crate::scenes::requests::kept::changed_in(cache, community).await;
+    }
     Ok(())
 }
 
-/// Carries out the action; returns the user whose roles changed.
-async fn apply(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<i64> {
+/// Carries out the action; returns the user whose roles changed, and in which community.
+async fn apply(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<(i64, Option<CommunityId>)> {
     match action {
         AdminAction::Grant { user, community, role, scope_ids } => {
             let user = find_user(db, &user).await?;
@@ -125,19 +129,20 @@ async fn apply(action: AdminAction, db: &DatabaseConnection) -> anyhow::Result<i
                 active.is_admin = Set(true);
                 active.update(db).await?;
                 println!("user {} ({}) is now a platform admin", user.id, user.nickname);
-                return Ok(user.id);
+                return Ok((user.id, None));
             }
             let role = parse_role(&role)?;
             let community =
                 CommunityId(community.ok_or_else(|| anyhow::anyhow!("--community is required for {}", role.as_str()))?);
             update_roles(db, &user, community, |grants| with_role(grants, role, scope_ids)).await?;
-            Ok(user.id)
+            Ok((user.id, Some(community)))
         }
         AdminAction::Revoke { user, community, role, scope_ids } => {
             let user = find_user(db, &user).await?;
             let role = parse_role(&role)?;
-            update_roles(db, &user, CommunityId(community), |grants| without_role(grants, role, &scope_ids)).await?;
-            Ok(user.id)
+            let community = CommunityId(community);
+            update_roles(db, &user, community, |grants| without_role(grants, role, &scope_ids)).await?;
+            Ok((user.id, Some(community)))
         }
     }
 }

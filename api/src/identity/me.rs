@@ -131,6 +131,8 @@ async fn patch_me(state: web::Data<AppState>, caller: AuthUser, body: web::Json<
     active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     super::caller::changed(&state, caller.id).await;
+    // Request lists show their reporters' nicknames.
+    crate::scenes::requests::service::reporter_changed(&state, caller.id).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }
 
@@ -158,5 +160,7 @@ async fn bind_phone(
     active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     super::caller::changed(&state, caller.id).await;
+    // Handlers see the reporter's masked phone in request lists.
+    crate::scenes::requests::service::reporter_changed(&state, caller.id).await?;
     Ok(HttpResponse::Ok().json(UserView::owner(&updated)))
 }

@@ -210,6 +210,9 @@ pub struct RequestSettings {
     pub status_template_id: String,
     /// How long an instance keeps an inbox's first page between requests (0 keeps none).
     pub inbox_cache_ttl_ms: u64,
+    /// How long an instance keeps a page of a community's requests, or its statistics, between
+    /// requests (0 keeps none).
+    pub requests_cache_ttl_ms: u64,
 }
 
 /// 邻互助 service hours.
@@ -300,6 +303,7 @@ impl Settings {
             submissions_per_hour: parse_range(vars, "REQUEST_SUBMISSIONS_PER_HOUR", 10, 1..=100_000)?,
             status_template_id: var("WECHAT_TEMPLATE_REQUEST_STATUS").unwrap_or_default(),
             inbox_cache_ttl_ms: parse_range(vars, "INBOX_CACHE_TTL_MS", 5_000, 0..=600_000)?,
+            requests_cache_ttl_ms: parse_range(vars, "REQUESTS_CACHE_TTL_MS", 5_000, 0..=600_000)?,
         };
         let hours = HoursSettings { daily_hours_max: parse_range(vars, "VOLUNTEER_DAILY_HOURS_MAX", 8, 1..=24)? };
         Ok(Settings {

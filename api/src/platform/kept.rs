@@ -9,11 +9,16 @@
 //! (SQL, the CLI) within the TTL, and a token that could not be read makes the caller load afresh
 //! without keeping the result.
 //!
+//! One token may cover several values: a store with *parts* (`Kept<T, P>`) keeps, under the token of
+//! one id, one value per part (a community's queue pages, one per filter and cursor). A change to the
+//! id replaces its one token and so retires every part at once.
+//!
 //! The order matters: a reader that read the token before a writer replaced it keeps what it loaded
 //! under the *old* token, so its next request sees the new token and loads again, whether its load
 //! saw the change or not.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,85 +38,129 @@ struct Entry<T> {
     loaded: Instant,
 }
 
-/// One kind of value kept per instance, by id.
-pub struct Kept<T> {
+/// What a store holds: per id, its parts' entries; `count` is the number of entries over all ids.
+struct Entries<T, P> {
+    by_id: HashMap<i64, HashMap<P, Entry<T>>>,
+    count: usize,
+}
+
+impl<T, P> Entries<T, P> {
+    /// Keeps the entries `keep` says yes to, dropping ids left without any.
+    fn retain(&mut self, keep: impl Fn(&Entry<T>) -> bool) {
+        let mut count = 0;
+        self.by_id.retain(|_, parts| {
+            parts.retain(|_, entry| keep(entry));
+            count += parts.len();
+            !parts.is_empty()
+        });
+        self.count = count;
+    }
+}
+
+/// One kind of value kept per instance, by id and part (`()` for a store of one value per id).
+pub struct Kept<T, P = ()> {
     kind: &'static str,
-    entries: Mutex<HashMap<i64, Entry<T>>>,
+    entries: Mutex<Entries<T, P>>,
     ttl: Duration,
     capacity: usize,
 }
 
 /// What a reader holds between reading the token and keeping what it loaded.
-pub struct Lookup<T> {
+pub struct Lookup<T, P = ()> {
     /// The value kept under the current token, if any.
     pub found: Option<Arc<T>>,
+    part: P,
     token: Option<String>,
     readable: bool,
     started: Instant,
 }
 
 impl<T> Kept<T> {
+    /// Reads the id's token and what this instance keeps under it. An unreadable token is logged and
+    /// finds nothing; what is then loaded is not kept.
+    pub async fn lookup(&self, cache: &Cache, id: i64) -> Lookup<T> {
+        self.lookup_part(cache, id, ()).await
+    }
+}
+
+impl<T, P: Eq + Hash> Kept<T, P> {
     /// A store whose tokens are `{kind}:{id}`; a zero `ttl` keeps nothing.
-    pub fn new(kind: &'static str, ttl: Duration) -> Kept<T> {
+    pub fn new(kind: &'static str, ttl: Duration) -> Kept<T, P> {
         Kept::with_capacity(kind, ttl, CAPACITY_DEFAULT)
     }
 
     /// A store that keeps at most `capacity` values (for values larger than a caller or a wallet).
-    pub fn with_capacity(kind: &'static str, ttl: Duration, capacity: usize) -> Kept<T> {
-        Kept { kind, entries: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(2) }
+    pub fn with_capacity(kind: &'static str, ttl: Duration, capacity: usize) -> Kept<T, P> {
+        let entries = Entries { by_id: HashMap::new(), count: 0 };
+        Kept { kind, entries: Mutex::new(entries), ttl, capacity: capacity.max(2) }
     }
 
-    /// Reads the id's token and what this instance keeps under it. An unreadable token is logged and
-    /// finds nothing; what is then loaded is not kept.
-    pub async fn lookup(&self, cache: &Cache, id: i64) -> Lookup<T> {
+    /// Reads the id's token and what this instance keeps of `part` under it (see [`Kept::lookup`]).
+    pub async fn lookup_part(&self, cache: &Cache, id: i64, part: P) -> Lookup<T, P> {
         let started = Instant::now();
         if self.ttl.is_zero() {
             // Nothing is kept, so there is no token to compare with.
-            return Lookup { found: None, token: None, readable: false, started };
+            return Lookup { found: None, part, token: None, readable: false, started };
         }
         match cache.get(&token_key(self.kind, id)).await {
-            Ok(token) => Lookup { found: self.fresh(id, token.as_deref()), token, readable: true, started },
+            Ok(token) => {
+                let found = self.fresh(id, &part, token.as_deref());
+                Lookup { found, part, token, readable: true, started }
+            }
             Err(error) => {
                 tracing::warn!(%error, kind = self.kind, "tokens unreadable: the value is loaded from the database");
-                Lookup { found: None, token: None, readable: false, started }
+                Lookup { found: None, part, token: None, readable: false, started }
             }
         }
     }
 
-    /// Keeps what was loaded after `lookup`, under the token read then.
-    pub fn keep(&self, id: i64, lookup: Lookup<T>, value: &Arc<T>) {
+    /// Keeps what was loaded after `lookup`, under the token read then. The id's parts kept under
+    /// another token are dropped: they can no longer be used.
+    pub fn keep(&self, id: i64, lookup: Lookup<T, P>, value: &Arc<T>) {
         if self.ttl.is_zero() || !lookup.readable {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= self.capacity {
+        if entries.count >= self.capacity {
             let ttl = self.ttl;
-            entries.retain(|_, e| e.loaded.elapsed() < ttl);
+            entries.retain(|e| e.loaded.elapsed() < ttl);
         }
-        if entries.len() >= self.capacity {
-            let mut ages: Vec<Instant> = entries.values().map(|e| e.loaded).collect();
+        if entries.count >= self.capacity {
+            let mut ages: Vec<Instant> =
+                entries.by_id.values().flat_map(|parts| parts.values().map(|e| e.loaded)).collect();
             ages.sort_unstable();
             let cut = ages[ages.len() / 2];
-            entries.retain(|_, e| e.loaded > cut);
+            entries.retain(|e| e.loaded > cut);
         }
-        entries.insert(id, Entry { value: value.clone(), token: lookup.token, loaded: lookup.started });
+        let Lookup { part, token, started, .. } = lookup;
+        let parts = entries.by_id.entry(id).or_default();
+        let before = parts.len();
+        parts.retain(|_, e| e.token == token);
+        parts.insert(part, Entry { value: value.clone(), token, loaded: started });
+        let after = parts.len();
+        entries.count = entries.count + after - before;
     }
 
-    /// Call after committing a change to what the id's value is read from, before answering: this
-    /// instance drops its copy and every instance loads afresh on its next request.
+    /// Call after committing a change to what the id's values are read from, before answering: this
+    /// instance drops its copies and every instance loads afresh on its next request.
     pub async fn changed(&self, cache: &Cache, id: i64) {
         self.forget(id);
         publish(cache, self.kind, id).await;
     }
 
-    fn fresh(&self, id: i64, token: Option<&str>) -> Option<Arc<T>> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(&id)?;
-        (entry.token.as_deref() == token && entry.loaded.elapsed() < self.ttl).then(|| entry.value.clone())
+    /// Drops this instance's copies of the id's values without telling other instances: for a store
+    /// that shares its tokens with another, whose `changed` (or [`publish`]) replaces the token.
+    pub fn forget(&self, id: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(parts) = entries.by_id.remove(&id) {
+            entries.count -= parts.len();
+        }
     }
 
-    fn forget(&self, id: i64) {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
+    fn fresh(&self, id: i64, part: &P, token: Option<&str>) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = entries.by_id.get(&id)?.get(part)?;
+        (entry.token.as_deref() == token && entry.loaded.elapsed() < self.ttl).then(|| entry.value.clone())
     }
 }
 
@@ -133,12 +182,12 @@ pub async fn publish(cache: &Cache, kind: &str, id: i64) {
 mod tests {
     use super::*;
 
-    fn read_now() -> Lookup<u32> {
-        Lookup { found: None, token: Some("t".to_owned()), readable: true, started: Instant::now() }
+    fn read_now<P>(part: P, token: &str) -> Lookup<u32, P> {
+        Lookup { found: None, part, token: Some(token.to_owned()), readable: true, started: Instant::now() }
     }
 
-    fn kept_ids(kept: &Kept<u32>) -> Vec<i64> {
-        let mut ids: Vec<i64> = kept.entries.lock().unwrap().keys().copied().collect();
+    fn kept_ids<P: Eq + Hash>(kept: &Kept<u32, P>) -> Vec<i64> {
+        let mut ids: Vec<i64> = kept.entries.lock().unwrap().by_id.keys().copied().collect();
         ids.sort_unstable();
         ids
     }
@@ -147,23 +196,54 @@ mod tests {
     fn a_full_store_first_drops_what_outlived_the_ttl() {
         let kept = Kept::with_capacity("test", Duration::from_millis(20), 4);
         for id in 0..4 {
-            kept.keep(id, read_now(), &Arc::new(0));
+            kept.keep(id, read_now((), "t"), &Arc::new(0));
         }
         std::thread::sleep(Duration::from_millis(30));
-        kept.keep(4, read_now(), &Arc::new(4));
+        kept.keep(4, read_now((), "t"), &Arc::new(4));
         assert_eq!(kept_ids(&kept), vec![4]);
-        assert_eq!(kept.fresh(4, Some("t")).as_deref(), Some(&4));
+        assert_eq!(kept.fresh(4, &(), Some("t")).as_deref(), Some(&4));
     }
 
     #[test]
     fn a_full_store_of_fresh_values_drops_the_older_half() {
         let kept = Kept::with_capacity("test", Duration::from_secs(600), 4);
         for id in 0..4 {
-            kept.keep(id, read_now(), &Arc::new(0));
+            kept.keep(id, read_now((), "t"), &Arc::new(0));
             std::thread::sleep(Duration::from_millis(2));
         }
-        kept.keep(4, read_now(), &Arc::new(4));
+        kept.keep(4, read_now((), "t"), &Arc::new(4));
         assert_eq!(kept_ids(&kept), vec![3, 4], "the three oldest went (the older half, up to the median)");
-        assert!(kept.fresh(0, Some("t")).is_none());
+        assert!(kept.fresh(0, &(), Some("t")).is_none());
+    }
+
+    #[test]
+    fn parts_live_under_their_ids_token_and_go_with_it() {
+        let kept: Kept<u32, &str> = Kept::with_capacity("test", Duration::from_secs(600), 100);
+        kept.keep(1, read_now("first", "t1"), &Arc::new(1));
+        kept.keep(1, read_now("deep", "t1"), &Arc::new(2));
+        kept.keep(2, read_now("first", "u1"), &Arc::new(3));
+        assert_eq!(kept.fresh(1, &"deep", Some("t1")).as_deref(), Some(&2));
+        assert!(kept.fresh(1, &"deep", Some("t2")).is_none(), "another token finds nothing");
+        // A part kept under the id's new token drops the parts kept under the old one.
+        kept.keep(1, read_now("first", "t2"), &Arc::new(4));
+        assert!(kept.fresh(1, &"deep", Some("t1")).is_none());
+        assert_eq!(kept.fresh(1, &"first", Some("t2")).as_deref(), Some(&4));
+        assert_eq!(kept.entries.lock().unwrap().count, 2);
+        kept.forget(1);
+        assert_eq!(kept_ids(&kept), vec![2]);
+        assert_eq!(kept.entries.lock().unwrap().count, 1);
+    }
+
+    #[test]
+    fn the_capacity_counts_parts() {
+        let kept: Kept<u32, u32> = Kept::with_capacity("test", Duration::from_secs(600), 4);
+        for part in 0..4 {
+            kept.keep(7, read_now(part, "t"), &Arc::new(part));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        kept.keep(8, read_now(0, "t"), &Arc::new(9));
+        let entries = kept.entries.lock().unwrap();
+        assert_eq!(entries.count, 2, "id 7's older parts went, up to the median");
+        assert_eq!(entries.by_id[&7].len(), 1);
     }
 }

@@ -394,5 +394,7 @@ pub async fn put_roles(
         service::change_roles(&txn, CommunityId(community_id), UserId(user_id), &grants, Some(actor.id), now).await?;
     txn.commit().await?;
     crate::identity::caller::changed(&state, UserId(user_id)).await;
+    // Open work the new roles no longer cover was handed up in the same transaction.
+    crate::scenes::requests::service::requests_changed(&state, [CommunityId(community_id)]).await;
     Ok(HttpResponse::Ok().json(RolesView { community_id, user_id, roles }))
 }

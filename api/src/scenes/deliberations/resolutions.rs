@@ -82,6 +82,7 @@ pub async fn record(
     };
     let resolution = meetings_store::insert_resolution(&txn, new, now).await?;
     txn.commit().await?;
+    requests::requests_changed(state, [crate::domain::CommunityId(request.community_id)]).await;
     Ok((resolution, request))
 }
 

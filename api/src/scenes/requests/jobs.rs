@@ -110,6 +110,7 @@ async fn apply(
     let to = store::status_of(&updated)?;
     let notices = super::record_status_change(&txn, &updated, to, now).await?;
     txn.commit().await?;
+    super::kept::changed(state, [crate::domain::CommunityId(updated.community_id)]).await;
     crate::scenes::notifications::push_all(state, notices, now).await;
     Ok(true)
 }

@@ -10,6 +10,7 @@ mod export_csv;
 pub mod handover;
 mod http;
 pub mod jobs;
+pub mod kept;
 pub mod lifecycle;
 pub mod queue;
 pub mod rollup;

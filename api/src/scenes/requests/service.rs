@@ -13,6 +13,9 @@ pub use super::commissioned::{
     Commission, RESOLUTION_CATEGORY_KEY, check_owner, open_commissioned, progress_of, resolution_category,
 };
 use super::error::RequestError;
+/// For other scenes and identity: what to call after committing a change to a community's requests
+/// or to a reporter (`kept.rs`).
+pub use super::kept::{changed as requests_changed, reporter_changed};
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
 use super::store::{self, Moderated, NewRequest, Placement, Transition};
@@ -144,6 +147,7 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
     };
     let request = store::insert(&txn, actor.id.0, &category, placement, new, moderated, now).await?;
     txn.commit().await?;
+    super::kept::changed(state, [community_id]).await;
     let access = authz::request_access(actor, &scope_of(&request));
     Ok(Submitted { request, reporter, access, similar })
 }
@@ -272,6 +276,7 @@ pub async fn transition(
         _ => Vec::new(),
     };
     txn.commit().await?;
+    super::kept::changed(state, [CommunityId(updated.community_id)]).await;
     crate::scenes::notifications::push_all(state, notices, now).await;
     Ok(updated)
 }
@@ -327,6 +332,7 @@ pub async fn rate(
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let rated = store::rate(&txn, request, score, text.map(PublicText::into_inner), state.clock.now()).await?;
     txn.commit().await?;
+    super::kept::changed(state, [CommunityId(rated.community_id)]).await;
     Ok(rated)
 }
 
@@ -343,6 +349,7 @@ pub async fn me_too(
     let txn = crate::platform::db::begin_write(&state.db).await?;
     let updated = store::me_too(&txn, request, actor.id.0, state.clock.now()).await?;
     txn.commit().await?;
+    super::kept::changed(state, [CommunityId(updated.community_id)]).await;
     Ok(updated)
 }
 
@@ -408,18 +415,19 @@ pub async fn list(
     let community_id = list_community(state, actor, community).await?;
     filter.community_id = community_id.0;
     let scope = authz::request_list_scope(actor, community_id);
-    let now = state.clock.now();
     // One statement per rank, each with its reporters joined (uniting the two ranks in one statement
-    // measured slower: its planning alone cost more than the round trip it saved; docs/benchmarks.md).
-    let (rows, next_cursor) = super::queue::page(&state.db, &filter, &scope, cursor, limit, now).await?;
-    let items = rows
-        .into_iter()
+    // measured slower: its planning alone cost more than the round trip it saved; docs/benchmarks.md),
+    // and the page kept while nothing in the community changes (`kept.rs`).
+    let page = super::kept::page(state, &filter, &scope, cursor, limit).await?;
+    let items = page
+        .rows
+        .iter()
         .map(|(request, reporter, _)| {
-            let access = authz::request_access(actor, &scope_of(&request));
-            (request, reporter, access)
+            let access = authz::request_access(actor, &scope_of(request));
+            (request.clone(), reporter.clone(), access)
         })
         .collect();
-    Ok(Page { items, next_cursor })
+    Ok(Page { items, next_cursor: page.next_cursor.clone() })
 }
 
 /// A request with its timeline (internal notes for handlers only; the reporter of an anonymous request
@@ -505,7 +513,10 @@ pub async fn update_category(
         resolution_sla_hours: draft.resolution_sla_hours,
         active: draft.active,
     };
-    categories::update(&state.db, category, change).await
+    let updated = categories::update(&state.db, category, change).await?;
+    // The statistics name their categories.
+    super::kept::changed(state, [CommunityId(updated.community_id)]).await;
+    Ok(updated)
 }
 
 /// The id of a community's active category with this key (`elderly_care` for the care round's visits),

@@ -1,0 +1,138 @@
+//! A community's request pages and 邻办事 statistics kept per instance (`platform::kept`), so that
+//! the committee's queue and figures, opened again and again on a Monday morning, usually cost one
+//! shared-cache read instead of their statements.
+//!
+//! One token per community (`requests:{community}`) covers every page and every statistics range
+//! read there: each filter, cursor, page size and list scope, each period and range, is a part of it.
+//! Every use case that changes a request (or what a page shows of its reporter, or a category's name)
+//! calls [`changed`] after its commit and before it answers, so the change shows on the very next
+//! request on every instance. A kept value is used again only while it is younger than
+//! `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by the instance's clock *and* by the app's
+//! clock, which bounds both what is changed behind the API's back and how long the overdue figures
+//! judged when the value was read stand.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ehome_entities::{service_request, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::calendar::{DateRange, Period};
+use super::queue::{self, Cursor, QueueFilter};
+use super::stats::Stats;
+use crate::authz::RequestListScope;
+use crate::domain::{CommunityId, UserId};
+use crate::platform::cache::Cache;
+use crate::platform::error::ApiResult;
+use crate::platform::kept::{self, Kept};
+use crate::state::AppState;
+
+/// The kind of the communities' request tokens in the shared cache (`requests:{community}`).
+pub const TOKENS: &str = "requests";
+
+/// At most this many pages are kept per instance: a page of 20 requests is some 20 KB, of the
+/// largest size (100) some 100 KB.
+pub const PAGES_KEPT_MAX: usize = 2_000;
+
+/// At most this many statistics are kept per instance (a year by day by category and grid is some
+/// 100 KB).
+pub const STATS_KEPT_MAX: usize = 1_000;
+
+/// One page as read: its rows (request, reporter, overdue rank), the next cursor, and the app's
+/// instant it was read at.
+pub struct KeptPage {
+    pub rows: Vec<(service_request::Model, Option<user::Model>, bool)>,
+    pub next_cursor: Option<String>,
+    read_at: DateTime<Utc>,
+}
+
+/// The per-instance store of request pages (part of `AppState`): by community, one part per page.
+pub type QueueCache = Kept<KeptPage, String>;
+
+/// A community's statistics for one period and range as computed, and the app's instant it was.
+pub struct KeptStats {
+    pub stats: Stats,
+    read_at: DateTime<Utc>,
+}
+
+/// The per-instance store of statistics (part of `AppState`), under the same tokens as the pages.
+pub type StatsCache = Kept<KeptStats, String>;
+
+/// Whether what was read at `read_at` may still be used at `now` by the app's clock.
+fn young(state: &AppState, read_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let ttl = chrono::Duration::milliseconds(i64::try_from(state.settings.requests.requests_cache_ttl_ms).unwrap_or(0));
+    read_at <= now && now - read_at < ttl
+}
+
+/// A page of a community's requests: kept while the community's token is unchanged, else read.
+pub async fn page(
+    state: &AppState,
+    filter: &QueueFilter,
+    scope: &RequestListScope,
+    cursor: Option<Cursor>,
+    limit: u64,
+) -> ApiResult<Arc<KeptPage>> {
+    let now = state.clock.now();
+    // Everything the page's rows depend on; the caller's own access is worked out per request.
+    let part = format!("{scope:?}|{filter:?}|{cursor:?}|{limit}");
+    let lookup = state.queue_pages.lookup_part(&state.cache, filter.community_id, part).await;
+    if let Some(found) = lookup.found.as_ref().filter(|page| young(state, page.read_at, now)) {
+        return Ok(found.clone());
+    }
+    let (rows, next_cursor) = queue::page(&state.db, filter, scope, cursor, limit, now).await?;
+    let read = Arc::new(KeptPage { rows, next_cursor, read_at: now });
+    state.queue_pages.keep(filter.community_id, lookup, &read);
+    Ok(read)
+}
+
+/// A community's statistics from the rollups: kept while the community's token is unchanged, else
+/// computed.
+pub async fn stats(
+    state: &AppState,
+    community: CommunityId,
+    period: Period,
+    range: DateRange,
+) -> ApiResult<Arc<KeptStats>> {
+    let now = state.clock.now();
+    let lookup = state.request_stats.lookup_part(&state.cache, community.0, format!("{period:?}|{range:?}")).await;
+    if let Some(found) = lookup.found.as_ref().filter(|kept| young(state, kept.read_at, now)) {
+        return Ok(found.clone());
+    }
+    let stats = super::stats::from_store(&state.db, community.0, period, range, now).await?;
+    let read = Arc::new(KeptStats { stats, read_at: now });
+    state.request_stats.keep(community.0, lookup, &read);
+    Ok(read)
+}
+
+/// Call after committing a change to requests of these communities, before answering.
+pub async fn changed(state: &AppState, communities: impl IntoIterator<Item = CommunityId>) {
+    let mut communities: Vec<i64> = communities.into_iter().map(|community| community.0).collect();
+    communities.sort_unstable();
+    communities.dedup();
+    let each = communities.into_iter().map(|community| {
+        // The two stores share the community's token: the pages' `changed` replaces it.
+        state.request_stats.forget(community);
+        state.queue_pages.changed(&state.cache, community)
+    });
+    futures::future::join_all(each).await;
+}
+
+/// `changed` for a process without an `AppState` (the CLI).
+pub async fn changed_in(cache: &Cache, community: CommunityId) {
+    kept::publish(cache, TOKENS, community.0).await;
+}
+
+/// Call after committing a change to a user's nickname or phone, before answering: the pages of the
+/// communities where they reported show them.
+pub async fn reporter_changed(state: &AppState, user: UserId) -> ApiResult<()> {
+    let communities: Vec<i64> = service_request::Entity::find()
+        .select_only()
+        .column(service_request::Column::CommunityId)
+        .distinct()
+        .filter(service_request::Column::ReporterId.eq(user.0))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    changed(state, communities.into_iter().map(CommunityId)).await;
+    Ok(())
+}

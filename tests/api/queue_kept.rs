@@ -1,0 +1,101 @@
+//! The committee's queue pages and 邻办事 statistics are kept per instance (`scenes::requests::kept`)
+//! under one token per community, yet never miss a change that answered: every use case that changes a
+//! request, a reporter's name or a category's name replaces the community's token in Redis after its
+//! commit and before it answers, so the very next read on any instance goes back to the database.
+
+use ehome_tests::{TestApp, two_instances_on_redis};
+use serde_json::{Value, json};
+
+/// (id, title, status, reporter nickname) of each request on a queue page.
+async fn queue(app: &TestApp, token: &str, query: &str) -> Vec<(i64, String, String, String)> {
+    let body: Value = app.get_json(&format!("/requests?{query}"), Some(token)).await;
+    let items = body["items"].as_array().unwrap_or_else(|| panic!("items in {body}"));
+    items
+        .iter()
+        .map(|r| {
+            let nickname = r["reporter"]["nickname"].as_str().unwrap_or_default().to_owned();
+            (
+                r["id"].as_i64().unwrap(),
+                r["title"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                nickname,
+            )
+        })
+        .collect()
+}
+
+async fn reported(app: &TestApp, token: &str, community: i64) -> i64 {
+    let body = app.get_json(&format!("/communities/{community}/stats?period=day"), Some(token)).await;
+    body["totals"]["reported"].as_i64().unwrap_or_else(|| panic!("totals.reported in {body}"))
+}
+
+#[tokio::test]
+async fn changes_on_one_instance_show_at_once_on_the_others_kept_pages_and_stats() {
+    // Kept ten minutes: only a community's token, never an entry's age, can make an instance reload.
+    let (one, two) = two_instances_on_redis(&[("REQUESTS_CACHE_TTL_MS", "600000")]).await;
+    let demo = one.seed_demo().await;
+    let [resident, leader, committee] = one.dev_logins(["demo-resident-1", "demo-leader", "demo-committee"]).await;
+    let c = demo.community;
+    let all = format!("community_id={c}");
+    let submitted = format!("community_id={c}&status=submitted");
+    let first = one.submit(&resident.access, demo.category("repair"), "楼道灯坏了不亮").await["id"].as_i64().unwrap();
+    let page = queue(&two, &committee.access, &all).await;
+    assert_eq!(page.iter().map(|r| r.0).collect::<Vec<_>>(), vec![first]);
+    assert_eq!(queue(&two, &committee.access, &submitted).await, page, "the filtered page is kept beside it");
+    let count = reported(&two, &committee.access, c).await;
+    assert_eq!(count, 1);
+
+    // A title changed behind the API's back (no token replaced) is not seen while the page is kept:
+    // instance two really answers from what it keeps. The statistics are kept as well.
+    let sql = "UPDATE service_requests SET title = '后台改的标题'";
+    sea_orm::ConnectionTrait::execute_unprepared(&one.db, sql).await.unwrap();
+    assert_eq!(queue(&two, &committee.access, &all).await, page);
+    assert_eq!(queue(&two, &committee.access, &submitted).await, page);
+
+    // A report on instance one: instance two lists it at once, in every kept page, and counts it.
+    let second = one.submit(&resident.access, demo.category("repair"), "电梯异响很吵").await["id"].as_i64().unwrap();
+    let page = queue(&two, &committee.access, &all).await;
+    assert_eq!(page.iter().map(|r| r.0).collect::<Vec<_>>(), vec![first, second]);
+    assert_eq!(page[0].1, "后台改的标题", "read afresh, with the change behind the API's back");
+    assert_eq!(queue(&two, &committee.access, &submitted).await.len(), 2);
+    assert_eq!(reported(&two, &committee.access, c).await, count + 1);
+
+    // The building leader accepts the first on instance one: it leaves instance two's `submitted` page.
+    assert_eq!(one.act(&leader.access, first, "accept", None).await.status(), 200);
+    let waiting = queue(&two, &committee.access, &submitted).await;
+    assert_eq!(waiting.iter().map(|r| r.0).collect::<Vec<_>>(), vec![second]);
+    assert_eq!(queue(&two, &committee.access, &all).await[0].2, "accepted");
+
+    // "Me too" on instance one: the interest count on instance two moves at once.
+    let neighbour = one.dev_login("demo-resident-2").await;
+    let me_too = one.post(&format!("/requests/{second}/me-too"), Some(&neighbour.access), &json!({})).await;
+    assert_eq!(me_too.status(), 200);
+    let body = two.get_json(&format!("/requests?{all}"), Some(&committee.access)).await;
+    assert_eq!(body["items"][1]["interest_count"], 1, "{body}");
+
+    // The reporter renames themself on instance one: instance two's pages show the new name at once.
+    let renamed = one.patch("/me", Some(&resident.access), &json!({"nickname": "新名字"})).await;
+    assert_eq!(renamed.status(), 200);
+    assert!(queue(&two, &committee.access, &all).await.iter().all(|r| r.3 == "新名字"));
+}
+
+#[tokio::test]
+async fn a_kept_page_is_served_only_to_whom_it_may_be_shown() {
+    let (one, two) = two_instances_on_redis(&[("REQUESTS_CACHE_TTL_MS", "600000")]).await;
+    let demo = one.seed_demo().await;
+    let [resident, other, committee] = one.dev_logins(["demo-resident-1", "demo-resident-2", "demo-committee"]).await;
+    let c = demo.community;
+    one.submit(&resident.access, demo.category("repair"), "楼道灯坏了不亮").await;
+    let full = two.get_json(&format!("/requests?community_id={c}"), Some(&committee.access)).await;
+    assert!(full["items"][0]["reporter"]["phone"].is_string() || full["items"][0]["reporter"]["id"].is_i64(), "{full}");
+    // A neighbour reads the same community's list: their own scope, and no reporter's id or phone.
+    let seen = two.get_json(&format!("/requests?community_id={c}"), Some(&other.access)).await;
+    for item in seen["items"].as_array().unwrap() {
+        assert!(item["reporter"]["id"].is_null() && item["reporter"]["phone"].is_null(), "{item}");
+    }
+    // The statistics stay the committee's, kept or not.
+    assert_eq!(two.get(&format!("/communities/{c}/stats"), Some(&other.access)).await.status(), 403);
+    assert_eq!(two.get(&format!("/communities/{c}/stats"), Some(&committee.access)).await.status(), 200);
+    assert_eq!(two.get(&format!("/communities/{c}/stats"), Some(&other.access)).await.status(), 403);
+    assert_eq!(two.get("/communities/999999/stats", Some(&committee.access)).await.status(), 404);
+}
