@@ -92,7 +92,7 @@ impl Application {
                 crate::scenes::requests::kept::PAGES_KEPT_MAX,
             )),
             request_stats: Arc::new(StatsCache::with_capacity(
-                crate::scenes::requests::kept::TOKENS,
+                crate::scenes::requests::kept::STATS_TOKENS,
                 requests_ttl,
                 crate::scenes::requests::kept::STATS_KEPT_MAX,
             )),

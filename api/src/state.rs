@@ -38,7 +38,7 @@ pub struct AppState {
     /// Pages of communities' requests kept on this instance between requests (see
     /// `scenes::requests::kept`).
     pub queue_pages: Arc<QueueCache>,
-    /// Communities' 邻办事 statistics kept on this instance, under the same tokens as the pages.
+    /// Communities' statistics answers kept on this instance (see `scenes::requests::kept`).
     pub request_stats: Arc<StatsCache>,
     /// Whether the database answers, as this instance last saw it (`platform::db_health`).
     pub db_health: Arc<DatabaseHealth>,

@@ -316,8 +316,11 @@ async fn statistics_count_activities_volunteers_hours_people_served_and_teams() 
     let activity = ended_activity(&app, &demo, "环境整治", MORNING.0, MORNING.1, 1000).await;
     sign_up(&app, activity, a.user_id, Some(MORNING.0), Some(MORNING.1)).await;
     sign_up(&app, activity, b.user_id, Some(MORNING.0), Some("2026-11-28T10:00:00+08:00")).await;
-    approve(&app, &committee.access, activity, None).await;
     let query = "period=day&from=2026-11-27&to=2026-11-29";
+    let before = app.get_json(&format!("/communities/{}/stats?{query}", demo.community), Some(&committee.access)).await;
+    assert_eq!(before["volunteering"]["totals"]["hours_served"], "0.00", "{before}");
+    // The answer is kept (`requests::kept`), and the approval replaces it before it answers.
+    approve(&app, &committee.access, activity, None).await;
     let stats = app.get_json(&format!("/communities/{}/stats?{query}", demo.community), Some(&committee.access)).await;
     let v = &stats["volunteering"];
     assert_eq!(v["totals"]["activities_held"], 1, "{stats}");

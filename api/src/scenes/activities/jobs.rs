@@ -69,6 +69,9 @@ async fn move_due(
     for row in due {
         if service::apply(&state.db, &row, action, now).await?.is_some() {
             moved += 1;
+            // The committee's statistics count the activities held.
+            crate::scenes::requests::service::stats_changed(state, [crate::domain::CommunityId(row.community_id)])
+                .await;
         }
     }
     Ok(moved)

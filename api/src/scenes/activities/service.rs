@@ -405,6 +405,8 @@ pub async fn transition(state: &AppState, actor: &Actor, id: ActivityId, action:
     }
     txn.commit().await?;
     crate::scenes::notifications::push_all(state, notices, now).await;
+    // The committee's statistics count the activities held.
+    crate::scenes::requests::service::stats_changed(state, [CommunityId(row.community_id)]).await;
     store::get(&state.db, id).await
 }
 

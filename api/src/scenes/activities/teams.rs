@@ -69,6 +69,8 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewTeam) -> ApiResult<
     .await?;
     add(&txn, TeamId(team.id), new.leader, now).await?;
     txn.commit().await?;
+    // The committee's statistics count the community's teams.
+    crate::scenes::requests::service::stats_changed(state, [new.community]).await;
     Ok(team)
 }
 

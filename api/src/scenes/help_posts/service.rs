@@ -343,6 +343,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, id: i64, said: Confirmatio
     let (post, (record, told)) = act(state, actor, id, Action::Confirm, change, paid_and_counted).await?;
     if let Some(record) = record {
         from_help::count_on_leaderboards(state, &record).await;
+        crate::scenes::requests::service::stats_changed(state, [CommunityId(record.community_id)]).await;
     }
     told.push(state).await;
     Ok(post)

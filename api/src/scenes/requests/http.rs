@@ -73,7 +73,7 @@ struct SimilarView {
     similarity: f64,
 }
 
-fn similar_views(found: Vec<(service_request::Model, f64)>) -> Vec<SimilarView> {
+fn similar_views(found: Vec<(super::store::SimilarRow, f64)>) -> Vec<SimilarView> {
     found
         .into_iter()
         .map(|(r, score)| SimilarView {

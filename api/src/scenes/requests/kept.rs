@@ -1,34 +1,40 @@
-//! A community's request pages and 邻办事 statistics kept per instance (`platform::kept`), so that
-//! the committee's queue and figures, opened again and again on a Monday morning, usually cost one
+//! A community's request pages and statistics kept per instance (`platform::kept`), so that the
+//! committee's queue and figures, opened again and again on a Monday morning, usually cost one
 //! shared-cache read instead of their statements.
 //!
-//! One token per community (`requests:{community}`) covers every page and every statistics range
-//! read there: each filter, cursor, page size and list scope, each period and range, is a part of it.
+//! One token per community (`requests:{community}`) covers every page read there: each filter,
+//! cursor, page size and list scope is a part of it. Another (`stats:{community}`) covers every
+//! statistics answer (each period and range a part), which also shows the community's volunteering.
 //! Every use case that changes a request (or what a page shows of its reporter, or a category's name)
-//! calls [`changed`] after its commit and before it answers, so the change shows on the very next
-//! request on every instance. A kept value is used again only while it is younger than
-//! `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by the instance's clock *and* by the app's
-//! clock, which bounds both what is changed behind the API's back and how long the overdue figures
-//! judged when the value was read stand.
+//! calls [`changed`] after its commit and before it answers, which replaces both; one that changes
+//! what the volunteering figures count (hours, help records, activities held, teams) calls
+//! [`stats_changed`]. So a change shows on the very next request on every instance. A kept value is
+//! used again only while it is younger than `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by
+//! the instance's clock *and* by the app's clock, which bounds both what is changed behind the API's
+//! back and how long the overdue figures judged when the value was read stand.
 
 use std::sync::Arc;
 
+use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
 use ehome_entities::{service_request, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::calendar::{DateRange, Period};
 use super::queue::{self, Cursor, QueueFilter};
-use super::stats::Stats;
 use crate::authz::RequestListScope;
 use crate::domain::{CommunityId, UserId};
 use crate::platform::cache::Cache;
+use crate::platform::compression::Precompressed;
 use crate::platform::error::ApiResult;
 use crate::platform::kept::{self, Kept};
 use crate::state::AppState;
 
 /// The kind of the communities' request tokens in the shared cache (`requests:{community}`).
 pub const TOKENS: &str = "requests";
+
+/// The kind of the communities' statistics tokens in the shared cache (`stats:{community}`).
+pub const STATS_TOKENS: &str = "stats";
 
 /// At most this many pages are kept per instance: a page of 20 requests is some 20 KB, of the
 /// largest size (100) some 100 KB.
@@ -49,13 +55,15 @@ pub struct KeptPage {
 /// The per-instance store of request pages (part of `AppState`): by community, one part per page.
 pub type QueueCache = Kept<KeptPage, String>;
 
-/// A community's statistics for one period and range as computed, and the app's instant it was.
+/// A community's statistics answer for one period and range as written (and compressed once), and
+/// the app's instant it was computed at.
 pub struct KeptStats {
-    pub stats: Stats,
+    pub body: Precompressed,
     read_at: DateTime<Utc>,
 }
 
-/// The per-instance store of statistics (part of `AppState`), under the same tokens as the pages.
+/// The per-instance store of statistics answers (part of `AppState`), by community, one part per
+/// period and range.
 pub type StatsCache = Kept<KeptStats, String>;
 
 /// Whether what was read at `read_at` may still be used at `now` by the app's clock.
@@ -85,41 +93,52 @@ pub async fn page(
     Ok(read)
 }
 
-/// A community's statistics from the rollups: kept while the community's token is unchanged, else
-/// computed.
+/// A community's statistics answer: kept while the community's statistics token is unchanged, else
+/// computed by `compute` and written.
 pub async fn stats(
     state: &AppState,
     community: CommunityId,
     period: Period,
     range: DateRange,
+    compute: impl AsyncFnOnce(DateTime<Utc>) -> ApiResult<Bytes>,
 ) -> ApiResult<Arc<KeptStats>> {
     let now = state.clock.now();
     let lookup = state.request_stats.lookup_part(&state.cache, community.0, format!("{period:?}|{range:?}")).await;
     if let Some(found) = lookup.found.as_ref().filter(|kept| young(state, kept.read_at, now)) {
         return Ok(found.clone());
     }
-    let stats = super::stats::from_store(&state.db, community.0, period, range, now).await?;
-    let read = Arc::new(KeptStats { stats, read_at: now });
+    let read = Arc::new(KeptStats { body: Precompressed::new(compute(now).await?), read_at: now });
     state.request_stats.keep(community.0, lookup, &read);
     Ok(read)
 }
 
-/// Call after committing a change to requests of these communities, before answering.
-pub async fn changed(state: &AppState, communities: impl IntoIterator<Item = CommunityId>) {
+fn distinct(communities: impl IntoIterator<Item = CommunityId>) -> Vec<i64> {
     let mut communities: Vec<i64> = communities.into_iter().map(|community| community.0).collect();
     communities.sort_unstable();
     communities.dedup();
-    let each = communities.into_iter().map(|community| {
-        // The two stores share the community's token: the pages' `changed` replaces it.
-        state.request_stats.forget(community);
-        state.queue_pages.changed(&state.cache, community)
-    });
+    communities
+}
+
+/// Call after committing a change to requests of these communities, before answering: their pages
+/// and statistics are read afresh.
+pub async fn changed(state: &AppState, communities: impl IntoIterator<Item = CommunityId>) {
+    let communities = distinct(communities);
+    let pages = communities.iter().map(|community| state.queue_pages.changed(&state.cache, *community));
+    let stats = communities.iter().map(|community| state.request_stats.changed(&state.cache, *community));
+    futures::future::join(futures::future::join_all(pages), futures::future::join_all(stats)).await;
+}
+
+/// Call after committing a change to what these communities' volunteering figures count, before
+/// answering: their statistics are computed afresh.
+pub async fn stats_changed(state: &AppState, communities: impl IntoIterator<Item = CommunityId>) {
+    let each = distinct(communities).into_iter().map(|community| state.request_stats.changed(&state.cache, community));
     futures::future::join_all(each).await;
 }
 
 /// `changed` for a process without an `AppState` (the CLI).
 pub async fn changed_in(cache: &Cache, community: CommunityId) {
     kept::publish(cache, TOKENS, community.0).await;
+    kept::publish(cache, STATS_TOKENS, community.0).await;
 }
 
 /// Call after committing a change to a user's nickname or phone, before answering: the pages of the

@@ -198,10 +198,44 @@ fn empty_row(key: Key) -> rollup::ActiveModel {
     }
 }
 
-/// Applies one row's change: the row is made if missing, then read under a row lock (PostgreSQL's
-/// `FOR UPDATE`; SQLite's write transaction already excludes other writers) and written back.
+/// Applies a change of counts alone (a report, most transitions) in one statement: the row is made
+/// with the counts if missing, else each count grows by its own in place, under the row lock the
+/// update takes.
+async fn add_counts(db: &impl ConnectionTrait, key: Key, counts: &Part) -> Result<(), ApiError> {
+    use rollup::Column;
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+    let figures = [
+        (Column::Reported, counts.reported),
+        (Column::OpenCount, counts.open),
+        (Column::NotWithdrawn, counts.not_withdrawn),
+        (Column::ResolvedForGood, counts.resolved_for_good),
+        (Column::Rated, counts.rated),
+        (Column::RatingSum, counts.rating_sum),
+        (Column::Handled, counts.handled),
+    ];
+    let mut row = empty_row(key);
+    let mut grow = OnConflict::columns([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId]);
+    for (column, by) in figures {
+        row.set(column, by.into());
+        grow.value(column, Expr::col((rollup::Entity, column)).add(by));
+    }
+    rollup::Entity::insert(row).on_conflict(grow.to_owned()).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Applies one row's change. Counts alone take one statement (`add_counts`); a change of durations
+/// makes the row if missing, then reads it under a row lock (PostgreSQL's `FOR UPDATE`; SQLite's write
+/// transaction already excludes other writers) and writes it back.
 async fn apply(db: &impl ConnectionTrait, key: Key, delta: Delta) -> Result<(), ApiError> {
     use rollup::Column;
+    let c = &delta.counts;
+    if c.response_seconds.is_empty()
+        && c.resolution_seconds.is_empty()
+        && delta.removed_response.is_empty()
+        && delta.removed_resolution.is_empty()
+    {
+        return add_counts(db, key, c).await;
+    }
     rollup::Entity::insert(empty_row(key))
         .on_conflict_do_nothing_on([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId])
         .exec(db)
@@ -211,7 +245,6 @@ async fn apply(db: &impl ConnectionTrait, key: Key, delta: Delta) -> Result<(), 
         .one(db)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rollup row {key:?} vanished")))?;
-    let c = &delta.counts;
     let response = adjusted("response_seconds", &row.response_seconds, &c.response_seconds, &delta.removed_response)?;
     let resolution =
         adjusted("resolution_seconds", &row.resolution_seconds, &c.resolution_seconds, &delta.removed_resolution)?;

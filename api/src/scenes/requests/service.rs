@@ -15,7 +15,7 @@ pub use super::commissioned::{
 use super::error::RequestError;
 /// For other scenes and identity: what to call after committing a change to a community's requests
 /// or to a reporter (`kept.rs`).
-pub use super::kept::{changed as requests_changed, reporter_changed};
+pub use super::kept::{changed as requests_changed, reporter_changed, stats_changed};
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
 use super::store::{self, Moderated, NewRequest, Placement, Transition};
@@ -46,7 +46,7 @@ pub struct Submitted {
     pub request: service_request::Model,
     pub reporter: user::Model,
     pub access: RequestAccess,
-    pub similar: Vec<(service_request::Model, f64)>,
+    pub similar: Vec<(store::SimilarRow, f64)>,
 }
 
 pub fn scope_of(request: &service_request::Model) -> RequestScope {
@@ -159,7 +159,7 @@ pub async fn similar(
     building_id: BuildingId,
     category_id: i64,
     title: &Title,
-) -> ApiResult<Vec<(service_request::Model, f64)>> {
+) -> ApiResult<Vec<(store::SimilarRow, f64)>> {
     let building = community::get_building(&state.db, building_id).await?;
     authz::submit_request(actor, CommunityId(building.community_id))?;
     store::similar_open(&state.db, building.id, category_id, title.as_str()).await

@@ -12,15 +12,24 @@ fn bigrams(text: &str) -> HashSet<(char, char)> {
     chars.windows(2).map(|pair| (pair[0], pair[1])).collect()
 }
 
-/// 0.0 (nothing shared) to 1.0 (same bigrams).
-pub fn similarity(a: &str, b: &str) -> f64 {
-    let (a, b) = (bigrams(a), bigrams(b));
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
+/// A title's bigrams, made once to be compared with many titles.
+pub struct Bigrams(HashSet<(char, char)>);
+
+impl Bigrams {
+    pub fn of(text: &str) -> Bigrams {
+        Bigrams(bigrams(text))
     }
-    let shared = a.intersection(&b).count();
-    let all = a.union(&b).count();
-    shared as f64 / all as f64
+
+    /// 0.0 (nothing shared) to 1.0 (same bigrams).
+    pub fn similarity(&self, other: &str) -> f64 {
+        let (a, b) = (&self.0, bigrams(other));
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        let shared = a.intersection(&b).count();
+        let all = a.len() + b.len() - shared;
+        shared as f64 / all as f64
+    }
 }
 
 /// Titles at least this similar are offered as possible duplicates.
@@ -29,6 +38,10 @@ pub const THRESHOLD: f64 = 0.3;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn similarity(a: &str, b: &str) -> f64 {
+        Bigrams::of(a).similarity(b)
+    }
 
     #[test]
     fn similar_chinese_titles_match() {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use ehome_entities::{grid, request_category, service_request};
 use sea_orm::{
@@ -468,21 +468,30 @@ impl StatsQuery {
 /// `volunteering` section (the service-hours scene computes them).
 pub async fn stats(
     state: web::Data<AppState>,
+    request: HttpRequest,
     caller: AuthUser,
     path: web::Path<i64>,
     query: web::Query<StatsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let now = state.clock.now();
-    let (period, range) = query.into_inner().parse(shanghai_date(now))?;
-    let community_id = authorised_community(&state, caller, path.into_inner()).await?;
-    let figures = super::kept::stats(&state, CommunityId(community_id), period, range).await?;
-    let volunteering =
-        crate::scenes::service_hours::stats::volunteering(&state.db, CommunityId(community_id), period, range).await?;
-    let mut body = serde_json::to_value(&figures.stats).map_err(ApiError::internal)?;
-    if let serde_json::Value::Object(fields) = &mut body {
-        fields.insert("volunteering".to_owned(), serde_json::to_value(volunteering).map_err(ApiError::internal)?);
-    }
-    Ok(HttpResponse::Ok().json(body))
+    let (period, range) = query.into_inner().parse(shanghai_date(state.clock.now()))?;
+    let community = CommunityId(authorised_community(&state, caller, path.into_inner()).await?);
+    let kept = super::kept::stats(&state, community, period, range, async |now| {
+        let figures = from_store(&state.db, community.0, period, range, now).await?;
+        let volunteering =
+            crate::scenes::service_hours::stats::volunteering(&state.db, community, period, range).await?;
+        let body = StatsBody { figures, volunteering };
+        Ok(actix_web::web::Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?))
+    })
+    .await?;
+    Ok(kept.body.respond(&request))
+}
+
+/// The statistics answer: the 邻办事 figures with the volunteering section beside them.
+#[derive(Serialize)]
+struct StatsBody {
+    #[serde(flatten)]
+    figures: Stats,
+    volunteering: crate::scenes::service_hours::stats::Volunteering,
 }
 
 #[cfg(test)]

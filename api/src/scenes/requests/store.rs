@@ -189,26 +189,45 @@ pub async fn insert(
     Ok(request)
 }
 
-/// Open requests of the same building and category whose titles look like this one.
+/// What the duplicate check shows of an open request like the one being reported.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SimilarRow {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub interest_count: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How many of a building's newest open requests of a category the duplicate check compares.
+const SIMILAR_CANDIDATES_MAX: u64 = 200;
+
+/// Open requests of the same building and category whose titles look like this one: the newest
+/// candidates, one backward range of the index on (building, category, open, id) (migration 000021).
 pub async fn similar_open(
     db: &impl ConnectionTrait,
     building_id: i64,
     category_id: i64,
     title: &str,
-) -> Result<Vec<(service_request::Model, f64)>, ApiError> {
+) -> Result<Vec<(SimilarRow, f64)>, ApiError> {
+    use service_request::Column;
     let candidates = service_request::Entity::find()
-        .filter(service_request::Column::BuildingId.eq(building_id))
-        .filter(service_request::Column::CategoryId.eq(category_id))
-        .filter(service_request::Column::IsOpen.eq(true))
-        .filter(service_request::Column::Moderation.eq(Moderation::Published.as_str()))
-        .order_by_desc(service_request::Column::Id)
-        .limit(200)
+        .select_only()
+        .columns([Column::Id, Column::Title, Column::Status, Column::InterestCount, Column::CreatedAt])
+        .filter(Column::BuildingId.eq(building_id))
+        .filter(Column::CategoryId.eq(category_id))
+        .filter(Column::IsOpen.eq(true))
+        .filter(Column::Moderation.eq(Moderation::Published.as_str()))
+        .order_by_desc(Column::Id)
+        .limit(SIMILAR_CANDIDATES_MAX)
+        .into_model::<SimilarRow>()
         .all(db)
         .await?;
-    let mut similar: Vec<(service_request::Model, f64)> = candidates
+    let wanted = similarity::Bigrams::of(title);
+    let mut similar: Vec<(SimilarRow, f64)> = candidates
         .into_iter()
         .map(|r| {
-            let score = similarity::similarity(title, &r.title);
+            let score = wanted.similarity(&r.title);
             (r, score)
         })
         .filter(|(_, score)| *score >= similarity::THRESHOLD)

@@ -294,6 +294,7 @@ pub async fn decline(
         Ok(decided) => {
             let notices = decided.records.iter().map(|record| declined_notice(&activity, record));
             notifications::push_all(state, notices, state.clock.now()).await;
+            crate::scenes::requests::service::stats_changed(state, [activity.community_id]).await;
             Ok(decided)
         }
         Err(other) => Err(other),
@@ -348,6 +349,8 @@ async fn after_commit(state: &AppState, activity: &ActivityForHours, records: &[
         .map(|r| (UserId(r.user_id), r.service_day, i64::from(r.credited_delta_minutes)))
         .collect();
     leaderboard::count(state, activity.community_id, &credited).await;
+    // The committee's statistics count the hours and the activities held.
+    crate::scenes::requests::service::stats_changed(state, [activity.community_id]).await;
 }
 
 fn hours_and_points(record: &hour_record::Model) -> String {
