@@ -56,6 +56,7 @@ pub mod request_category;
 pub mod request_daily_rollup;
 pub mod request_event;
 pub mod request_follower;
+pub mod request_rollup_shard;
 pub mod service_request;
 pub mod settlement;
 pub mod settlement_line;

@@ -24,6 +24,7 @@ pub mod m20261127_000018_create_request_rollups;
 mod m20261127_000019_poll_ballots_sealed_later;
 mod m20261128_000020_ledger_take_backs_index;
 mod m20261128_000021_similar_requests_index;
+mod m20261128_000022_request_rollup_shards;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000019_poll_ballots_sealed_later::Migration),
             Box::new(m20261128_000020_ledger_take_backs_index::Migration),
             Box::new(m20261128_000021_similar_requests_index::Migration),
+            Box::new(m20261128_000022_request_rollup_shards::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ehome_api::scenes::requests::jobs::run_once;
 use ehome_api::scenes::requests::{rollup, stats};
-use ehome_entities::request_daily_rollup;
+use ehome_entities::{request_daily_rollup, request_rollup_shard};
 use ehome_tests::{TestApp, error_code, spawn_app_with};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
@@ -104,30 +104,23 @@ async fn check(app: &TestApp, people: &People, community: i64, first: NaiveDate,
     }
 }
 
-/// The rollup rows, with their duration lists sorted and the rows that hold nothing left out.
-async fn rollup_rows(app: &TestApp) -> Vec<request_daily_rollup::Model> {
-    let mut rows: Vec<request_daily_rollup::Model> = request_daily_rollup::Entity::find()
-        .all(&app.db)
+/// The rollup rows with their shards added, their duration lists sorted and the rows that hold
+/// nothing left out.
+async fn rollup_rows(app: &TestApp) -> Vec<rollup::Rollup> {
+    rollup::all(&app.db)
         .await
         .unwrap()
         .into_iter()
         .filter(|row| {
-            row.reported != 0 || row.handled != 0 || row.open_count != 0 || row.not_withdrawn != 0 || row.rated != 0
+            let p = &row.part;
+            p.reported != 0 || p.handled != 0 || p.open != 0 || p.not_withdrawn != 0 || p.rated != 0
         })
         .map(|mut row| {
-            let sorted = |text: &str| {
-                let mut values: Vec<i64> =
-                    text.split(',').filter(|v| !v.is_empty()).map(|v| v.parse().unwrap()).collect();
-                values.sort_unstable();
-                values.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-            };
-            row.response_seconds = sorted(&row.response_seconds);
-            row.resolution_seconds = sorted(&row.resolution_seconds);
+            row.part.response_seconds.sort_unstable();
+            row.part.resolution_seconds.sort_unstable();
             row
         })
-        .collect();
-    rows.sort_by_key(|row| (row.community_id, row.day, row.category_id, row.grid_id));
-    rows
+        .collect()
 }
 
 async fn take(app: &TestApp, people: &People, rng: &mut Rng, requests: &[(i64, usize)]) {
@@ -205,6 +198,8 @@ async fn rollups_equal_a_recount_after_random_submissions_and_transitions() {
     // The migration's statement, run again over the same requests, writes the same rollups.
     let kept = rollup_rows(&app).await;
     assert!(kept.len() > 20, "{} rollup rows", kept.len());
+    let shards = request_rollup_shard::Entity::find().all(&app.db).await.unwrap();
+    assert!(shards.len() > 20, "reports and most transitions counted in shards: {}", shards.len());
     rollup::rebuild(&app.db).await.unwrap();
     assert_eq!(rollup_rows(&app).await, kept, "the backfill equals the rollups the writes kept");
     check(&app, &people, community, first, "after the rebuild").await;
@@ -213,8 +208,11 @@ async fn rollups_equal_a_recount_after_random_submissions_and_transitions() {
     // and `ehome stats rebuild` repairs it.
     let at = now(&app);
     assert_eq!(ehome_api::cli::stats::differing(&app.db, None, at).await.unwrap(), Vec::<i64>::new());
-    let mut tampered: request_daily_rollup::ActiveModel = kept[kept.len() / 2].clone().into();
-    tampered.reported = Set(kept[kept.len() / 2].reported + 1);
+    // The rebuild wrote every figure into the rollup rows (the shards start again from nothing).
+    assert!(request_rollup_shard::Entity::find().all(&app.db).await.unwrap().is_empty());
+    let rows = request_daily_rollup::Entity::find().all(&app.db).await.unwrap();
+    let mut tampered: request_daily_rollup::ActiveModel = rows[rows.len() / 2].clone().into();
+    tampered.reported = Set(rows[rows.len() / 2].reported + 1);
     tampered.update(&app.db).await.unwrap();
     assert_eq!(ehome_api::cli::stats::differing(&app.db, None, at).await.unwrap(), vec![community]);
     rollup::rebuild(&app.db).await.unwrap();

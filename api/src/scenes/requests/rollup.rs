@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use ehome_entities::{request_daily_rollup as rollup, service_request};
+use ehome_entities::{request_daily_rollup as rollup, request_rollup_shard as shard_row, service_request};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QuerySelect, Set,
 };
 
 use super::calendar::{DateRange, shanghai_date};
@@ -198,12 +198,16 @@ fn empty_row(key: Key) -> rollup::ActiveModel {
     }
 }
 
-/// Applies a change of counts alone (a report, most transitions) in one statement: the row is made
-/// with the counts if missing, else each count grows by its own in place, under the row lock the
-/// update takes.
-async fn add_counts(db: &impl ConnectionTrait, key: Key, counts: &Part) -> Result<(), ApiError> {
-    use rollup::Column;
+/// How many shard rows each rollup row has beside it (migration 000022).
+pub const SHARDS: i64 = 8;
+
+/// Applies a change of counts alone (a report, most transitions) in one statement, to the request's
+/// shard of the row: made with the counts if missing, else each count grows in place. Reports of one
+/// day, category and grid so lock different rows, instead of each waiting for the one before it to be
+/// on disk.
+async fn add_counts(db: &impl ConnectionTrait, key: Key, shard: i32, counts: &Part) -> Result<(), ApiError> {
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+    use shard_row::Column;
     let figures = [
         (Column::Reported, counts.reported),
         (Column::OpenCount, counts.open),
@@ -213,20 +217,28 @@ async fn add_counts(db: &impl ConnectionTrait, key: Key, counts: &Part) -> Resul
         (Column::RatingSum, counts.rating_sum),
         (Column::Handled, counts.handled),
     ];
-    let mut row = empty_row(key);
-    let mut grow = OnConflict::columns([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId]);
+    let mut row = shard_row::ActiveModel {
+        community_id: Set(key.community_id),
+        day: Set(key.day),
+        category_id: Set(key.category_id),
+        grid_id: Set(key.grid_id),
+        shard: Set(shard),
+        ..Default::default()
+    };
+    let mut grow =
+        OnConflict::columns([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId, Column::Shard]);
     for (column, by) in figures {
         row.set(column, by.into());
-        grow.value(column, Expr::col((rollup::Entity, column)).add(by));
+        grow.value(column, Expr::col((shard_row::Entity, column)).add(by));
     }
-    rollup::Entity::insert(row).on_conflict(grow.to_owned()).exec_without_returning(db).await?;
+    shard_row::Entity::insert(row).on_conflict(grow.to_owned()).exec_without_returning(db).await?;
     Ok(())
 }
 
 /// Applies one row's change. Counts alone take one statement (`add_counts`); a change of durations
 /// makes the row if missing, then reads it under a row lock (PostgreSQL's `FOR UPDATE`; SQLite's write
 /// transaction already excludes other writers) and writes it back.
-async fn apply(db: &impl ConnectionTrait, key: Key, delta: Delta) -> Result<(), ApiError> {
+async fn apply(db: &impl ConnectionTrait, key: Key, shard: i32, delta: Delta) -> Result<(), ApiError> {
     use rollup::Column;
     let c = &delta.counts;
     if c.response_seconds.is_empty()
@@ -234,7 +246,7 @@ async fn apply(db: &impl ConnectionTrait, key: Key, delta: Delta) -> Result<(), 
         && delta.removed_response.is_empty()
         && delta.removed_resolution.is_empty()
     {
-        return add_counts(db, key, c).await;
+        return add_counts(db, key, shard, c).await;
     }
     rollup::Entity::insert(empty_row(key))
         .on_conflict_do_nothing_on([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId])
@@ -269,45 +281,87 @@ pub async fn record(
     before: Option<&service_request::Model>,
     after: &service_request::Model,
 ) -> Result<(), ApiError> {
+    let shard = i32::try_from(after.id.rem_euclid(SHARDS)).unwrap_or(0);
     for (key, delta) in change(before, after)? {
-        apply(db, key, delta).await?;
+        apply(db, key, shard, delta).await?;
     }
     Ok(())
 }
 
-/// The rollups of a community's days in `range`, ordered by day.
+/// The rollups of a community's days in `range`, ordered by day: each row with its shards added.
 pub async fn load(db: &impl ConnectionTrait, community_id: i64, range: &DateRange) -> Result<Vec<Rollup>, ApiError> {
-    use rollup::Column;
     let rows = rollup::Entity::find()
-        .filter(Column::CommunityId.eq(community_id))
-        .filter(Column::Day.gte(range.from()))
-        .filter(Column::Day.lte(range.to()))
-        .order_by_asc(Column::Day)
+        .filter(rollup::Column::CommunityId.eq(community_id))
+        .filter(rollup::Column::Day.gte(range.from()))
+        .filter(rollup::Column::Day.lte(range.to()))
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Rollup {
-                key: Key {
-                    community_id: row.community_id,
-                    day: row.day,
-                    category_id: row.category_id,
-                    grid_id: row.grid_id,
-                },
-                part: Part {
-                    reported: row.reported,
-                    open: row.open_count,
-                    not_withdrawn: row.not_withdrawn,
-                    resolved_for_good: row.resolved_for_good,
-                    rated: row.rated,
-                    rating_sum: row.rating_sum,
-                    handled: row.handled,
-                    response_seconds: decode("response_seconds", &row.response_seconds)?,
-                    resolution_seconds: decode("resolution_seconds", &row.resolution_seconds)?,
-                },
-            })
-        })
-        .collect()
+    let shards = shard_row::Entity::find()
+        .filter(shard_row::Column::CommunityId.eq(community_id))
+        .filter(shard_row::Column::Day.gte(range.from()))
+        .filter(shard_row::Column::Day.lte(range.to()))
+        .all(db)
+        .await?;
+    merged(rows, shards)
+}
+
+/// Every rollup of every community, each row with its shards added (for checks and tests).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Rollup>, ApiError> {
+    merged(rollup::Entity::find().all(db).await?, shard_row::Entity::find().all(db).await?)
+}
+
+/// Rows and shards summed by key, ordered by key (community, day, category, grid).
+fn merged(rows: Vec<rollup::Model>, shards: Vec<shard_row::Model>) -> Result<Vec<Rollup>, ApiError> {
+    let mut by_key: BTreeMap<Key, Part> = BTreeMap::new();
+    for row in rows {
+        let key =
+            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
+        let part = by_key.entry(key).or_default();
+        add_counts_to(
+            part,
+            [
+                row.reported,
+                row.open_count,
+                row.not_withdrawn,
+                row.resolved_for_good,
+                row.rated,
+                row.rating_sum,
+                row.handled,
+            ],
+        );
+        part.response_seconds.extend(decode("response_seconds", &row.response_seconds)?);
+        part.resolution_seconds.extend(decode("resolution_seconds", &row.resolution_seconds)?);
+    }
+    for row in shards {
+        let key =
+            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
+        let part = by_key.entry(key).or_default();
+        add_counts_to(
+            part,
+            [
+                row.reported,
+                row.open_count,
+                row.not_withdrawn,
+                row.resolved_for_good,
+                row.rated,
+                row.rating_sum,
+                row.handled,
+            ],
+        );
+    }
+    Ok(by_key.into_iter().map(|(key, part)| Rollup { key, part }).collect())
+}
+
+/// Adds (reported, open, not withdrawn, resolved for good, rated, rating sum, handled) to `part`.
+fn add_counts_to(part: &mut Part, counts: [i64; 7]) {
+    let [reported, open, not_withdrawn, resolved_for_good, rated, rating_sum, handled] = counts;
+    part.reported += reported;
+    part.open += open;
+    part.not_withdrawn += not_withdrawn;
+    part.resolved_for_good += resolved_for_good;
+    part.rated += rated;
+    part.rating_sum += rating_sum;
+    part.handled += handled;
 }
 
 /// Recomputes every rollup from the requests, in one transaction: the operators' repair after rows
@@ -315,6 +369,7 @@ pub async fn load(db: &impl ConnectionTrait, community_id: i64, range: &DateRang
 pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<u64, ApiError> {
     use ehome_migrations::m20261127_000018_create_request_rollups::backfill;
     let txn = crate::platform::db::begin_write(db).await?;
+    shard_row::Entity::delete_many().exec(&txn).await?;
     rollup::Entity::delete_many().exec(&txn).await?;
     txn.execute_unprepared(&backfill(txn.get_database_backend())).await?;
     let rows = rollup::Entity::find().count(&txn).await?;
