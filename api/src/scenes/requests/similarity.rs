@@ -1,19 +1,39 @@
 //! Similar titles, for duplicate detection: the Jaccard index of character bigrams, which works for
 //! Chinese (no word boundaries) as well as for Latin text.
 
-use std::collections::HashSet;
-
-fn bigrams(text: &str) -> HashSet<(char, char)> {
+/// A text's distinct bigrams, sorted (a set without hashing: titles are short, and a sorted merge
+/// compares two of them in one pass).
+fn bigrams(text: &str) -> Vec<(char, char)> {
     let chars: Vec<char> =
         text.chars().filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation()).flat_map(char::to_lowercase).collect();
     if chars.len() == 1 {
-        return HashSet::from([(chars[0], chars[0])]);
+        return vec![(chars[0], chars[0])];
     }
-    chars.windows(2).map(|pair| (pair[0], pair[1])).collect()
+    let mut pairs: Vec<(char, char)> = chars.windows(2).map(|pair| (pair[0], pair[1])).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// How many values two sorted, distinct lists share.
+fn shared(a: &[(char, char)], b: &[(char, char)]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                count += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    count
 }
 
 /// A title's bigrams, made once to be compared with many titles.
-pub struct Bigrams(HashSet<(char, char)>);
+pub struct Bigrams(Vec<(char, char)>);
 
 impl Bigrams {
     pub fn of(text: &str) -> Bigrams {
@@ -26,7 +46,7 @@ impl Bigrams {
         if a.is_empty() || b.is_empty() {
             return 0.0;
         }
-        let shared = a.intersection(&b).count();
+        let shared = shared(a, &b);
         let all = a.len() + b.len() - shared;
         shared as f64 / all as f64
     }
@@ -49,5 +69,7 @@ mod tests {
         assert!(similarity("楼道灯不亮", "楼道灯坏了不亮") > THRESHOLD);
         assert!(similarity("楼道灯不亮", "下水道堵塞") < THRESHOLD);
         assert_eq!(similarity("", "abc"), 0.0);
+        assert_eq!(similarity("楼道灯", "楼道灯楼道灯"), 2.0 / 3.0, "repeated bigrams count once");
+        assert_eq!(similarity("a", "A"), 1.0);
     }
 }
