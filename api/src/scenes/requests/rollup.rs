@@ -4,7 +4,10 @@
 //! response and resolution times) and to the row of the day it was resolved (handled). Every write that
 //! changes a request records the difference of its parts before and after in the same transaction
 //! (`record`), so the rollups always equal a recount of the requests; `rebuild` recomputes them from the
-//! requests with the migration's statement.
+//! requests with the migration's statement. A change of counts alone goes to one of [`SHARDS`] shard
+//! rows beside the day's row (`request_rollup_shards`, chosen by the request's id), so that reports of
+//! one day, category and grid do not wait for each other's commits; a row's figures are the row plus
+//! its shards (`load`, `all`), and durations stay in the row itself.
 //!
 //! What depends on the instant a question is asked (overdue, not yet due for the resolution rate) is
 //! not stored: the statistics read it from the few requests it concerns (`stats::load_live`).
