@@ -49,6 +49,19 @@ pub struct Part {
     pub resolution_seconds: Vec<i64>,
 }
 
+impl Part {
+    /// Adds `sign` times `other`'s counts (its durations aside).
+    fn add_counts(&mut self, other: &Part, sign: i64) {
+        self.reported += sign * other.reported;
+        self.open += sign * other.open;
+        self.not_withdrawn += sign * other.not_withdrawn;
+        self.resolved_for_good += sign * other.resolved_for_good;
+        self.rated += sign * other.rated;
+        self.rating_sum += sign * other.rating_sum;
+        self.handled += sign * other.handled;
+    }
+}
+
 /// One day of one category and grid, as the statistics read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollup {
@@ -102,13 +115,7 @@ pub struct Delta {
 impl Delta {
     fn add(&mut self, part: Part, sign: i64) {
         let c = &mut self.counts;
-        c.reported += sign * part.reported;
-        c.open += sign * part.open;
-        c.not_withdrawn += sign * part.not_withdrawn;
-        c.resolved_for_good += sign * part.resolved_for_good;
-        c.rated += sign * part.rated;
-        c.rating_sum += sign * part.rating_sum;
-        c.handled += sign * part.handled;
+        c.add_counts(&part, sign);
         if sign > 0 {
             c.response_seconds.extend(part.response_seconds);
             c.resolution_seconds.extend(part.resolution_seconds);
@@ -315,56 +322,46 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Rollup>, ApiError> {
 
 /// Rows and shards summed by key, ordered by key (community, day, category, grid).
 fn merged(rows: Vec<rollup::Model>, shards: Vec<shard_row::Model>) -> Result<Vec<Rollup>, ApiError> {
+    let rows = rows.into_iter().map(|row| {
+        let key =
+            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
+        let part = Part {
+            reported: row.reported,
+            open: row.open_count,
+            not_withdrawn: row.not_withdrawn,
+            resolved_for_good: row.resolved_for_good,
+            rated: row.rated,
+            rating_sum: row.rating_sum,
+            handled: row.handled,
+            response_seconds: decode("response_seconds", &row.response_seconds)?,
+            resolution_seconds: decode("resolution_seconds", &row.resolution_seconds)?,
+        };
+        Ok((key, part))
+    });
+    let shards = shards.into_iter().map(|row| {
+        let key =
+            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
+        let part = Part {
+            reported: row.reported,
+            open: row.open_count,
+            not_withdrawn: row.not_withdrawn,
+            resolved_for_good: row.resolved_for_good,
+            rated: row.rated,
+            rating_sum: row.rating_sum,
+            handled: row.handled,
+            ..Part::default()
+        };
+        Ok::<_, ApiError>((key, part))
+    });
     let mut by_key: BTreeMap<Key, Part> = BTreeMap::new();
-    for row in rows {
-        let key =
-            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
-        let part = by_key.entry(key).or_default();
-        add_counts_to(
-            part,
-            [
-                row.reported,
-                row.open_count,
-                row.not_withdrawn,
-                row.resolved_for_good,
-                row.rated,
-                row.rating_sum,
-                row.handled,
-            ],
-        );
-        part.response_seconds.extend(decode("response_seconds", &row.response_seconds)?);
-        part.resolution_seconds.extend(decode("resolution_seconds", &row.resolution_seconds)?);
-    }
-    for row in shards {
-        let key =
-            Key { community_id: row.community_id, day: row.day, category_id: row.category_id, grid_id: row.grid_id };
-        let part = by_key.entry(key).or_default();
-        add_counts_to(
-            part,
-            [
-                row.reported,
-                row.open_count,
-                row.not_withdrawn,
-                row.resolved_for_good,
-                row.rated,
-                row.rating_sum,
-                row.handled,
-            ],
-        );
+    for found in rows.chain(shards) {
+        let (key, part) = found?;
+        let sum = by_key.entry(key).or_default();
+        sum.add_counts(&part, 1);
+        sum.response_seconds.extend(part.response_seconds);
+        sum.resolution_seconds.extend(part.resolution_seconds);
     }
     Ok(by_key.into_iter().map(|(key, part)| Rollup { key, part }).collect())
-}
-
-/// Adds (reported, open, not withdrawn, resolved for good, rated, rating sum, handled) to `part`.
-fn add_counts_to(part: &mut Part, counts: [i64; 7]) {
-    let [reported, open, not_withdrawn, resolved_for_good, rated, rating_sum, handled] = counts;
-    part.reported += reported;
-    part.open += open;
-    part.not_withdrawn += not_withdrawn;
-    part.resolved_for_good += resolved_for_good;
-    part.rated += rated;
-    part.rating_sum += rating_sum;
-    part.handled += handled;
 }
 
 /// Recomputes every rollup from the requests, in one transaction: the operators' repair after rows
