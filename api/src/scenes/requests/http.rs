@@ -10,6 +10,7 @@ use super::categories::{self, CategoryChange, NewCategory};
 use super::lifecycle::{Action, Urgency};
 use super::queue::{Cursor, QueueFilter};
 use super::service::{self, Detail, Report};
+use super::stats;
 use super::views::{self, RequestView};
 use crate::authz::{Actor, RequestAccess};
 use crate::domain::media_url::{MediaHosts, MediaUrl};
@@ -377,4 +378,34 @@ pub async fn update_category(
     let actor = Actor::of(&state, caller).await?;
     let updated = service::update_category(&state, &actor, path.into_inner(), change).await?;
     Ok(HttpResponse::Ok().json(CategoryView::from(updated)))
+}
+
+/// The statistics of 邻办事, with the 邻互助 volunteering figures of the same buckets as the
+/// `volunteering` section (the service-hours scene computes them).
+pub async fn stats(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    caller: AuthUser,
+    path: web::Path<i64>,
+    query: web::Query<stats::StatsQuery>,
+) -> ApiResult<HttpResponse> {
+    let (period, range) = query.into_inner().parse(stats::shanghai_date(state.clock.now()))?;
+    let community = CommunityId(stats::authorised_community(&state, caller, path.into_inner()).await?);
+    let kept = super::kept::stats(&state, community, period, range, async |now| {
+        let figures = stats::from_store(&state.db, community.0, period, range, now).await?;
+        let volunteering =
+            crate::scenes::service_hours::stats::volunteering(&state.db, community, period, range).await?;
+        let body = StatsBody { figures, volunteering };
+        Ok(actix_web::web::Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?))
+    })
+    .await?;
+    Ok(kept.body.respond(&request))
+}
+
+/// The statistics answer: the 邻办事 figures with the volunteering section beside them.
+#[derive(Serialize)]
+struct StatsBody {
+    #[serde(flatten)]
+    figures: stats::Stats,
+    volunteering: crate::scenes::service_hours::stats::Volunteering,
 }

@@ -40,7 +40,7 @@ pub fn routes(routes: &mut Routes<'_>) {
     routes.get("/communities/{id}/categories", http::list_categories);
     routes.post("/communities/{id}/categories", http::create_category);
     routes.add(Method::PATCH, "/categories/{id}", http::update_category);
-    routes.get("/communities/{id}/stats", stats::stats);
+    routes.get("/communities/{id}/stats", http::stats);
     routes.get("/communities/{id}/requests.csv", export_csv::requests_csv);
 }
 

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use ehome_entities::{grid, request_category, service_request};
 use sea_orm::{
@@ -462,36 +461,6 @@ impl StatsQuery {
         let period = Period::parse(self.period.as_deref())?;
         Ok((period, DateRange::parse(self.from.as_deref(), self.to.as_deref(), today)?))
     }
-}
-
-/// The statistics of 邻办事, with the 邻互助 volunteering figures of the same buckets as the
-/// `volunteering` section (the service-hours scene computes them).
-pub async fn stats(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    caller: AuthUser,
-    path: web::Path<i64>,
-    query: web::Query<StatsQuery>,
-) -> ApiResult<HttpResponse> {
-    let (period, range) = query.into_inner().parse(shanghai_date(state.clock.now()))?;
-    let community = CommunityId(authorised_community(&state, caller, path.into_inner()).await?);
-    let kept = super::kept::stats(&state, community, period, range, async |now| {
-        let figures = from_store(&state.db, community.0, period, range, now).await?;
-        let volunteering =
-            crate::scenes::service_hours::stats::volunteering(&state.db, community, period, range).await?;
-        let body = StatsBody { figures, volunteering };
-        Ok(actix_web::web::Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?))
-    })
-    .await?;
-    Ok(kept.body.respond(&request))
-}
-
-/// The statistics answer: the 邻办事 figures with the volunteering section beside them.
-#[derive(Serialize)]
-struct StatsBody {
-    #[serde(flatten)]
-    figures: Stats,
-    volunteering: crate::scenes::service_hours::stats::Volunteering,
 }
 
 #[cfg(test)]
