@@ -85,3 +85,31 @@ async fn writes_are_rate_limited_with_retry_after() {
     }
     assert_eq!(app.post("/auth/dev-login", None, &json!({"openid": "another"})).await.status(), 429);
 }
+
+#[tokio::test]
+async fn a_write_refused_for_its_address_is_not_charged_to_the_user() {
+    let app = spawn_app_with(&[
+        ("RATE_WRITES_PER_IP_PER_MINUTE", "2"),
+        ("RATE_WRITES_PER_USER_PER_MINUTE", "3"),
+        ("EHOME_TRUSTED_PROXIES", "127.0.0.1/32, ::1"),
+    ])
+    .await;
+    let session = app.dev_login("roaming").await;
+    let token = Some(session.access.as_str());
+    let write_from = |address: &'static str| {
+        app.request(reqwest::Method::PATCH, "/me", token)
+            .header("x-forwarded-for", address)
+            .json(&json!({"nickname": "流动"}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(write_from("203.0.113.1").await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429], "the address allows two writes a minute");
+    // The user has made two writes: the refused third was not counted for them.
+    assert_eq!(write_from("203.0.113.2").await.unwrap().status(), 200, "the user's third write, from elsewhere");
+    let over = write_from("203.0.113.3").await.unwrap();
+    assert_eq!(over.status(), 429, "the user's fourth write is over their limit of three");
+    assert!(over.headers().contains_key("retry-after"));
+}

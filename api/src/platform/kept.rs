@@ -22,7 +22,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::platform::cache::{Cache, CacheError};
+use crate::platform::cache::Cache;
 
 /// How long a token lives in the shared cache: longer than any entry is kept, so an expired token
 /// (read as absent) only ever makes instances reload.
@@ -157,6 +157,11 @@ impl<T, P: Eq + Hash> Kept<T, P> {
         }
     }
 
+    /// The kind in the store's token keys (for [`publish_all`]).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     fn fresh(&self, id: i64, part: &P, token: Option<&str>) -> Option<Arc<T>> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = entries.by_id.get(&id)?.get(part)?;
@@ -171,10 +176,16 @@ fn token_key(kind: &str, id: i64) -> String {
 /// Replaces the token of `{kind}:{id}` (for a process without the store, such as the CLI). When the
 /// shared cache cannot be written, instances keep their copies until these age out.
 pub async fn publish(cache: &Cache, kind: &str, id: i64) {
-    let token = format!("{:016x}", rand::random::<u64>());
-    let result: Result<(), CacheError> = cache.set(&token_key(kind, id), &token, Some(TOKEN_TTL)).await;
-    if let Err(error) = result {
-        tracing::error!(%error, kind, id, "could not publish a change to the other instances");
+    publish_all(cache, &[(kind, id)]).await;
+}
+
+/// [`publish`] for several tokens in one round trip (after [`Kept::forget`] on each store): a change
+/// that retires more than one kind of kept value.
+pub async fn publish_all(cache: &Cache, tokens: &[(&str, i64)]) {
+    let fresh: Vec<(String, String)> =
+        tokens.iter().map(|(kind, id)| (token_key(kind, *id), format!("{:016x}", rand::random::<u64>()))).collect();
+    if let Err(error) = cache.set_many(&fresh, TOKEN_TTL).await {
+        tracing::error!(%error, ?tokens, "could not publish a change to the other instances");
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{CacheError, SharedCache, WindowCount};
+use super::{CacheError, Hit, SharedCache, WindowCount};
 
 #[derive(Debug, Clone)]
 enum Value {
@@ -115,19 +115,35 @@ impl SharedCache for MemoryCache {
         }))
     }
 
-    async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
-        let key = self.key(key);
+    async fn hits(&self, hits: &[Hit<'_>]) -> Result<Vec<WindowCount>, CacheError> {
         self.with(|map, now| {
-            let (count, expires_at) = match map.get(&key) {
-                Some(Entry { value: Value::Text(text), expires_at: Some(at) }) if *at > now => {
-                    let count: u64 = text.parse().map_err(|_| CacheError::Corrupt(key.clone()))?;
-                    (count + 1, *at)
+            let mut counted = Vec::with_capacity(hits.len());
+            for hit in hits {
+                let key = self.key(hit.key);
+                let (count, expires_at) = match map.get(&key) {
+                    Some(Entry { value: Value::Text(text), expires_at: Some(at) }) if *at > now => {
+                        let count: u64 = text.parse().map_err(|_| CacheError::Corrupt(key.clone()))?;
+                        (count + 1, *at)
+                    }
+                    _ => (1, now + hit.window),
+                };
+                map.insert(key, Entry { value: Value::Text(count.to_string()), expires_at: Some(expires_at) });
+                counted.push(WindowCount { count, resets_in: expires_at.saturating_duration_since(now) });
+                if count > hit.limit {
+                    break;
                 }
-                _ => (1, now + window),
-            };
-            map.insert(key, Entry { value: Value::Text(count.to_string()), expires_at: Some(expires_at) });
-            Ok(WindowCount { count, resets_in: expires_at.saturating_duration_since(now) })
+            }
+            Ok(counted)
         })
+    }
+
+    async fn set_many(&self, entries: &[(String, String)], ttl: Duration) -> Result<(), CacheError> {
+        self.with(|map, now| {
+            for (key, value) in entries {
+                map.insert(self.key(key), Entry { value: Value::Text(value.clone()), expires_at: Some(now + ttl) });
+            }
+        });
+        Ok(())
     }
 
     async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError> {

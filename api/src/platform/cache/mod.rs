@@ -32,6 +32,15 @@ pub struct WindowCount {
     pub resets_in: Duration,
 }
 
+/// One hit to count: the counter's key, its window, and the count above which later hits of the same
+/// call are not counted (see [`SharedCache::hits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    pub key: &'a str,
+    pub window: Duration,
+    pub limit: u64,
+}
+
 #[async_trait::async_trait]
 pub trait SharedCache: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
@@ -43,8 +52,12 @@ pub trait SharedCache: Send + Sync + 'static {
     async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<bool, CacheError>;
     /// Reads and deletes in one step; a one-time code can be taken once.
     async fn take(&self, key: &str) -> Result<Option<String>, CacheError>;
-    /// Counts a hit in the window that starts with the first hit.
-    async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError>;
+    /// Counts hits in order, each in the window that starts with its key's first hit, in one round
+    /// trip; stops after the first count above its limit, so a refusal by one counter (a client
+    /// address) is not charged to the next (the user). Returns the counts made, in order.
+    async fn hits(&self, hits: &[Hit<'_>]) -> Result<Vec<WindowCount>, CacheError>;
+    /// Sets every key to its value with the same TTL, in one round trip.
+    async fn set_many(&self, entries: &[(String, String)], ttl: Duration) -> Result<(), CacheError>;
     /// Adds each count to its counter (created with `ttl` when absent) in one round trip, and returns
     /// the counters' totals in the same order.
     async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError>;
@@ -58,6 +71,12 @@ pub trait SharedCache: Send + Sync + 'static {
 }
 
 pub type Cache = Arc<dyn SharedCache>;
+
+/// Counts one hit in the window that starts with the key's first hit.
+pub async fn hit(cache: &dyn SharedCache, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
+    let counted = cache.hits(&[Hit { key, window, limit: u64::MAX }]).await?;
+    counted.into_iter().next().ok_or_else(|| CacheError::Corrupt(format!("no count for {key}")))
+}
 
 /// Connects to Redis when a URL is given, otherwise returns the in-process cache. An unreachable Redis
 /// is not an error: the cache serves degraded and reconnects on use (see `redis_store`).

@@ -15,7 +15,7 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use super::{CacheError, SharedCache, WindowCount};
+use super::{CacheError, Hit, SharedCache, WindowCount};
 
 /// How long a failing Redis is not asked again.
 const BACKOFF: Duration = Duration::from_millis(1000);
@@ -30,7 +30,7 @@ pub struct RedisCache {
     /// Until when calls fail at once, after a connection failure.
     failing_until: Mutex<Option<Instant>>,
     compare_and_delete: redis::Script,
-    window_hit: redis::Script,
+    window_hits: redis::Script,
 }
 
 impl RedisCache {
@@ -46,13 +46,22 @@ impl RedisCache {
             compare_and_delete: redis::Script::new(
                 "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
             ),
-            // INCR then set the expiry only on the first hit, and report the time left, atomically.
-            window_hit: redis::Script::new(
-                "local n = redis.call('INCR', KEYS[1]) \
-                 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
-                 local ttl = redis.call('PTTL', KEYS[1]) \
-                 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end \
-                 return {n, ttl}",
+            // For each key in order: INCR, set the expiry only on the first hit, and report the count
+            // and the time left, atomically; stop after the first count above its limit.
+            // ARGV holds (window in ms, limit) per key.
+            window_hits: redis::Script::new(
+                "local out = {} \
+                 for i, key in ipairs(KEYS) do \
+                   local window = ARGV[2 * i - 1] \
+                   local n = redis.call('INCR', key) \
+                   if n == 1 then redis.call('PEXPIRE', key, window) end \
+                   local ttl = redis.call('PTTL', key) \
+                   if ttl < 0 then redis.call('PEXPIRE', key, window) ttl = tonumber(window) end \
+                   out[#out + 1] = n \
+                   out[#out + 1] = ttl \
+                   if n > tonumber(ARGV[2 * i]) then break end \
+                 end \
+                 return out",
             ),
         };
         if let Err(err) = cache.ping().await {
@@ -161,11 +170,36 @@ impl SharedCache for RedisCache {
         self.watch(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut conn).await)
     }
 
-    async fn hit(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
+    async fn hits(&self, hits: &[Hit<'_>]) -> Result<Vec<WindowCount>, CacheError> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.window_hits.prepare_invoke();
+        for hit in hits {
+            // Lua numbers are doubles: a limit beyond 2^53 is as good as none.
+            invocation.key(self.key(hit.key)).arg(millis(hit.window)).arg(hit.limit.min(1 << 53));
+        }
         let mut conn = self.conn().await?;
-        let (count, ttl_ms): (u64, i64) =
-            self.watch(self.window_hit.key(self.key(key)).arg(millis(window)).invoke_async(&mut conn).await)?;
-        Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) })
+        let flat: Vec<i64> = self.watch(invocation.invoke_async(&mut conn).await)?;
+        Ok(flat
+            .chunks_exact(2)
+            .map(|pair| WindowCount {
+                count: u64::try_from(pair[0]).unwrap_or(0),
+                resets_in: Duration::from_millis(u64::try_from(pair[1]).unwrap_or(0)),
+            })
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[(String, String)], ttl: Duration) -> Result<(), CacheError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (key, value) in entries {
+            pipe.pset_ex(self.key(key), value, millis(ttl)).ignore();
+        }
+        let mut conn = self.conn().await?;
+        self.watch(pipe.query_async::<()>(&mut conn).await)
     }
 
     async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Result<Vec<u64>, CacheError> {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{CacheError, SharedCache, WindowCount};
+use super::{CacheError, Hit, SharedCache, WindowCount};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnreachableCache;
@@ -33,7 +33,10 @@ impl SharedCache for UnreachableCache {
     async fn take(&self, _: &str) -> Result<Option<String>, CacheError> {
         Err(unreachable())
     }
-    async fn hit(&self, _: &str, _: Duration) -> Result<WindowCount, CacheError> {
+    async fn hits(&self, _: &[Hit<'_>]) -> Result<Vec<WindowCount>, CacheError> {
+        Err(unreachable())
+    }
+    async fn set_many(&self, _: &[(String, String)], _: Duration) -> Result<(), CacheError> {
         Err(unreachable())
     }
     async fn add_counts(&self, _: &[(String, u64)], _: Duration) -> Result<Vec<u64>, CacheError> {

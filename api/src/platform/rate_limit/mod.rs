@@ -19,7 +19,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 
 use crate::identity::auth::jwt::bearer_token;
-use crate::platform::cache::WindowCount;
+use crate::platform::cache::{self, Hit, WindowCount};
 use crate::platform::error::ApiError;
 use crate::platform::metrics::Degraded;
 use crate::platform::middleware::ClientAddr;
@@ -27,19 +27,25 @@ use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Counts one hit under `key`; an error when the minute already holds `limit` hits.
-pub async fn check(state: &AppState, key: &str, limit: u32) -> Result<(), ApiError> {
-    check_in(state, key, limit, WINDOW).await
-}
-
 /// Counts one hit under `key`; an error when the window already holds `limit` hits. When the shared
 /// cache does not answer, the limit fails open (DESIGN §7): the request passes, with a warning in the
 /// log and `cache_degraded_total{feature="rate_limit",outcome="fail_open"}` counted.
 pub async fn check_in(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-    match state.cache.hit(key, window).await {
-        Ok(window) => refuse_over(window, limit),
+    check_all(state, &[(key, limit, window)]).await
+}
+
+/// [`check_in`] for several counters in one round trip, in order: a hit refused by one counter is
+/// not counted by the next.
+async fn check_all(state: &AppState, limits: &[(&str, u32, Duration)]) -> Result<(), ApiError> {
+    let hits: Vec<Hit<'_>> =
+        limits.iter().map(|(key, limit, window)| Hit { key, window: *window, limit: u64::from(*limit) }).collect();
+    match state.cache.hits(&hits).await {
+        Ok(counted) => {
+            counted.into_iter().zip(limits).try_for_each(|(window, (_, limit, _))| refuse_over(window, *limit))
+        }
         Err(err) => {
-            tracing::warn!(error = %err, key, "rate limit not counted: the shared cache does not answer; failing open");
+            let keys: Vec<&str> = limits.iter().map(|(key, _, _)| *key).collect();
+            tracing::warn!(error = %err, ?keys, "rate limit not counted: the shared cache does not answer; failing open");
             state.metrics.cache_degraded("rate_limit", Degraded::FailOpen);
             Ok(())
         }
@@ -50,7 +56,7 @@ pub async fn check_in(state: &AppState, key: &str, limit: u32, window: Duration)
 /// cache does not answer, the request is refused with `503` (fail closed), since an uncounted guess
 /// is what the limit exists to prevent.
 pub async fn check_in_or_refuse(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-    match state.cache.hit(key, window).await {
+    match cache::hit(state.cache.as_ref(), key, window).await {
         Ok(window) => refuse_over(window, limit),
         Err(err) => {
             tracing::warn!(error = %err, key, "attempt limit not counted: the shared cache does not answer; refusing");
@@ -130,7 +136,7 @@ pub async fn limit_requests(
     }
 }
 
-/// A sign-in or a write, counted in the shared cache per address and then per user.
+/// A sign-in or a write, counted in the shared cache per address and then per user, in one round trip.
 async fn count_in_cache(
     state: &AppState,
     kind: &str,
@@ -138,9 +144,9 @@ async fn count_in_cache(
     per_address: u32,
     user: Option<(i64, u32)>,
 ) -> Result<(), ApiError> {
-    check(state, &format!("rl:{kind}:ip:{client}"), per_address).await?;
-    if let Some((user_id, per_user)) = user {
-        check(state, &format!("rl:{kind}:user:{user_id}"), per_user).await?;
-    }
-    Ok(())
+    let address_key = format!("rl:{kind}:ip:{client}");
+    let user_key = user.map(|(user_id, per_user)| (format!("rl:{kind}:user:{user_id}"), per_user));
+    let mut limits = vec![(address_key.as_str(), per_address, WINDOW)];
+    limits.extend(user_key.as_ref().map(|(key, per_user)| (key.as_str(), *per_user, WINDOW)));
+    check_all(state, &limits).await
 }

@@ -51,7 +51,7 @@ pub async fn refuse_if_locked(state: &AppState, staff: UserId, merchant: Merchan
 /// Counts a wrong code; locks the staff member or the shop out when it passes their limit.
 pub async fn count_miss(cache: &Cache, staff: UserId, merchant: MerchantId) {
     for (counter, lock, limit) in keys(staff, merchant) {
-        match cache.hit(&counter, WINDOW).await {
+        match crate::platform::cache::hit(cache.as_ref(), &counter, WINDOW).await {
             Ok(window) if window.count >= limit => {
                 if let Err(err) = cache.set(&lock, "1", Some(LOCKOUT)).await {
                     tracing::warn!(error = %err, "could not record a redemption lock-out");

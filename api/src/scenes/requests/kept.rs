@@ -122,10 +122,13 @@ fn distinct(communities: impl IntoIterator<Item = CommunityId>) -> Vec<i64> {
 /// Call after committing a change to requests of these communities, before answering: their pages
 /// and statistics are read afresh.
 pub async fn changed(state: &AppState, communities: impl IntoIterator<Item = CommunityId>) {
-    let communities = distinct(communities);
-    let pages = communities.iter().map(|community| state.queue_pages.changed(&state.cache, *community));
-    let stats = communities.iter().map(|community| state.request_stats.changed(&state.cache, *community));
-    futures::future::join(futures::future::join_all(pages), futures::future::join_all(stats)).await;
+    let mut tokens = Vec::new();
+    for community in distinct(communities) {
+        state.queue_pages.forget(community);
+        state.request_stats.forget(community);
+        tokens.extend([(state.queue_pages.kind(), community), (state.request_stats.kind(), community)]);
+    }
+    kept::publish_all(&state.cache, &tokens).await;
 }
 
 /// Call after committing a change to what these communities' volunteering figures count, before
@@ -137,8 +140,7 @@ pub async fn stats_changed(state: &AppState, communities: impl IntoIterator<Item
 
 /// `changed` for a process without an `AppState` (the CLI).
 pub async fn changed_in(cache: &Cache, community: CommunityId) {
-    kept::publish(cache, TOKENS, community.0).await;
-    kept::publish(cache, STATS_TOKENS, community.0).await;
+    kept::publish_all(cache, &[(TOKENS, community.0), (STATS_TOKENS, community.0)]).await;
 }
 
 /// Call after committing a change to a user's nickname or phone, before answering: the pages of the
