@@ -25,6 +25,7 @@ mod m20261127_000019_poll_ballots_sealed_later;
 mod m20261128_000020_ledger_take_backs_index;
 mod m20261128_000021_similar_requests_index;
 mod m20261128_000022_request_rollup_shards;
+mod m20261128_000023_role_holders_index;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000020_ledger_take_backs_index::Migration),
             Box::new(m20261128_000021_similar_requests_index::Migration),
             Box::new(m20261128_000022_request_rollup_shards::Migration),
+            Box::new(m20261128_000023_role_holders_index::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 //! reporting a problem in their own building) is passed over, so the request goes to the next level.
 
 use ehome_entities::{member_role, service_request};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::lifecycle::Level;
 use crate::authz::{Case, is_party_to};
@@ -15,43 +15,19 @@ pub fn case_of(request: &service_request::Model) -> Case {
     Case::Request { reporter: UserId(request.reporter_id) }
 }
 
-/// The longest-standing holder of a scoped role who is not a party to the case.
-async fn first_holder(
-    db: &impl ConnectionTrait,
-    community: i64,
-    role: Role,
-    scope: i64,
-    case: &Case,
-) -> Result<Option<i64>, ApiError> {
-    let rows = member_role::Entity::find()
-        .filter(member_role::Column::CommunityId.eq(community))
-        .filter(member_role::Column::Role.eq(role.as_str()))
-        .filter(member_role::Column::ScopeId.eq(scope))
-        .order_by_asc(member_role::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| r.user_id).find(|user| !is_party_to(UserId(*user), case)))
-}
-
-/// The assignee at a level: a person for the building and grid levels when one holds the role, nobody
-/// (a shared queue) for the committee and the street.
-async fn assignee_at(
-    db: &impl ConnectionTrait,
-    community: i64,
-    grid: i64,
-    building: i64,
-    level: Level,
-    case: &Case,
-) -> Result<Option<i64>, ApiError> {
+/// The role and scope that name a person at a level; none for the committee and the street, which
+/// take requests as a shared queue.
+fn person_at(level: Level, grid: i64, building: i64) -> Option<(Role, i64)> {
     match level {
-        Level::BuildingLeader => first_holder(db, community, Role::BuildingLeader, building, case).await,
-        Level::GridWorker => first_holder(db, community, Role::GridWorker, grid, case).await,
-        Level::Committee | Level::Street => Ok(None),
+        Level::BuildingLeader => Some((Role::BuildingLeader, building)),
+        Level::GridWorker => Some((Role::GridWorker, grid)),
+        Level::Committee | Level::Street => None,
     }
 }
 
 /// The first level at or above `from` that has someone to take the request (the committee always
-/// does, as a queue). `case` names the request's parties, who are never chosen.
+/// does, as a queue), with that level's longest-standing holder who is not a party to `case`. The
+/// holders of every level on the way are read in one statement.
 pub async fn route_from(
     db: &impl ConnectionTrait,
     community: i64,
@@ -60,17 +36,39 @@ pub async fn route_from(
     from: Level,
     case: &Case,
 ) -> Result<(Level, Option<i64>), ApiError> {
-    let mut level = from;
-    loop {
-        let assignee = assignee_at(db, community, grid, building, level, case).await?;
-        if assignee.is_some() || matches!(level, Level::Committee | Level::Street) {
-            return Ok((level, assignee));
-        }
-        match level.next() {
-            Some(next) => level = next,
-            None => return Ok((level, None)),
+    let levels: Vec<Level> = std::iter::successors(Some(from), |level| level.next()).collect();
+    let people: Vec<(Role, i64)> = levels.iter().filter_map(|level| person_at(*level, grid, building)).collect();
+    let mut holders = Vec::new();
+    if !people.is_empty() {
+        let any_of = people.iter().fold(Condition::any(), |any, (role, scope)| {
+            any.add(
+                Condition::all()
+                    .add(member_role::Column::Role.eq(role.as_str()))
+                    .add(member_role::Column::ScopeId.eq(*scope)),
+            )
+        });
+        holders = member_role::Entity::find()
+            .filter(member_role::Column::CommunityId.eq(community))
+            .filter(any_of)
+            .order_by_asc(member_role::Column::Id)
+            .all(db)
+            .await?;
+    }
+    for level in levels {
+        let Some((role, scope)) = person_at(level, grid, building) else {
+            return Ok((level, None));
+        };
+        let chosen = holders
+            .iter()
+            .filter(|holder| holder.role == role.as_str() && holder.scope_id == scope)
+            .map(|holder| holder.user_id)
+            .find(|user| !is_party_to(UserId(*user), case));
+        if chosen.is_some() {
+            return Ok((level, chosen));
         }
     }
+    // Not reached: every chain of levels ends at the street, which takes requests as a queue.
+    Ok((Level::Street, None))
 }
 
 /// `route_from` for a request that exists: its place, and its reporter passed over.
