@@ -317,3 +317,56 @@ async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
         assert!(unique.contains(id), "request {id} skipped");
     }
 }
+
+/// What a report names is checked before anything is written: the building must exist and be in a
+/// community the reporter belongs to, the category must be an active one of that community.
+#[tokio::test]
+async fn a_report_names_a_building_and_an_active_category_of_its_community() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let [admin, committee, resident] = app.dev_logins(["demo-admin", "demo-committee", "demo-resident-1"]).await;
+    let refused = |body: Value| {
+        let app = &app;
+        let token = resident.access.clone();
+        async move {
+            let response = app.post("/requests", Some(&token), &body).await;
+            let status = response.status().as_u16();
+            let answer: Value = response.json().await.unwrap();
+            (
+                status,
+                answer["error"]["code"].as_str().unwrap_or_default().to_owned(),
+                answer["error"]["message"].to_string(),
+            )
+        }
+    };
+    let report = |building: Option<i64>, category: i64| {
+        let mut body = json!({"category_id": category, "title": "楼道灯不亮", "description": "三楼楼道灯坏了"});
+        if let Some(building) = building {
+            body["building_id"] = json!(building);
+        }
+        body
+    };
+    let repair = demo.category("repair");
+
+    let (status, code, message) = refused(report(Some(i64::from(i32::MAX)), repair)).await;
+    assert_eq!((status, code.as_str()), (400, "VALIDATION_FAILED"), "{message}");
+    assert!(message.contains("building_id"), "{message}");
+
+    let other = app.create_other_community(&admin.access).await;
+    let foreign = category_id_in(&app, &admin.access, other.community).await;
+    let (status, code, message) = refused(report(None, foreign)).await;
+    assert_eq!((status, code.as_str()), (400, "VALIDATION_FAILED"), "{message}");
+    assert!(message.contains("category_id"), "another community's category: {message}");
+
+    let patched = app.patch(&format!("/categories/{repair}"), Some(&committee.access), &json!({"active": false})).await;
+    assert_eq!(patched.status(), 200);
+    let (status, code, message) = refused(report(None, repair)).await;
+    assert_eq!((status, code.as_str()), (400, "VALIDATION_FAILED"), "{message}");
+    assert!(message.contains("category_id"), "an inactive category: {message}");
+    let environment = demo.category("environment");
+    let submitted = app.submit(&resident.access, environment, "垃圾桶满了").await;
+    assert_eq!(submitted["category_id"], environment, "an active category of the resident's community");
+
+    let (status, code, message) = refused(report(Some(other.building), foreign)).await;
+    assert_eq!((status, code.as_str()), (403, "FORBIDDEN"), "a resident reports only where they belong: {message}");
+}

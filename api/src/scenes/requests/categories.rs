@@ -2,8 +2,11 @@
 //! anyone asks for its categories; the committee edits them.
 
 use chrono::{DateTime, Utc};
-use ehome_entities::request_category;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use ehome_entities::{building, request_category};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+};
 
 use crate::domain::CommunityId;
 use crate::platform::content::PublicText;
@@ -79,6 +82,25 @@ pub async fn list(
     }
     ensure_defaults(db, community, now).await?;
     Ok(query().all(db).await?)
+}
+
+/// A building and, when it is one of the building's community's categories, the category: one
+/// statement for what a report names (`None` when there is no such building).
+pub async fn in_building(
+    db: &impl ConnectionTrait,
+    building_id: i64,
+    category_id: i64,
+) -> Result<Option<(building::Model, Option<request_category::Model>)>, ApiError> {
+    let of_its_community: RelationDef = building::Entity::belongs_to(request_category::Entity)
+        .from(building::Column::CommunityId)
+        .to(request_category::Column::CommunityId)
+        .on_condition(move |_, category| Expr::col((category, request_category::Column::Id)).eq(category_id).into())
+        .into();
+    Ok(building::Entity::find_by_id(building_id)
+        .join(JoinType::LeftJoin, of_its_community)
+        .select_also(request_category::Entity)
+        .one(db)
+        .await?)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<request_category::Model, ApiError> {

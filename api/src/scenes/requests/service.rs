@@ -81,31 +81,50 @@ fn access_to(actor: &Actor, request: &service_request::Model) -> ApiResult<Reque
     Ok(access)
 }
 
-/// The building a report is about: the one named, else the reporter's household building.
-async fn building_for(state: &AppState, actor: &Actor, named: Option<BuildingId>) -> ApiResult<building::Model> {
-    if let Some(id) = named {
-        return community::get_building(&state.db, id)
-            .await
-            .map_err(|_| ApiError::validation("building_id", "no such building"));
-    }
-    let [home] = actor.homes() else {
-        return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
+/// The building a report is about (the one it names, else the reporter's one home) and the active
+/// category it names, in one statement when the community's categories exist.
+async fn building_and_category(
+    state: &AppState,
+    actor: &Actor,
+    report: &Report,
+) -> ApiResult<(building::Model, request_category::Model)> {
+    let building_id = match report.building_id {
+        Some(id) => id,
+        None => match actor.homes() {
+            [home] => BuildingId(home.building_id),
+            _ => {
+                return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
+            }
+        },
     };
-    community::get_building(&state.db, BuildingId(home.building_id)).await
+    let Some((building, category)) = categories::in_building(&state.db, building_id.0, report.category_id).await?
+    else {
+        return Err(match report.building_id {
+            Some(_) => ApiError::validation("building_id", "no such building"),
+            None => ApiError::NotFound("building"),
+        });
+    };
+    authz::submit_request(actor, CommunityId(building.community_id))?;
+    let category = match category {
+        Some(category) => Some(category),
+        // A community whose categories were never listed gets its defaults here, as on listing.
+        None => categories::list(&state.db, CommunityId(building.community_id), state.clock.now())
+            .await?
+            .into_iter()
+            .find(|c| c.id == report.category_id),
+    };
+    match category {
+        Some(category) if category.active => Ok((building, category)),
+        _ => Err(ApiError::validation("category_id", "not an active category of this community")),
+    }
 }
 
 /// Submits a report: routed to the building's leader (else the grid worker, else the committee), held
 /// for the committee when the text check is unsure, refused when it finds the text risky.
 pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResult<Submitted> {
-    let building = building_for(state, actor, report.building_id).await?;
+    let (building, category) = building_and_category(state, actor, &report).await?;
     let community_id = CommunityId(building.community_id);
-    authz::submit_request(actor, community_id)?;
     let now = state.clock.now();
-    let category = categories::list(&state.db, community_id, now)
-        .await?
-        .into_iter()
-        .find(|c| c.id == report.category_id && c.active)
-        .ok_or_else(|| ApiError::validation("category_id", "not an active category of this community"))?;
     let key = format!("rl:requests:user:{}", actor.id);
     let per_hour = state.settings.requests.submissions_per_hour;
     crate::platform::rate_limit::check_in(state, &key, per_hour, StdDuration::from_secs(3600)).await?;
