@@ -20,6 +20,7 @@ mod similarity;
 pub mod stats;
 mod store;
 mod views;
+mod writes;
 
 use actix_web::http::Method;
 use ehome_entities::service_request;

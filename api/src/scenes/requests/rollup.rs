@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use ehome_entities::{request_daily_rollup as rollup, request_rollup_shard as shard_row, service_request};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QuerySelect, Set,
@@ -23,6 +24,7 @@ use sea_orm::{
 
 use super::calendar::{DateRange, shanghai_date};
 use super::lifecycle::Status;
+use super::writes::{self, RequestRef};
 use crate::platform::error::ApiError;
 
 /// A rollup row's key: (community, Shanghai day, category, grid). Rows are locked in this order, so
@@ -132,6 +134,14 @@ impl Delta {
         self
     }
 
+    /// True when only counts change (no durations added or taken away).
+    fn counts_only(&self) -> bool {
+        self.counts.response_seconds.is_empty()
+            && self.counts.resolution_seconds.is_empty()
+            && self.removed_response.is_empty()
+            && self.removed_resolution.is_empty()
+    }
+
     fn is_empty(&self) -> bool {
         *self == Delta::default()
     }
@@ -215,7 +225,13 @@ pub const SHARDS: i64 = 8;
 /// shard of the row: made with the counts if missing, else each count grows in place. Reports of one
 /// day, category and grid so lock different rows, instead of each waiting for the one before it to be
 /// on disk.
-async fn add_counts(db: &impl ConnectionTrait, key: Key, shard: i32, counts: &Part) -> Result<(), ApiError> {
+async fn add_counts(db: &impl ConnectionTrait, key: Key, request: RequestRef, counts: &Part) -> Result<(), ApiError> {
+    db.execute(&counts_row(key, request, counts)?).await?;
+    Ok(())
+}
+
+/// The statement of [`add_counts`], for a request stored or being inserted (see `writes.rs`).
+pub fn counts_row(key: Key, request: RequestRef, counts: &Part) -> Result<InsertStatement, ApiError> {
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     use shard_row::Column;
     let figures = [
@@ -227,36 +243,46 @@ async fn add_counts(db: &impl ConnectionTrait, key: Key, shard: i32, counts: &Pa
         (Column::RatingSum, counts.rating_sum),
         (Column::Handled, counts.handled),
     ];
-    let mut row = shard_row::ActiveModel {
-        community_id: Set(key.community_id),
-        day: Set(key.day),
-        category_id: Set(key.category_id),
-        grid_id: Set(key.grid_id),
-        shard: Set(shard),
-        ..Default::default()
-    };
+    let mut columns = vec![Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId, Column::Shard];
+    let mut values = vec![
+        Expr::val(key.community_id),
+        Expr::val(key.day),
+        Expr::val(key.category_id),
+        Expr::val(key.grid_id),
+        writes::id_modulo(request, SHARDS),
+    ];
     let mut grow =
         OnConflict::columns([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId, Column::Shard]);
     for (column, by) in figures {
-        row.set(column, by.into());
+        columns.push(column);
+        values.push(Expr::val(by));
         grow.value(column, Expr::col((shard_row::Entity, column)).add(by));
     }
-    shard_row::Entity::insert(row).on_conflict(grow.to_owned()).exec_without_returning(db).await?;
-    Ok(())
+    let mut insert = writes::insert_row(shard_row::Entity, columns, request, values)?;
+    insert.on_conflict(grow.to_owned());
+    Ok(insert)
+}
+
+/// The counts a new request adds, by row: a new request has no durations yet, so they are counts
+/// alone (one upsert each, which `writes.rs` can make part of the request's own statement).
+pub fn new_request_counts(request: &service_request::Model) -> Result<Vec<(Key, Part)>, ApiError> {
+    change(None, request)?
+        .into_iter()
+        .map(|(key, delta)| match delta.counts_only() {
+            true => Ok((key, delta.counts)),
+            false => Err(ApiError::internal(anyhow::anyhow!("a new request's rollup change {key:?} has durations"))),
+        })
+        .collect()
 }
 
 /// Applies one row's change. Counts alone take one statement (`add_counts`); a change of durations
 /// makes the row if missing, then reads it under a row lock (PostgreSQL's `FOR UPDATE`; SQLite's write
 /// transaction already excludes other writers) and writes it back.
-async fn apply(db: &impl ConnectionTrait, key: Key, shard: i32, delta: Delta) -> Result<(), ApiError> {
+async fn apply(db: &impl ConnectionTrait, key: Key, request: RequestRef, delta: Delta) -> Result<(), ApiError> {
     use rollup::Column;
     let c = &delta.counts;
-    if c.response_seconds.is_empty()
-        && c.resolution_seconds.is_empty()
-        && delta.removed_response.is_empty()
-        && delta.removed_resolution.is_empty()
-    {
-        return add_counts(db, key, shard, c).await;
+    if delta.counts_only() {
+        return add_counts(db, key, request, c).await;
     }
     rollup::Entity::insert(empty_row(key))
         .on_conflict_do_nothing_on([Column::CommunityId, Column::Day, Column::CategoryId, Column::GridId])
@@ -291,9 +317,8 @@ pub async fn record(
     before: Option<&service_request::Model>,
     after: &service_request::Model,
 ) -> Result<(), ApiError> {
-    let shard = i32::try_from(after.id.rem_euclid(SHARDS)).unwrap_or(0);
     for (key, delta) in change(before, after)? {
-        apply(db, key, shard, delta).await?;
+        apply(db, key, RequestRef::Stored(after.id), delta).await?;
     }
     Ok(())
 }

@@ -152,11 +152,16 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
             Moderated { moderation: super::lifecycle::Moderation::Held, note: Some(reason.to_owned()) }
         }
     };
-    let txn = crate::platform::db::begin_write(&state.db).await?;
     let case = authz::Case::Request { reporter: actor.id };
-    let (level, assignee_id) =
-        routing::route_from(&txn, building.community_id, building.grid_id, building.id, Level::BuildingLeader, &case)
-            .await?;
+    let (level, assignee_id) = routing::route_from(
+        &state.db,
+        building.community_id,
+        building.grid_id,
+        building.id,
+        Level::BuildingLeader,
+        &case,
+    )
+    .await?;
     let placement = Placement {
         community_id: building.community_id,
         grid_id: building.grid_id,
@@ -164,8 +169,7 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
         level,
         assignee_id,
     };
-    let request = store::insert(&txn, actor.id.0, &category, placement, new, moderated, now).await?;
-    txn.commit().await?;
+    let request = store::insert_alone(&state.db, actor.id.0, &category, placement, new, moderated, now).await?;
     super::kept::changed(state, [community_id]).await;
     let access = authz::request_access(actor, &scope_of(&request));
     Ok(Submitted { request, reporter, access, similar })

@@ -5,15 +5,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ehome_entities::{request_category, request_event, request_follower, service_request, user};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, Order, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, IntoIden, JoinType, Order, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::error::RequestError;
 use super::lifecycle::{ActingRole, Action, Effect, EventKind, Level, Moderation, Refusal, State, Status, Urgency};
 use super::similarity;
+use super::writes::{self, RequestRef};
 use crate::platform::error::ApiError;
 
 pub struct NewRequest {
@@ -91,39 +92,19 @@ pub async fn append_event(
     event: Event,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    request_event::ActiveModel {
-        request_id: Set(request_id),
-        actor_id: Set(event.actor_id),
-        actor_role: Set(Some(event.actor_role.as_str().to_owned())),
-        kind: Set(event.kind.as_str().to_owned()),
-        from_status: Set(event.from.map(|s| s.as_str().to_owned())),
-        to_status: Set(event.to.map(|s| s.as_str().to_owned())),
-        assignee_id: Set(event.assignee_id),
-        note: Set(event.note),
-        internal: Set(event.internal),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    db.execute(&writes::event_row(RequestRef::Stored(request_id), event, now)?).await?;
     Ok(())
 }
 
+/// The user follows the request; false when they already did.
 async fn follow(
     db: &impl ConnectionTrait,
     request_id: i64,
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let inserted = request_follower::Entity::insert(request_follower::ActiveModel {
-        request_id: Set(request_id),
-        user_id: Set(user_id),
-        created_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([request_follower::Column::RequestId, request_follower::Column::UserId])
-    .exec(db)
-    .await?;
-    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+    let done = db.execute(&writes::follow_row(RequestRef::Stored(request_id), user_id, now)?).await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec<i64>, ApiError> {
@@ -132,6 +113,9 @@ pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec
     Ok(rows.into_iter().map(|r| r.user_id).collect())
 }
 
+/// Writes a new request with its first timeline entries, its reporter as its first follower and its
+/// rollup counts: in the caller's transaction, or, on PostgreSQL, in one statement (`writes.rs`) that is
+/// atomic by itself (see [`insert_alone`]).
 pub async fn insert(
     db: &impl ConnectionTrait,
     reporter_id: i64,
@@ -141,51 +125,89 @@ pub async fn insert(
     moderated: Moderated,
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
-    let photos = serde_json::to_string(&new.photos).map_err(ApiError::internal)?;
-    let request = service_request::ActiveModel {
-        community_id: Set(placement.community_id),
-        category_id: Set(category.id),
-        grid_id: Set(placement.grid_id),
-        building_id: Set(placement.building_id),
-        reporter_id: Set(reporter_id),
-        title: Set(new.title),
-        description: Set(new.description),
-        location: Set(new.location),
-        photos: Set(photos),
-        urgency: Set(new.urgency.as_str().to_owned()),
-        anonymous: Set(new.anonymous),
-        status: Set(Status::Submitted.as_str().to_owned()),
-        is_open: Set(true),
-        moderation: Set(moderated.moderation.as_str().to_owned()),
-        assignee_level: Set(placement.level.as_str().to_owned()),
-        assignee_id: Set(placement.assignee_id),
-        escalation_level: Set(0),
-        interest_count: Set(0),
-        response_due_at: Set(now + hours(category.response_sla_hours)),
-        resolution_due_at: Set(now + hours(category.resolution_sla_hours)),
-        first_response_at: Set(None),
-        resolved_at: Set(None),
-        closed_at: Set(None),
-        rating: Set(None),
-        rating_text: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let submitted = Event {
-        to: Some(Status::Submitted),
+    let row = service_request::Model {
+        id: 0,
+        community_id: placement.community_id,
+        category_id: category.id,
+        grid_id: placement.grid_id,
+        building_id: placement.building_id,
+        reporter_id,
+        title: new.title,
+        description: new.description,
+        location: new.location,
+        photos: serde_json::to_string(&new.photos).map_err(ApiError::internal)?,
+        urgency: new.urgency.as_str().to_owned(),
+        anonymous: new.anonymous,
+        status: Status::Submitted.as_str().to_owned(),
+        is_open: true,
+        moderation: moderated.moderation.as_str().to_owned(),
+        assignee_level: placement.level.as_str().to_owned(),
         assignee_id: placement.assignee_id,
-        ..Event::note(Some(reporter_id), ActingRole::Reporter, EventKind::Submitted, None)
+        escalation_level: 0,
+        interest_count: 0,
+        response_due_at: now + hours(category.response_sla_hours),
+        resolution_due_at: now + hours(category.resolution_sla_hours),
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        rating_text: None,
+        created_at: now,
+        updated_at: now,
     };
-    append_event(db, request.id, submitted, now).await?;
-    if moderated.moderation == Moderation::Held {
-        let held = Event { internal: true, ..Event::note(None, ActingRole::System, EventKind::Held, moderated.note) };
-        append_event(db, request.id, held, now).await?;
+    let counts = super::rollup::new_request_counts(&row)?;
+    let mut active = row.into_active_model();
+    active.id = NotSet;
+    let companions = |request: RequestRef| -> Result<Vec<InsertStatement>, ApiError> {
+        let submitted = Event {
+            to: Some(Status::Submitted),
+            assignee_id: placement.assignee_id,
+            ..Event::note(Some(reporter_id), ActingRole::Reporter, EventKind::Submitted, None)
+        };
+        let mut rows = vec![writes::event_row(request, submitted, now)?];
+        if moderated.moderation == Moderation::Held {
+            let note = moderated.note.clone();
+            let held = Event { internal: true, ..Event::note(None, ActingRole::System, EventKind::Held, note) };
+            rows.push(writes::event_row(request, held, now)?);
+        }
+        rows.push(writes::follow_row(request, reporter_id, now)?);
+        for (key, part) in &counts {
+            rows.push(super::rollup::counts_row(*key, request, part)?);
+        }
+        Ok(rows)
+    };
+    if db.get_database_backend() == DbBackend::Postgres {
+        let insert = service_request::Entity::insert(active).into_query();
+        let statement = writes::all_at_once(insert, companions(RequestRef::Inserted)?);
+        let row = db.query_one(&statement).await?;
+        let row = row.ok_or_else(|| ApiError::internal(anyhow::anyhow!("the new request's row was not returned")))?;
+        return Ok(service_request::Model::from_query_result(&row, "")?);
     }
-    follow(db, request.id, reporter_id, now).await?;
-    super::rollup::record(db, None, &request).await?;
+    let request = active.insert(db).await?;
+    for row in companions(RequestRef::Stored(request.id))? {
+        db.execute(&row).await?;
+    }
+    Ok(request)
+}
+
+/// [`insert`] as a use case's only write: one statement on PostgreSQL, a transaction of its own
+/// elsewhere.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_alone(
+    db: &DatabaseConnection,
+    reporter_id: i64,
+    category: &request_category::Model,
+    placement: Placement,
+    new: NewRequest,
+    moderated: Moderated,
+    now: DateTime<Utc>,
+) -> Result<service_request::Model, ApiError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        return insert(db, reporter_id, category, placement, new, moderated, now).await;
+    }
+    let txn = crate::platform::db::begin_write(db).await?;
+    let request = insert(&txn, reporter_id, category, placement, new, moderated, now).await?;
+    txn.commit().await?;
     Ok(request)
 }
 
