@@ -103,7 +103,7 @@ SELECT id FROM communities;
 SQL
 )"
 BUILDING="$(psql_db "$DB" -At -c "SELECT min(id) FROM buildings")"
-REPAIR="$(psql_db "$DB" -At -c "SELECT id FROM request_categories WHERE key = 'repair'")"
+CATEGORIES="$(psql_db "$DB" -At -c "SELECT string_agg(id::text, ', ' ORDER BY id) FROM request_categories")"
 
 # Appends `count` requests: 97% finished over the past year (confirmed, closed after the window,
 # rejected, withdrawn), 3% open and created in the last 10 days (about two thirds of those overdue).
@@ -193,17 +193,22 @@ end
 LUA
 }
 
-# Lua for wrk: residents submit requests, each with its own title (threads numbered by setup()).
+# Lua for wrk: residents submit requests about their own buildings (no building_id: the one home), in
+# every category, each with its own title (threads numbered by setup()). The submitters live ten to a
+# building; a load where one building reports in one category only would measure how the duplicate
+# check reads thousands of open requests of that building and category (see docs/benchmarks.md).
 submit_lua() {
   cat >"$WORK/submit.lua" <<LUA
 local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
 local tokens = {}
-for line in io.lines("$WORK/tokens") do tokens[#tokens + 1] = line end
+for line in io.lines("$WORK/submitters") do tokens[#tokens + 1] = line end
+local categories = { $CATEGORIES }
 local i = 0
 request = function()
   i = i + 1
-  local body = string.format('{"category_id": $REPAIR, "building_id": $BUILDING, "title": "压测提交 %d-%d 楼道灯不亮", "description": "压测写入"}', tid, i)
+  local body = string.format('{"category_id": %d, "title": "压测提交 %d-%d 楼道灯不亮", "description": "压测写入"}',
+    categories[i % #categories + 1], tid, i)
   return wrk.format("POST", "/api/v1/requests", { ["Authorization"] = "Bearer " .. tokens[i % #tokens + 1],
     ["content-type"] = "application/json" }, body)
 end
@@ -307,6 +312,12 @@ measure_size() {
 
   : >"$WORK/tokens"
   for n in $(seq 1 "$TOKENS"); do login "bench-resident-$n" >>"$WORK/tokens"; done
+  : >"$WORK/submitters"
+  for openid in $(psql_db "$DB" -At -c "SELECT openid FROM (SELECT u.openid, row_number() OVER (PARTITION BY h.building_id
+      ORDER BY u.id) AS n FROM users u JOIN household_members m ON m.user_id = u.id JOIN households h ON h.id = m.household_id
+      WHERE u.openid LIKE 'bench-resident-%') ten WHERE n <= 10"); do
+    login "$openid" >>"$WORK/submitters"
+  done
   rotate_lua
   COMMITTEE="$(login bench-committee)"
   committee="$COMMITTEE"

@@ -268,9 +268,12 @@ pub fn counts_row(key: Key, request: RequestRef, counts: &Part) -> Result<Insert
 pub fn new_request_counts(request: &service_request::Model) -> Result<Vec<(Key, Part)>, ApiError> {
     change(None, request)?
         .into_iter()
-        .map(|(key, delta)| match delta.counts_only() {
-            true => Ok((key, delta.counts)),
-            false => Err(ApiError::internal(anyhow::anyhow!("a new request's rollup change {key:?} has durations"))),
+        .map(|(key, delta)| {
+            if delta.counts_only() {
+                Ok((key, delta.counts))
+            } else {
+                Err(ApiError::internal(anyhow::anyhow!("a new request's rollup change {key:?} has durations")))
+            }
         })
         .collect()
 }
