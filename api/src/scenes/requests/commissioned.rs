@@ -7,7 +7,7 @@ use ehome_entities::{request_category, service_request};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::lifecycle::{Moderation, Urgency};
-use super::store::{self, Moderated, NewRequest, Placement};
+use super::store::{self, Moderated, NewRequest, Placement, Submission};
 use crate::authz::{self, Actor, RequestScope};
 use crate::domain::{CommunityId, UserId};
 use crate::identity::auth::AuthUser;
@@ -119,7 +119,8 @@ pub async fn open_commissioned(
         anonymous: false,
     };
     let published = Moderated { moderation: Moderation::Published, note: None };
-    let request = store::insert(db, reporter.0, category, placement, new, published, now).await?;
+    let submission = Submission { reporter_id: reporter.0, category, placement, new, moderated: published };
+    let request = store::insert(db, submission, now).await?;
     let mut due: service_request::ActiveModel = request.into();
     due.resolution_due_at = Set(commission.due_at);
     Ok(due.update(db).await?)

@@ -18,7 +18,7 @@ use super::error::RequestError;
 pub use super::kept::{changed as requests_changed, reporter_changed, stats_changed};
 use super::lifecycle::{ActingRole, Action, ActorKind, Level, Status};
 use super::queue::{Cursor, QueueFilter};
-use super::store::{self, Moderated, NewRequest, Placement, Transition};
+use super::store::{self, Moderated, NewRequest, Placement, Submission, Transition};
 use super::{categories, record_status_change, routing};
 use crate::authz::{self, Actor, RequestAccess, RequestScope};
 use crate::domain::{BuildingId, CommunityId, Description, Label, Location, Note, RatingText, Role, Title, UserId};
@@ -169,7 +169,8 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
         level,
         assignee_id,
     };
-    let request = store::insert_alone(&state.db, actor.id.0, &category, placement, new, moderated, now).await?;
+    let submission = Submission { reporter_id: actor.id.0, category: &category, placement, new, moderated };
+    let request = store::insert_alone(&state.db, submission, now).await?;
     super::kept::changed(state, [community_id]).await;
     let access = authz::request_access(actor, &scope_of(&request));
     Ok(Submitted { request, reporter, access, similar })

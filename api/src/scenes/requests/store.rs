@@ -35,6 +35,16 @@ pub struct Placement {
     pub assignee_id: Option<i64>,
 }
 
+/// A new request to write: who reports it, in which category, where it goes, what it says and the
+/// text check's verdict.
+pub struct Submission<'a> {
+    pub reporter_id: i64,
+    pub category: &'a request_category::Model,
+    pub placement: Placement,
+    pub new: NewRequest,
+    pub moderated: Moderated,
+}
+
 /// The text check's verdict on a new request.
 pub struct Moderated {
     pub moderation: Moderation,
@@ -118,13 +128,10 @@ pub async fn followers(db: &impl ConnectionTrait, request_id: i64) -> Result<Vec
 /// atomic by itself (see [`insert_alone`]).
 pub async fn insert(
     db: &impl ConnectionTrait,
-    reporter_id: i64,
-    category: &request_category::Model,
-    placement: Placement,
-    new: NewRequest,
-    moderated: Moderated,
+    submission: Submission<'_>,
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
+    let Submission { reporter_id, category, placement, new, moderated } = submission;
     let row = service_request::Model {
         id: 0,
         community_id: placement.community_id,
@@ -192,21 +199,16 @@ pub async fn insert(
 
 /// [`insert`] as a use case's only write: one statement on PostgreSQL, a transaction of its own
 /// elsewhere.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_alone(
     db: &DatabaseConnection,
-    reporter_id: i64,
-    category: &request_category::Model,
-    placement: Placement,
-    new: NewRequest,
-    moderated: Moderated,
+    submission: Submission<'_>,
     now: DateTime<Utc>,
 ) -> Result<service_request::Model, ApiError> {
     if db.get_database_backend() == DbBackend::Postgres {
-        return insert(db, reporter_id, category, placement, new, moderated, now).await;
+        return insert(db, submission, now).await;
     }
     let txn = crate::platform::db::begin_write(db).await?;
-    let request = insert(&txn, reporter_id, category, placement, new, moderated, now).await?;
+    let request = insert(&txn, submission, now).await?;
     txn.commit().await?;
     Ok(request)
 }
