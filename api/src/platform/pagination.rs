@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::CommunityId;
 use crate::platform::error::ApiError;
 
 pub const LIMIT_DEFAULT: u64 = 20;
@@ -14,6 +15,23 @@ pub const LIMIT_MAX: u64 = 100;
 pub struct PageQuery {
     pub cursor: Option<String>,
     pub limit: Option<u64>,
+}
+
+/// `?community_id=&cursor=&limit=`: one community's list, a page at a time.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityPageQuery {
+    pub community_id: i64,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+impl CommunityPageQuery {
+    /// The community and the keyset position the query names.
+    pub fn parts(self) -> Result<(CommunityId, Keyset), ApiError> {
+        let keyset = PageQuery { cursor: self.cursor, limit: self.limit }.keyset()?;
+        Ok((CommunityId(self.community_id), keyset))
+    }
 }
 
 #[derive(Debug, Serialize)]

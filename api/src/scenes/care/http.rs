@@ -18,7 +18,7 @@ use crate::domain::media_url::MediaUrl;
 use crate::domain::{CommunityId, HouseholdId, Label, Note, Phone, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::pagination::{PageQuery, page};
+use crate::platform::pagination::{CommunityPageQuery, PageQuery, page};
 use crate::state::AppState;
 
 const CONTACTS_MAX: usize = 5;
@@ -147,23 +147,14 @@ pub async fn register(
     Ok(HttpResponse::Created().json(recipient_view(found)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecipientsQuery {
-    community_id: i64,
-    cursor: Option<String>,
-    limit: Option<u64>,
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<RecipientsQuery>,
+    query: web::Query<CommunityPageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
-    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
+    let (community, keyset) = query.into_inner().parts()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
+    let rows = service::list(&state, &actor, community, &keyset).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         keyset.limit,

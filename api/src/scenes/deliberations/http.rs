@@ -15,7 +15,7 @@ use crate::authz::Actor;
 use crate::domain::{Area, CommunityId, Description, Label, Location, Note, Title, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::pagination::{PageQuery, page};
+use crate::platform::pagination::{CommunityPageQuery, page};
 use crate::state::AppState;
 
 const SOURCE_REQUESTS_MAX: usize = 20;
@@ -87,23 +87,14 @@ pub async fn propose(
     Ok(HttpResponse::Created().json(views::deliberation_view(row)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    community_id: i64,
-    cursor: Option<String>,
-    limit: Option<u64>,
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<ListQuery>,
+    query: web::Query<CommunityPageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
-    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
+    let (community, keyset) = query.into_inner().parts()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
+    let rows = service::list(&state, &actor, community, &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |d| d.id, views::deliberation_view)))
 }
 

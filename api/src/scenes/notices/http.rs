@@ -14,7 +14,7 @@ use crate::domain::media_url::{MediaHosts, MediaUrl};
 use crate::domain::{Area, CommunityId, Description, HouseholdId, Note, Title};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::pagination::{PageQuery, page};
+use crate::platform::pagination::{CommunityPageQuery, page};
 use crate::state::AppState;
 
 const ATTACHMENTS_MAX: usize = 9;
@@ -108,23 +108,14 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(serde_json::json!({"notice": notice_view(row), "building_ids": buildings})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    community_id: i64,
-    cursor: Option<String>,
-    limit: Option<u64>,
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<ListQuery>,
+    query: web::Query<CommunityPageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
-    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
+    let (community, keyset) = query.into_inner().parts()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
+    let rows = service::list(&state, &actor, community, &keyset).await?;
     Ok(HttpResponse::Ok().json(page(rows, keyset.limit, |n| n.id, notice_view)))
 }
 

@@ -16,7 +16,7 @@ use crate::authz::Actor;
 use crate::domain::{CommunityId, Description, HouseholdId, Label, Note, Title, UserId};
 use crate::identity::auth::AuthUser;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::pagination::{self, PageQuery};
+use crate::platform::pagination::{self, CommunityPageQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -121,23 +121,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(serde_json::json!({"poll": poll_view(&poll, &options, state.clock.now())})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    community_id: i64,
-    cursor: Option<String>,
-    limit: Option<u64>,
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<ListQuery>,
+    query: web::Query<CommunityPageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let query = query.into_inner();
-    let keyset = PageQuery { cursor: query.cursor, limit: query.limit }.keyset()?;
+    let (community, keyset) = query.into_inner().parts()?;
     let actor = Actor::of(&state, caller).await?;
-    let rows = service::list(&state, &actor, CommunityId(query.community_id), &keyset).await?;
+    let rows = service::list(&state, &actor, community, &keyset).await?;
     let now = state.clock.now();
     let page = pagination::page(rows, keyset.limit, |p| p.id, |p| poll_view(&p, &[], now));
     Ok(HttpResponse::Ok().json(page))
