@@ -1,6 +1,8 @@
-//! `SeaORM` Entity for `ledger_account_shards`: per-chain shards of an unlimited account's posted
-//! running balances (PostgreSQL writers add to the shard of the chain they hold). An account's balances
-//! are its row plus the sum of its shards.
+//! `SeaORM` Entity for `ledger_account_shards`: per-chain shards of an account's running balances
+//! (PostgreSQL writers add to the shard of the chain they hold): the posted amounts of an account
+//! without limits, and the credits, posted and pending, of an account whose debits must not exceed its
+//! credits. An account's balances are its row plus the sum of its shards; a shard's `credits_pending`
+//! alone may be negative (a hold placed on one chain and resolved on another).
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ pub struct Model {
     pub shard: i32,
     pub debits_posted: i64,
     pub credits_posted: i64,
+    pub credits_pending: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,7 @@ mod m20261128_000020_ledger_take_backs_index;
 mod m20261128_000021_similar_requests_index;
 mod m20261128_000022_request_rollup_shards;
 mod m20261128_000023_role_holders_index;
+mod m20261128_000024_ledger_shard_pending_credits;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000021_similar_requests_index::Migration),
             Box::new(m20261128_000022_request_rollup_shards::Migration),
             Box::new(m20261128_000023_role_holders_index::Migration),
+            Box::new(m20261128_000024_ledger_shard_pending_credits::Migration),
         ]
     }
 }

@@ -92,9 +92,10 @@ pub(crate) async fn all_accounts(conn: &impl ConnectionTrait) -> Result<Vec<ledg
     Ok(models)
 }
 
-/// Adds the shards of the accounts' posted balances (`ledger_account_shards`: on PostgreSQL a transfer
-/// adds its posted amounts on an account without limits to the shard of the hash chain it holds, so
-/// that concurrent writers of a hot account do not queue on its row) to the account rows. `only`
+/// Adds the shards of the accounts' balances (`ledger_account_shards`: on PostgreSQL a transfer adds
+/// its posted amounts on an account without limits, and a hold's credits on an account whose debits
+/// must not exceed its credits, to the shard of the hash chain it holds, so that concurrent writers of
+/// a hot account do not queue on its row) to the account rows. `only`
 /// narrows the read to one account's shards.
 async fn fold_shards(
     conn: &impl ConnectionTrait,
@@ -115,6 +116,7 @@ async fn fold_shards(
         let add = |a: i64, b: i64| a.checked_add(b).ok_or(LedgerError::AmountOverflow);
         model.debits_posted = add(model.debits_posted, shard.debits_posted)?;
         model.credits_posted = add(model.credits_posted, shard.credits_posted)?;
+        model.credits_pending = add(model.credits_pending, shard.credits_pending)?;
     }
     Ok(())
 }

@@ -76,6 +76,21 @@ pub(super) fn unflagged(column: &str) -> String {
     format!("{column} = {}", AccountFlags::NONE.bits())
 }
 
+/// SQL: the account whose flags are `column` has *debits must not exceed credits* as its only limit
+/// (closed or not), so the credits of its holds may go to a shard (PostgreSQL) — when the account is
+/// open, or the write (`refuse_closed`, an SQL boolean) is one a closed account allows.
+pub(super) fn credit_sharded(column: &str, refuse_closed: &str) -> String {
+    format!("(({column} & ~{CLOSED}) = {DEBIT_LIMIT} AND (NOT {refuse_closed} OR ({column} & {CLOSED}) = 0))")
+}
+
+/// SQL: the account row `alias` may keep credits in its shards and some shard holds one.
+pub(super) fn has_credit_shards(alias: &str) -> String {
+    format!(
+        "(({alias}.flags & ~{CLOSED}) = {DEBIT_LIMIT} AND EXISTS (SELECT 1 FROM ledger_account_shards cs \
+           WHERE cs.account_id = {alias}.id AND (cs.credits_posted <> 0 OR cs.credits_pending <> 0)))"
+    )
+}
+
 /// SQL: the flags of an account once closed.
 pub(super) fn closed_flags() -> String {
     format!("flags | {CLOSED}")
@@ -161,6 +176,21 @@ impl Movement {
             && self.credits_pending_up == 0
             && self.debits_pending_down == 0
             && self.credits_pending_down == 0
+    }
+
+    /// Whether the movement only credits the account and places or resolves a hold on it (what a
+    /// shop's account sees of a redemption code: the hold, then its capture, void or expiry).
+    pub(super) fn hold_credits_only(&self) -> bool {
+        self.debits_posted == 0
+            && self.debits_pending_up == 0
+            && self.debits_pending_down == 0
+            && self.debits_up == 0
+            && (self.credits_pending_up != 0 || self.credits_pending_down != 0)
+    }
+
+    /// Whether the movement only posts credits (the row takes it without knowing the shards).
+    pub(super) fn posted_credits_only(&self) -> bool {
+        self.posted_only() && self.debits_posted == 0 && self.debits_up == 0
     }
 
     /// The integer columns of [`MOVEMENT_COLUMNS`] (all but `refuse_closed`).

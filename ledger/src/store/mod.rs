@@ -111,22 +111,32 @@ pub(crate) enum Shape {
     OwnLimited,
 }
 
-/// What an account row says about a planned transfer (neither ever changes).
+/// What an account row says about a planned transfer (the asset and the limit bits never change),
+/// as read when the batch takes its chain head.
 #[derive(Clone, Copy, Debug)]
 struct AccountInfo {
     asset: Asset,
     flags: AccountFlags,
+    /// Some of its credits were in its shards when read (PostgreSQL; see [`AccountInfo::credit_sharded`]).
+    credits_in_shards: bool,
 }
 
 impl AccountInfo {
-    fn new(asset: String, flags: i32) -> Result<Self, LedgerError> {
-        Ok(AccountInfo { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)? })
+    fn new(asset: String, flags: i32, credits_in_shards: bool) -> Result<Self, LedgerError> {
+        Ok(AccountInfo { asset: asset.parse()?, flags: AccountFlags::from_bits(flags)?, credits_in_shards })
     }
 
     /// No limit flag and not closed: no guard needs this account's exact balance when it is written,
     /// so its posted amounts may go to a shard (PostgreSQL).
     fn unlimited(&self) -> bool {
         self.flags == AccountFlags::NONE
+    }
+
+    /// Its only limit is *debits must not exceed credits* (closed or not): credits can never break it,
+    /// so the credits of a hold on it, placed or resolved, may go to a shard (PostgreSQL), and its row
+    /// is made exact again ([`Backend::lock_accounts`] folds the shards in) before anything debits it.
+    fn credit_sharded(&self) -> bool {
+        self.flags.bits() & !AccountFlags::CLOSED.bits() == AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS.bits()
     }
 }
 
@@ -178,7 +188,8 @@ trait Backend {
     fn read_accounts_and_lock_head(conn: &impl ConnectionTrait, ids: &Ids) -> impl Op<(Accounts, Head)>;
 
     /// Locks accounts in ascending id order before transfer-by-transfer updates, so that no two
-    /// writers wait for each other in a cycle.
+    /// writers wait for each other in a cycle, and makes their rows exact: the credits their shards
+    /// hold are folded into the rows, and the shards stay locked to the commit.
     fn lock_accounts(conn: &impl ConnectionTrait, ids: &Ids) -> impl Op<()>;
 
     /// Applies the batch's net movements under their guards and, only when every guard passed,

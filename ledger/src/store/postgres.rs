@@ -17,12 +17,13 @@
 //! posted amounts go to the account's shard for the chain the batch holds (`ledger_account_shards`),
 //! a row no other writer touches meanwhile — so hot-account transfers do not queue on one row.
 
+mod fold;
 mod one_statement;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
 
 use ehome_entities::ledger_transfer::Model;
 
@@ -31,7 +32,10 @@ use crate::hash::CHAINS;
 use crate::types::{AccountId, MAX_BALANCE, TransferRequest};
 
 use super::chain::{Head, INSERT_COLUMNS, NewRow, Seqs};
-use super::guard::{MOVEMENT_COLUMNS, MOVEMENT_GUARD, MOVEMENT_SET, Movement, increments_of, unflagged};
+use super::guard::{
+    MOVEMENT_COLUMNS, MOVEMENT_GUARD, MOVEMENT_SET, Movement, credit_sharded, has_credit_shards, increments_of,
+    unflagged,
+};
 use super::plan::Referenced;
 use super::replay::undo_all;
 use super::sql::NamedSql;
@@ -93,7 +97,8 @@ impl Backend for Postgres {
             let mut accounts = HashMap::with_capacity(rows.len());
             for row in &rows {
                 if let Some(id) = row.try_get_by_index::<Option<i64>>(3)? {
-                    let info = AccountInfo::new(row.try_get_by_index(4)?, row.try_get_by_index(5)?)?;
+                    let in_shards = row.try_get_by_index::<Option<bool>>(6)?.unwrap_or(false);
+                    let info = AccountInfo::new(row.try_get_by_index(4)?, row.try_get_by_index(5)?, in_shards)?;
                     accounts.insert(AccountId(id), info);
                 }
             }
@@ -103,11 +108,7 @@ impl Backend for Postgres {
     }
 
     async fn lock_accounts(conn: &impl ConnectionTrait, ids: &Ids) -> Result<(), LedgerError> {
-        if !ids.is_empty() {
-            let sql = "SELECT id FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
-            conn.query_all_raw(statement(sql, vec![ids_array(ids)])).await?;
-        }
-        Ok(())
+        fold::lock_and_fold(conn, ids, ids).await
     }
 
     async fn apply_and_insert(conn: &impl ConnectionTrait, write: &Write<'_>) -> Result<Option<Seqs>, LedgerError> {
@@ -155,12 +156,14 @@ static STORED_TRANSFERS: LazyLock<NamedSql> = LazyLock::new(|| {
     )
 });
 
-/// A chain head (`head`, a query) and the accounts `:ids`, read without a lock, in one statement.
+/// A chain head (`head`, a query) and the accounts `:ids`, read without a lock, with whether their
+/// shards hold credits, in one statement.
 fn accounts_and_head(head: &str) -> NamedSql {
     NamedSql::new(&format!(
         "WITH h AS MATERIALIZED ({head}) \
-         SELECT h.id, h.last_seq, h.last_hash, a.id, a.asset, a.flags \
-         FROM h LEFT JOIN ledger_accounts a ON a.id = ANY(:ids)"
+         SELECT h.id, h.last_seq, h.last_hash, a.id, a.asset, a.flags, {} \
+         FROM h LEFT JOIN ledger_accounts a ON a.id = ANY(:ids)",
+        has_credit_shards("a")
     ))
 }
 
@@ -174,10 +177,6 @@ static ACCOUNTS_AND_OWN_HEAD: LazyLock<NamedSql> = LazyLock::new(|| {
         "SELECT id, last_seq, last_hash FROM ledger_chain_head WHERE id = pg_backend_pid() % {CHAINS} FOR UPDATE"
     ))
 });
-
-fn statement(sql: impl Into<String>, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 fn ids_array(ids: &Ids) -> Value {
     Value::from(ids.iter().map(|id| id.0).collect::<Vec<i64>>())
@@ -235,11 +234,11 @@ static APPLY_AND_INSERT: LazyLock<NamedSql> = LazyLock::new(|| {
         .map(|name| (name.as_str(), if name == "m_refuse_closed" { "bool" } else { "int8" }))
         .collect();
     let movements = unnest(&movement_arrays, "v", MOVEMENT_COLUMNS);
-    let shards = unnest(&[("s_id", "int8"), ("s_dp", "int8"), ("s_cp", "int8")], "m", "id, dp, cp");
+    let shards = unnest(&SHARD_ARRAYS, "m", SHARD_COLUMNS);
     let transfer_arrays: Vec<(&str, &str)> = TRANSFER_ARRAYS.iter().map(|(n, ty, _)| (*n, *ty)).collect();
     let transfer_columns: Vec<&str> = TRANSFER_ARRAYS.iter().map(|(_, _, c)| *c).collect();
     let transfers = unnest(&transfer_arrays, "t", &transfer_columns.join(", "));
-    let unflagged = unflagged("a.flags");
+    let (unflagged, credit_sharded) = (unflagged("a.flags"), credit_sharded("a.flags", "m.refuse_closed"));
     let guard = &*MOVEMENT_GUARD;
     NamedSql::new(&format!(
         "WITH locked AS MATERIALIZED ( \
@@ -249,13 +248,18 @@ static APPLY_AND_INSERT: LazyLock<NamedSql> = LazyLock::new(|| {
            WHERE (SELECT count(*) FROM locked) >= 0 AND ledger_accounts.id = v.id AND {guard} \
            RETURNING ledger_accounts.id), \
          rows_moved AS MATERIALIZED (SELECT count(*) = cardinality(:m_id::int8[]) AS ok FROM moved), \
-         sharded AS (INSERT INTO ledger_account_shards AS s (account_id, shard, debits_posted, credits_posted) \
-           SELECT m.id, :chain, m.dp, m.cp FROM {shards} JOIN ledger_accounts a ON a.id = m.id AND {unflagged} \
+         sharded AS (INSERT INTO ledger_account_shards AS s \
+             (account_id, shard, debits_posted, credits_posted, credits_pending) \
+           SELECT m.id, :chain, m.dp, m.cp, m.cq FROM {shards} JOIN ledger_accounts a ON a.id = m.id \
+             AND (({unflagged} AND m.cq = 0) OR ({credit_sharded} AND m.dp = 0)) \
            WHERE (SELECT ok FROM rows_moved) AND m.dp <= {SHARD_MAX} AND m.cp <= {SHARD_MAX} \
+             AND m.cq BETWEEN -{SHARD_MAX} AND {SHARD_MAX} \
            ON CONFLICT (account_id, shard) DO UPDATE SET debits_posted = s.debits_posted + excluded.debits_posted, \
-             credits_posted = s.credits_posted + excluded.credits_posted \
+             credits_posted = s.credits_posted + excluded.credits_posted, \
+             credits_pending = s.credits_pending + excluded.credits_pending \
            WHERE s.debits_posted <= {SHARD_MAX} - excluded.debits_posted \
              AND s.credits_posted <= {SHARD_MAX} - excluded.credits_posted \
+             AND s.credits_pending + excluded.credits_pending BETWEEN -{SHARD_MAX} AND {SHARD_MAX} \
            RETURNING account_id), \
          ok AS MATERIALIZED (SELECT (SELECT ok FROM rows_moved) AND count(*) = cardinality(:s_id::int8[]) AS all_moved \
            FROM sharded), \
@@ -282,7 +286,18 @@ static APPLY_AND_INSERT: LazyLock<NamedSql> = LazyLock::new(|| {
 async fn apply_and_insert(conn: &impl ConnectionTrait, write: &Write<'_>) -> Result<Option<Seqs>, LedgerError> {
     let Write { movements, accounts, rows, head } = *write;
     let (on_shards, on_rows): (BTreeMap<AccountId, Movement>, BTreeMap<AccountId, Movement>) =
-        movements.iter().partition(|(id, m)| m.posted_only() && accounts.get(id).is_some_and(AccountInfo::unlimited));
+        movements.iter().partition(|(id, m)| accounts.get(id).is_some_and(|info| goes_to_shard(info, m)));
+    // A row about to be debited, or to release a hold, must count the credits its shards hold.
+    let to_fold: Ids = on_rows
+        .iter()
+        .filter(|(id, m)| {
+            !m.posted_credits_only() && accounts.get(id).is_some_and(|a| a.credit_sharded() && a.credits_in_shards)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if !to_fold.is_empty() {
+        fold::lock_and_fold(conn, &on_rows.keys().copied().collect(), &to_fold).await?;
+    }
     let (last_seq, last_hash) =
         rows.last().map_or((head.last_seq, head.last_hash.clone()), |(_, r)| (r.chain_seq, r.hash.clone()));
     let mut values = movement_columns(&on_rows);
@@ -315,6 +330,15 @@ async fn apply_and_insert(conn: &impl ConnectionTrait, write: &Write<'_>) -> Res
     Ok(None)
 }
 
+/// Whether a batch's movement on an account goes to the account's shard for the chain held rather
+/// than to its row: posted amounts of an account without limits, and the credits of holds placed or
+/// resolved on an account whose only limit is *debits must not exceed credits* (a closed one takes
+/// only releases). The statement checks the flags again as it writes.
+fn goes_to_shard(info: &AccountInfo, m: &Movement) -> bool {
+    (info.unlimited() && m.posted_only())
+        || (info.credit_sharded() && m.hold_credits_only() && !(m.refuse_closed && info.flags.closed()))
+}
+
 /// Takes back what a refused batch added to the shards of the chain it holds.
 async fn undo_shards(
     conn: &impl ConnectionTrait,
@@ -326,9 +350,9 @@ async fn undo_shards(
     }
     let sql = NamedSql::new(&format!(
         "UPDATE ledger_account_shards SET debits_posted = debits_posted - m.dp, \
-           credits_posted = credits_posted - m.cp \
+           credits_posted = credits_posted - m.cp, credits_pending = credits_pending - m.cq \
          FROM {} WHERE account_id = m.id AND shard = :chain",
-        unnest(&[("s_id", "int8"), ("s_dp", "int8"), ("s_cp", "int8")], "m", "id, dp, cp")
+        unnest(&SHARD_ARRAYS, "m", SHARD_COLUMNS)
     ));
     let mut values = shard_columns(undone);
     values.push(("chain", chain_id.into()));
@@ -350,12 +374,24 @@ fn movement_columns(movements: &BTreeMap<AccountId, Movement>) -> Vec<(&'static 
     MOVEMENT_ARRAYS.iter().map(String::as_str).zip(values).collect()
 }
 
-/// Movements added to the shards as the `s_…` arrays (account ids, debits posted, credits posted).
+/// The arrays the movements added to the shards travel in, and their columns in `m(…)`.
+const SHARD_ARRAYS: [(&str, &str); 5] =
+    [("s_id", "int8"), ("s_dp", "int8"), ("s_cp", "int8"), ("s_cq", "int8"), ("s_rc", "bool")];
+const SHARD_COLUMNS: &str = "id, dp, cp, cq, refuse_closed";
+
+/// Movements added to the shards as the [`SHARD_ARRAYS`] (account ids, debits posted, credits posted,
+/// credits pending, whether a closed account refuses them).
 fn shard_columns(movements: &BTreeMap<AccountId, Movement>) -> Vec<(&'static str, Value)> {
+    let column = |f: fn(&Movement) -> i64| Value::from(movements.values().map(f).collect::<Vec<i64>>());
     let ids: Vec<i64> = movements.keys().map(|id| id.0).collect();
-    let debits: Vec<i64> = movements.values().map(|m| m.debits_posted).collect();
-    let credits: Vec<i64> = movements.values().map(|m| m.credits_posted).collect();
-    vec![("s_id", ids.into()), ("s_dp", debits.into()), ("s_cp", credits.into())]
+    let refuse_closed: Vec<bool> = movements.values().map(|m| m.refuse_closed).collect();
+    vec![
+        ("s_id", ids.into()),
+        ("s_dp", column(|m| m.debits_posted)),
+        ("s_cp", column(|m| m.credits_posted)),
+        ("s_cq", column(|m| m.credits_pending)),
+        ("s_rc", refuse_closed.into()),
+    ]
 }
 
 /// The transfers as the [`TRANSFER_ARRAYS`]; absent optional values are marked in `t_nulls`.

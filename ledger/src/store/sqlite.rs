@@ -103,7 +103,7 @@ async fn read_accounts(conn: &impl ConnectionTrait, ids: &Ids) -> Result<Account
     let rows = conn.query_all_raw(Statement::from_sql_and_values(conn.get_database_backend(), sql, values)).await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
-        let info = AccountInfo::new(row.try_get_by_index(1)?, row.try_get_by_index(2)?)?;
+        let info = AccountInfo::new(row.try_get_by_index(1)?, row.try_get_by_index(2)?, false)?;
         out.insert(AccountId(row.try_get_by_index(0)?), info);
     }
     Ok(out)

@@ -7,5 +7,6 @@ mod concurrency;
 mod export_tools;
 mod operations;
 mod properties;
+mod shop_holds;
 mod support;
 mod tamper;

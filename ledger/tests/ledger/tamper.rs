@@ -101,7 +101,10 @@ async fn an_edited_balance_shard_is_reported() {
             c.issuance.0
         ),
         // SQLite writes no shards; a shard row added behind the ledger's back is still counted.
-        Backend::Sqlite => format!("INSERT INTO ledger_account_shards VALUES ({}, 3, 0, 5)", c.issuance.0),
+        Backend::Sqlite => format!(
+            "INSERT INTO ledger_account_shards (account_id, shard, debits_posted, credits_posted) VALUES ({}, 3, 0, 5)",
+            c.issuance.0
+        ),
     };
     t.raw(&sql).await;
     let r = report(&t).await;
