@@ -342,11 +342,18 @@ xargs -P 32 -L 1 sh -c 'curl -sS -X POST "$0/api/v1/redemptions" -H "Authorizati
   <"$WORK/won.txt" >"$WORK/capture-answers.txt"
 RACE_CAPTURED_OK="$(awk -F'\t' '$2 == 200' "$WORK/capture-answers.txt" | wc -l)"
 awk -F'\t' '$2 != 200' "$WORK/capture-answers.txt" | head -5 >&2
-read -r RACE_CAPTURED RACE_HELD STOCK_TOTAL STOCK_RESERVED STOCK_USED < <(psql_db "$DB" -At -F ' ' -c "
+# The offer's row counts what codes took; the codes' rows say which are waiting and which redeemed.
+read -r RACE_CAPTURED RACE_HELD STOCK_TOTAL STOCK_TAKEN STOCK_RESERVED STOCK_USED < <(psql_db "$DB" -At -F ' ' -c "
   SELECT (SELECT count(*) FROM redemptions WHERE offer_id = o.id AND status = 'captured'),
          (SELECT count(*) FROM redemptions WHERE offer_id = o.id AND status = 'issued'),
-         o.stock_total, o.stock_reserved, o.stock_used FROM offers o WHERE o.id = $SCARCE")
-STOCK_LEFT=$((STOCK_TOTAL - STOCK_RESERVED - STOCK_USED))
+         o.stock_total, o.stock_taken,
+         (SELECT COALESCE(SUM(quantity), 0) FROM redemptions WHERE offer_id = o.id AND status = 'issued'),
+         (SELECT COALESCE(SUM(quantity), 0) FROM redemptions WHERE offer_id = o.id AND status = 'captured')
+  FROM offers o WHERE o.id = $SCARCE")
+STOCK_LEFT=$((STOCK_TOTAL - STOCK_TAKEN))
+if [ "$STOCK_TAKEN" -ne $((STOCK_RESERVED + STOCK_USED)) ]; then
+  echo "the offer's stock_taken ($STOCK_TAKEN) is not its codes' reserved + used ($STOCK_RESERVED + $STOCK_USED)" >&2
+fi
 
 say "ehome ledger verify"
 if "$BIN" ledger verify >"$WORK/verify.txt" 2>&1; then VERIFIED=passed; else VERIFIED=FAILED; fi
@@ -367,7 +374,7 @@ printf '| half rate: p50 / p99 of `POST /redemptions` | %s / %s ms | p99 ≤ 20 
 printf '| race: %s residents for a stock of 100, two instances | %s answered in %s s: %s × 201, %s × 409 OUT_OF_STOCK | all answered, 100 won, every loser OUT_OF_STOCK |\n' \
   "$CROWD" "$RACE_ANSWERED" "$RACE_SECONDS" "$RACE_WON" "$RACE_SOLD_OUT"
 printf '| race: codes captured by the clerk (two instances) | %s × 200; %s captured, %s still issued | 100 |\n' "$RACE_CAPTURED_OK" "$RACE_CAPTURED" "$RACE_HELD"
-printf '| race: the offer'"'"'s stock (total / reserved / used / left) | %s / %s / %s / %s | never negative |\n' "$STOCK_TOTAL" "$STOCK_RESERVED" "$STOCK_USED" "$STOCK_LEFT"
+printf '| race: the offer'"'"'s stock (total / taken = reserved + used / left) | %s / %s = %s + %s / %s | never negative |\n' "$STOCK_TOTAL" "$STOCK_TAKEN" "$STOCK_RESERVED" "$STOCK_USED" "$STOCK_LEFT"
 printf '| `ehome ledger verify` (%s transfers) | %s | passes |\n' "$TRANSFERS" "$VERIFIED"
 printf '\nwrk -t%s -c%s per instance (one connection per thread), -d%s; %s CPUs; load average %s before pgbench, %s after the half-rate run\n' \
   "$PER_INSTANCE" "$PER_INSTANCE" "$DURATION" "$(nproc)" "$LOAD_START" "$LOAD_END"

@@ -15,8 +15,8 @@ pub struct Model {
     pub photo_url: Option<String>,
     pub price_minor: i64,
     pub stock_total: Option<i64>,
-    pub stock_reserved: i64,
-    pub stock_used: i64,
+    /// What codes have taken of `stock_total`: issued and not released, captured and not refunded.
+    pub stock_taken: i64,
     pub limit_quantity: Option<i32>,
     pub limit_period: Option<String>,
     pub valid_from: DateTimeUtc,

@@ -27,6 +27,7 @@ mod m20261128_000021_similar_requests_index;
 mod m20261128_000022_request_rollup_shards;
 mod m20261128_000023_role_holders_index;
 mod m20261128_000024_ledger_shard_pending_credits;
+mod m20261128_000025_offer_stock_taken;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000022_request_rollup_shards::Migration),
             Box::new(m20261128_000023_role_holders_index::Migration),
             Box::new(m20261128_000024_ledger_shard_pending_credits::Migration),
+            Box::new(m20261128_000025_offer_stock_taken::Migration),
         ]
     }
 }

@@ -294,9 +294,7 @@ pub struct OfferView {
 
 fn offer_view((offer, merchant): (offer::Model, merchant::Model)) -> OfferView {
     let price = Points::from_minor(offer.price_minor).map(|p| p.to_string()).unwrap_or_default();
-    let stock = offer
-        .stock_total
-        .map(|total| json!({"total": total, "available": (total - offer.stock_reserved - offer.stock_used).max(0)}));
+    let stock = offer.stock_total.map(|total| json!({"total": total, "available": (total - offer.stock_taken).max(0)}));
     let limit = offer
         .limit_quantity
         .zip(offer.limit_period.clone())

@@ -18,7 +18,7 @@ use crate::points::Points;
 use crate::state::AppState;
 
 /// Stock and limit reservations, for the redemptions scene's transactions.
-pub use super::offers::{Limit, StockMove, limit_of, move_stock, release_limit, reserve_limit, reserve_stock};
+pub use super::offers::{Limit, give_back_stock, limit_of, release_limit, reserve_limit, reserve_stock};
 
 /// An offer as the shop typed it, validated; on a change, absent fields keep their value.
 pub struct OfferDraft {

@@ -1,7 +1,7 @@
-//! The rows of offers, their stock and the per-person limit usage. Stock and limits are reserved
-//! when a code is issued and released or made final by its outcome, each a compare-and-set that
-//! holds under any concurrency: `available = total − reserved − used` never goes below zero, and a
-//! resident's usage in a period never above the limit.
+//! The rows of offers, their stock and the per-person limit usage. Stock and limits are taken when a
+//! code is issued and given back when it ends unused or is refunded, each a compare-and-set that holds
+//! under any concurrency: `available = total − taken` never goes below zero, and a resident's usage in
+//! a period never above the limit. A capture changes neither: what it redeems was taken at issue.
 
 use chrono::{DateTime, Utc};
 use ehome_entities::{offer, offer_limit_usage};
@@ -61,8 +61,7 @@ pub async fn insert(
         photo_url: Set(fields.photo_url),
         price_minor: Set(fields.price_minor),
         stock_total: Set(fields.stock_total),
-        stock_reserved: Set(0),
-        stock_used: Set(0),
+        stock_taken: Set(0),
         limit_quantity: Set(fields.limit.map(|l| l.quantity)),
         limit_period: Set(fields.limit.map(|l| l.period.as_str().to_owned())),
         valid_from: Set(fields.valid_from),
@@ -77,7 +76,7 @@ pub async fn insert(
     .await?)
 }
 
-/// Replaces an offer's fields. The total stock may not go below what is reserved and used.
+/// Replaces an offer's fields. The total stock may not go below what codes have taken.
 pub async fn update(
     db: &impl ConnectionTrait,
     current: offer::Model,
@@ -85,7 +84,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<offer::Model, ApiError> {
     if let Some(total) = fields.stock_total
-        && total < current.stock_reserved + current.stock_used
+        && total < current.stock_taken
     {
         return Err(ApiError::validation("stock", "below what is already reserved and redeemed"));
     }
@@ -135,13 +134,11 @@ pub async fn of_merchants(
     Ok(query.order_by_asc(offer::Column::Id).all(db).await?)
 }
 
-/// Reserves `quantity` of the stock; false when not that much is left. Unlimited stock always is.
+/// Takes `quantity` of the stock; false when not that much is left. Unlimited stock always is.
 pub async fn reserve_stock(db: &impl ConnectionTrait, offer: OfferId, quantity: i64) -> Result<bool, ApiError> {
-    let available = Expr::col(offer::Column::StockTotal)
-        .sub(Expr::col(offer::Column::StockReserved))
-        .sub(Expr::col(offer::Column::StockUsed));
+    let available = Expr::col(offer::Column::StockTotal).sub(Expr::col(offer::Column::StockTaken));
     let applied = offer::Entity::update_many()
-        .col_expr(offer::Column::StockReserved, Expr::col(offer::Column::StockReserved).add(quantity))
+        .col_expr(offer::Column::StockTaken, Expr::col(offer::Column::StockTaken).add(quantity))
         .filter(offer::Column::Id.eq(offer.0))
         .filter(sea_orm::Condition::any().add(offer::Column::StockTotal.is_null()).add(available.gte(quantity)))
         .exec(db)
@@ -149,32 +146,13 @@ pub async fn reserve_stock(db: &impl ConnectionTrait, offer: OfferId, quantity: 
     Ok(applied.rows_affected == 1)
 }
 
-/// Moves stock between reserved and used: a capture (`reserved → used`), a release of a code that
-/// ended unused (`reserved → none`), a refund (`used → none`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StockMove {
-    Capture,
-    Release,
-    Refund,
-}
-
-pub async fn move_stock(
-    db: &impl ConnectionTrait,
-    offer: OfferId,
-    quantity: i64,
-    change: StockMove,
-) -> Result<(), ApiError> {
-    let reserved = Expr::col(offer::Column::StockReserved);
-    let used = Expr::col(offer::Column::StockUsed);
-    let update = offer::Entity::update_many().filter(offer::Column::Id.eq(offer.0));
-    let update = match change {
-        StockMove::Capture => update
-            .col_expr(offer::Column::StockReserved, reserved.sub(quantity))
-            .col_expr(offer::Column::StockUsed, used.add(quantity)),
-        StockMove::Release => update.col_expr(offer::Column::StockReserved, reserved.sub(quantity)),
-        StockMove::Refund => update.col_expr(offer::Column::StockUsed, used.sub(quantity)),
-    };
-    update.exec(db).await?;
+/// Gives back stock a code took: it ended unused (cancelled, expired, voided) or was refunded.
+pub async fn give_back_stock(db: &impl ConnectionTrait, offer: OfferId, quantity: i64) -> Result<(), ApiError> {
+    offer::Entity::update_many()
+        .col_expr(offer::Column::StockTaken, Expr::col(offer::Column::StockTaken).sub(quantity))
+        .filter(offer::Column::Id.eq(offer.0))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::wechat::TextScene;
 use crate::points::{self, Points, PointsError, RedemptionHold, ReversalReason, TransferId, points_text};
 use crate::scenes::merchants::error::MerchantError;
-use crate::scenes::merchants::offer_service::{self as offers, StockMove};
+use crate::scenes::merchants::offer_service as offers;
 use crate::scenes::merchants::service as merchants;
 use crate::scenes::notifications::{self, Notice};
 use crate::scenes::wallet;
@@ -68,7 +68,7 @@ pub async fn issue(state: &AppState, actor: &Actor, offer_id: OfferId, quantity:
     let limit = offers::limit_of(&offer)?;
     // A quick look before any work: once the stock is gone, the losers of a rush learn it at once.
     // The reservation below is what decides.
-    if offer.stock_total.is_some_and(|total| total - offer.stock_reserved - offer.stock_used < quantity) {
+    if offer.stock_total.is_some_and(|total| total - offer.stock_taken < quantity) {
         return Err(RedemptionError::OutOfStock.into());
     }
     let now = state.clock.now();
@@ -82,9 +82,10 @@ pub async fn issue(state: &AppState, actor: &Actor, offer_id: OfferId, quantity:
         period_key: limit.map_or_else(|| "none".to_owned(), |l| l.period.key(now)),
         expires_at: now + Duration::seconds(i64::from(CODE_TTL_SECONDS)),
     };
-    // Every code of a shop holds points towards the shop's one ledger account, and every code of an
-    // offer reserves its one stock row: the two rows all its redemptions wait on. They come last, so
-    // each is locked for a statement and the commit only.
+    // Every code of an offer takes from its one stock row, the one row all its codes wait on: it comes
+    // last, so it is locked for a statement and the commit only. (The hold's credit to the shop's
+    // account goes to the ledger's shard for the chain this transaction holds, not to the account's
+    // row, so the shop's codes do not wait on each other there.)
     let redemption = retrying(state, async |txn| {
         if let Some(limit) = limit
             && !offers::reserve_limit(txn, offer_id, actor.id, &new.period_key, quantity, limit.quantity).await?
@@ -182,8 +183,8 @@ pub async fn capture(
     let id = RedemptionId(found.id);
     let capture_id = points::capture_id(hold_of(&found)?);
     // The status changes by compare-and-set from the row as read (a concurrent capture, cancel or
-    // expiry makes it miss); the shop's points account and the offer's stock row, which every
-    // redemption of the shop waits on, are written last (see `issue`).
+    // expiry makes it miss). Nothing here is shared with the shop's other redemptions: the stock was
+    // taken at issue, and the capture's credit to the shop goes to a ledger shard (see `issue`).
     let (captured, told) = retrying(state, async |txn| {
         let change =
             Change { action: Action::Capture, by: Some(actor.id), transfer: Some(capture_id.to_text()), reason: None };
@@ -204,7 +205,6 @@ pub async fn capture(
         if posted.id != capture_id {
             return Err(ApiError::internal(anyhow::anyhow!("redemption {} captured as {}", id.0, posted.id)).into());
         }
-        offers::move_stock(txn, OfferId(updated.offer_id), updated.quantity, StockMove::Capture).await?;
         Ok((updated, told))
     })
     .await?;
@@ -226,7 +226,7 @@ async fn give_back(txn: &DatabaseTransaction, row: &redemption::Model, now: Date
         Ok(_) | Err(PointsError::HoldAlreadyResolved(_)) => {}
         Err(err) => return Err(err.into()),
     }
-    offers::move_stock(txn, OfferId(row.offer_id), row.quantity, StockMove::Release).await?;
+    offers::give_back_stock(txn, OfferId(row.offer_id), row.quantity).await?;
     offers::release_limit(txn, OfferId(row.offer_id), UserId(row.user_id), &row.period_key, row.quantity).await?;
     Ok(())
 }
@@ -362,7 +362,7 @@ pub async fn refund(
         let capture = transfer_of(refunded.capture_transfer_id.as_deref(), &refunded)?;
         let reversal = points::reverse(txn, capture, ReversalReason::Refund { redemption: id.0 }, now).await?;
         store::set_refund_transfer(txn, id, &reversal.id.to_text()).await?;
-        offers::move_stock(txn, OfferId(refunded.offer_id), refunded.quantity, StockMove::Refund).await?;
+        offers::give_back_stock(txn, OfferId(refunded.offer_id), refunded.quantity).await?;
         let offer = OfferId(refunded.offer_id);
         offers::release_limit(txn, offer, UserId(refunded.user_id), &refunded.period_key, refunded.quantity).await?;
         let body = format!("「{}」已为您退回积分 {}", merchant.name, points_text(refunded.amount_minor));
