@@ -328,17 +328,20 @@ LOAD_END="$(cut -d' ' -f1 /proc/loadavg)"
 say "the race: $CROWD residents, one offer with a stock of 100, through both instances"
 head -"$CROWD" "$WORK/tokens.txt" | awk -v a="$A" -v b="$B" '{ print (NR % 2 ? a : b) " " $0 }' >"$WORK/crowd.txt"
 race_started="$(date +%s.%N)"
-xargs -P 100 -L 1 sh -c 'curl -sS -X POST "$0/api/v1/redemptions/codes" -H "Authorization: Bearer $1" \
-  -H "content-type: application/json" -d "{\"offer_id\": '"$SCARCE"', \"quantity\": 1}" -w "\t%{http_code}\n"' \
+# Each answer is printed in one write: curl writes a body and its -w line separately, and a hundred
+# of them appending to one file at once could interleave.
+xargs -P 100 -L 1 sh -c 'a="$(curl -sS -X POST "$0/api/v1/redemptions/codes" -H "Authorization: Bearer $1" \
+  -H "content-type: application/json" -d "{\"offer_id\": '"$SCARCE"', \"quantity\": 1}" -w "\t%{http_code}")"; printf "%s\n" "$a"' \
   <"$WORK/crowd.txt" >"$WORK/crowd-answers.txt"
 RACE_SECONDS="$(awk -v s="$race_started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')"
 RACE_ANSWERED="$(wc -l <"$WORK/crowd-answers.txt")"
 RACE_WON="$(awk -F'\t' '$2 == 201' "$WORK/crowd-answers.txt" | wc -l)"
 RACE_SOLD_OUT="$(awk -F'\t' '$2 == 409' "$WORK/crowd-answers.txt" | cut -f1 | jq -r .error.code | grep -cx OUT_OF_STOCK || true)"
+awk -F'\t' '$2 != 201 && $2 != 409' "$WORK/crowd-answers.txt" | head -5 >&2
 awk -F'\t' '$2 == 201' "$WORK/crowd-answers.txt" | cut -f1 | jq -r .code \
   | awk -v a="$A" -v b="$B" '{ print (NR % 2 ? a : b) " " $0 }' >"$WORK/won.txt"
-xargs -P 32 -L 1 sh -c 'curl -sS -X POST "$0/api/v1/redemptions" -H "Authorization: Bearer '"$CLERK"'" \
-  -H "content-type: application/json" -d "{\"code\": \"$1\"}" -w "\t%{http_code}\n"' \
+xargs -P 32 -L 1 sh -c 'a="$(curl -sS -X POST "$0/api/v1/redemptions" -H "Authorization: Bearer '"$CLERK"'" \
+  -H "content-type: application/json" -d "{\"code\": \"$1\"}" -w "\t%{http_code}")"; printf "%s\n" "$a"' \
   <"$WORK/won.txt" >"$WORK/capture-answers.txt"
 RACE_CAPTURED_OK="$(awk -F'\t' '$2 == 200' "$WORK/capture-answers.txt" | wc -l)"
 awk -F'\t' '$2 != 200' "$WORK/capture-answers.txt" | head -5 >&2

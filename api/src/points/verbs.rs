@@ -122,11 +122,18 @@ pub(super) fn keyed(action: TransferAction, purpose: Purpose, key: &str, metadat
 }
 
 /// Posts a linked batch (all or none) in the caller's transaction, at the domain's time.
+///
+/// On PostgreSQL the rest of the transaction first runs on generic plans (`SET LOCAL plan_cache_mode
+/// = force_generic_plan`, see `ehome_ledger::store::prepare_transaction`): the ledger's statements have
+/// one text for every batch and plans that suit every batch, and left to choose, PostgreSQL planned
+/// them again at every execution — a millisecond of CPU per post, the largest part of a redemption's
+/// database time. The domain statements that follow in the transaction are lookups by key.
 pub(super) async fn post(
     conn: &impl ConnectionTrait,
     requests: &[TransferRequest],
     now: DateTime<Utc>,
 ) -> Result<Vec<Transfer>, PointsError> {
+    ehome_ledger::store::prepare_transaction(conn).await?;
     Ok(ehome_ledger::store::post_linked_at(conn, requests, now.timestamp_micros()).await?)
 }
 
