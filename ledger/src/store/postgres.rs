@@ -15,7 +15,10 @@
 //! account locks are held for that one statement and the commit. An account without any flag (the
 //! issuance account every award debits) is not locked at all when the batch only posts on it: its
 //! posted amounts go to the account's shard for the chain the batch holds (`ledger_account_shards`),
-//! a row no other writer touches meanwhile — so hot-account transfers do not queue on one row.
+//! a row no other writer touches meanwhile — so hot-account transfers do not queue on one row. The same
+//! goes for the credits of holds placed or resolved on an account whose only limit is *debits must not
+//! exceed credits* (a shop's account, credited by every redemption code); before anything debits such
+//! an account, `fold.rs` moves its shards' credits back into its row.
 
 mod fold;
 mod one_statement;
