@@ -11,31 +11,18 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::schema_helpers::sql_migration;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE ledger_account_shards ADD COLUMN credits_pending BIGINT NOT NULL DEFAULT 0",
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Folds the pending credits back into their accounts' rows first, so no hold is lost.
-        let db = manager.get_connection();
-        db.execute_unprepared(
-            "UPDATE ledger_accounts SET credits_pending = credits_pending + (SELECT COALESCE(SUM(s.credits_pending), 0) \
-               FROM ledger_account_shards s WHERE s.account_id = ledger_accounts.id) \
-             WHERE id IN (SELECT account_id FROM ledger_account_shards WHERE credits_pending <> 0)",
-        )
-        .await?;
-        db.execute_unprepared("ALTER TABLE ledger_account_shards DROP COLUMN credits_pending").await?;
-        Ok(())
-    }
+sql_migration! {
+    up: ["ALTER TABLE ledger_account_shards ADD COLUMN credits_pending BIGINT NOT NULL DEFAULT 0"],
+    // Folds the pending credits back into their accounts' rows first, so no hold is lost.
+    down: [
+        "UPDATE ledger_accounts SET credits_pending = credits_pending + (SELECT COALESCE(SUM(s.credits_pending), 0) \
+           FROM ledger_account_shards s WHERE s.account_id = ledger_accounts.id) \
+         WHERE id IN (SELECT account_id FROM ledger_account_shards WHERE credits_pending <> 0)",
+        "ALTER TABLE ledger_account_shards DROP COLUMN credits_pending",
+    ],
 }

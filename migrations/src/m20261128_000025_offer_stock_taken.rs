@@ -8,30 +8,23 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::schema_helpers::sql_migration;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared("ALTER TABLE offers RENAME COLUMN stock_reserved TO stock_taken").await?;
-        db.execute_unprepared("UPDATE offers SET stock_taken = stock_taken + stock_used WHERE stock_used <> 0").await?;
-        db.execute_unprepared("ALTER TABLE offers DROP COLUMN stock_used").await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // The split comes back from the redemptions: captured codes are used, the rest reserved.
-        let db = manager.get_connection();
-        db.execute_unprepared("ALTER TABLE offers ADD COLUMN stock_used BIGINT NOT NULL DEFAULT 0").await?;
-        db.execute_unprepared(
-            "UPDATE offers SET stock_used = (SELECT COALESCE(SUM(r.quantity), 0) FROM redemptions r \
-               WHERE r.offer_id = offers.id AND r.status = 'captured') WHERE stock_total IS NOT NULL",
-        )
-        .await?;
-        db.execute_unprepared("UPDATE offers SET stock_taken = stock_taken - stock_used").await?;
-        db.execute_unprepared("ALTER TABLE offers RENAME COLUMN stock_taken TO stock_reserved").await?;
-        Ok(())
-    }
+sql_migration! {
+    up: [
+        "ALTER TABLE offers RENAME COLUMN stock_reserved TO stock_taken",
+        "UPDATE offers SET stock_taken = stock_taken + stock_used WHERE stock_used <> 0",
+        "ALTER TABLE offers DROP COLUMN stock_used",
+    ],
+    // The split comes back from the redemptions: captured codes are used, the rest reserved.
+    down: [
+        "ALTER TABLE offers ADD COLUMN stock_used BIGINT NOT NULL DEFAULT 0",
+        "UPDATE offers SET stock_used = (SELECT COALESCE(SUM(r.quantity), 0) FROM redemptions r \
+           WHERE r.offer_id = offers.id AND r.status = 'captured') WHERE stock_total IS NOT NULL",
+        "UPDATE offers SET stock_taken = stock_taken - stock_used",
+        "ALTER TABLE offers RENAME COLUMN stock_taken TO stock_reserved",
+    ],
 }

@@ -25,3 +25,31 @@ pub fn index(table: &'static str, columns: &[&'static str], unique: bool) -> Ind
     }
     statement.to_owned()
 }
+
+/// Runs SQL statements, the same on both backends, one after another.
+pub async fn run_sql(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
+/// The `MigrationTrait` of a migration that is SQL alone, the same on both backends: `up` runs its
+/// statements in order, and `down` the statements that undo them. The file still derives its
+/// `Migration`'s name (`#[derive(DeriveMigrationName)] pub struct Migration;`), from its own name.
+macro_rules! sql_migration {
+    (up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::schema_helpers::run_sql(manager, &[$($up),+]).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::schema_helpers::run_sql(manager, &[$($down),+]).await
+            }
+        }
+    };
+}
+pub(crate) use sql_migration;
