@@ -80,15 +80,22 @@ pub(super) fn unflagged(column: &str) -> String {
 /// (closed or not), so the credits of its holds may go to a shard (PostgreSQL) — when the account is
 /// open, or the write (`refuse_closed`, an SQL boolean) is one a closed account allows.
 pub(super) fn credit_sharded(column: &str, refuse_closed: &str) -> String {
-    format!("(({column} & ~{CLOSED}) = {DEBIT_LIMIT} AND (NOT {refuse_closed} OR ({column} & {CLOSED}) = 0))")
+    format!("({} AND (NOT {refuse_closed} OR ({column} & {CLOSED}) = 0))", only_debit_limit(column))
 }
 
 /// SQL: the account row `alias` may keep credits in its shards and some shard holds one.
 pub(super) fn has_credit_shards(alias: &str) -> String {
     format!(
-        "(({alias}.flags & ~{CLOSED}) = {DEBIT_LIMIT} AND EXISTS (SELECT 1 FROM ledger_account_shards cs \
-           WHERE cs.account_id = {alias}.id AND (cs.credits_posted <> 0 OR cs.credits_pending <> 0)))"
+        "({} AND EXISTS (SELECT 1 FROM ledger_account_shards cs \
+           WHERE cs.account_id = {alias}.id AND (cs.credits_posted <> 0 OR cs.credits_pending <> 0)))",
+        only_debit_limit(&format!("{alias}.flags"))
     )
+}
+
+/// SQL: *debits must not exceed credits* is the only limit of the account whose flags are `column`,
+/// closed or not (the accounts whose hold credits may go to shards).
+fn only_debit_limit(column: &str) -> String {
+    format!("({column} & ~{CLOSED}) = {DEBIT_LIMIT}")
 }
 
 /// SQL: the flags of an account once closed.

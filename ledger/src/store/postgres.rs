@@ -181,6 +181,7 @@ static ACCOUNTS_AND_OWN_HEAD: LazyLock<NamedSql> = LazyLock::new(|| {
     ))
 });
 
+/// The ids as an `int8[]` parameter.
 fn ids_array(ids: &Ids) -> Value {
     Value::from(ids.iter().map(|id| id.0).collect::<Vec<i64>>())
 }

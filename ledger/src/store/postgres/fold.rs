@@ -24,6 +24,7 @@ use std::sync::LazyLock;
 
 use sea_orm::{ConnectionTrait, DbBackend, Value};
 
+use super::ids_array;
 use crate::error::LedgerError;
 use crate::hash::CHAINS;
 use crate::store::Ids;
@@ -72,10 +73,6 @@ static MOVE_TO_ROWS: LazyLock<NamedSql> = LazyLock::new(|| {
     )
 });
 
-fn array(ids: &Ids) -> Value {
-    Value::from(ids.iter().map(|id| id.0).collect::<Vec<i64>>())
-}
-
 /// Locks the accounts `all` in ascending id order and folds the credits held by the shards of those of
 /// `candidates` that may keep some into their rows (see the module documentation).
 pub(in crate::store) async fn lock_and_fold(
@@ -86,7 +83,7 @@ pub(in crate::store) async fn lock_and_fold(
     if all.is_empty() {
         return Ok(());
     }
-    let values = vec![("all", array(all)), ("candidates", array(candidates))];
+    let values = vec![("all", ids_array(all)), ("candidates", ids_array(candidates))];
     let folded = conn.query_all_raw(LOCK_AND_COMPLETE.statement(DbBackend::Postgres, values)?).await?;
     let ids: Vec<i64> = folded.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
     if ids.is_empty() {
