@@ -154,9 +154,10 @@ SELECT :community,
 FROM timed, refs;
 SQL
   # The daily statistics rollups, which the app keeps in step with every write, rebuilt for the rows
-  # written here behind its back.
+  # written here behind its back. Then what autovacuum would do after a bulk insert (it is off on this
+  # machine): the planner's statistics and the visibility map, which index-only scans read.
   "$BIN" stats rebuild >/dev/null
-  psql_db "$DB" -c "ANALYZE" >/dev/null
+  psql_db "$DB" -c "VACUUM ANALYZE" >/dev/null
 }
 
 start_server() {
@@ -278,10 +279,11 @@ read_measure() {
 
 # The queue's statements as queue.rs writes them: the overdue rank, then the rest, each an index range
 # scan in (created_at, id) order with the page's reporters joined by primary key (the first page reads
-# the second rank only when the first has too few rows).
+# the second rank only when the first has too few rows). Then a submission's duplicate check as
+# requests/store.rs writes it.
 explain_queue() {
   local at="$1"
-  psql_db "$DB" -v community="$COMMUNITY" -v at="'$at'" <<'SQL'
+  psql_db "$DB" -v community="$COMMUNITY" -v at="'$at'" -v building="$BUILDING" -v category="${CATEGORIES%%,*}" <<'SQL'
 \echo '-- rank 0 (open and overdue), first page'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 SELECT r.*, reporter.* FROM service_requests r LEFT JOIN users reporter ON reporter.id = r.reporter_id
@@ -294,6 +296,11 @@ SELECT r.*, reporter.* FROM service_requests r LEFT JOIN users reporter ON repor
 WHERE r.community_id = :community
   AND NOT (r.is_open = TRUE AND (r.resolution_due_at < :at OR (r.first_response_at IS NULL AND r.response_due_at < :at)))
 ORDER BY r.created_at, r.id LIMIT 21;
+\echo '-- the duplicate check of a report: the newest 200 open requests of its building and category'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+SELECT id, title FROM service_requests
+WHERE building_id = :building AND category_id = :category AND is_open = TRUE AND moderation = 'published'
+ORDER BY id DESC LIMIT 200;
 SQL
 }
 

@@ -28,6 +28,7 @@ mod m20261128_000022_request_rollup_shards;
 mod m20261128_000023_role_holders_index;
 mod m20261128_000024_ledger_shard_pending_credits;
 mod m20261128_000025_offer_stock_taken;
+mod m20261129_000026_similar_requests_partial_index;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000023_role_holders_index::Migration),
             Box::new(m20261128_000024_ledger_shard_pending_credits::Migration),
             Box::new(m20261128_000025_offer_stock_taken::Migration),
+            Box::new(m20261129_000026_similar_requests_partial_index::Migration),
         ]
     }
 }

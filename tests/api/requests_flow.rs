@@ -256,6 +256,81 @@ async fn duplicates_are_offered_and_me_too_counts_once() {
     assert_eq!(after["unread"], 0);
 }
 
+/// The duplicate check offers only what a neighbour could join: open, published requests of the same
+/// building and category, the five most similar, the most similar first, each with its interest.
+#[tokio::test]
+async fn duplicates_offered_are_open_published_and_the_five_most_similar() {
+    let app = spawn_app().await;
+    let demo = app.seed_demo().await;
+    let [first, second, leader] = app.dev_logins(["demo-resident-1", "demo-resident-2", "demo-leader"]).await;
+    let (repair, safety) = (demo.category("repair"), demo.category("safety"));
+    let id = |request: &Value| request["id"].as_i64().unwrap();
+
+    let exact = app.submit(&first.access, repair, "1号楼楼道灯坏了").await;
+    let building = exact["building_id"].as_i64().unwrap();
+    // Similarity to the exact title 0.78, 0.67, 0.57, 0.5 and 0.33; then one under the threshold (0.25).
+    let mut alike = Vec::new();
+    for title in
+        ["1号楼楼道灯坏了不亮", "1号楼楼道的灯坏了", "楼道灯坏了", "1号楼楼道灯不亮了", "楼道灯又坏了", "楼道灯闪"]
+    {
+        alike.push(id(&app.submit(&second.access, repair, title).await));
+    }
+    let withdrawn = app.submit(&first.access, repair, "1号楼楼道灯坏了！").await;
+    assert_eq!(app.act(&first.access, id(&withdrawn), "withdraw", None).await.status(), 200);
+    let resolved = app.submit(&first.access, repair, "1号楼楼道灯坏了。").await;
+    for action in ["accept", "resolve"] {
+        assert_eq!(app.act(&leader.access, id(&resolved), action, None).await.status(), 200, "{action}");
+    }
+    app.wechat.fail_next(Endpoint::TextCheck, 45009, 1);
+    let held = app.submit(&first.access, repair, "1号楼楼道灯坏了 ").await;
+    assert_eq!(held["moderation"], "held");
+    app.submit(&first.access, safety, "1号楼楼道灯坏了").await;
+    let me_too: Value =
+        app.post_json(&format!("/requests/{}/me-too", id(&exact)), Some(&second.access), &json!({})).await;
+    assert_eq!(me_too["interest_count"], 1);
+
+    let title = "1%E5%8F%B7%E6%A5%BC%E6%A5%BC%E9%81%93%E7%81%AF%E5%9D%8F%E4%BA%86"; // 1号楼楼道灯坏了
+    let found: Value = app
+        .get_json(
+            &format!("/requests/similar?building_id={building}&category_id={repair}&title={title}"),
+            Some(&second.access),
+        )
+        .await;
+    let items = found["items"].as_array().unwrap();
+    let offered: Vec<i64> = items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    // Five at most, the most similar first: the withdrawn, resolved, held and other-category copies of
+    // the very title are not among them, and the fifth most similar of the six alike is left out.
+    assert_eq!(offered, [id(&exact), alike[0], alike[1], alike[2], alike[3]], "{found}");
+    assert_eq!(items[0]["similarity"], 1.0);
+    assert_eq!(items[0]["interest_count"], 1);
+    assert_eq!(items[0]["status"], "submitted");
+    assert_eq!(items[0]["title"], "1号楼楼道灯坏了");
+    assert_eq!(items[1]["similarity"], 0.78);
+
+    // A held request becomes a candidate once the committee releases it.
+    let committee = app.dev_login("demo-committee").await;
+    let released = app
+        .post(&format!("/requests/{}/transitions", id(&held)), Some(&committee.access), &json!({"action": "release"}))
+        .await;
+    assert_eq!(released.status(), 200);
+    let found: Value = app
+        .get_json(
+            &format!("/requests/similar?building_id={building}&category_id={repair}&title={title}"),
+            Some(&second.access),
+        )
+        .await;
+    let offered: Vec<i64> = found["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(offered[..3], [id(&held), id(&exact), alike[0]], "equally similar: the newest first; {found}");
+
+    // Migration 000026 (the candidates' partial index) undone and applied again: the same answer.
+    use ehome_migrations::{Migrator, MigratorTrait};
+    let similar_url = format!("/requests/similar?building_id={building}&category_id={repair}&title={title}");
+    Migrator::down(&app.db, Some(1)).await.expect("000026 undoes");
+    assert_eq!(app.get_json(&similar_url, Some(&second.access)).await, found);
+    Migrator::up(&app.db, None).await.expect("and applies again");
+    assert_eq!(app.get_json(&similar_url, Some(&second.access)).await, found);
+}
+
 #[tokio::test]
 async fn queue_pages_neither_skip_nor_repeat_under_concurrent_inserts() {
     let app = spawn_app().await;
