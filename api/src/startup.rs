@@ -23,7 +23,7 @@ use crate::platform::metrics::Metrics;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 use crate::scenes::notifications::kept::InboxCache;
-use crate::scenes::requests::kept::{QueueCache, StatsCache};
+use crate::scenes::requests::kept::{DetailCache, QueueCache, StatsCache};
 use crate::scenes::wallet::kept::WalletCache;
 use crate::state::AppState;
 
@@ -91,6 +91,7 @@ impl Application {
                 requests_ttl,
                 crate::scenes::requests::kept::PAGES_KEPT_MAX,
             )),
+            request_details: Arc::new(DetailCache::new(requests_ttl)),
             request_stats: Arc::new(StatsCache::with_capacity(
                 crate::scenes::requests::kept::STATS_TOKENS,
                 requests_ttl,

@@ -15,7 +15,7 @@ use crate::platform::rate_limit::ReadCounts;
 use crate::platform::shutdown::Shutdown;
 use crate::platform::wechat::WechatClient;
 use crate::scenes::notifications::kept::InboxCache;
-use crate::scenes::requests::kept::{QueueCache, StatsCache};
+use crate::scenes::requests::kept::{DetailCache, QueueCache, StatsCache};
 use crate::scenes::wallet::kept::WalletCache;
 
 #[derive(Clone)]
@@ -38,6 +38,9 @@ pub struct AppState {
     /// Pages of communities' requests kept on this instance between requests (see
     /// `scenes::requests::kept`).
     pub queue_pages: Arc<QueueCache>,
+    /// Requests' details kept on this instance, under their communities' tokens (see
+    /// `scenes::requests::kept`).
+    pub request_details: Arc<DetailCache>,
     /// Communities' statistics answers kept on this instance (see `scenes::requests::kept`).
     pub request_stats: Arc<StatsCache>,
     /// Whether the database answers, as this instance last saw it (`platform::db_health`).

@@ -99,3 +99,56 @@ async fn a_kept_page_is_served_only_to_whom_it_may_be_shown() {
     assert_eq!(two.get(&format!("/communities/{c}/stats"), Some(&other.access)).await.status(), 403);
     assert_eq!(two.get("/communities/999999/stats", Some(&committee.access)).await.status(), 404);
 }
+
+/// A request's detail is kept under its community's token too: a comment, a transition or a rename on
+/// one instance shows on the other's very next read, and one kept detail is shown to each reader as
+/// their access allows (internal notes to handlers only; the reporter's id and phone not to neighbours).
+#[tokio::test]
+async fn a_kept_detail_shows_every_change_at_once_and_only_what_its_reader_may_see() {
+    let (one, two) = two_instances_on_redis(&[("REQUESTS_CACHE_TTL_MS", "600000")]).await;
+    let demo = one.seed_demo().await;
+    let [resident, neighbour, leader, committee] =
+        one.dev_logins(["demo-resident-1", "demo-resident-2", "demo-leader", "demo-committee"]).await;
+    let id = one.submit(&resident.access, demo.category("repair"), "楼道灯坏了不亮").await["id"].as_i64().unwrap();
+    let path = format!("/requests/{id}");
+    let notes = |detail: &Value| -> Vec<String> {
+        let timeline = detail["timeline"].as_array().unwrap_or_else(|| panic!("timeline in {detail}"));
+        timeline.iter().filter_map(|event| event["note"].as_str().map(str::to_owned)).collect()
+    };
+    // The first read on instance two learns the request's community; the second is kept.
+    for _ in 0..2 {
+        assert_eq!(two.get_json(&path, Some(&committee.access)).await["request"]["title"], "楼道灯坏了不亮");
+    }
+
+    // A title changed behind the API's back (no token replaced): instance two answers from what it keeps.
+    let sql = format!("UPDATE service_requests SET title = '后台改的标题' WHERE id = {id}");
+    sea_orm::ConnectionTrait::execute_unprepared(&one.db, &sql).await.unwrap();
+    assert_eq!(two.get_json(&path, Some(&committee.access)).await["request"]["title"], "楼道灯坏了不亮");
+
+    // An internal note on instance one: instance two shows it at once, to handlers only.
+    let note = json!({"body": "已联系物业电工", "internal": true});
+    assert_eq!(one.post(&format!("{path}/comments"), Some(&leader.access), &note).await.status(), 201);
+    let seen = two.get_json(&path, Some(&committee.access)).await;
+    assert_eq!(seen["request"]["title"], "后台改的标题", "read afresh after the comment");
+    assert!(notes(&seen).contains(&"已联系物业电工".to_owned()), "{seen}");
+    assert!(seen["request"]["reporter"]["id"].is_i64(), "{seen}");
+    let neighbours = two.get_json(&path, Some(&neighbour.access)).await;
+    assert!(!notes(&neighbours).contains(&"已联系物业电工".to_owned()), "an internal note leaked: {neighbours}");
+    assert!(neighbours["request"]["reporter"]["id"].is_null(), "{neighbours}");
+    assert!(neighbours["request"]["reporter"]["phone"].is_null(), "{neighbours}");
+    assert_eq!(neighbours["actions"], json!([]), "{neighbours}");
+    let outsider = one.dev_login("demo-newcomer").await;
+    assert_eq!(two.get(&path, Some(&outsider.access)).await.status(), 404, "kept or not, unseen stays unseen");
+
+    // A public comment and an acceptance on instance one: both at once on instance two.
+    let public = json!({"body": "今晚来修"});
+    assert_eq!(one.post(&format!("{path}/comments"), Some(&leader.access), &public).await.status(), 201);
+    assert!(notes(&two.get_json(&path, Some(&neighbour.access)).await).contains(&"今晚来修".to_owned()));
+    assert_eq!(one.act(&leader.access, id, "accept", None).await.status(), 200);
+    assert_eq!(two.get_json(&path, Some(&resident.access)).await["request"]["status"], "accepted");
+
+    // The reporter renames themself on instance one: instance two's detail shows the new name.
+    let renamed = one.patch("/me", Some(&resident.access), &json!({"nickname": "新名字"})).await;
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(two.get_json(&path, Some(&committee.access)).await["request"]["reporter"]["nickname"], "新名字");
+}

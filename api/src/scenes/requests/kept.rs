@@ -3,25 +3,29 @@
 //! shared-cache read instead of their statements.
 //!
 //! One token per community (`requests:{community}`) covers every page read there: each filter,
-//! cursor, page size and list scope is a part of it. Another (`stats:{community}`) covers every
+//! cursor, page size and list scope is a part of it; and every request's detail (the request, its
+//! reporter and its whole timeline), one part per request. Another (`stats:{community}`) covers every
 //! statistics answer (each period and range a part), which also shows the community's volunteering.
-//! Every use case that changes a request (or what a page shows of its reporter, or a category's name)
-//! calls [`changed`] after its commit and before it answers, which replaces both; one that changes
+//! Every use case that changes a request (or its timeline, or what a page shows of its reporter, or a
+//! category's name) calls [`changed`] after its commit and before it answers, which replaces both; one that changes
 //! what the volunteering figures count (hours, help records, activities held, teams) calls
 //! [`stats_changed`]. So a change shows on the very next request on every instance. A kept value is
 //! used again only while it is younger than `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by
 //! the instance's clock *and* by the app's clock, which bounds both what is changed behind the API's
 //! back and how long the overdue figures judged when the value was read stand.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
-use ehome_entities::{service_request, user};
+use ehome_entities::{request_event, service_request, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::calendar::{DateRange, Period};
 use super::queue::{self, Cursor, QueueFilter};
+use super::store;
 use crate::authz::RequestListScope;
 use crate::domain::{CommunityId, UserId};
 use crate::platform::cache::Cache;
@@ -32,6 +36,9 @@ use crate::state::AppState;
 
 /// The kind of the communities' request tokens in the shared cache (`requests:{community}`).
 pub const TOKENS: &str = "requests";
+
+/// At most this many request details are kept per instance (one with its timeline is some 2 KB).
+pub const DETAILS_KEPT_MAX: usize = 20_000;
 
 /// The kind of the communities' statistics tokens in the shared cache (`stats:{community}`).
 pub const STATS_TOKENS: &str = "stats";
@@ -65,6 +72,70 @@ pub struct KeptStats {
 /// The per-instance store of statistics answers (part of `AppState`), by community, one part per
 /// period and range.
 pub type StatsCache = Kept<KeptStats, String>;
+
+/// A request's detail as read: the request, its reporter and its whole timeline (internal notes
+/// too: what the reader may see of it is worked out per request), and the app's instant it was read at.
+pub struct KeptDetail {
+    pub request: service_request::Model,
+    pub reporter: Option<user::Model>,
+    pub timeline: Vec<request_event::Model>,
+    read_at: DateTime<Utc>,
+}
+
+/// The per-instance store of request details (part of `AppState`): by community, under the
+/// community's token, one part per request; and each request's community as this instance learned it
+/// from the request's first read (a request never moves to another community).
+pub struct DetailCache {
+    kept: Kept<KeptDetail, i64>,
+    communities: Mutex<HashMap<i64, i64>>,
+}
+
+impl DetailCache {
+    /// A store whose entries live `ttl` at most; a zero `ttl` keeps none.
+    pub fn new(ttl: Duration) -> DetailCache {
+        DetailCache { kept: Kept::with_capacity(TOKENS, ttl, DETAILS_KEPT_MAX), communities: Mutex::default() }
+    }
+
+    fn community_of(&self, request: i64) -> Option<i64> {
+        self.communities.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&request).copied()
+    }
+
+    /// Remembers a request's community; the map is emptied when it grows past ten times the details
+    /// kept (each request's next read then learns it again).
+    fn learn(&self, request: i64, community: i64) {
+        let mut communities = self.communities.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if communities.len() >= 10 * DETAILS_KEPT_MAX {
+            communities.clear();
+        }
+        communities.insert(request, community);
+    }
+}
+
+/// A request's detail: kept while its community's token is unchanged, else read. A request this
+/// instance has not read before is read and not kept: the token that covers it is its community's,
+/// which the read tells.
+pub async fn detail(state: &AppState, id: i64) -> ApiResult<Arc<KeptDetail>> {
+    let now = state.clock.now();
+    let details = &state.request_details;
+    let read = async || -> ApiResult<Arc<KeptDetail>> {
+        let (request, reporter, timeline) = store::get_with_reporter_and_timeline(&state.db, id).await?;
+        Ok(Arc::new(KeptDetail { request, reporter, timeline, read_at: now }))
+    };
+    let Some(community) = details.community_of(id) else {
+        let first = read().await?;
+        details.learn(id, first.request.community_id);
+        return Ok(first);
+    };
+    let lookup = details.kept.lookup_part(&state.cache, community, id).await;
+    if let Some(found) = lookup.found.as_ref().filter(|kept| young(state, kept.read_at, now)) {
+        return Ok(found.clone());
+    }
+    let fresh = read().await?;
+    if fresh.request.community_id == community {
+        details.kept.keep(community, lookup, &fresh);
+    }
+    Ok(fresh)
+}
 
 /// Whether what was read at `read_at` may still be used at `now` by the app's clock.
 fn young(state: &AppState, read_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
@@ -125,6 +196,7 @@ pub async fn changed(state: &AppState, communities: impl IntoIterator<Item = Com
     let mut tokens = Vec::new();
     for community in distinct(communities) {
         state.queue_pages.forget(community);
+        state.request_details.kept.forget(community);
         state.request_stats.forget(community);
         tokens.extend([(state.queue_pages.kind(), community), (state.request_stats.kind(), community)]);
     }

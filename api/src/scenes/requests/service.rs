@@ -337,7 +337,10 @@ pub async fn comment(
     } else {
         ActingRole::Neighbour
     };
-    store::comment(&state.db, request, actor.id.0, role, body, internal, state.clock.now()).await
+    store::comment(&state.db, request, actor.id.0, role, body, internal, state.clock.now()).await?;
+    // The request's kept detail shows its timeline.
+    super::kept::changed(state, [CommunityId(request.community_id)]).await;
+    Ok(())
 }
 
 /// The reporter's rating, once, after resolution; its words are shown with the request.
@@ -474,13 +477,10 @@ pub async fn detail(state: &AppState, request: service_request::Model, access: R
 /// A request's detail page: the request with its reporter and timeline in one statement; the internal
 /// entries are left out for whoever is not handling it.
 pub async fn read_detail(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<Detail> {
-    let (request, reporter, mut timeline) = store::get_with_reporter_and_timeline(&state.db, id).await?;
-    let actor = Actor::of(state, caller).await?;
-    let access = access_to(&actor, &request)?;
-    if !access.handler {
-        timeline.retain(|event| !event.internal);
-    }
-    Ok(detail_of(request, reporter, access, timeline))
+    let (kept, actor) = futures::try_join!(super::kept::detail(state, id), Actor::of(state, caller))?;
+    let access = access_to(&actor, &kept.request)?;
+    let timeline = kept.timeline.iter().filter(|event| access.handler || !event.internal).cloned().collect();
+    Ok(detail_of(kept.request.clone(), kept.reporter.clone(), access, timeline))
 }
 
 async fn with_timeline(
