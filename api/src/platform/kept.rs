@@ -16,9 +16,13 @@
 //! The order matters: a reader that read the token before a writer replaced it keeps what it loaded
 //! under the *old* token, so its next request sees the new token and loads again, whether its load
 //! saw the change or not.
+//!
+//! [`Kept::get_or_load`] loads what is missing once per instance: the readers that miss the same id
+//! and part at the same moment (a value that just aged out under load, or a change just published)
+//! wait for the first one's load and then find what it kept, instead of each loading it again.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,12 +61,18 @@ impl<T, P> Entries<T, P> {
     }
 }
 
+/// How many loads of one store may run at once on an instance, each for its own ids and parts: the
+/// readers that miss are spread over this many locks by the hash of what they miss.
+const LOADS_AT_ONCE: usize = 16;
+
 /// One kind of value kept per instance, by id and part (`()` for a store of one value per id).
 pub struct Kept<T, P = ()> {
     kind: &'static str,
     entries: Mutex<Entries<T, P>>,
     ttl: Duration,
     capacity: usize,
+    loads: [tokio::sync::Mutex<()>; LOADS_AT_ONCE],
+    hasher: RandomState,
 }
 
 /// What a reader holds between reading the token and keeping what it loaded.
@@ -92,7 +102,8 @@ impl<T, P: Eq + Hash> Kept<T, P> {
     /// A store that keeps at most `capacity` values (for values larger than a caller or a wallet).
     pub fn with_capacity(kind: &'static str, ttl: Duration, capacity: usize) -> Kept<T, P> {
         let entries = Entries { by_id: HashMap::new(), count: 0 };
-        Kept { kind, entries: Mutex::new(entries), ttl, capacity: capacity.max(2) }
+        let loads = std::array::from_fn(|_| tokio::sync::Mutex::new(()));
+        Kept { kind, entries: Mutex::new(entries), ttl, capacity: capacity.max(2), loads, hasher: RandomState::new() }
     }
 
     /// Reads the id's token and what this instance keeps of `part` under it (see [`Kept::lookup`]).
@@ -139,6 +150,40 @@ impl<T, P: Eq + Hash> Kept<T, P> {
         parts.insert(part, Entry { value: value.clone(), token, loaded: started });
         let after = parts.len();
         entries.count = entries.count + after - before;
+    }
+
+    /// The id's part as kept under its current token when `usable` says it may still serve, else
+    /// what `load` loads, kept for the next readers. While one reader of this instance loads an id's
+    /// part, the others that miss it wait, then read the token again and take what it kept; one
+    /// finding nothing usable still (its token changed meanwhile, or nothing could be kept) loads in
+    /// turn.
+    pub async fn get_or_load<E>(
+        &self,
+        cache: &Cache,
+        id: i64,
+        part: P,
+        usable: impl Fn(&T) -> bool,
+        load: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E>
+    where
+        P: Clone,
+    {
+        let lookup = self.lookup_part(cache, id, part.clone()).await;
+        if let Some(found) = lookup.found.as_ref().filter(|value| usable(value)) {
+            return Ok(found.clone());
+        }
+        if !lookup.readable {
+            return load().await.map(Arc::new);
+        }
+        let stripe = usize::try_from(self.hasher.hash_one((id, &part)) % LOADS_AT_ONCE as u64).unwrap_or(0);
+        let _loading = self.loads[stripe].lock().await;
+        let lookup = self.lookup_part(cache, id, part).await;
+        if let Some(found) = lookup.found.as_ref().filter(|value| usable(value)) {
+            return Ok(found.clone());
+        }
+        let value = Arc::new(load().await?);
+        self.keep(id, lookup, &value);
+        Ok(value)
     }
 
     /// Call after committing a change to what the id's values are read from, before answering: this
@@ -256,5 +301,44 @@ mod tests {
         let entries = kept.entries.lock().unwrap();
         assert_eq!(entries.count, 2, "id 7's older parts went, up to the median");
         assert_eq!(entries.by_id[&7].len(), 1);
+    }
+
+    #[tokio::test]
+    async fn readers_that_miss_together_load_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cache: Cache = Arc::new(crate::platform::cache::MemoryCache::new("kept-test:"));
+        let kept: Arc<Kept<u32, &'static str>> = Arc::new(Kept::new("test", Duration::from_secs(600)));
+        let loads = Arc::new(AtomicUsize::new(0));
+        let read = |kept: Arc<Kept<u32, &'static str>>, part: &'static str, value: u32| {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            async move {
+                let load = async || {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<u32, ()>(value)
+                };
+                kept.get_or_load(&cache, 1, part, |_| true, load).await.map(|v| *v)
+            }
+        };
+        let together: Vec<_> = (0..8).map(|_| tokio::spawn(read(kept.clone(), "page", 7))).collect();
+        for reader in together {
+            assert_eq!(reader.await.unwrap(), Ok(7));
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "eight readers, one load");
+
+        // Another part of the same id is its own load; a change published makes every part load again.
+        assert_eq!(read(kept.clone(), "deep", 8).await, Ok(8));
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+        kept.changed(&cache, 1).await;
+        assert_eq!(read(kept.clone(), "page", 9).await, Ok(9));
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+
+        // A kept value that `usable` turns down is loaded afresh and replaces it.
+        let fresh = kept.get_or_load(&cache, 1, "page", |v| *v != 9, async || Ok::<u32, ()>(10)).await;
+        assert_eq!(fresh.map(|v| *v), Ok(10));
+        assert_eq!(
+            kept.fresh(1, &"page", cache.get(&token_key("test", 1)).await.unwrap().as_deref()).as_deref(),
+            Some(&10)
+        );
     }
 }

@@ -7,9 +7,9 @@
 //! reporter and its whole timeline), one part per request. Another (`stats:{community}`) covers every
 //! statistics answer (each period and range a part), which also shows the community's volunteering.
 //! Every use case that changes a request (or its timeline, or what a page shows of its reporter, or a
-//! category's name) calls [`changed`] after its commit and before it answers, which replaces both; one that changes
-//! what the volunteering figures count (hours, help records, activities held, teams) calls
-//! [`stats_changed`]. So a change shows on the very next request on every instance. A kept value is
+//! category's name) calls [`changed`] after its commit and before it answers, which replaces both;
+//! one that changes what the volunteering figures count (hours, help records, activities held, teams)
+//! calls [`stats_changed`]. So a change shows on the very next request on every instance. A kept value is
 //! used again only while it is younger than `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by
 //! the instance's clock *and* by the app's clock, which bounds both what is changed behind the API's
 //! back and how long the overdue figures judged when the value was read stand.
@@ -117,24 +117,16 @@ impl DetailCache {
 pub async fn detail(state: &AppState, id: i64) -> ApiResult<Arc<KeptDetail>> {
     let now = state.clock.now();
     let details = &state.request_details;
-    let read = async || -> ApiResult<Arc<KeptDetail>> {
+    let read = async || -> ApiResult<KeptDetail> {
         let (request, reporter, timeline) = store::get_with_reporter_and_timeline(&state.db, id).await?;
-        Ok(Arc::new(KeptDetail { request, reporter, timeline, read_at: now }))
+        Ok(KeptDetail { request, reporter, timeline, read_at: now })
     };
     let Some(community) = details.community_of(id) else {
         let first = read().await?;
         details.learn(id, first.request.community_id);
-        return Ok(first);
+        return Ok(Arc::new(first));
     };
-    let lookup = details.kept.lookup_part(&state.cache, community, id).await;
-    if let Some(found) = lookup.found.as_ref().filter(|kept| young(state, kept.read_at, now)) {
-        return Ok(found.clone());
-    }
-    let fresh = read().await?;
-    if fresh.request.community_id == community {
-        details.kept.keep(community, lookup, &fresh);
-    }
-    Ok(fresh)
+    details.kept.get_or_load(&state.cache, community, id, |kept| young(state, kept.read_at, now), read).await
 }
 
 /// Whether what was read at `read_at` may still be used at `now` by the app's clock.
@@ -154,14 +146,12 @@ pub async fn page(
     let now = state.clock.now();
     // Everything the page's rows depend on; the caller's own access is worked out per request.
     let part = format!("{scope:?}|{filter:?}|{cursor:?}|{limit}");
-    let lookup = state.queue_pages.lookup_part(&state.cache, filter.community_id, part).await;
-    if let Some(found) = lookup.found.as_ref().filter(|page| young(state, page.read_at, now)) {
-        return Ok(found.clone());
-    }
-    let (rows, next_cursor) = queue::page(&state.db, filter, scope, cursor, limit, now).await?;
-    let read = Arc::new(KeptPage { rows, next_cursor, read_at: now });
-    state.queue_pages.keep(filter.community_id, lookup, &read);
-    Ok(read)
+    let read = async || -> ApiResult<KeptPage> {
+        let (rows, next_cursor) = queue::page(&state.db, filter, scope, cursor, limit, now).await?;
+        Ok(KeptPage { rows, next_cursor, read_at: now })
+    };
+    let usable = |page: &KeptPage| young(state, page.read_at, now);
+    state.queue_pages.get_or_load(&state.cache, filter.community_id, part, usable, read).await
 }
 
 /// A community's statistics answer: kept while the community's statistics token is unchanged, else
@@ -174,13 +164,12 @@ pub async fn stats(
     compute: impl AsyncFnOnce(DateTime<Utc>) -> ApiResult<Bytes>,
 ) -> ApiResult<Arc<KeptStats>> {
     let now = state.clock.now();
-    let lookup = state.request_stats.lookup_part(&state.cache, community.0, format!("{period:?}|{range:?}")).await;
-    if let Some(found) = lookup.found.as_ref().filter(|kept| young(state, kept.read_at, now)) {
-        return Ok(found.clone());
-    }
-    let read = Arc::new(KeptStats { body: Precompressed::new(compute(now).await?), read_at: now });
-    state.request_stats.keep(community.0, lookup, &read);
-    Ok(read)
+    let part = format!("{period:?}|{range:?}");
+    let read = async || -> ApiResult<KeptStats> {
+        Ok(KeptStats { body: Precompressed::new(compute(now).await?), read_at: now })
+    };
+    let usable = |kept: &KeptStats| young(state, kept.read_at, now);
+    state.request_stats.get_or_load(&state.cache, community.0, part, usable, read).await
 }
 
 fn distinct(communities: impl IntoIterator<Item = CommunityId>) -> Vec<i64> {

@@ -474,8 +474,8 @@ pub async fn detail(state: &AppState, request: service_request::Model, access: R
     with_timeline(state, request, reporter, access).await
 }
 
-/// A request's detail page: the request with its reporter and timeline in one statement; the internal
-/// entries are left out for whoever is not handling it.
+/// A request's detail page: the request with its reporter and timeline (kept per instance, else one
+/// statement) beside the caller; the internal entries are left out for whoever is not handling it.
 pub async fn read_detail(state: &AppState, caller: AuthUser, id: i64) -> ApiResult<Detail> {
     let (kept, actor) = futures::try_join!(super::kept::detail(state, id), Actor::of(state, caller))?;
     let access = access_to(&actor, &kept.request)?;
