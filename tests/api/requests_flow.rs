@@ -325,7 +325,7 @@ async fn duplicates_offered_are_open_published_and_the_five_most_similar() {
     // Migration 000026 (the candidates' partial index) undone and applied again: the same answer.
     use ehome_migrations::{Migrator, MigratorTrait};
     let similar_url = format!("/requests/similar?building_id={building}&category_id={repair}&title={title}");
-    Migrator::down(&app.db, Some(1)).await.expect("000026 undoes");
+    ehome_test_harness::undo_migrations_from(&app.db, "m20261129_000026").await;
     assert_eq!(app.get_json(&similar_url, Some(&second.access)).await, found);
     Migrator::up(&app.db, None).await.expect("and applies again");
     assert_eq!(app.get_json(&similar_url, Some(&second.access)).await, found);

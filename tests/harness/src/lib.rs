@@ -87,6 +87,17 @@ pub async fn connect(url: &str, max_connections: u32) -> DatabaseConnection {
     Database::connect(options).await.unwrap_or_else(|e| panic!("connect to {url}: {e}"))
 }
 
+/// Undoes the migrations from the one whose name starts with `first` (`"m20261128_000024"`) to the
+/// last, whatever came after it, and returns how many were undone; a test of a migration's `down` then
+/// stays right as migrations are added.
+pub async fn undo_migrations_from(db: &DatabaseConnection, first: &str) -> u32 {
+    let applied = Migrator::get_applied_migrations(db).await.expect("the applied migrations");
+    let from = applied.iter().position(|m| m.name().starts_with(first)).unwrap_or_else(|| panic!("{first} is applied"));
+    let steps = u32::try_from(applied.len() - from).expect("a few migrations");
+    Migrator::down(db, Some(steps)).await.unwrap_or_else(|e| panic!("undo {steps} migrations from {first}: {e}"));
+    steps
+}
+
 /// Runs cleanup from a `Drop`: that runs on the test's runtime, which is blocked in it, so the work gets
 /// a thread and a runtime of its own. Failures are ignored: cleanup must never turn a pass into a panic.
 fn clean_up_elsewhere<F: Future<Output = ()> + Send + 'static>(work: F) {
