@@ -156,7 +156,7 @@ impl<T, P: Eq + Hash> Kept<T, P> {
     /// what `load` loads, kept for the next readers. While one reader of this instance loads an id's
     /// part, the others that miss it wait, then read the token again and take what it kept; one
     /// finding nothing usable still (its token changed meanwhile, or nothing could be kept) loads in
-    /// turn.
+    /// turn. A reader that did not have to wait loads under the token it already read.
     pub async fn get_or_load<E>(
         &self,
         cache: &Cache,
@@ -176,11 +176,17 @@ impl<T, P: Eq + Hash> Kept<T, P> {
             return load().await.map(Arc::new);
         }
         let stripe = usize::try_from(self.hasher.hash_one((id, &part)) % LOADS_AT_ONCE as u64).unwrap_or(0);
-        let _loading = self.loads[stripe].lock().await;
-        let lookup = self.lookup_part(cache, id, part).await;
-        if let Some(found) = lookup.found.as_ref().filter(|value| usable(value)) {
-            return Ok(found.clone());
-        }
+        let (_loading, lookup) = match self.loads[stripe].try_lock() {
+            Ok(free) => (free, lookup),
+            Err(_) => {
+                let waited = self.loads[stripe].lock().await;
+                let lookup = self.lookup_part(cache, id, part).await;
+                if let Some(found) = lookup.found.as_ref().filter(|value| usable(value)) {
+                    return Ok(found.clone());
+                }
+                (waited, lookup)
+            }
+        };
         let value = Arc::new(load().await?);
         self.keep(id, lookup, &value);
         Ok(value)

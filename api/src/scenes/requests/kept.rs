@@ -9,10 +9,10 @@
 //! Every use case that changes a request (or its timeline, or what a page shows of its reporter, or a
 //! category's name) calls [`changed`] after its commit and before it answers, which replaces both;
 //! one that changes what the volunteering figures count (hours, help records, activities held, teams)
-//! calls [`stats_changed`]. So a change shows on the very next request on every instance. A kept value is
-//! used again only while it is younger than `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep none) by
-//! the instance's clock *and* by the app's clock, which bounds both what is changed behind the API's
-//! back and how long the overdue figures judged when the value was read stand.
+//! calls [`stats_changed`]. So a change shows on the very next request on every instance. A kept
+//! value is used again only while it is younger than `REQUESTS_CACHE_TTL_MS` (default 5 s, 0: keep
+//! none) by the instance's clock *and* by the app's clock, which bounds both what is changed behind
+//! the API's back and how long the overdue figures judged when the value was read stand.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
