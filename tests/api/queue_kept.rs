@@ -152,3 +152,50 @@ async fn a_kept_detail_shows_every_change_at_once_and_only_what_its_reader_may_s
     assert_eq!(renamed.status(), 200);
     assert_eq!(two.get_json(&path, Some(&committee.access)).await["request"]["reporter"]["nickname"], "新名字");
 }
+
+/// A kept page is written once per set of readers who see the same reporters (the handlers, each
+/// reporter, the neighbours) and served as written only while every row's overdue figures stand: a
+/// due time passing while the page is kept shows on the next read.
+#[tokio::test]
+async fn a_kept_page_is_written_per_reader_and_follows_the_clock_across_a_due_time() {
+    let env = [("REQUESTS_CACHE_TTL_MS", "600000"), ("JWT_ACCESS_TTL_SECONDS", "86400")];
+    let (one, two) = two_instances_on_redis(&env).await;
+    let demo = one.seed_demo().await;
+    let [resident, other, committee] = one.dev_logins(["demo-resident-1", "demo-resident-2", "demo-committee"]).await;
+    let c = demo.community;
+    let list = format!("/requests?community_id={c}");
+    let reported = one.submit(&resident.access, demo.category("safety"), "消防通道被堵").await;
+    let due: chrono::DateTime<chrono::Utc> = reported["response_due_at"].as_str().unwrap().parse().unwrap();
+    // Two more (due a day later), so that the page is long enough to be sent compressed.
+    one.submit(&resident.access, demo.category("repair"), "楼道灯坏了不亮").await;
+    one.submit(&resident.access, demo.category("repair"), "电梯按钮失灵").await;
+
+    // Just before the response is due: nobody sees it overdue; each reader sees the reporter as
+    // their access allows, whoever read the kept page before them.
+    one.clock.set(due - chrono::Duration::minutes(1));
+    for _ in 0..2 {
+        for (reader, sees) in [(&committee, true), (&other, false), (&resident, true)] {
+            let body = two.get_json(&list, Some(&reader.access)).await;
+            let item = &body["items"][0];
+            assert_eq!(item["response_overdue"], false, "{body}");
+            assert_eq!(item["reporter"]["id"].is_i64(), sees, "{body}");
+        }
+    }
+    let gzip = reqwest::Client::new()
+        .get(two.url(&list))
+        .bearer_auth(&committee.access)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip", "a kept page is sent compressed to whom accepts it");
+
+    // A second past the due time, well within the page's ten minutes: the figures move at once.
+    one.clock.set(due + chrono::Duration::seconds(1));
+    for (reader, sees) in [(&committee, true), (&other, false)] {
+        let body = two.get_json(&list, Some(&reader.access)).await;
+        let item = &body["items"][0];
+        assert_eq!((item["response_overdue"].clone(), item["overdue"].clone()), (json!(true), json!(true)), "{body}");
+        assert_eq!(item["reporter"]["id"].is_i64(), sees, "{body}");
+    }
+}

@@ -142,6 +142,7 @@ pub struct ListQuery {
 
 pub async fn list(
     state: web::Data<AppState>,
+    request: HttpRequest,
     caller: AuthUser,
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -169,12 +170,20 @@ pub async fn list(
     let community = query.community_id.map(CommunityId);
     let page = service::list(&state, &actor, community, filter, cursor, limit).await?;
     let now = state.clock.now();
-    let items: Vec<RequestView> = page
-        .items
-        .into_iter()
-        .map(|(request, reporter, access)| views::request_view(request, reporter.as_ref(), access, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(crate::platform::pagination::Page { items, next_cursor: page.next_cursor }))
+    let reporters_shown = page.access.iter().map(views::sees_reporter).collect();
+    // Written once for every reader who sees the same reporters, while the page and its figures stand.
+    let body = page.kept.body(reporters_shown, now, || {
+        let rows = page.kept.rows.iter().zip(&page.access);
+        let items: Vec<RequestView> = rows
+            .map(|((request, reporter, _), access)| {
+                views::request_view(request.clone(), reporter.as_ref(), *access, now)
+            })
+            .collect();
+        let next_cursor = page.kept.next_cursor.clone();
+        let json = serde_json::to_vec(&crate::platform::pagination::Page { items, next_cursor });
+        Ok(actix_web::web::Bytes::from(json.map_err(ApiError::internal)?))
+    })?;
+    Ok(body.respond(&request))
 }
 
 /// A request's detail, serialised straight from these views (no intermediate JSON tree).

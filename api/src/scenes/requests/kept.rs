@@ -25,7 +25,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::calendar::{DateRange, Period};
 use super::queue::{self, Cursor, QueueFilter};
-use super::store;
+use super::{store, views};
 use crate::authz::RequestListScope;
 use crate::domain::{CommunityId, UserId};
 use crate::platform::cache::Cache;
@@ -51,12 +51,54 @@ pub const PAGES_KEPT_MAX: usize = 2_000;
 /// 100 KB).
 pub const STATS_KEPT_MAX: usize = 1_000;
 
-/// One page as read: its rows (request, reporter, overdue rank), the next cursor, and the app's
-/// instant it was read at.
+/// One page as read: its rows (request, reporter, overdue rank), the next cursor, the app's instant
+/// it was read at, and the page as written for its latest readers.
 pub struct KeptPage {
     pub rows: Vec<(service_request::Model, Option<user::Model>, bool)>,
     pub next_cursor: Option<String>,
     read_at: DateTime<Utc>,
+    bodies: Mutex<Vec<PageBody>>,
+}
+
+/// A page as written (and compressed once) for the readers who see the same rows' reporters in full,
+/// and the span of the app's time over which every row's overdue figures stand as written.
+struct PageBody {
+    reporters_shown: Vec<bool>,
+    written_at: DateTime<Utc>,
+    stands_until: Option<DateTime<Utc>>,
+    body: Arc<Precompressed>,
+}
+
+/// How many writings of one page are kept: one per set of rows whose reporters its readers see in
+/// full (the handlers' page, and the page of each reporter with rows on it).
+const BODIES_PER_PAGE_MAX: usize = 4;
+
+impl KeptPage {
+    /// The page's body for a reader who sees the reporters of the rows marked in `reporters_shown`
+    /// (one mark per row, in order), as written by `write` at `now`: the body written before for the
+    /// same marks while no row's overdue figures have changed since, else written now and kept for the
+    /// next readers (who wait meanwhile: they would write the same).
+    pub fn body(
+        &self,
+        reporters_shown: Vec<bool>,
+        now: DateTime<Utc>,
+        write: impl FnOnce() -> ApiResult<Bytes>,
+    ) -> ApiResult<Arc<Precompressed>> {
+        let mut bodies = self.bodies.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stands = |b: &PageBody| b.written_at <= now && b.stands_until.is_none_or(|until| now <= until);
+        if let Some(found) = bodies.iter().find(|b| b.reporters_shown == reporters_shown && stands(b)) {
+            return Ok(found.body.clone());
+        }
+        let body = Arc::new(Precompressed::new(write()?));
+        let stands_until =
+            self.rows.iter().filter_map(|(request, _, _)| views::overdue_stands_until(request, now)).min();
+        bodies.retain(|b| b.reporters_shown != reporters_shown);
+        if bodies.len() >= BODIES_PER_PAGE_MAX {
+            bodies.remove(0);
+        }
+        bodies.push(PageBody { reporters_shown, written_at: now, stands_until, body: body.clone() });
+        Ok(body)
+    }
 }
 
 /// The per-instance store of request pages (part of `AppState`): by community, one part per page.
@@ -148,7 +190,7 @@ pub async fn page(
     let part = format!("{scope:?}|{filter:?}|{cursor:?}|{limit}");
     let read = async || -> ApiResult<KeptPage> {
         let (rows, next_cursor) = queue::page(&state.db, filter, scope, cursor, limit, now).await?;
-        Ok(KeptPage { rows, next_cursor, read_at: now })
+        Ok(KeptPage { rows, next_cursor, read_at: now, bodies: Mutex::default() })
     };
     let usable = |page: &KeptPage| young(state, page.read_at, now);
     state.queue_pages.get_or_load(&state.cache, filter.community_id, part, usable, read).await

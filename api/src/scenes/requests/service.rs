@@ -2,6 +2,7 @@
 //! already loaded as an `Actor`, and input already parsed into domain types; it authorises, screens
 //! text that others will read, owns its transaction, and returns rows for `http.rs` to show.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
@@ -13,6 +14,7 @@ pub use super::commissioned::{
     Commission, RESOLUTION_CATEGORY_KEY, check_owner, open_commissioned, progress_of, resolution_category,
 };
 use super::error::RequestError;
+use super::kept::KeptPage;
 /// For other scenes and identity: what to call after committing a change to a community's requests
 /// or to a reporter (`kept.rs`).
 pub use super::kept::{changed as requests_changed, reporter_changed, stats_changed};
@@ -427,8 +429,10 @@ async fn list_community(state: &AppState, actor: &Actor, named: Option<Community
 /// One page of the queue (or a resident's list), each request with its reporter and the caller's
 /// access to it.
 pub struct Page {
-    pub items: Vec<(service_request::Model, Option<user::Model>, RequestAccess)>,
-    pub next_cursor: Option<String>,
+    /// The page as kept for the community (see `kept.rs`), shared by its readers.
+    pub kept: Arc<KeptPage>,
+    /// The caller's access to each of its rows, in order.
+    pub access: Vec<RequestAccess>,
 }
 
 pub async fn list(
@@ -445,16 +449,9 @@ pub async fn list(
     // One statement per rank, each with its reporters joined (uniting the two ranks in one statement
     // measured slower: its planning alone cost more than the round trip it saved; docs/benchmarks.md),
     // and the page kept while nothing in the community changes (`kept.rs`).
-    let page = super::kept::page(state, &filter, &scope, cursor, limit).await?;
-    let items = page
-        .rows
-        .iter()
-        .map(|(request, reporter, _)| {
-            let access = authz::request_access(actor, &scope_of(request));
-            (request.clone(), reporter.clone(), access)
-        })
-        .collect();
-    Ok(Page { items, next_cursor: page.next_cursor.clone() })
+    let kept = super::kept::page(state, &filter, &scope, cursor, limit).await?;
+    let access = kept.rows.iter().map(|(request, _, _)| authz::request_access(actor, &scope_of(request))).collect();
+    Ok(Page { kept, access })
 }
 
 /// A request with its timeline (internal notes for handlers only; the reporter of an anonymous request

@@ -58,6 +58,21 @@ pub fn overdue(request: &service_request::Model, now: DateTime<Utc>) -> (bool, b
     (response, resolution)
 }
 
+/// The last instant up to which [`overdue`] answers as it does at `at`: the earliest due time not yet
+/// passed at `at` (a due time counts as passed only after it). None when nothing can change any more.
+pub fn overdue_stands_until(request: &service_request::Model, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !request.is_open {
+        return None;
+    }
+    let response = request.first_response_at.is_none().then_some(request.response_due_at);
+    [response, Some(request.resolution_due_at)].into_iter().flatten().filter(|due| *due >= at).min()
+}
+
+/// Whether a reader with this access sees the reporter in full (id and masked phone).
+pub fn sees_reporter(access: &RequestAccess) -> bool {
+    access.handler || access.reporter
+}
+
 pub fn request_view(
     request: service_request::Model,
     reporter: Option<&user::Model>,
@@ -65,7 +80,7 @@ pub fn request_view(
     now: DateTime<Utc>,
 ) -> RequestView {
     let (response_overdue, resolution_overdue) = overdue(&request, now);
-    let full = access.handler || access.reporter;
+    let full = sees_reporter(&access);
     let reporter = match reporter {
         Some(user) if full => Some(ReporterView {
             id: Some(user.id),
@@ -140,5 +155,69 @@ pub fn event_view(event: request_event::Model, hide_reporter: Option<i64>) -> Ev
         note: event.note,
         internal: event.internal,
         created_at: event.created_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn request(at: DateTime<Utc>) -> service_request::Model {
+        service_request::Model {
+            id: 1,
+            community_id: 1,
+            category_id: 1,
+            grid_id: 1,
+            building_id: 1,
+            reporter_id: 1,
+            title: String::new(),
+            description: String::new(),
+            location: None,
+            photos: "[]".to_owned(),
+            urgency: "normal".to_owned(),
+            anonymous: false,
+            status: "submitted".to_owned(),
+            is_open: true,
+            moderation: "published".to_owned(),
+            assignee_level: "building_leader".to_owned(),
+            assignee_id: None,
+            escalation_level: 0,
+            interest_count: 0,
+            response_due_at: at + Duration::hours(4),
+            resolution_due_at: at + Duration::hours(24),
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            rating: None,
+            rating_text: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// `overdue` answers the same at every instant from `at` up to what `overdue_stands_until` says,
+    /// and otherwise just after it, for every state a request's due times can be in.
+    #[test]
+    fn the_overdue_figures_stand_until_the_next_due_time_passes() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+        let mut answered = request(start);
+        answered.first_response_at = Some(start + Duration::hours(1));
+        let mut closed = request(start);
+        closed.is_open = false;
+        for model in [request(start), answered, closed] {
+            for hours in [0, 3, 4, 5, 23, 24, 30] {
+                let at = start + Duration::hours(hours) - Duration::seconds(1);
+                let until = overdue_stands_until(&model, at);
+                let last = until.unwrap_or(at + Duration::days(365));
+                for t in [at, at + (last - at) / 2, last] {
+                    assert_eq!(overdue(&model, t), overdue(&model, at), "{hours} h: {t}");
+                }
+                if let Some(until) = until {
+                    assert_ne!(overdue(&model, until + Duration::milliseconds(1)), overdue(&model, at), "{hours} h");
+                }
+            }
+        }
     }
 }
