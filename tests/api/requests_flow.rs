@@ -445,3 +445,27 @@ async fn a_report_names_a_building_and_an_active_category_of_its_community() {
     let (status, code, message) = refused(report(Some(other.building), foreign)).await;
     assert_eq!((status, code.as_str()), (403, "FORBIDDEN"), "a resident reports only where they belong: {message}");
 }
+
+/// `REQUEST_SUBMISSIONS_PER_HOUR` per resident, counted with the write limits in Redis across
+/// instances: the next report is `429 RATE_LIMITED` with `Retry-After`, whichever instance it reaches,
+/// while a neighbour still reports and the resident still reads.
+#[tokio::test]
+async fn submissions_per_hour_are_counted_per_resident_across_instances() {
+    let (one, two) = ehome_tests::two_instances_on_redis(&[("REQUEST_SUBMISSIONS_PER_HOUR", "3")]).await;
+    let demo = one.seed_demo().await;
+    let [resident, neighbour] = one.dev_logins(["demo-resident-1", "demo-resident-2"]).await;
+    let repair = demo.category("repair");
+    for (app, title) in [(&one, "楼道灯坏了"), (&two, "电梯异响"), (&one, "水管漏水")] {
+        app.submit(&resident.access, repair, title).await;
+    }
+    for app in [&one, &two] {
+        let body = json!({"category_id": repair, "title": "垃圾没人收", "description": "三天没人收垃圾了"});
+        let refused = app.post("/requests", Some(&resident.access), &body).await;
+        assert_eq!(refused.status(), 429);
+        let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&wait), "Retry-After {wait}");
+        assert_eq!(error_code(refused).await, "RATE_LIMITED");
+    }
+    two.submit(&neighbour.access, repair, "路灯不亮").await;
+    assert_eq!(two.get("/requests?mine=true", Some(&resident.access)).await.status(), 200);
+}

@@ -199,6 +199,38 @@ async fn a_leader_reporting_in_their_own_building_is_passed_over_but_keeps_the_r
     assert_eq!(rated.status(), 200, "the reporter rates");
 }
 
+/// A building with two leaders: a report goes to the one who has led it longest, and when that leader
+/// reports, to the other at the same level (not up to the grid worker); a neighbour's report after
+/// the first leader steps down goes to the second.
+#[tokio::test]
+async fn of_two_leaders_of_a_building_the_longest_standing_one_who_is_not_the_reporter_takes_it() {
+    let (app, s, at) = demo(&["demo-leader", "demo-committee", "demo-resident-2", "demo-resident-1"]).await;
+    let (leader, committee, second) = (&s["demo-leader"], &s["demo-committee"], &s["demo-resident-2"]);
+    let resident = &s["demo-resident-1"].access;
+    let both = json!([{"role": "building_leader", "scope_ids": [at.building_1]}]);
+    let granted = put_roles(&app, &committee.access, at.community, second.user_id, both).await;
+    assert_eq!(granted.status(), 200, "{}", granted.text().await.unwrap());
+
+    let neighbours = report(&app, &at, resident, at.building_1, "楼道堆满杂物", false).await;
+    assert_eq!(
+        (neighbours["assignee_id"].clone(), neighbours["assignee_level"].clone()),
+        (json!(leader.user_id), json!("building_leader"))
+    );
+    let own = report(&app, &at, &leader.access, at.building_1, "我家门口漏水", false).await;
+    assert_eq!(
+        (own["assignee_id"].clone(), own["assignee_level"].clone()),
+        (json!(second.user_id), json!("building_leader"))
+    );
+
+    let stepped_down = put_roles(&app, &committee.access, at.community, leader.user_id, json!([])).await;
+    assert_eq!(stepped_down.status(), 200);
+    let next = report(&app, &at, resident, at.building_1, "电梯按钮失灵", false).await;
+    assert_eq!(
+        (next["assignee_id"].clone(), next["assignee_level"].clone()),
+        (json!(second.user_id), json!("building_leader"))
+    );
+}
+
 #[tokio::test]
 async fn a_leader_cannot_approve_their_own_join_request_but_the_committee_can() {
     let (app, s, at) = demo(&["demo-leader", "demo-committee"]).await;

@@ -27,15 +27,10 @@ use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Counts one hit under `key`; an error when the window already holds `limit` hits. When the shared
-/// cache does not answer, the limit fails open (DESIGN §7): the request passes, with a warning in the
-/// log and `cache_degraded_total{feature="rate_limit",outcome="fail_open"}` counted.
-pub async fn check_in(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-    check_all(state, &[(key, limit, window)]).await
-}
-
-/// [`check_in`] for several counters in one round trip, in order: a hit refused by one counter is
-/// not counted by the next.
+/// Counts one hit under each key, in order, in one round trip; an error when a window already holds
+/// its limit of hits (a hit refused by one counter is not counted by the next). When the shared cache
+/// does not answer, the limits fail open (DESIGN §7): the request passes, with a warning in the log and
+/// `cache_degraded_total{feature="rate_limit",outcome="fail_open"}` counted.
 async fn check_all(state: &AppState, limits: &[(&str, u32, Duration)]) -> Result<(), ApiError> {
     let hits: Vec<Hit<'_>> =
         limits.iter().map(|(key, limit, window)| Hit { key, window: *window, limit: u64::from(*limit) }).collect();
@@ -52,7 +47,7 @@ async fn check_all(state: &AppState, limits: &[(&str, u32, Duration)]) -> Result
     }
 }
 
-/// As [`check_in`] for a counter that guards a secret (a one-time code's attempts): when the shared
+/// As [`check_all`] for one counter that guards a secret (a one-time code's attempts): when the shared
 /// cache does not answer, the request is refused with `503` (fail closed), since an uncounted guess
 /// is what the limit exists to prevent.
 pub async fn check_in_or_refuse(state: &AppState, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
@@ -85,6 +80,15 @@ fn is_read(method: &Method) -> bool {
 fn is_login(path: &str) -> bool {
     path.ends_with("/auth/wechat/login") || path.ends_with("/auth/dev-login")
 }
+
+/// A write with a counter of its own per user beside the write limits, counted in the same round
+/// trip: (kind, limit, window). Submitting a 邻办事 request: `REQUEST_SUBMISSIONS_PER_HOUR` an hour.
+fn own_limit_of(req: &ServiceRequest, state: &AppState) -> Option<(&'static str, u32, Duration)> {
+    let submits = *req.method() == Method::POST && req.path().trim_end_matches('/') == "/api/v1/requests";
+    submits.then_some(("requests", state.settings.requests.submissions_per_hour, HOUR))
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// Which limits a request counts against: (kind, limit per address, limit per user). Sign-ins are not
 /// counted per user (there is none yet); operations endpoints (probes, metrics) are not limited.
@@ -128,7 +132,8 @@ pub async fn limit_requests(
             .hit(&keys, now)
             .map_err(|over| ApiError::RateLimited { retry_after_seconds: over.retry_after_seconds })
     } else {
-        count_in_cache(&state, kind, client, per_address, user).await
+        let own = own_limit_of(&req, &state);
+        count_in_cache(&state, kind, client, per_address, user, own).await
     };
     match outcome {
         Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
@@ -136,17 +141,22 @@ pub async fn limit_requests(
     }
 }
 
-/// A sign-in or a write, counted in the shared cache per address and then per user, in one round trip.
+/// A sign-in or a write, counted in the shared cache per address, then per user, then by the user's
+/// own counter of the route if it has one, in one round trip.
 async fn count_in_cache(
     state: &AppState,
     kind: &str,
     client: ClientAddr,
     per_address: u32,
     user: Option<(i64, u32)>,
+    own: Option<(&str, u32, Duration)>,
 ) -> Result<(), ApiError> {
     let address_key = format!("rl:{kind}:ip:{client}");
     let user_key = user.map(|(user_id, per_user)| (format!("rl:{kind}:user:{user_id}"), per_user));
+    let own_key =
+        user.zip(own).map(|((user_id, _), (own, limit, window))| (format!("rl:{own}:user:{user_id}"), limit, window));
     let mut limits = vec![(address_key.as_str(), per_address, WINDOW)];
     limits.extend(user_key.as_ref().map(|(key, per_user)| (key.as_str(), *per_user, WINDOW)));
+    limits.extend(own_key.as_ref().map(|(key, limit, window)| (key.as_str(), *limit, *window)));
     check_all(state, &limits).await
 }

@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use ehome_entities::{building, request_category};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, RelationDef, Set,
 };
 
+use super::routing::{self, Holder};
 use crate::domain::CommunityId;
 use crate::platform::content::PublicText;
 use crate::platform::error::ApiError;
@@ -84,23 +86,32 @@ pub async fn list(
     Ok(query().all(db).await?)
 }
 
-/// A building and, when it is one of the building's community's categories, the category: one
-/// statement for what a report names (`None` when there is no such building).
+/// A building and, when it is one of the building's community's categories, the category, with the
+/// first holders of the building's person levels (for routing): one statement for what a report
+/// names (`None` when there is no such building).
 pub async fn in_building(
     db: &impl ConnectionTrait,
     building_id: i64,
     category_id: i64,
-) -> Result<Option<(building::Model, Option<request_category::Model>)>, ApiError> {
+) -> Result<Option<(building::Model, Option<request_category::Model>, Vec<Holder>)>, ApiError> {
     let of_its_community: RelationDef = building::Entity::belongs_to(request_category::Entity)
         .from(building::Column::CommunityId)
         .to(request_category::Column::CommunityId)
         .on_condition(move |_, category| Expr::col((category, request_category::Column::Id)).eq(category_id).into())
         .into();
-    Ok(building::Entity::find_by_id(building_id)
+    let mut statement = building::Entity::find_by_id(building_id)
         .join(JoinType::LeftJoin, of_its_community)
         .select_also(request_category::Entity)
-        .one(db)
-        .await?)
+        .into_query();
+    routing::select_holders_beside(&mut statement);
+    let Some(row) = db.query_one(&statement).await? else {
+        return Ok(None);
+    };
+    // The prefixes `select_also` names the two models' columns with.
+    let building = building::Model::from_query_result(&row, "A_")?;
+    let category = request_category::Model::from_query_result_optional(&row, "B_")?;
+    let holders = routing::holders_beside(&row, &building)?;
+    Ok(Some((building, category, holders)))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<request_category::Model, ApiError> {

@@ -3,7 +3,6 @@
 //! text that others will read, owns its transaction, and returns rows for `http.rs` to show.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use ehome_entities::{building, request_category, service_request, user};
@@ -83,27 +82,30 @@ fn access_to(actor: &Actor, request: &service_request::Model) -> ApiResult<Reque
     Ok(access)
 }
 
-/// The building a report is about (the one it names, else the reporter's one home) and the active
-/// category it names, in one statement when the community's categories exist.
+/// The building a report is about: the one it names, else the reporter's one home.
+fn building_of(actor: &Actor, report: &Report) -> ApiResult<BuildingId> {
+    match (report.building_id, actor.homes()) {
+        (Some(id), _) => Ok(id),
+        (None, [home]) => Ok(BuildingId(home.building_id)),
+        (None, _) => Err(ApiError::validation("building_id", "required unless you belong to exactly one household")),
+    }
+}
+
+/// The report's building, the active category it names and the first holders of the building's
+/// person levels (for routing), in one statement when the community's categories exist.
 async fn building_and_category(
     state: &AppState,
     actor: &Actor,
-    report: &Report,
-) -> ApiResult<(building::Model, request_category::Model)> {
-    let building_id = match report.building_id {
-        Some(id) => id,
-        None => match actor.homes() {
-            [home] => BuildingId(home.building_id),
-            _ => {
-                return Err(ApiError::validation("building_id", "required unless you belong to exactly one household"));
-            }
-        },
-    };
-    let Some((building, category)) = categories::in_building(&state.db, building_id.0, report.category_id).await?
+    building_id: BuildingId,
+    named: bool,
+    category_id: i64,
+) -> ApiResult<(building::Model, request_category::Model, Vec<routing::Holder>)> {
+    let Some((building, category, holders)) = categories::in_building(&state.db, building_id.0, category_id).await?
     else {
-        return Err(match report.building_id {
-            Some(_) => ApiError::validation("building_id", "no such building"),
-            None => ApiError::NotFound("building"),
+        return Err(if named {
+            ApiError::validation("building_id", "no such building")
+        } else {
+            ApiError::NotFound("building")
         });
     };
     authz::submit_request(actor, CommunityId(building.community_id))?;
@@ -113,10 +115,10 @@ async fn building_and_category(
         None => categories::list(&state.db, CommunityId(building.community_id), state.clock.now())
             .await?
             .into_iter()
-            .find(|c| c.id == report.category_id),
+            .find(|c| c.id == category_id),
     };
     match category {
-        Some(category) if category.active => Ok((building, category)),
+        Some(category) if category.active => Ok((building, category, holders)),
         _ => Err(ApiError::validation("category_id", "not an active category of this community")),
     }
 }
@@ -124,12 +126,8 @@ async fn building_and_category(
 /// Submits a report: routed to the building's leader (else the grid worker, else the committee), held
 /// for the committee when the text check is unsure, refused when it finds the text risky.
 pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResult<Submitted> {
-    let (building, category) = building_and_category(state, actor, &report).await?;
-    let community_id = CommunityId(building.community_id);
-    let now = state.clock.now();
-    let key = format!("rl:requests:user:{}", actor.id);
-    let per_hour = state.settings.requests.submissions_per_hour;
-    crate::platform::rate_limit::check_in(state, &key, per_hour, StdDuration::from_secs(3600)).await?;
+    let building_id = building_of(actor, &report)?;
+    // `REQUEST_SUBMISSIONS_PER_HOUR` is counted with the write limits (`platform::rate_limit`).
     let reporter = actor.user().clone();
     let author = Author { openid: &reporter.openid, scene: TextScene::Forum };
     let texts = [
@@ -139,6 +137,13 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
     ];
     let ([title, description, location], verdict) =
         content::screen(&state.wechat, author, texts, WhenUnsure::Hold).await?;
+    // The building and its holders are read after the text check (which may wait on WeChat), so that
+    // the holders routed to are as current as the insert that follows allows.
+    let named = report.building_id.is_some();
+    let (building, category, holders) =
+        building_and_category(state, actor, building_id, named, report.category_id).await?;
+    let community_id = CommunityId(building.community_id);
+    let now = state.clock.now();
     let similar = store::similar_open(&state.db, building.id, category.id, title.as_str()).await?;
     let new = NewRequest {
         title: title.into_inner(),
@@ -155,15 +160,9 @@ pub async fn submit(state: &AppState, actor: &Actor, report: Report) -> ApiResul
         }
     };
     let case = authz::Case::Request { reporter: actor.id };
-    let (level, assignee_id) = routing::route_from(
-        &state.db,
-        building.community_id,
-        building.grid_id,
-        building.id,
-        Level::BuildingLeader,
-        &case,
-    )
-    .await?;
+    // Its holders were read with the building, in the same statement.
+    let (level, assignee_id) =
+        routing::route_among(&holders, building.grid_id, building.id, Level::BuildingLeader, &case);
     let placement = Placement {
         community_id: building.community_id,
         grid_id: building.grid_id,
