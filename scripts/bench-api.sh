@@ -13,7 +13,9 @@
 # Knobs (environment): EHOME_BIN (a built release binary; else built here), BENCH_SMALL_ROWS (10000),
 # BENCH_LARGE_ROWS (1000000), BENCH_DURATION (10s per measure), BENCH_CONNECTIONS (8),
 # BENCH_DEEP_PAGES (50), BENCH_PORT (random 18100-18999), BENCH_EXPLAIN (1: EXPLAIN ANALYZE of the
-# queue's statement at each size).
+# queue's statement at each size), BENCH_ONLY (all; writes: the baselines and the two write loads only,
+# for probing a write's cost), BENCH_CPU (1: the CPU time per write of the app, PostgreSQL and Redis,
+# read from /proc around each write load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,9 @@ CONNECTIONS="${BENCH_CONNECTIONS:-8}"
 DEEP_PAGES="${BENCH_DEEP_PAGES:-50}"
 PORT="${BENCH_PORT:-$((18100 + RANDOM % 900))}"
 EXPLAIN="${BENCH_EXPLAIN:-1}"
+ONLY="${BENCH_ONLY:-all}"
+CPU="${BENCH_CPU:-0}"
+case "$ONLY" in all | writes) ;; *) echo "bench-api: BENCH_ONLY is all or writes, not '$ONLY'" >&2; exit 2 ;; esac
 DB="ehome_bench_$$"
 PGBENCH_DB="ehome_bench_pgbench_$$"
 BASE="http://127.0.0.1:${PORT}"
@@ -305,6 +310,32 @@ ORDER BY id DESC LIMIT 200;
 SQL
 }
 
+# CPU seconds so far of the app's processes (named as its binary), PostgreSQL's and Redis's (utime + stime; a process
+# that ended meanwhile is not counted, so the pools' long-lived connections are what is measured).
+cpu_seconds() {
+  local tck
+  tck="$(getconf CLK_TCK)"
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v tck="$tck" -v app="$(basename "$BIN" | cut -c1-15)" '{
+    name = $0; sub(/^[0-9]+ \(/, "", name); sub(/\) .*$/, "", name)
+    rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+    if (name == app || name == "postgres" || name == "redis-server") t[name] += (f[12] + f[13]) / tck
+  } END { printf "%.2f %.2f %.2f", t[app], t["postgres"], t["redis-server"] }'
+}
+
+# One write load (wrk with a Lua script); with BENCH_CPU=1 also each process kind's CPU ms per write.
+write_load() {
+  local key="$1" lua="$2" before after
+  before="$(cpu_seconds)"
+  RPS[$key,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$lua")"
+  after="$(cpu_seconds)"
+  if [ "$CPU" = "1" ]; then
+    say "$SIZE $key: $(awk -v b="$before" -v a="$after" -v r="${RPS[$key,$SIZE]}" -v d="${DURATION%s}" 'BEGIN {
+      split(b, x, " "); split(a, y, " "); n = r * d
+      printf "CPU per write: app %.3f ms, PostgreSQL %.3f ms, Redis %.3f ms (%d writes)",
+        1000 * (y[1] - x[1]) / n, 1000 * (y[2] - x[2]) / n, 1000 * (y[3] - x[3]) / n, n }')"
+  fi
+}
+
 declare -A BASE_RO BASE_RW LOAD
 # The writes' baseline, `pgbench` TPC-B with the same connections, measured right before each write
 # load: the database's write-back and WAL then stand as they do for the load measured after it.
@@ -314,7 +345,6 @@ tpc_b() {
   say "$SIZE: pgbench TPC-B ${BASE_RW[$1,$SIZE]} tps (before $1)"
 }
 measure_size() {
-  local committee queue first cursor deep id month_from today
   LOAD[$SIZE]="$(cut -d' ' -f1 /proc/loadavg)"
   say "$SIZE: pgbench -S, $CONNECTIONS clients (load average ${LOAD[$SIZE]})"
   BASE_RO[$SIZE]="$(pgbench -h 127.0.0.1 -U postgres -S -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$PGBENCH_DB" 2>/dev/null \
@@ -333,7 +363,12 @@ measure_size() {
   done
   rotate_lua
   COMMITTEE="$(login bench-committee)"
-  committee="$COMMITTEE"
+  [ "$ONLY" = "writes" ] || measure_reads
+  measure_writes
+}
+
+measure_reads() {
+  local committee="$COMMITTEE" queue cursor deep id month_from today
   read_measure me "$BASE/api/v1/me" @rotate
   read_measure points "$BASE/api/v1/me/points" @rotate
   read_measure notifications "$BASE/api/v1/me/notifications" @rotate
@@ -355,18 +390,20 @@ measure_size() {
   read_measure by_building "$queue&building_id=$BUILDING" "$committee"
   read_measure detail "$BASE/api/v1/requests/$id" "$committee"
   read_measure stats "$BASE/api/v1/communities/$COMMUNITY/stats?period=day&from=$month_from&to=$today" "$committee"
+}
 
+measure_writes() {
   say "$SIZE: writes — residents submit requests"
   submit_lua
   tpc_b submit
-  RPS[submit,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$WORK/submit.lua")"
+  write_load submit "$WORK/submit.lua"
   say "$SIZE: writes — the committee accepts submitted requests"
   seed_requests 40000 1
   psql_db "$DB" -At -c "SELECT id FROM service_requests WHERE status = 'submitted' AND created_at > now() - interval '1 hour'
     AND title LIKE '压测请求%' ORDER BY id" >"$WORK/submitted"
   accept_lua
   tpc_b accept
-  RPS[accept,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$WORK/accept.lua")"
+  write_load accept "$WORK/accept.lua"
   if [ "$EXPLAIN" = "1" ]; then
     say "$SIZE: the queue's first page, EXPLAIN ANALYZE"
     explain_queue "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" >&2
@@ -407,7 +444,9 @@ printf '\nBaselines (same run, %s connections): pgbench -S %s / %s tps, pgbench 
 printf '\n| endpoint | req/s %s | ratio %s | p99 ms half load %s | req/s %s | ratio %s | p99 ms half load %s | p99 %s/%s | target |\n' \
   "$SMALL_ROWS" "$SMALL_ROWS" "$SMALL_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$LARGE_ROWS" "$SMALL_ROWS"
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---|\n'
-for key in me points notifications first deep by_status overdue by_building detail stats; do
+READS=(me points notifications first deep by_status overdue by_building detail stats)
+[ "$ONLY" = "writes" ] && READS=()
+for key in "${READS[@]}"; do
   case "$key" in
     me) name='`GET /me`'; target='≥ 0.5 ×, p99 ≤ 2 ms' ;;
     points) name='`GET /me/points`'; target='≥ 0.5 ×, p99 ≤ 2 ms' ;;
