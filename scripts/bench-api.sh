@@ -325,6 +325,7 @@ cpu_seconds() {
 # One write load (wrk with a Lua script); with BENCH_CPU=1 also each process kind's CPU ms per write.
 write_load() {
   local key="$1" lua="$2" before after
+  checkpoint
   before="$(cpu_seconds)"
   RPS[$key,$SIZE]="$(rps "$BASE/api/v1/requests" "" "$lua")"
   after="$(cpu_seconds)"
@@ -336,10 +337,16 @@ write_load() {
   fi
 }
 
+# Dirty pages written out (a seeding's, a load's) before measuring, so that their write-back is not
+# measured: each write load, and the TPC-B it is compared with, starts right after a checkpoint instead
+# of meeting a timed one (every 5 minutes here) at whatever moment of the run it falls.
+checkpoint() { psql_db "$DB" -c "CHECKPOINT" >/dev/null; }
+
 declare -A BASE_RO BASE_RW LOAD
 # The writes' baseline, `pgbench` TPC-B with the same connections, measured right before each write
 # load: the database's write-back and WAL then stand as they do for the load measured after it.
 tpc_b() {
+  checkpoint
   BASE_RW[$1,$SIZE]="$(pgbench -h 127.0.0.1 -U postgres -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" "$PGBENCH_DB" 2>/dev/null \
     | awk '/^tps/ { print $3; exit }')"
   say "$SIZE: pgbench TPC-B ${BASE_RW[$1,$SIZE]} tps (before $1)"
@@ -410,8 +417,6 @@ measure_writes() {
   fi
 }
 
-# The seeding's dirty pages written out before measuring, so that its write-back is not measured.
-checkpoint() { psql_db "$DB" -c "CHECKPOINT" >/dev/null; }
 
 say "seeding $SMALL_ROWS requests"
 seed_requests "$SMALL_ROWS"
