@@ -6,9 +6,8 @@
 //! rows from the table (about 200 scattered pages at 1M requests) to learn the moderation state and the
 //! title. This one holds the 3 % that are open, and the title: on PostgreSQL as an `INCLUDE` column, so
 //! the check reads the index alone where the visibility map allows; SQLite has no `INCLUDE`, so there
-//! the title is the key's last column (SQLite still reads each candidate's row, to check the
-//! predicate's columns). Nothing else used 000021's index (the queue's building filter reads the
-//! queue's own indexes). `interest_count` stays out: a "me too" does not write this index.
+//! the title is the key's last column. Nothing else used 000021's index (the queue's building filter
+//! reads the queue's own indexes). `interest_count` stays out: a "me too" does not write this index.
 //!
 //! The predicate is what `requests::store::similar_candidate` writes in the query, word for word.
 

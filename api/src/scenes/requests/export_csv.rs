@@ -154,34 +154,11 @@ mod tests {
     fn a_file_with_one_request() {
         let at = DateTime::parse_from_rfc3339("2026-11-01T16:30:00Z").unwrap().with_timezone(&Utc);
         let request = service_request::Model {
-            id: 7,
-            community_id: 1,
-            category_id: 2,
-            grid_id: 3,
-            building_id: 4,
             reporter_id: 99,
             title: "灯坏了, 请修".to_owned(),
             description: "说\"尽快\"".to_owned(),
-            location: None,
-            photos: "[]".to_owned(),
             urgency: "urgent".to_owned(),
-            anonymous: false,
-            status: "submitted".to_owned(),
-            is_open: true,
-            moderation: "published".to_owned(),
-            assignee_level: "building_leader".to_owned(),
-            assignee_id: None,
-            escalation_level: 0,
-            interest_count: 0,
-            response_due_at: at + chrono::Duration::hours(4),
-            resolution_due_at: at + chrono::Duration::hours(24),
-            first_response_at: None,
-            resolved_at: None,
-            closed_at: None,
-            rating: None,
-            rating_text: None,
-            created_at: at,
-            updated_at: at,
+            ..crate::scenes::requests::views::submitted_at(at)
         };
         let mut names = Names::default();
         names.categories.insert(2, "维修".to_owned());

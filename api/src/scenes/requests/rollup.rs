@@ -418,34 +418,13 @@ mod tests {
     fn resolved() -> service_request::Model {
         let created_at = at("2026-11-01T15:00:00Z");
         service_request::Model {
-            id: 7,
-            community_id: 1,
-            category_id: 2,
-            grid_id: 3,
-            building_id: 4,
-            reporter_id: 5,
-            title: "路灯不亮".to_owned(),
-            description: "楼道路灯不亮".to_owned(),
-            location: None,
-            photos: "[]".to_owned(),
-            urgency: "normal".to_owned(),
-            anonymous: false,
             status: "resolved".to_owned(),
             is_open: false,
-            moderation: "published".to_owned(),
-            assignee_level: "building_leader".to_owned(),
-            assignee_id: None,
-            escalation_level: 0,
-            interest_count: 0,
             response_due_at: created_at + Duration::hours(24),
             resolution_due_at: created_at + Duration::hours(72),
             first_response_at: Some(created_at + Duration::seconds(90)),
             resolved_at: Some(created_at + Duration::hours(2)),
-            closed_at: None,
-            rating: None,
-            rating_text: None,
-            created_at,
-            updated_at: created_at,
+            ..crate::scenes::requests::views::submitted_at(created_at)
         }
     }
 

@@ -245,8 +245,9 @@ struct Candidate {
 
 /// Open requests of the same building and category whose titles look like this one. The newest
 /// candidates' ids and titles are one backward range of the partial index that holds them (000026,
-/// read from the index alone where the table's visibility map allows); the rest of what is shown is
-/// read for the few that look alike.
+/// read from the index alone where PostgreSQL's visibility map allows; SQLite still reads each
+/// candidate's row, to check the predicate's columns); the rest of what is shown is read for the few
+/// that look alike.
 pub async fn similar_open(
     db: &impl ConnectionTrait,
     building_id: i64,

@@ -158,55 +158,58 @@ pub fn event_view(event: request_event::Model, hide_reporter: Option<i64>) -> Ev
     }
 }
 
+/// A request for unit tests: submitted at `at`, open and published, in building 4 of grid 3 of
+/// community 1, category 2, answer due in 4 hours and resolution in 24.
+#[cfg(test)]
+pub(crate) fn submitted_at(at: DateTime<Utc>) -> service_request::Model {
+    service_request::Model {
+        id: 7,
+        community_id: 1,
+        category_id: 2,
+        grid_id: 3,
+        building_id: 4,
+        reporter_id: 5,
+        title: "路灯不亮".to_owned(),
+        description: "楼道路灯不亮".to_owned(),
+        location: None,
+        photos: "[]".to_owned(),
+        urgency: "normal".to_owned(),
+        anonymous: false,
+        status: "submitted".to_owned(),
+        is_open: true,
+        moderation: "published".to_owned(),
+        assignee_level: "building_leader".to_owned(),
+        assignee_id: None,
+        escalation_level: 0,
+        interest_count: 0,
+        response_due_at: at + chrono::Duration::hours(4),
+        resolution_due_at: at + chrono::Duration::hours(24),
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        rating_text: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
 
-    fn request(at: DateTime<Utc>) -> service_request::Model {
-        service_request::Model {
-            id: 1,
-            community_id: 1,
-            category_id: 1,
-            grid_id: 1,
-            building_id: 1,
-            reporter_id: 1,
-            title: String::new(),
-            description: String::new(),
-            location: None,
-            photos: "[]".to_owned(),
-            urgency: "normal".to_owned(),
-            anonymous: false,
-            status: "submitted".to_owned(),
-            is_open: true,
-            moderation: "published".to_owned(),
-            assignee_level: "building_leader".to_owned(),
-            assignee_id: None,
-            escalation_level: 0,
-            interest_count: 0,
-            response_due_at: at + Duration::hours(4),
-            resolution_due_at: at + Duration::hours(24),
-            first_response_at: None,
-            resolved_at: None,
-            closed_at: None,
-            rating: None,
-            rating_text: None,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-
     /// `overdue` answers the same at every instant from `at` up to what `overdue_stands_until` says,
     /// and otherwise just after it, for every state a request's due times can be in.
     #[test]
     fn the_overdue_figures_stand_until_the_next_due_time_passes() {
         let start = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-        let mut answered = request(start);
+        let mut answered = submitted_at(start);
         answered.first_response_at = Some(start + Duration::hours(1));
-        let mut closed = request(start);
+        let mut closed = submitted_at(start);
         closed.is_open = false;
-        for model in [request(start), answered, closed] {
+        for model in [submitted_at(start), answered, closed] {
             for hours in [0, 3, 4, 5, 23, 24, 30] {
                 let at = start + Duration::hours(hours) - Duration::seconds(1);
                 let until = overdue_stands_until(&model, at);
